@@ -1,0 +1,117 @@
+/**
+ * The one catalogue of error codes used by agent, collector and admin CLI.
+ * Each entry carries a message template and the fix a user should try (fastify's lib/errors.js pattern).
+ */
+
+/** A catalogue entry: what went wrong and what the user should do about it. */
+export interface ErrorSpec {
+  readonly message: string
+  readonly fix: string
+}
+
+export const errorCatalogue = {
+  CONFIG_INVALID: {
+    message: 'The configuration is invalid',
+    fix: 'Correct each field listed below in the YAML file or the DOORBELL_* environment variable that sets it.',
+  },
+  CONFIG_UNREADABLE: {
+    message: 'The configuration file cannot be read',
+    fix: 'Check that the path given with --config exists, is readable and is valid YAML.',
+  },
+  PROTOCOL_MALFORMED: {
+    message: 'The message is malformed',
+    fix: 'Send a protocol v1 envelope as described in docs/protocol.md; the field named in the error is wrong.',
+  },
+  PROTOCOL_OVERSIZED: {
+    message: 'The message is larger than the protocol allows',
+    fix: 'Split the data: readings go in batches of at most the batch limit, clips in chunks (docs/protocol.md).',
+  },
+  PROTOCOL_UNKNOWN_TYPE: {
+    message: 'The message type is not known to protocol v1',
+    fix: 'Use one of the types listed in docs/protocol.md, or upgrade the collector.',
+  },
+  PROTOCOL_TOPIC: {
+    message: 'The topic is not a protocol v1 topic',
+    fix: 'Publish under doorbell/v1/<deviceId>/... as built by shared/protocol/topics.ts.',
+  },
+  PROTOCOL_MISMATCH: {
+    message: 'The message does not match its topic',
+    fix: 'The device id and class in the envelope must equal those in the topic.',
+  },
+  STORE_OPEN_FAILED: {
+    message: 'The data store cannot be opened',
+    fix: 'Check that the data folder exists, is writable by this user and is not opened by another process.',
+  },
+  STORE_DISK_FULL: {
+    message: 'The disk holding the data folder is full',
+    fix: 'Free space on the disk or lower the retention settings; nothing already stored was lost.',
+  },
+  AUTH_FAILED: {
+    message: 'Bad username or password',
+    fix: 'Check the device id and secret; `doorbell-admin devices rotate <id>` issues a new secret.',
+  },
+  DEVICE_EXISTS: {
+    message: 'A device with this id already exists',
+    fix: 'Pick another id, or rotate the secret of the existing device.',
+  },
+  DEVICE_NOT_FOUND: {
+    message: 'No device with this id',
+    fix: 'List the devices with `doorbell-admin devices list`.',
+  },
+  USER_EXISTS: {
+    message: 'A user with this name already exists',
+    fix: 'Pick another name, or remove the existing user first.',
+  },
+  USER_NOT_FOUND: {
+    message: 'No user with this name',
+    fix: 'List the users with `doorbell-admin users list`.',
+  },
+  HARDWARE_UNAVAILABLE: {
+    message: 'The hardware interface is not available',
+    fix: 'Run on a Raspberry Pi with the interface enabled, or start with --simulate.',
+  },
+  DEPENDENCY_MISSING: {
+    message: 'A required system program is missing',
+    fix: 'Install it with apt-get (the README lists the system packages).',
+  },
+  USAGE: {
+    message: 'Bad command-line usage',
+    fix: 'Run the command with --help.',
+  },
+} as const satisfies Record<string, ErrorSpec>
+
+/** A code from the catalogue. */
+export type ErrorCode = keyof typeof errorCatalogue
+
+/** The only error class the project throws on purpose: a catalogue code, a detail, and the documented fix. */
+export class DoorbellError extends Error {
+  readonly code: ErrorCode
+  readonly fix: string
+  /** Machine-readable context, e.g. the config field or protocol path that was rejected. */
+  readonly details: Readonly<Record<string, unknown>>
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    const spec = errorCatalogue[code]
+    super(detail ? `${spec.message}: ${detail}` : spec.message, { cause: options.cause })
+    this.name = 'DoorbellError'
+    this.code = code
+    this.fix = spec.fix
+    this.details = Object.freeze({ ...options.details })
+  }
+}
+
+/** True when err is a DoorbellError, optionally with the given code. */
+export function isDoorbellError(err: unknown, code?: ErrorCode): err is DoorbellError {
+  return err instanceof DoorbellError && (code === undefined || err.code === code)
+}
+
+/** Formats an error for a person at a terminal: message, then the fix. */
+export function formatForUser(err: unknown): string {
+  if (err instanceof DoorbellError) return `error ${err.code}: ${err.message}\n  fix: ${err.fix}`
+  if (err instanceof Error) return `error: ${err.message}`
+  return `error: ${String(err)}`
+}

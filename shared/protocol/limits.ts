@@ -1,0 +1,24 @@
+/**
+ * Size limits of protocol v1. The collector's broker refuses any MQTT packet over maxPacketBytes
+ * before buffering it; the codec refuses any payload over the limit of its kind.
+ */
+
+const KiB = 1024
+
+/** Largest single JSON envelope (button press, reading, health, command, ack). */
+export const maxEventBytes = 16 * KiB
+/** Largest snapshot envelope: a JPEG of at most maxSnapshotImageBytes, base64 encoded, plus its header. */
+export const maxSnapshotImageBytes = 192 * KiB
+/** Largest snapshot envelope on the wire (base64 grows data by 4/3). */
+export const maxSnapshotEnvelopeBytes = Math.ceil((maxSnapshotImageBytes * 4) / 3) + 4 * KiB
+/** Largest batch of medium-class envelopes, in bytes and in envelopes. */
+export const maxBatchBytes = 256 * KiB
+export const maxBatchItems = 500
+/** Largest clip chunk body, and the JSON header in front of it. */
+export const maxChunkDataBytes = 256 * KiB
+export const maxChunkHeaderBytes = 4 * KiB
+/** Largest number of ids acknowledged in one ack message. */
+export const maxAckIds = 1000
+/** Largest MQTT packet the broker accepts: the biggest payload plus topic and fixed header. */
+export const maxPacketBytes =
+  Math.max(maxSnapshotEnvelopeBytes, maxBatchBytes, maxChunkDataBytes + maxChunkHeaderBytes + 8) + 2 * KiB
