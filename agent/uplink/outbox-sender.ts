@@ -1,0 +1,327 @@
+import { EventEmitter } from 'node:events'
+import {
+  decodeEvent,
+  type Envelope,
+  type EventClass,
+  maxBatchBytes,
+  maxBatchItems,
+  topics,
+} from '../../shared/protocol/index.js'
+import type { Clock, TimerHandle } from '../clock/clock.js'
+import type { Outbox } from '../outbox/outbox.js'
+import { emptyLowClassSource, type LowClassSource } from './low-class-source.js'
+import type { Uplink } from './uplink.js'
+
+/** Tuning of the sender. */
+export interface OutboxSenderOptions {
+  /** Most envelopes in one batch/medium message (the protocol allows 500). */
+  readonly batchMaxItems: number
+  /** Medium envelopes published but not yet acked; bounds what can sit in front of a press on the wire. */
+  readonly mediumWindow: number
+  /** An event not acked this long after it was published is published again (the collector dedups). */
+  readonly ackTimeoutMs: number
+  /** Wait before resending an event rejected with retry:true. */
+  readonly retryDelayMs: number
+}
+
+/** What the sender reports; main.ts logs and counts. */
+export interface OutboxSenderEvents {
+  sent: [eventClass: EventClass, count: number]
+  acked: [count: number]
+  rejected: [id: string, code: string, willRetry: boolean]
+  /** An ack or command message that could not be decoded; it is ignored. */
+  badMessage: [error: unknown]
+  publishFailed: [error: unknown]
+  command: [command: Envelope<'command'>]
+}
+
+/** Collaborators of the sender. */
+export interface OutboxSenderDeps {
+  readonly deviceId: string
+  readonly outbox: Outbox
+  readonly uplink: Uplink
+  readonly clock: Clock
+  readonly options: OutboxSenderOptions
+  readonly lowClass?: LowClassSource
+}
+
+interface Lane {
+  isRunning: boolean
+  isRequested: boolean
+}
+
+/**
+ * Moves events from the outbox to the collector and forgets them on its ack. High events are published
+ * the moment they are stored; medium ones in batches behind a small window; low only when nothing of a
+ * higher class is unacked. After a reconnect everything unacked is sent again, high first, then medium,
+ * then low. It never creates events, so a resend carries the same id and the collector dedups it.
+ */
+export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
+  readonly #deps: OutboxSenderDeps
+  readonly #low: LowClassSource
+  /** Published on this connection and not yet acked: id -> class and when. */
+  readonly #inflight = new Map<string, { eventClass: EventClass; sentAtMs: number }>()
+  /** Rejected with retry:true: not before this time. */
+  readonly #heldUntil = new Map<string, number>()
+  readonly #lanes: Record<EventClass, Lane> = {
+    high: { isRunning: false, isRequested: false },
+    medium: { isRunning: false, isRequested: false },
+    low: { isRunning: false, isRequested: false },
+  }
+  #mediumInflight = 0
+  #generation = 0
+  #timeoutTimer: TimerHandle | undefined
+  #isClosed = false
+
+  constructor(deps: OutboxSenderDeps) {
+    super()
+    this.#deps = deps
+    this.#low = deps.lowClass ?? emptyLowClassSource
+    deps.uplink.on('online', this.#onOnline)
+    deps.uplink.on('offline', this.#onOffline)
+    deps.uplink.on('message', this.#onMessage)
+    deps.outbox.on('recorded', this.#onRecorded)
+  }
+
+  /** Events published and awaiting an ack. */
+  get inflightCount(): number {
+    return this.#inflight.size
+  }
+
+  /** Stops sending; the outbox keeps whatever is unacked for the next start. */
+  close(): void {
+    this.#isClosed = true
+    this.#deps.clock.clearTimeout(this.#timeoutTimer)
+    this.#deps.uplink.off('online', this.#onOnline)
+    this.#deps.uplink.off('offline', this.#onOffline)
+    this.#deps.uplink.off('message', this.#onMessage)
+    this.#deps.outbox.off('recorded', this.#onRecorded)
+  }
+
+  /** Asks every lane to look for work; a lane already running looks again when done. */
+  pump(): void {
+    for (const eventClass of ['high', 'medium', 'low'] as const) this.#request(eventClass)
+  }
+
+  readonly #onRecorded = (eventClass: EventClass): void => {
+    this.#request(eventClass)
+  }
+
+  readonly #onOnline = (): void => {
+    this.#resetConnectionState()
+    this.#scheduleTimeoutCheck()
+    this.pump()
+  }
+
+  readonly #onOffline = (): void => {
+    this.#resetConnectionState()
+    this.#low.onOffline()
+  }
+
+  #resetConnectionState(): void {
+    this.#generation++
+    this.#inflight.clear()
+    this.#mediumInflight = 0
+    this.#deps.clock.clearTimeout(this.#timeoutTimer)
+    this.#timeoutTimer = undefined
+  }
+
+  readonly #onMessage = (kind: 'ack' | 'command', payload: Buffer): void => {
+    let envelope: Envelope
+    try {
+      envelope = decodeEvent(payload, { deviceId: this.#deps.deviceId })
+    } catch (err) {
+      this.emit('badMessage', err)
+      return
+    }
+    if (kind === 'command' && envelope.type === 'command') {
+      this.emit('command', envelope)
+    } else if (kind === 'ack' && envelope.type === 'ack') {
+      void this.#handleAck(envelope.payload)
+    } else {
+      this.emit('badMessage', new Error(`unexpected ${envelope.type} on the ${kind} topic`))
+    }
+  }
+
+  async #handleAck(ack: Envelope<'ack'>['payload']): Promise<void> {
+    const forget = [...ack.ids]
+    for (const id of ack.ids) this.#settle(id)
+    for (const rejection of ack.rejected) {
+      this.#settle(rejection.id)
+      this.emit('rejected', rejection.id, rejection.code, rejection.retry)
+      if (rejection.retry) {
+        this.#heldUntil.set(rejection.id, this.#deps.clock.now() + this.#deps.options.retryDelayMs)
+        this.#deps.clock.setTimeout(() => this.pump(), this.#deps.options.retryDelayMs)
+      } else {
+        forget.push(rejection.id)
+      }
+    }
+    this.#low.onAck(ack)
+    try {
+      const removed = await this.#deps.outbox.remove(forget)
+      if (removed > 0) this.emit('acked', removed)
+    } catch (err) {
+      // The ids stay stored and are resent later; the collector acks duplicates again.
+      this.emit('publishFailed', err)
+    }
+    this.pump()
+  }
+
+  #settle(id: string): void {
+    const entry = this.#inflight.get(id)
+    if (!entry) return
+    this.#inflight.delete(id)
+    if (entry.eventClass === 'medium') this.#mediumInflight--
+  }
+
+  #isBlocked = (id: string): boolean => {
+    if (this.#inflight.has(id)) return true
+    const until = this.#heldUntil.get(id)
+    if (until === undefined) return false
+    if (until <= this.#deps.clock.now()) {
+      this.#heldUntil.delete(id)
+      return false
+    }
+    return true
+  }
+
+  #hasUnsent(eventClass: EventClass): boolean {
+    return this.#deps.outbox.pendingIds(eventClass, 1, this.#isBlocked).length > 0
+  }
+
+  #request(eventClass: EventClass): void {
+    const lane = this.#lanes[eventClass]
+    lane.isRequested = true
+    if (lane.isRunning || this.#isClosed) return
+    lane.isRunning = true
+    void this.#runLane(eventClass, lane)
+  }
+
+  async #runLane(eventClass: EventClass, lane: Lane): Promise<void> {
+    try {
+      while (lane.isRequested && !this.#isClosed) {
+        lane.isRequested = false
+        if (!this.#deps.uplink.isOnline) break
+        if (eventClass === 'high') await this.#sendHigh()
+        else if (eventClass === 'medium') await this.#sendMedium()
+        else await this.#sendLow()
+      }
+    } catch (err) {
+      this.emit('publishFailed', err)
+    } finally {
+      lane.isRunning = false
+    }
+  }
+
+  /** Publishes every unsent high event at once, each as its own message. */
+  async #sendHigh(): Promise<void> {
+    const generation = this.#generation
+    const ids = this.#deps.outbox.pendingIds('high', maxBatchItems, this.#isBlocked)
+    if (ids.length === 0) return
+    const bodies = await this.#deps.outbox.readBodies('high', ids)
+    if (generation !== this.#generation) return
+    const topic = topics.event(this.#deps.deviceId, 'high')
+    for (const { id, body } of bodies) this.#publish(generation, id, 'high', topic, Buffer.from(body))
+    this.emit('sent', 'high', bodies.length)
+    this.#lanes.high.isRequested = true
+    this.#request('medium')
+  }
+
+  /** Publishes medium batches while the window has room, never while a high event is unsent. */
+  async #sendMedium(): Promise<void> {
+    const { batchMaxItems, mediumWindow } = this.#deps.options
+    while (this.#mediumInflight < mediumWindow && !this.#hasUnsent('high')) {
+      const generation = this.#generation
+      const limit = Math.min(batchMaxItems, maxBatchItems, mediumWindow - this.#mediumInflight)
+      const ids = this.#deps.outbox.pendingIds('medium', limit, this.#isBlocked)
+      if (ids.length === 0) break
+      const bodies = await this.#deps.outbox.readBodies('medium', ids)
+      if (generation !== this.#generation || bodies.length === 0) return
+      const batch: { id: string; body: string }[] = []
+      let batchBytes = 2
+      for (const item of bodies) {
+        if (this.#inflight.has(item.id)) continue
+        if (isSnapshot(item.body)) {
+          // Snapshots are too big to batch: each travels alone on event/medium (docs/protocol.md).
+          this.#publish(generation, item.id, 'medium', topics.event(this.#deps.deviceId, 'medium'), Buffer.from(item.body))
+          continue
+        }
+        const bytes = Buffer.byteLength(item.body) + 1
+        if (batchBytes + bytes > maxBatchBytes) break
+        batch.push(item)
+        batchBytes += bytes
+      }
+      if (batch.length > 0) {
+        const payload = Buffer.from(`[${batch.map((b) => b.body).join(',')}]`)
+        this.#publishBatch(generation, batch, payload)
+      }
+      this.emit('sent', 'medium', batch.length)
+    }
+    if (!this.#hasUnsent('medium') && this.#mediumInflight === 0) this.#request('low')
+  }
+
+  /** Publishes one low event or one low-class unit, only when nothing of a higher class is unacked. */
+  async #sendLow(): Promise<void> {
+    const depth = this.#deps.outbox.depth()
+    if (depth.count.high > 0 || depth.count.medium > 0) return
+    const generation = this.#generation
+    const ids = this.#deps.outbox.pendingIds('low', 1, this.#isBlocked)
+    const hasLowInflight = [...this.#inflight.values()].some((e) => e.eventClass === 'low')
+    if (hasLowInflight) return
+    if (ids.length > 0) {
+      const bodies = await this.#deps.outbox.readBodies('low', ids)
+      if (generation !== this.#generation) return
+      for (const { id, body } of bodies) {
+        this.#publish(generation, id, 'low', topics.event(this.#deps.deviceId, 'low'), Buffer.from(body))
+      }
+      this.emit('sent', 'low', bodies.length)
+      return
+    }
+    if (this.#low.hasPending()) {
+      await this.#low.sendNext((topic, payload) => this.#deps.uplink.publish(topic, payload))
+      this.#lanes.low.isRequested = true
+    }
+  }
+
+  #publish(generation: number, id: string, eventClass: EventClass, topic: string, payload: Buffer): void {
+    this.#inflight.set(id, { eventClass, sentAtMs: this.#deps.clock.now() })
+    if (eventClass === 'medium') this.#mediumInflight++
+    this.#deps.uplink.publish(topic, payload).catch((err) => this.#onPublishFailed(generation, [id], err))
+  }
+
+  #publishBatch(generation: number, batch: readonly { id: string }[], payload: Buffer): void {
+    const nowMs = this.#deps.clock.now()
+    for (const { id } of batch) this.#inflight.set(id, { eventClass: 'medium', sentAtMs: nowMs })
+    this.#mediumInflight += batch.length
+    this.#deps.uplink
+      .publish(topics.batch(this.#deps.deviceId, 'medium'), payload)
+      .catch((err) => this.#onPublishFailed(generation, batch.map((b) => b.id), err))
+  }
+
+  #onPublishFailed(generation: number, ids: readonly string[], err: unknown): void {
+    if (generation !== this.#generation) return
+    for (const id of ids) this.#settle(id)
+    this.emit('publishFailed', err)
+  }
+
+  /** Every ackTimeoutMs/2, events waiting longer than ackTimeoutMs become unsent again. */
+  #scheduleTimeoutCheck(): void {
+    const { ackTimeoutMs } = this.#deps.options
+    this.#timeoutTimer = this.#deps.clock.setTimeout(() => {
+      const cutoffMs = this.#deps.clock.now() - ackTimeoutMs
+      let expired = 0
+      for (const [id, entry] of this.#inflight) {
+        if (entry.sentAtMs <= cutoffMs) {
+          this.#settle(id)
+          expired++
+        }
+      }
+      if (this.#deps.uplink.isOnline && !this.#isClosed) this.#scheduleTimeoutCheck()
+      if (expired > 0) this.pump()
+    }, Math.max(1, ackTimeoutMs / 2))
+  }
+}
+
+function isSnapshot(body: string): boolean {
+  return body.includes('"type":"snapshot"')
+}
