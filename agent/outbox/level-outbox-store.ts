@@ -34,15 +34,20 @@ export class LevelOutboxStore implements OutboxStore {
       await mkdir(this.#directory, { recursive: true })
       await this.#db.open()
     } catch (err) {
-      throw new DoorbellError('STORE_OPEN_FAILED', this.#directory, { cause: err, details: { path: this.#directory } })
+      throw new DoorbellError('STORE_OPEN_FAILED', this.#directory, {
+        cause: err,
+        details: { path: this.#directory },
+      })
     }
   }
 
   async write(change: OutboxWrite, options: { readonly sync: boolean }): Promise<void> {
     const ops: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }> = []
-    for (const event of change.put ?? []) ops.push({ type: 'put', key: eventStorageKey(event), value: event.body })
+    for (const event of change.put ?? [])
+      ops.push({ type: 'put', key: eventStorageKey(event), value: event.body })
     for (const key of change.del ?? []) ops.push({ type: 'del', key: eventStorageKey(key) })
-    if (change.lastSeq !== undefined) ops.push({ type: 'put', key: lastSeqStorageKey, value: String(change.lastSeq) })
+    if (change.lastSeq !== undefined)
+      ops.push({ type: 'put', key: lastSeqStorageKey, value: String(change.lastSeq) })
     if (ops.length === 0) return
     await this.#db.batch(ops, { sync: options.sync })
   }

@@ -130,7 +130,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.#bytes[event.eventClass] += bytes
       counts[event.eventClass]++
     }
-    for (const eventClass of eventClasses) if (counts[eventClass] > 0) this.emit('recorded', eventClass, counts[eventClass])
+    for (const eventClass of eventClasses)
+      if (counts[eventClass] > 0) this.emit('recorded', eventClass, counts[eventClass])
     return envelopes
   }
 

@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { createEnvelope, decodeBatch, decodeEvent, type Envelope, parseTopic } from '../../shared/protocol/index.js'
+import {
+  createEnvelope,
+  decodeBatch,
+  decodeEvent,
+  type Envelope,
+  parseTopic,
+} from '../../shared/protocol/index.js'
 import type { Uplink, UplinkEvents } from './uplink.js'
 
 /** One message the loopback collector received. */
@@ -48,7 +54,10 @@ export class LoopbackUplink extends EventEmitter<UplinkEvents> implements Uplink
   async publish(topic: string, payload: Buffer): Promise<void> {
     if (!this.#isOnline) throw new Error('uplink is offline')
     const parsed = parseTopic(topic)
-    const expect = { deviceId: parsed.deviceId, ...(parsed.eventClass ? { eventClass: parsed.eventClass } : {}) }
+    const expect = {
+      deviceId: parsed.deviceId,
+      ...(parsed.eventClass ? { eventClass: parsed.eventClass } : {}),
+    }
     const envelopes =
       parsed.kind === 'batch'
         ? decodeBatch(payload, expect)

@@ -243,7 +243,13 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
         if (this.#inflight.has(item.id)) continue
         if (isSnapshot(item.body)) {
           // Snapshots are too big to batch: each travels alone on event/medium (docs/protocol.md).
-          this.#publish(generation, item.id, 'medium', topics.event(this.#deps.deviceId, 'medium'), Buffer.from(item.body))
+          this.#publish(
+            generation,
+            item.id,
+            'medium',
+            topics.event(this.#deps.deviceId, 'medium'),
+            Buffer.from(item.body),
+          )
           continue
         }
         const bytes = Buffer.byteLength(item.body) + 1
@@ -293,9 +299,13 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
     const nowMs = this.#deps.clock.now()
     for (const { id } of batch) this.#inflight.set(id, { eventClass: 'medium', sentAtMs: nowMs })
     this.#mediumInflight += batch.length
-    this.#deps.uplink
-      .publish(topics.batch(this.#deps.deviceId, 'medium'), payload)
-      .catch((err) => this.#onPublishFailed(generation, batch.map((b) => b.id), err))
+    this.#deps.uplink.publish(topics.batch(this.#deps.deviceId, 'medium'), payload).catch((err) =>
+      this.#onPublishFailed(
+        generation,
+        batch.map((b) => b.id),
+        err,
+      ),
+    )
   }
 
   #onPublishFailed(generation: number, ids: readonly string[], err: unknown): void {
@@ -307,18 +317,21 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   /** Every ackTimeoutMs/2, events waiting longer than ackTimeoutMs become unsent again. */
   #scheduleTimeoutCheck(): void {
     const { ackTimeoutMs } = this.#deps.options
-    this.#timeoutTimer = this.#deps.clock.setTimeout(() => {
-      const cutoffMs = this.#deps.clock.now() - ackTimeoutMs
-      let expired = 0
-      for (const [id, entry] of this.#inflight) {
-        if (entry.sentAtMs <= cutoffMs) {
-          this.#settle(id)
-          expired++
+    this.#timeoutTimer = this.#deps.clock.setTimeout(
+      () => {
+        const cutoffMs = this.#deps.clock.now() - ackTimeoutMs
+        let expired = 0
+        for (const [id, entry] of this.#inflight) {
+          if (entry.sentAtMs <= cutoffMs) {
+            this.#settle(id)
+            expired++
+          }
         }
-      }
-      if (this.#deps.uplink.isOnline && !this.#isClosed) this.#scheduleTimeoutCheck()
-      if (expired > 0) this.pump()
-    }, Math.max(1, ackTimeoutMs / 2))
+        if (this.#deps.uplink.isOnline && !this.#isClosed) this.#scheduleTimeoutCheck()
+        if (expired > 0) this.pump()
+      },
+      Math.max(1, ackTimeoutMs / 2),
+    )
   }
 }
 

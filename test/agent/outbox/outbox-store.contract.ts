@@ -24,12 +24,22 @@ export function outboxStoreContract(name: string, harness: StoreHarness): void {
       const store = await harness.create()
       await store.write(
         {
-          put: [event('low', '01B', 1), event('medium', '01D', 2), event('high', '01C', 3), event('medium', '01A', 4)],
+          put: [
+            event('low', '01B', 1),
+            event('medium', '01D', 2),
+            event('high', '01C', 3),
+            event('medium', '01A', 4),
+          ],
         },
         { sync: false },
       )
       const scanned = await collect(store)
-      expect(scanned.map((e) => `${e.eventClass}:${e.id}`)).toEqual(['high:01C', 'medium:01A', 'medium:01D', 'low:01B'])
+      expect(scanned.map((e) => `${e.eventClass}:${e.id}`)).toEqual([
+        'high:01C',
+        'medium:01A',
+        'medium:01D',
+        'low:01B',
+      ])
       expect(scanned.map((e) => e.seq)).toEqual([3, 4, 2, 1])
       await store.close()
     })
@@ -47,16 +57,21 @@ export function outboxStoreContract(name: string, harness: StoreHarness): void {
       const store = await harness.create()
       const e = event('high', '01A', 1)
       await store.write({ put: [e] }, { sync: true })
-      expect(await store.read([{ eventClass: 'high', id: '01A' }, { eventClass: 'high', id: '01Z' }])).toEqual([
-        e.body,
-        undefined,
-      ])
+      expect(
+        await store.read([
+          { eventClass: 'high', id: '01A' },
+          { eventClass: 'high', id: '01Z' },
+        ]),
+      ).toEqual([e.body, undefined])
       await store.close()
     })
 
     it('deletes and records lastSeq in the same write', async () => {
       const store = await harness.create()
-      await store.write({ put: [event('high', '01A', 1), event('high', '01B', 2)], lastSeq: 2 }, { sync: true })
+      await store.write(
+        { put: [event('high', '01A', 1), event('high', '01B', 2)], lastSeq: 2 },
+        { sync: true },
+      )
       await store.write({ del: [{ eventClass: 'high', id: '01A' }], lastSeq: 7 }, { sync: false })
       expect((await collect(store)).map((e) => e.id)).toEqual(['01B'])
       expect(await store.readLastSeq()).toBe(7)

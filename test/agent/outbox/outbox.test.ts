@@ -17,7 +17,11 @@ const temp = (celsius: number, i = 0) => ({
   payload: { celsius, sensor: 's' },
   capturedAtMs: t0 + i,
 })
-const press = (i = 0) => ({ type: 'button.press' as const, payload: { button: 'front' }, capturedAtMs: t0 + i })
+const press = (i = 0) => ({
+  type: 'button.press' as const,
+  payload: { button: 'front' },
+  capturedAtMs: t0 + i,
+})
 
 async function openOutbox(store: OutboxStore = new MemoryOutboxStore(), maxBytes = 1_000_000) {
   const outbox = new Outbox({ store, deviceId: 'front-door', maxBytes })

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { createEnvelope } from '../../../shared/protocol/index.js'
 import { ManualClock } from '../../../agent/clock/manual-clock.js'
 import { MemoryOutboxStore } from '../../../agent/outbox/memory-outbox-store.js'
 import { Outbox, type RecordInput } from '../../../agent/outbox/outbox.js'
 import { LoopbackUplink } from '../../../agent/uplink/loopback-uplink.js'
 import { OutboxSender } from '../../../agent/uplink/outbox-sender.js'
+import { createEnvelope } from '../../../shared/protocol/index.js'
 
 const deviceId = 'front-door'
-const press = (i: number): RecordInput => ({ type: 'button.press', payload: { button: `b${i}` }, capturedAtMs: 1e12 + i })
+const press = (i: number): RecordInput => ({
+  type: 'button.press',
+  payload: { button: `b${i}` },
+  capturedAtMs: 1e12 + i,
+})
 const temp = (i: number): RecordInput => ({
   type: 'temperature',
   payload: { celsius: i % 100, sensor: 's' },
@@ -142,7 +146,12 @@ describe('OutboxSender', () => {
     const bad: unknown[] = []
     sender.on('badMessage', (err) => bad.push(err))
     uplink.emit('message', 'ack', Buffer.from('{"nope":1}'))
-    const other = createEnvelope({ deviceId: 'back-door', seq: 0, type: 'ack', payload: { ids: [e?.id ?? ''] } })
+    const other = createEnvelope({
+      deviceId: 'back-door',
+      seq: 0,
+      type: 'ack',
+      payload: { ids: [e?.id ?? ''] },
+    })
     uplink.emit('message', 'ack', Buffer.from(JSON.stringify(other)))
     expect(bad).toHaveLength(2)
     expect(outbox.has(e?.id ?? '')).toBe(true)
