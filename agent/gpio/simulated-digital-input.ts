@@ -19,8 +19,9 @@ export class SimulatedDigitalInput implements DigitalInput {
     this.#listener?.(isActive, this.clock.now())
   }
 
-  /** Active, then inactive after holdMs (a press, or a PIR's output pulse). */
+  /** Active, then inactive after holdMs (a press, or a PIR's output pulse); a held line is released first. */
   pulse(holdMs = 100): void {
+    this.set(false)
     this.set(true)
     this.clock.setTimeout(() => this.set(false), holdMs)
   }
