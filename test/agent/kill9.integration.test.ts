@@ -65,11 +65,12 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
     }
     const stored = () => acker?.stored ?? new Map()
     await waitFor(() => recordedIds.every((id) => stored().has(id)), 'every recorded press stored')
+    const running = agent
     await waitFor(
-      async () => ((await agent?.get('/state'))?.outbox as { totalBytes: number }).totalBytes === 0,
+      async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
       'outbox drained',
-    ).catch(() => undefined)
-    expect(await agent.stop()).toBe(0)
+    )
+    expect(await running.stop()).toBe(0)
 
     const events = [...stored().values()]
     const seqs = events.map((e) => e.seq)

@@ -35,7 +35,8 @@ export async function startAgentProcess(configFile: string, deadlineMs = 15_000)
       deadlineMs,
     )
     child.once('exit', (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)))
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!child.stdout) throw new Error('no stdout')
+    createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line)
       try {
         const entry = JSON.parse(line) as { msg?: string; controlPort?: number }
