@@ -6,7 +6,7 @@ import {
   type GpiodSyntax,
   type GpiodTools,
   gpiodToolPath,
-  gpiomonArgs,
+  gpiomonCommand,
   gpiosetArgs,
   parseGpiomonLine,
 } from './gpiod-tools.js'
@@ -33,13 +33,8 @@ export class GpiodDigitalInput implements DigitalInput {
 
   async start(listener: LevelListener): Promise<void> {
     const { syntax, chip, line, activeLow, tools, clock } = this.options
-    const child = spawn(
-      gpiodToolPath(tools, 'gpiomon'),
-      gpiomonArgs(syntax, chip, line, activeLow ? 'pull-up' : 'pull-down'),
-      {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    )
+    const command = gpiomonCommand(tools, syntax, chip, line, activeLow ? 'pull-up' : 'pull-down')
+    const child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'ignore'] })
     this.#child = child
     const lines = createInterface({ input: child.stdout })
     lines.on('line', (text) => {

@@ -81,16 +81,22 @@ export function parseGpiomonLine(line: string): GpiodEdge | undefined {
   return match?.[1] ? (match[1].toLowerCase() as GpiodEdge) : undefined
 }
 
-/** Arguments of gpiomon for one line in each syntax. Active-low is applied by the caller, not the tool. */
-export function gpiomonArgs(
+/**
+ * The command line of gpiomon for one line in each syntax. Active-low is applied by the caller, not the
+ * tool. stdout is a pipe, so it must be line-buffered or a press waits in stdio's 4 KiB buffer: 1.6 has
+ * --line-buffered; 2.x has no such flag (-b is bias there), so it runs under coreutils' stdbuf -oL.
+ */
+export function gpiomonCommand(
+  tools: GpiodTools,
   syntax: GpiodSyntax,
   chip: string,
   line: number,
   bias: 'pull-up' | 'pull-down' | 'disable',
-): string[] {
+): { file: string; args: string[] } {
+  const gpiomon = gpiodToolPath(tools, 'gpiomon')
   return syntax === 1
-    ? [`--bias=${bias}`, chip, String(line)]
-    : [`--bias=${bias}`, '--chip', chip, String(line)]
+    ? { file: gpiomon, args: ['--line-buffered', `--bias=${bias}`, chip, String(line)] }
+    : { file: 'stdbuf', args: ['-oL', gpiomon, `--bias=${bias}`, '--chip', chip, String(line)] }
 }
 
 /** Arguments of gpioset holding one line at a value until killed, in each syntax. */

@@ -23,7 +23,9 @@ export interface SystemdNotifierDeps {
 
 /**
  * sd_notify without a native dependency: Node has no unix datagram sockets, so it spawns systemd-notify.
- * The message comes from a child process, so the unit needs NotifyAccess=all (deploy/raspberry-pi).
+ * The message comes from a child process, so the unit needs NotifyAccess=all (deploy/raspberry-pi);
+ * --pid names the agent as MAINPID. systemd-notify (252, Bookworm) then waits on BARRIER=1, so systemd
+ * has read the message before the child exits (verified against a datagram socket: READY=1, MAINPID=).
  * Without NOTIFY_SOCKET (not under systemd, or Type=simple) every call is a no-op (issue 4).
  */
 export class SystemdNotifier {
@@ -51,7 +53,7 @@ export class SystemdNotifier {
   /** READY=1 with the main pid, then WATCHDOG=1 every half watchdog period while `isHealthy` says so. */
   async ready(isHealthy: () => boolean = () => true): Promise<void> {
     if (!this.isEnabled) return
-    await this.#send([`--pid=${this.#deps.pid}`, '--ready', `MAINPID=${this.#deps.pid}`])
+    await this.#send([`--pid=${this.#deps.pid}`, '--ready'])
     const periodMs = this.watchdogMs
     if (periodMs === undefined) return
     const tick = () => {
