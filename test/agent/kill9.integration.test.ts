@@ -54,8 +54,9 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
       else await new Promise((resolve) => setTimeout(resolve, 5))
     }
     await Promise.all(attempts)
-    const beforeKill = recordedIds.length
-    expect(beforeKill).toBeGreaterThan(0)
+    expect(recordedIds.length).toBeGreaterThan(0)
+    // The broker saw the socket die and published the last will.
+    await waitFor(() => acker?.statuses.at(-1)?.state === 'offline', 'last will')
 
     agent = await startAgentProcess(configFile)
     for (let i = 0; i < 10; i++) {
@@ -71,6 +72,9 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
       'outbox drained',
     )
     expect(await running.stop()).toBe(0)
+    // A graceful stop publishes the retained offline status itself (no will on a clean DISCONNECT).
+    await waitFor(() => acker?.statuses.at(-1)?.state === 'offline', 'offline status on SIGTERM')
+    expect(acker.statuses.filter((s) => s.state === 'online').length).toBeGreaterThanOrEqual(2)
 
     const events = [...stored().values()]
     const seqs = events.map((e) => e.seq)
