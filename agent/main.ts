@@ -18,7 +18,7 @@ Usage: doorbell-agent [--config FILE] [--simulate]
 Options:
   -c, --config FILE   agent config (YAML). The fields deviceId and mqtt.* are what
                       \`doorbell-admin devices add --write-config FILE\` writes; every other
-                      field has a default (see docs/agent-config.md). DOORBELL_* variables
+                      field has a default (see docs/agent.md). DOORBELL_* variables
                       override fields, e.g. DOORBELL_MQTT__URL=mqtts://collector:8883.
   -s, --simulate      use the simulated twins of the button, PIR, DS18B20 and BH1750 and
                       start the control endpoint on 127.0.0.1 (control.port, 0 = free):
