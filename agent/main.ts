@@ -84,37 +84,47 @@ async function main(): Promise<void> {
   const config = loadConfig({ schema: agentConfigSchema, file: cli.config, env: process.env })
   const log = createLogger({ name: 'doorbell-agent', level: config.logLevel })
   const clock = new SystemClock()
-  const simulated: SimulatedHardware | undefined = cli.simulate ? createSimulatedHardware(clock) : undefined
-  const hardware: AgentHardware = simulated ?? (await createRealHardware(config, { clock }))
-  const agent = await startAgent(config, { hardware, clock })
-  wireLogs(log, agent)
-  let control: ControlServer | undefined
-  if (simulated) control = await startControlServer(agent, simulated, config.control)
   const notifier = new SystemdNotifier({
     env: process.env,
     pid: process.pid,
     clock,
     onError: (err) => log.warn({ err }, 'sd_notify failed'),
   })
+  let agent: RunningAgent | undefined
+  let control: ControlServer | undefined
+  let isStopping = false
+  const stop = async (reason: string, exitCode: number): Promise<void> => {
+    if (isStopping) return
+    isStopping = true
+    log.info({ reason }, 'stopping')
+    await notifier.stopping()
+    await control?.close()
+    await agent?.close()
+    log.info('agent stopped')
+    process.exit(exitCode)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM', 0))
+  process.on('SIGINT', () => void stop('SIGINT', 0))
+
+  const simulated: SimulatedHardware | undefined = cli.simulate ? createSimulatedHardware(clock) : undefined
+  const hardware: AgentHardware =
+    simulated ??
+    (await createRealHardware(config, {
+      clock,
+      // A dead gpiomon means a dead doorbell: stop cleanly with code 1 so systemd restarts the agent.
+      onInputExit: (name, code) => {
+        log.error({ input: name, code }, 'GPIO watcher exited')
+        void stop('gpio watcher exited', 1)
+      },
+    }))
+  agent = await startAgent(config, { hardware, clock })
+  wireLogs(log, agent)
+  if (simulated) control = await startControlServer(agent, simulated, config.control)
   log.info(
     { deviceId: config.deviceId, simulate: cli.simulate, ...(control ? { controlPort: control.port } : {}) },
     'agent ready',
   )
   await notifier.ready()
-
-  let isStopping = false
-  const stop = async (signal: string) => {
-    if (isStopping) return
-    isStopping = true
-    log.info({ signal }, 'stopping')
-    await notifier.stopping()
-    await control?.close()
-    await agent.close()
-    log.info('agent stopped')
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  process.on('SIGINT', () => void stop('SIGINT'))
 }
 
 main().catch((err: unknown) => {

@@ -32,7 +32,12 @@ describe('outbox writes per hour with the default settings (docs/agent-outbox.md
       sensors: {},
       health: {},
     })
-    const agent = await startAgent(config, { hardware, clock, store, uplink: new LoopbackUplink('front-door') })
+    const agent = await startAgent(config, {
+      hardware,
+      clock,
+      store,
+      uplink: new LoopbackUplink('front-door'),
+    })
     for (let s = 0; s < 3600; s += 5) {
       hardware.temperature.celsius = 15 + (s % 600) / 60
       hardware.light.lux = 100 + s
