@@ -17,6 +17,7 @@ const gpioLine = z.strictObject({
   debounceMs: z.number().int().min(0).max(10_000).default(50),
 })
 
+/** Schema of the agent config; every field but deviceId and mqtt.url has a default. */
 export const agentConfigSchema = z.strictObject({
   deviceId: z.string().regex(deviceIdPattern, 'expected 1-64 of [A-Za-z0-9_-]'),
   mqtt: z.strictObject({

@@ -191,3 +191,18 @@ describe('OutboxSender', () => {
     ])
   })
 })
+
+describe('acks larger than one event envelope', () => {
+  it('accepts an ack of 1000 ids (maxAckIds), which is over the 16 KiB event limit', async () => {
+    const { outbox, uplink } = await setup({ batchMaxItems: 500, mediumWindow: 2_000 })
+    uplink.isAcking = false
+    uplink.start()
+    const recorded = await outbox.record(Array.from({ length: 1000 }, (_, i) => temp(i)))
+    await until(() => uplink.received.length === 2, 'two batches sent')
+    const ack = createEnvelope({ deviceId, seq: 0, type: 'ack', payload: { ids: recorded.map((e) => e.id) } })
+    const payload = Buffer.from(JSON.stringify(ack))
+    expect(payload.length).toBeGreaterThan(16 * 1024)
+    uplink.emit('message', 'ack', payload)
+    await until(() => outbox.depth().count.medium === 0, 'all acked')
+  })
+})
