@@ -85,9 +85,14 @@ export async function selectGpioBackend(options: GpioBackendOptions): Promise<Gp
     try {
       return await sysfsBackend(options)
     } catch (sysfsError) {
-      throw new DoorbellError('HARDWARE_UNAVAILABLE', 'neither libgpiod tools nor sysfs GPIO work here', {
-        cause: new AggregateError([gpiodError, sysfsError]),
-      })
+      const why = (err: unknown) => (err instanceof Error ? err.message : String(err))
+      throw new DoorbellError(
+        'HARDWARE_UNAVAILABLE',
+        `no GPIO backend works here. libgpiod: ${why(gpiodError)}. sysfs: ${why(sysfsError)}`,
+        {
+          cause: new AggregateError([gpiodError, sysfsError]),
+        },
+      )
     }
   }
 }
