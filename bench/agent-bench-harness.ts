@@ -75,3 +75,37 @@ export async function until(check: () => boolean, what: string, deadlineMs = 120
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
+
+/**
+ * Runs the broker and the acker in a child process (this file with --serve), so the agent under test
+ * has its event loop to itself, as on a Pi talking to a collector on another machine.
+ */
+export async function startBenchCollectorProcess(): Promise<{ url: string; close(): Promise<void> }> {
+  const { spawn } = await import('node:child_process')
+  const { createInterface } = await import('node:readline')
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench collector exited with ${code}`)))
+    if (!child.stdout) throw new Error('no stdout')
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('READY ')) resolve(line.slice(6))
+    })
+  })
+  return {
+    url,
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
+if (process.argv[2] === '--serve' && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const broker = await startBenchBroker()
+  await startBenchAcker(broker.url)
+  process.stdout.write(`READY ${broker.url}\n`)
+  process.on('SIGTERM', () => process.exit(0))
+}

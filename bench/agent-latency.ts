@@ -20,7 +20,7 @@ import { MemoryOutboxStore } from '../agent/outbox/memory-outbox-store.js'
 import { Outbox, type RecordInput } from '../agent/outbox/outbox.js'
 import type { OutboxStore } from '../agent/outbox/outbox-store.js'
 import { createEnvelope, topics } from '../shared/protocol/index.js'
-import { median, quantile, startBenchAcker, startBenchBroker, until } from './agent-bench-harness.js'
+import { median, quantile, startBenchCollectorProcess, until } from './agent-bench-harness.js'
 
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 const presses = Number(process.env.BENCH_PRESSES ?? 100)
@@ -43,19 +43,17 @@ async function withAgent<T>(
   store: (dir: string) => OutboxStore,
   fn: (agent: RunningAgent, hardware: SimulatedHardware) => Promise<T>,
 ): Promise<T> {
-  const broker = await startBenchBroker()
-  const acker = await startBenchAcker(broker.url)
+  const collector = await startBenchCollectorProcess()
   const dir = await mkdtemp(join(tmpdir(), 'agent-bench-'))
   const clock = new SystemClock()
   const hardware = createSimulatedHardware(clock)
-  const agent = await startAgent(benchConfig(broker.url, dir), { hardware, clock, store: store(dir) })
+  const agent = await startAgent(benchConfig(collector.url, dir), { hardware, clock, store: store(dir) })
   try {
     await until(() => agent.uplink.isOnline && agent.outbox.depth().totalBytes === 0, 'agent online and idle')
     return await fn(agent, hardware)
   } finally {
     await agent.close()
-    await acker.client.endAsync(true)
-    await broker.close()
+    await collector.close()
     await rm(dir, { recursive: true, force: true })
   }
 }
@@ -135,11 +133,10 @@ async function drainRun(): Promise<{ drainMs: number; writes: number; bytes: num
   }
   const bytes = outbox.depth().totalBytes
   await outbox.close()
-  const broker = await startBenchBroker()
-  const acker = await startBenchAcker(broker.url)
+  const collector = await startBenchCollectorProcess()
   const clock = new SystemClock()
   const startMs = performance.now()
-  const agent = await startAgent(benchConfig(broker.url, dir), {
+  const agent = await startAgent(benchConfig(collector.url, dir), {
     hardware: createSimulatedHardware(clock),
     clock,
   })
@@ -148,18 +145,16 @@ async function drainRun(): Promise<{ drainMs: number; writes: number; bytes: num
     return { drainMs: performance.now() - startMs, writes, bytes }
   } finally {
     await agent.close()
-    await acker.client.endAsync(true)
-    await broker.close()
+    await collector.close()
     await rm(dir, { recursive: true, force: true })
   }
 }
 
 /** The floor: the same readings published by a bare MQTT.js client in 500-envelope batches, acked likewise. */
 async function rawDrainRun(): Promise<number> {
-  const broker = await startBenchBroker()
-  const acker = await startBenchAcker(broker.url)
+  const collector = await startBenchCollectorProcess()
   const mqtt = await import('mqtt')
-  const client = await mqtt.connectAsync(broker.url, { clientId: 'bench-raw', reconnectPeriod: 0 })
+  const client = await mqtt.connectAsync(collector.url, { clientId: 'bench-raw', reconnectPeriod: 0 })
   const batches: Buffer[] = []
   for (let i = 0; i < offlineReadings; i += 500) {
     const envelopes = readings(i, Math.min(500, offlineReadings - i)).map((r, k) =>
@@ -181,8 +176,7 @@ async function rawDrainRun(): Promise<number> {
   await until(() => acked >= offlineReadings, 'raw acks', 600_000)
   const ms = performance.now() - startMs
   await client.endAsync(true)
-  await acker.client.endAsync(true)
-  await broker.close()
+  await collector.close()
   return ms
 }
 
@@ -218,15 +212,14 @@ async function idleRun(): Promise<{
   agent: { rssMiB: number; cpuPct: number }
   bare: { rssMiB: number; cpuPct: number }
 }> {
-  const broker = await startBenchBroker()
-  const acker = await startBenchAcker(broker.url)
+  const collector = await startBenchCollectorProcess()
   const dir = await mkdtemp(join(tmpdir(), 'agent-idle-'))
   const configFile = join(dir, 'agent.yaml')
   await writeFile(
     configFile,
     stringify({
       deviceId: 'idle-door',
-      mqtt: { url: broker.url },
+      mqtt: { url: collector.url },
       dataDir: join(dir, 'data'),
       logLevel: 'warn',
     }),
@@ -242,8 +235,7 @@ async function idleRun(): Promise<{
     ])
     return { agent, bare }
   } finally {
-    await acker.client.endAsync(true)
-    await broker.close()
+    await collector.close()
     await rm(dir, { recursive: true, force: true })
   }
 }
@@ -309,7 +301,7 @@ export async function run(): Promise<string> {
     `| agent CPU, --simulate, idle (% of a core) | ${cpu.toFixed(2)} | ${bareCpu.toFixed(2)} (bare node) | - |`,
   )
   return [
-    `Agent benchmark: medians of ${runs} runs, ${presses} presses per run, loopback, aedes ${'1.2'} in process, node ${process.version}.`,
+    `Agent benchmark: medians of ${runs} runs, ${presses} presses per run, loopback, aedes 1.2 and an acker in a second process, node ${process.version}.`,
     '',
     ...lines,
   ].join('\n')
