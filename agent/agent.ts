@@ -203,7 +203,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
   }
 
   async #watch(
-    name: string,
+    _name: string,
     input: AgentHardware['button'],
     debounceMs: number,
     onActive: (atMs: number) => void,
@@ -216,11 +216,8 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
       },
     })
     this.#debouncers.push(debouncer)
-    try {
-      await input.start((isActive, atMs) => debouncer.input(isActive, atMs))
-    } catch (err) {
-      this.emit('fault', name, err)
-    }
+    // An input that cannot be watched is fatal: a doorbell without its button must not look healthy.
+    await input.start((isActive, atMs) => debouncer.input(isActive, atMs))
   }
 
   #every(name: string, intervalMs: number, run: () => Promise<void>): PeriodicTask {
@@ -271,6 +268,11 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
 /** Starts the agent: opens the outbox, connects, watches inputs and polls sensors. */
 export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
   const agent = new Agent(config, deps)
-  await agent.start()
+  try {
+    await agent.start()
+  } catch (err) {
+    await agent.close().catch(() => undefined)
+    throw err
+  }
   return agent
 }

@@ -103,3 +103,29 @@ describe('agent', () => {
     await agent.close()
   })
 })
+
+describe('agent start', () => {
+  it('fails, and releases the outbox, when the button cannot be watched', async () => {
+    const clock = new ManualClock()
+    const hardware = createSimulatedHardware(clock)
+    const store = new MemoryOutboxStore()
+    const broken = {
+      ...hardware,
+      button: {
+        start: async () => {
+          throw new Error('gpiomon: Permission denied')
+        },
+        close: async () => undefined,
+      },
+    }
+    await expect(
+      startAgent(testAgentConfig({ mqtt: { url: 'loopback:' } }), {
+        hardware: broken,
+        clock,
+        store,
+        uplink: new LoopbackUplink('front-door'),
+      }),
+    ).rejects.toThrow(/Permission denied/)
+    await expect(store.readLastSeq()).rejects.toThrow(/not open/)
+  })
+})
