@@ -35,6 +35,9 @@ function benchConfig(url: string, dataDir: string): AgentConfig {
     gpio: { button: { line: 17, debounceMs: 0 } },
     sensors: { temperature: { intervalMs: 3_600_000 }, light: { intervalMs: 3_600_000 } },
     health: { intervalMs: 3_600_000 },
+    ...(process.env.BENCH_MEDIUM_WINDOW
+      ? { outbox: { mediumWindow: Number(process.env.BENCH_MEDIUM_WINDOW) } }
+      : {}),
     logLevel: 'silent',
   })
 }
