@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../shared/config/load-config.js'
-import { DoorbellError, formatForUser } from '../shared/errors.js'
+import { DoorbellError, errorCatalogue, formatForUser } from '../shared/errors.js'
 import { createLogger, type Logger } from '../shared/logger.js'
 import { agentVersion, type RunningAgent, startAgent } from './agent.js'
 import { SystemClock } from './clock/clock.js'
@@ -66,7 +66,13 @@ function wireLogs(log: Logger, agent: RunningAgent): void {
   agent.on('armed', (isArmed) => log.info({ isArmed }, isArmed ? 'armed' : 'disarmed'))
   agent.uplink.on('online', () => log.info({ outbox: agent.outbox.depth().count }, 'uplink online'))
   agent.uplink.on('offline', (delayMs) => log.warn({ reconnectInMs: delayMs }, 'uplink offline'))
-  agent.uplink.on('connectionError', (err) => log.debug({ err }, 'uplink connection error'))
+  agent.uplink.on('connectionError', (err) => {
+    // CONNACK return codes 4 and 5 (MQTT 3.1.1 section 3.2.2.3): retrying will not help until a human acts.
+    const code = (err as { code?: unknown }).code
+    if (code === 4 || code === 5)
+      log.error({ err, fix: errorCatalogue.AUTH_FAILED.fix }, 'collector refused the device')
+    else log.debug({ err }, 'uplink connection error')
+  })
   agent.outbox.on('evicted', (eventClass, count) => log.warn({ eventClass, count }, 'outbox full: evicted'))
   agent.batcher.on('flushFailed', (err, count) => log.error({ err, count }, 'readings not stored'))
   agent.sender.on('rejected', (id, code, willRetry) => log.warn({ id, code, willRetry }, 'event rejected'))

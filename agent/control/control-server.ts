@@ -60,7 +60,7 @@ function numberField(body: Record<string, unknown>, field: string, min: number, 
  * The simulated twins' control endpoint: HTTP on 127.0.0.1 only, so tests and the demo can act like a
  * person at the door. Routes (JSON bodies):
  *   POST /button/press            -> 200 {id, seq} once the press is durably recorded
- *   POST /motion                  -> 200 {id, seq, class} (class high when armed)
+ *   POST /motion                  -> 200 {id, seq, class: high} when armed, {class: medium} otherwise
  *   POST /temperature {celsius}   -> sets the DS18B20 twin and samples now
  *   POST /light {lux}             -> sets the BH1750 twin and samples now
  *   POST /armed {armed}           -> arms or disarms
@@ -81,10 +81,14 @@ export async function startControlServer(
         : [409, { error: 'press ignored (debounce)' }]
     },
     'POST /motion': async () => {
-      const recorded = agent.isArmed ? nextRecorded(agent, 'motion', 2_000) : Promise.resolve(undefined)
+      const isArmed = agent.isArmed
+      const recorded = isArmed ? nextRecorded(agent, 'motion', 2_000) : Promise.resolve(undefined)
       hardware.motion.pulse(1_000)
       const envelope = await recorded
-      return [200, envelope ? { id: envelope.id, seq: envelope.seq, class: 'high' } : { class: 'medium' }]
+      if (!isArmed) return [200, { class: 'medium' }]
+      return envelope
+        ? [200, { id: envelope.id, seq: envelope.seq, class: 'high' }]
+        : [409, { error: 'motion ignored (debounce)' }]
     },
     'POST /temperature': async (body) => {
       hardware.temperature.celsius = numberField(body, 'celsius', -60, 150)

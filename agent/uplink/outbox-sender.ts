@@ -145,7 +145,10 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
 
   async #handleAck(ack: Envelope<'ack'>['payload']): Promise<void> {
     const forget = [...ack.ids]
-    for (const id of ack.ids) this.#settle(id)
+    for (const id of ack.ids) {
+      this.#settle(id)
+      this.#heldUntil.delete(id)
+    }
     for (const rejection of ack.rejected) {
       this.#settle(rejection.id)
       this.emit('rejected', rejection.id, rejection.code, rejection.retry)

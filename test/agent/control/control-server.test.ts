@@ -17,12 +17,15 @@ describe('control endpoint of the simulated twins', () => {
     const clock = new SystemClock()
     const hardware = createSimulatedHardware(clock)
     uplink = new LoopbackUplink('front-door')
-    agent = await startAgent(testAgentConfig({ mqtt: { url: 'loopback:' } }), {
-      hardware,
-      clock,
-      uplink,
-      store: new MemoryOutboxStore(),
-    })
+    agent = await startAgent(
+      testAgentConfig({ mqtt: { url: 'loopback:' }, gpio: { motion: { line: 27, debounceMs: 0 } } }),
+      {
+        hardware,
+        clock,
+        uplink,
+        store: new MemoryOutboxStore(),
+      },
+    )
     control = await startControlServer(agent, hardware, { host: '127.0.0.1', port: 0 })
     const base = `http://127.0.0.1:${control.port}`
     const post = async (path: string, body: unknown = {}) => {
