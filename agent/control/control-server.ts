@@ -31,21 +31,33 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body))
 }
 
-/** Resolves with the next recorded event of a type, or undefined after timeoutMs. */
-function nextRecorded(agent: RunningAgent, type: string, timeoutMs: number): Promise<Envelope | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      agent.off('recorded', listener)
-      resolve(undefined)
-    }, timeoutMs)
-    const listener = (envelope: Envelope) => {
-      if (envelope.type !== type) return
-      clearTimeout(timer)
-      agent.off('recorded', listener)
-      resolve(envelope)
-    }
-    agent.on('recorded', listener)
-  })
+/**
+ * Hands each recorded event of a type to the oldest request still waiting for one, so two presses in
+ * flight get their own events, not both the first one.
+ */
+class RecordedEventWaiters {
+  readonly #waiting = new Map<string, Array<(envelope: Envelope | undefined) => void>>()
+
+  constructor(agent: RunningAgent) {
+    agent.on('recorded', (envelope) => this.#waiting.get(envelope.type)?.shift()?.(envelope))
+  }
+
+  /** Resolves with the next unclaimed event of the type, or undefined after timeoutMs. */
+  next(type: string, timeoutMs: number): Promise<Envelope | undefined> {
+    return new Promise((resolve) => {
+      const queue = this.#waiting.get(type) ?? []
+      this.#waiting.set(type, queue)
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(waiter), 1)
+        resolve(undefined)
+      }, timeoutMs)
+      const waiter = (envelope: Envelope | undefined) => {
+        clearTimeout(timer)
+        resolve(envelope)
+      }
+      queue.push(waiter)
+    })
+  }
 }
 
 function numberField(body: Record<string, unknown>, field: string, min: number, max: number): number {
@@ -71,9 +83,10 @@ export async function startControlServer(
   hardware: SimulatedHardware,
   options: { host: '127.0.0.1'; port: number },
 ): Promise<ControlServer> {
+  const waiters = new RecordedEventWaiters(agent)
   const routes: Record<string, (body: Record<string, unknown>) => Promise<[number, unknown]>> = {
     'POST /button/press': async () => {
-      const recorded = nextRecorded(agent, 'button.press', 2_000)
+      const recorded = waiters.next('button.press', 2_000)
       hardware.button.pulse(100)
       const envelope = await recorded
       return envelope
@@ -82,7 +95,7 @@ export async function startControlServer(
     },
     'POST /motion': async () => {
       const isArmed = agent.isArmed
-      const recorded = isArmed ? nextRecorded(agent, 'motion', 2_000) : Promise.resolve(undefined)
+      const recorded = isArmed ? waiters.next('motion', 2_000) : Promise.resolve(undefined)
       hardware.motion.pulse(1_000)
       const envelope = await recorded
       if (!isArmed) return [200, { class: 'medium' }]

@@ -76,6 +76,8 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
     await waitFor(() => acker?.statuses.at(-1)?.state === 'offline', 'offline status on SIGTERM')
     expect(acker.statuses.filter((s) => s.state === 'online').length).toBeGreaterThanOrEqual(2)
 
+    // Each confirmed press got its own event.
+    expect(new Set(recordedIds).size).toBe(recordedIds.length)
     const events = [...stored().values()]
     const seqs = events.map((e) => e.seq)
     expect(new Set(seqs).size).toBe(seqs.length)
