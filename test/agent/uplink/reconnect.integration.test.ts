@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type RunningAgent, startAgent } from '../../../agent/agent.js'
 import { SystemClock } from '../../../agent/clock/clock.js'
@@ -49,6 +51,29 @@ describe('agent uplink against a real aedes broker and a test acker', () => {
     await waitFor(() => acker.storedOf('high').length === 1, 'press stored')
     await waitFor(() => agent.outbox.depth().count.high === 0, 'press acked')
     expect(acker.statuses).toContainEqual({ deviceId: 'front-door', state: 'online' })
+    // An outside client that connects later still sees the retained presence.
+    // Async: the broker runs in this process, a sync child would block it.
+    const { stdout: retained } = await promisify(execFile)(
+      'mosquitto_sub',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(broker.port),
+        '-t',
+        'doorbell/v1/front-door/status',
+        '-C',
+        '1',
+        '-W',
+        '5',
+      ],
+      { encoding: 'utf8' },
+    )
+    expect(JSON.parse(retained)).toMatchObject({
+      type: 'status',
+      deviceId: 'front-door',
+      payload: { state: 'online' },
+    })
   })
 
   it('after an outage delivers every event exactly once, high before medium', async () => {
