@@ -2,13 +2,29 @@ import { DoorbellError } from '../../shared/errors.js'
 import type { Clock } from '../clock/clock.js'
 import type { DigitalInput, LevelListener } from './digital-input.js'
 
-type OnoffModule = typeof import('onoff')
-type OnoffGpio = InstanceType<OnoffModule['Gpio']>
+/** The part of onoff 6's Gpio this adapter uses (its onoff.d.ts), declared here so that type-checking
+ * does not need the optional package installed. */
+interface OnoffGpio {
+  watch(callback: (err: Error | null | undefined, value: 0 | 1) => void): void
+  unwatchAll(): void
+  unexport(): void
+}
+
+/** The part of the onoff module this adapter uses. */
+interface OnoffModule {
+  readonly Gpio: {
+    new (gpio: number, direction: 'in', edge: 'both', options: { activeLow: boolean }): OnoffGpio
+    readonly accessible: boolean
+  }
+}
+
+/** Package name in a variable: resolved at run time only, never by the compiler. */
+const onoffPackage = 'onoff'
 
 /** Loads onoff on first use: it is optional, and its native epoll addon is absent on a laptop. */
 export async function loadOnoff(): Promise<OnoffModule> {
   try {
-    const loaded = (await import('onoff')) as OnoffModule & { default?: OnoffModule }
+    const loaded = (await import(onoffPackage)) as OnoffModule & { default?: OnoffModule }
     return loaded.default ?? loaded
   } catch (err) {
     throw new DoorbellError(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../agent/clock/manual-clock.js'
+import { OnoffDigitalInput } from '../../../agent/gpio/onoff-digital-input.js'
 import { selectGpioBackend } from '../../../agent/gpio/select-gpio-backend.js'
 import { listSysfsGpioChips, pickHeaderChip, sysfsGpioNumber } from '../../../agent/gpio/sysfs-gpio-chips.js'
 
@@ -74,6 +75,13 @@ describe('sysfs GPIO chip resolution', () => {
       }),
     ).rejects.toMatchObject({ code: 'HARDWARE_UNAVAILABLE' })
     expect(await listSysfsGpioChips(missing)).toEqual([])
+  })
+
+  it('fails with HARDWARE_UNAVAILABLE, not a crash, when onoff or /sys/class/gpio is unusable', async () => {
+    const input = new OnoffDigitalInput({ sysfsNumber: 529, activeLow: true, clock: new ManualClock() })
+    const hasSysfsGpio = await listSysfsGpioChips().then((chips) => chips.length > 0)
+    if (hasSysfsGpio) return
+    await expect(input.start(() => undefined)).rejects.toMatchObject({ code: 'HARDWARE_UNAVAILABLE' })
   })
 
   it('picks sysfs when the gpiod tools are missing', async () => {
