@@ -63,6 +63,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   readonly #deps: OutboxDeps
   readonly #index = perClass(() => new Map<string, IndexEntry>())
   readonly #bytes = perClass(() => 0)
+  /** Bodies of high events recorded by this process: a press is published without a disk read. */
+  readonly #highBodies = new Map<string, string>()
   #lastSeq = 0
   /** Highest seq of any write that has completed; every write persists at least this as lastSeq. */
   #durableSeq = 0
@@ -128,6 +130,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       const bytes = bodyBytes(event.body)
       this.#index[event.eventClass].set(event.id, { seq: event.seq, bytes })
       this.#bytes[event.eventClass] += bytes
+      if (event.eventClass === 'high') this.#highBodies.set(event.id, event.body)
       counts[event.eventClass]++
     }
     for (const eventClass of eventClasses)
@@ -144,6 +147,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         if (!entry) continue
         this.#index[eventClass].delete(id)
         this.#bytes[eventClass] -= entry.bytes
+        this.#highBodies.delete(id)
         del.push({ eventClass, id })
         break
       }
@@ -171,7 +175,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Stored bodies (envelope JSON) of the given ids of one class; ids removed meanwhile are left out. */
   async readBodies(eventClass: EventClass, ids: readonly string[]): Promise<{ id: string; body: string }[]> {
-    const bodies = await this.#deps.store.read(ids.map((id) => ({ eventClass, id })))
+    const cached = eventClass === 'high' ? ids.map((id) => this.#highBodies.get(id)) : []
+    const bodies =
+      cached.length > 0 && cached.every((b) => b !== undefined)
+        ? cached
+        : await this.#deps.store.read(ids.map((id) => ({ eventClass, id })))
     const found: { id: string; body: string }[] = []
     ids.forEach((id, i) => {
       const body = bodies[i]

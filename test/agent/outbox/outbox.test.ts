@@ -99,3 +99,20 @@ describe('Outbox', () => {
     expect(e?.seq).toBe(1)
   })
 })
+
+describe('Outbox press path', () => {
+  it('serves the body of a press it recorded without reading the store', async () => {
+    const store = new MemoryOutboxStore()
+    const outbox = await openOutbox(store)
+    const [e] = await outbox.record([press(1)])
+    let reads = 0
+    const read = store.read.bind(store)
+    store.read = async (keys) => {
+      reads++
+      return read(keys)
+    }
+    const bodies = await outbox.readBodies('high', [e?.id ?? ''])
+    expect(JSON.parse(bodies[0]?.body ?? '{}').id).toBe(e?.id)
+    expect(reads).toBe(0)
+  })
+})
