@@ -206,3 +206,40 @@ describe('acks larger than one event envelope', () => {
     await until(() => outbox.depth().count.medium === 0, 'all acked')
   })
 })
+
+describe('low-class seam (clip chunks, media issue)', () => {
+  it('asks the low-class source for a unit only when no high or medium event is unacked', async () => {
+    const clock = new ManualClock()
+    const outbox = new Outbox({ store: new MemoryOutboxStore(), deviceId, maxBytes: 10_000_000 })
+    await outbox.open()
+    const uplink = new LoopbackUplink(deviceId)
+    const calls: string[] = []
+    let chunksLeft = 2
+    const lowClass = {
+      hasPending: () => chunksLeft > 0,
+      sendNext: async () => {
+        calls.push(`chunk with depth ${outbox.depth().count.high + outbox.depth().count.medium}`)
+        chunksLeft--
+      },
+      onAck: () => undefined,
+      onOffline: () => calls.push('offline'),
+    }
+    new OutboxSender({
+      deviceId,
+      outbox,
+      uplink,
+      clock,
+      lowClass,
+      options: { batchMaxItems: 100, mediumWindow: 200, ackTimeoutMs: 30_000, retryDelayMs: 5_000 },
+    })
+    uplink.setOnline(false)
+    uplink.start()
+    await outbox.record([temp(1)])
+    await outbox.record([press(2)])
+    uplink.setOnline(true)
+    await until(() => chunksLeft === 0, 'chunks sent')
+    expect(calls).toEqual(['chunk with depth 0', 'chunk with depth 0'])
+    uplink.setOnline(false)
+    expect(calls.at(-1)).toBe('offline')
+  })
+})
