@@ -9,6 +9,7 @@ import {
 import type { Clock, TimerHandle } from '../clock/clock.js'
 import type { Outbox } from '../outbox/outbox.js'
 import { decodeInbound } from './decode-inbound.js'
+import { InflightTracker } from './inflight-tracker.js'
 import { emptyLowClassSource, type LowClassSource } from './low-class-source.js'
 import type { Uplink } from './uplink.js'
 
@@ -59,16 +60,12 @@ interface Lane {
 export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   readonly #deps: OutboxSenderDeps
   readonly #low: LowClassSource
-  /** Published on this connection and not yet acked: id -> class and when. */
-  readonly #inflight = new Map<string, { eventClass: EventClass; sentAtMs: number }>()
-  /** Rejected with retry:true: not before this time. */
-  readonly #heldUntil = new Map<string, number>()
+  readonly #inflight: InflightTracker
   readonly #lanes: Record<EventClass, Lane> = {
     high: { isRunning: false, isRequested: false },
     medium: { isRunning: false, isRequested: false },
     low: { isRunning: false, isRequested: false },
   }
-  #mediumInflight = 0
   #generation = 0
   #timeoutTimer: TimerHandle | undefined
   #isClosed = false
@@ -77,6 +74,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
     super()
     this.#deps = deps
     this.#low = deps.lowClass ?? emptyLowClassSource
+    this.#inflight = new InflightTracker(deps.clock)
     deps.uplink.on('online', this.#onOnline)
     deps.uplink.on('offline', this.#onOffline)
     deps.uplink.on('message', this.#onMessage)
@@ -121,7 +119,6 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   #resetConnectionState(): void {
     this.#generation++
     this.#inflight.clear()
-    this.#mediumInflight = 0
     this.#deps.clock.clearTimeout(this.#timeoutTimer)
     this.#timeoutTimer = undefined
   }
@@ -146,14 +143,14 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   async #handleAck(ack: Envelope<'ack'>['payload']): Promise<void> {
     const forget = [...ack.ids]
     for (const id of ack.ids) {
-      this.#settle(id)
-      this.#heldUntil.delete(id)
+      this.#inflight.settle(id)
+      this.#inflight.release(id)
     }
     for (const rejection of ack.rejected) {
-      this.#settle(rejection.id)
+      this.#inflight.settle(rejection.id)
       this.emit('rejected', rejection.id, rejection.code, rejection.retry)
       if (rejection.retry) {
-        this.#heldUntil.set(rejection.id, this.#deps.clock.now() + this.#deps.options.retryDelayMs)
+        this.#inflight.hold(rejection.id, this.#deps.clock.now() + this.#deps.options.retryDelayMs)
         this.#deps.clock.setTimeout(() => this.pump(), this.#deps.options.retryDelayMs)
       } else {
         forget.push(rejection.id)
@@ -170,26 +167,8 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
     this.pump()
   }
 
-  #settle(id: string): void {
-    const entry = this.#inflight.get(id)
-    if (!entry) return
-    this.#inflight.delete(id)
-    if (entry.eventClass === 'medium') this.#mediumInflight--
-  }
-
-  #isBlocked = (id: string): boolean => {
-    if (this.#inflight.has(id)) return true
-    const until = this.#heldUntil.get(id)
-    if (until === undefined) return false
-    if (until <= this.#deps.clock.now()) {
-      this.#heldUntil.delete(id)
-      return false
-    }
-    return true
-  }
-
   #hasUnsent(eventClass: EventClass): boolean {
-    return this.#deps.outbox.pendingIds(eventClass, 1, this.#isBlocked).length > 0
+    return this.#deps.outbox.pendingIds(eventClass, 1, this.#inflight.isBlocked).length > 0
   }
 
   #request(eventClass: EventClass): void {
@@ -219,7 +198,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   /** Publishes every unsent high event at once, each as its own message. */
   async #sendHigh(): Promise<void> {
     const generation = this.#generation
-    const ids = this.#deps.outbox.pendingIds('high', maxBatchItems, this.#isBlocked)
+    const ids = this.#deps.outbox.pendingIds('high', maxBatchItems, this.#inflight.isBlocked)
     if (ids.length === 0) return
     const bodies = await this.#deps.outbox.readBodies('high', ids)
     if (generation !== this.#generation) return
@@ -233,10 +212,10 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   /** Publishes medium batches while the window has room, never while a high event is unsent. */
   async #sendMedium(): Promise<void> {
     const { batchMaxItems, mediumWindow } = this.#deps.options
-    while (this.#mediumInflight < mediumWindow && !this.#hasUnsent('high')) {
+    while (this.#inflight.mediumCount < mediumWindow && !this.#hasUnsent('high')) {
       const generation = this.#generation
-      const limit = Math.min(batchMaxItems, maxBatchItems, mediumWindow - this.#mediumInflight)
-      const ids = this.#deps.outbox.pendingIds('medium', limit, this.#isBlocked)
+      const limit = Math.min(batchMaxItems, maxBatchItems, mediumWindow - this.#inflight.mediumCount)
+      const ids = this.#deps.outbox.pendingIds('medium', limit, this.#inflight.isBlocked)
       if (ids.length === 0) break
       const bodies = await this.#deps.outbox.readBodies('medium', ids)
       if (generation !== this.#generation || bodies.length === 0) return
@@ -266,7 +245,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
       }
       this.emit('sent', 'medium', batch.length)
     }
-    if (!this.#hasUnsent('medium') && this.#mediumInflight === 0) this.#request('low')
+    if (!this.#hasUnsent('medium') && this.#inflight.mediumCount === 0) this.#request('low')
   }
 
   /** Publishes one low event or one low-class unit, only when nothing of a higher class is unacked. */
@@ -274,9 +253,8 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
     const depth = this.#deps.outbox.depth()
     if (depth.count.high > 0 || depth.count.medium > 0) return
     const generation = this.#generation
-    const ids = this.#deps.outbox.pendingIds('low', 1, this.#isBlocked)
-    const hasLowInflight = [...this.#inflight.values()].some((e) => e.eventClass === 'low')
-    if (hasLowInflight) return
+    const ids = this.#deps.outbox.pendingIds('low', 1, this.#inflight.isBlocked)
+    if (this.#inflight.hasLow()) return
     if (ids.length > 0) {
       const bodies = await this.#deps.outbox.readBodies('low', ids)
       if (generation !== this.#generation) return
@@ -293,15 +271,12 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   }
 
   #publish(generation: number, id: string, eventClass: EventClass, topic: string, payload: Buffer): void {
-    this.#inflight.set(id, { eventClass, sentAtMs: this.#deps.clock.now() })
-    if (eventClass === 'medium') this.#mediumInflight++
+    this.#inflight.add(id, eventClass)
     this.#deps.uplink.publish(topic, payload).catch((err) => this.#onPublishFailed(generation, [id], err))
   }
 
   #publishBatch(generation: number, batch: readonly { id: string }[], payload: Buffer): void {
-    const nowMs = this.#deps.clock.now()
-    for (const { id } of batch) this.#inflight.set(id, { eventClass: 'medium', sentAtMs: nowMs })
-    this.#mediumInflight += batch.length
+    for (const { id } of batch) this.#inflight.add(id, 'medium')
     this.#deps.uplink.publish(topics.batch(this.#deps.deviceId, 'medium'), payload).catch((err) =>
       this.#onPublishFailed(
         generation,
@@ -313,7 +288,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
 
   #onPublishFailed(generation: number, ids: readonly string[], err: unknown): void {
     if (generation !== this.#generation) return
-    for (const id of ids) this.#settle(id)
+    for (const id of ids) this.#inflight.settle(id)
     this.emit('publishFailed', err)
   }
 
@@ -322,14 +297,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
     const { ackTimeoutMs } = this.#deps.options
     this.#timeoutTimer = this.#deps.clock.setTimeout(
       () => {
-        const cutoffMs = this.#deps.clock.now() - ackTimeoutMs
-        let expired = 0
-        for (const [id, entry] of this.#inflight) {
-          if (entry.sentAtMs <= cutoffMs) {
-            this.#settle(id)
-            expired++
-          }
-        }
+        const expired = this.#inflight.expire(this.#deps.clock.now() - ackTimeoutMs)
         if (this.#deps.uplink.isOnline && !this.#isClosed) this.#scheduleTimeoutCheck()
         if (expired > 0) this.pump()
       },
