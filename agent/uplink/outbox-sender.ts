@@ -156,7 +156,11 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
         forget.push(rejection.id)
       }
     }
-    this.#low.onAck(ack)
+    try {
+      await this.#low.onAck(ack)
+    } catch (err) {
+      this.emit('publishFailed', err)
+    }
     try {
       const removed = await this.#deps.outbox.remove(forget)
       if (removed > 0) this.emit('acked', removed)
@@ -264,9 +268,13 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
       this.emit('sent', 'low', bodies.length)
       return
     }
-    if (this.#low.hasPending()) {
-      await this.#low.sendNext((topic, payload) => this.#deps.uplink.publish(topic, payload))
-      this.#lanes.low.isRequested = true
+    // Units of the source (clip chunks): as many as its own window allows, while nothing higher waits.
+    for (;;) {
+      const unit = await this.#low.next()
+      if (!unit || generation !== this.#generation) break
+      this.#deps.uplink.publish(unit.topic, unit.payload).catch((err) => this.emit('publishFailed', err))
+      const now = this.#deps.outbox.depth()
+      if (now.count.high > 0 || now.count.medium > 0) break
     }
   }
 

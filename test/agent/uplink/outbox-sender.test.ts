@@ -4,7 +4,7 @@ import { MemoryOutboxStore } from '../../../agent/outbox/memory-outbox-store.js'
 import { Outbox, type RecordInput } from '../../../agent/outbox/outbox.js'
 import { LoopbackUplink } from '../../../agent/uplink/loopback-uplink.js'
 import { OutboxSender } from '../../../agent/uplink/outbox-sender.js'
-import { createEnvelope } from '../../../shared/protocol/index.js'
+import { createEnvelope, topics } from '../../../shared/protocol/index.js'
 
 const deviceId = 'front-door'
 const press = (i: number): RecordInput => ({
@@ -208,21 +208,29 @@ describe('acks larger than one event envelope', () => {
 })
 
 describe('low-class seam (clip chunks, media issue)', () => {
-  it('asks the low-class source for a unit only when no high or medium event is unacked', async () => {
+  it('pulls units only when no high or medium event is unacked, within the source window', async () => {
     const clock = new ManualClock()
     const outbox = new Outbox({ store: new MemoryOutboxStore(), deviceId, maxBytes: 10_000_000 })
     await outbox.open()
     const uplink = new LoopbackUplink(deviceId)
     const calls: string[] = []
-    let chunksLeft = 2
+    const inFlight = new Set<string>()
+    const chunks = ['c1', 'c2', 'c3']
     const lowClass = {
-      hasPending: () => chunksLeft > 0,
-      sendNext: async () => {
-        calls.push(`chunk with depth ${outbox.depth().count.high + outbox.depth().count.medium}`)
-        chunksLeft--
+      next: async () => {
+        const id = chunks.find((c) => !inFlight.has(c))
+        if (!id || inFlight.size >= 2) return undefined
+        inFlight.add(id)
+        calls.push(`${id} at depth ${outbox.depth().count.high + outbox.depth().count.medium}`)
+        return { topic: topics.chunk(deviceId), payload: Buffer.from(id) }
       },
-      onAck: () => undefined,
-      onOffline: () => calls.push('offline'),
+      onAck: (ack: { ids: readonly string[] }) => {
+        for (const id of ack.ids) calls.push(`ack ${id.slice(0, 3)}`)
+      },
+      onOffline: () => {
+        inFlight.clear()
+        calls.push('offline')
+      },
     }
     new OutboxSender({
       deviceId,
@@ -237,8 +245,10 @@ describe('low-class seam (clip chunks, media issue)', () => {
     await outbox.record([temp(1)])
     await outbox.record([press(2)])
     uplink.setOnline(true)
-    await until(() => chunksLeft === 0, 'chunks sent')
-    expect(calls).toEqual(['chunk with depth 0', 'chunk with depth 0'])
+    await until(() => calls.filter((c) => c.startsWith('c')).length === 2, 'two chunks pulled')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(calls.filter((c) => c.startsWith('c'))).toEqual(['c1 at depth 0', 'c2 at depth 0'])
+    expect(calls.filter((c) => c.startsWith('ack')).length).toBeGreaterThanOrEqual(2)
     uplink.setOnline(false)
     expect(calls.at(-1)).toBe('offline')
   })
