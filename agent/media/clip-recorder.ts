@@ -16,7 +16,7 @@ export interface ClipTrigger {
 
 /** A finished clip: an MP4 (faststart) in the output folder. */
 export interface RecordedClip {
-  /** ULID of the clip, from its start time; also its file name. */
+  /** ULID of the clip, minted when it is assembled (so clips sort oldest first); also its file name. */
   readonly clipId: string
   readonly relatesTo?: string
   readonly path: string

@@ -1,0 +1,164 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RecordedClip } from '../../../agent/media/clip-recorder.js'
+import type { StoredClip } from '../../../agent/media/fs-clip-store.js'
+import { mediaConfigSchema } from '../../../agent/media/media-config.js'
+import { MediaService } from '../../../agent/media/media-service.js'
+import { probeMedia } from '../../../agent/media/probe-media.js'
+import type { Snapshot } from '../../../agent/media/snapshot-taker.js'
+import {
+  createEnvelope,
+  encodeEvent,
+  maxSnapshotImageBytes,
+  newEventId,
+  type PayloadInputOf,
+} from '../../../shared/protocol/index.js'
+import { topLevelBoxes } from './mp4-boxes.js'
+
+// Real ffmpeg with the simulated source (lavfi testsrc2 + sine), small and slow to spare two shared cores.
+const segmentMs = 1000
+const prerollMs = 3000
+const postrollMs = 2000
+const maxSegments = 5
+
+let root: string
+let service: MediaService
+const snapshots: PayloadInputOf<'snapshot'>[] = []
+const manifests: PayloadInputOf<'clip.manifest'>[] = []
+const storedClips: StoredClip[] = []
+const errors: Error[] = []
+
+async function until(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'doorbell-media-'))
+  const config = mediaConfigSchema.parse({
+    source: 'simulated',
+    widthPx: 320,
+    heightPx: 240,
+    frameRate: 10,
+    videoBitrateKbps: 200,
+    hasAudio: true,
+    prerollMs,
+    postrollMs,
+    ring: { dir: join(root, 'ring'), segmentMs, maxSegments, pollMs: 50 },
+    clips: { dir: 'clips' },
+  })
+  service = new MediaService({
+    config,
+    dataDir: root,
+    ports: {
+      onSnapshot: (payload) => snapshots.push(payload),
+      onClip: (manifest, clip) => {
+        manifests.push(manifest)
+        storedClips.push(clip)
+      },
+      onError: (err) => errors.push(err),
+    },
+  })
+  await service.start()
+  // Fill more than the pre-roll, so the ring is at its bound when the press comes.
+  await until(() => service.ring.stats().evicted >= 1, 20_000)
+})
+
+afterAll(async () => {
+  await service?.stop()
+  rmSync(root, { recursive: true, force: true })
+})
+
+describe('MediaService with the simulated camera (real ffmpeg)', () => {
+  let triggerAtMs = 0
+  let snapshot: Snapshot | undefined
+  let snapshotMs = 0
+  let clip: RecordedClip | undefined
+  let clipReadyAtMs = 0
+
+  beforeAll(async () => {
+    triggerAtMs = Date.now()
+    const result = service.trigger({ atMs: triggerAtMs, relatesTo: newEventId(triggerAtMs) })
+    snapshot = await result.snapshot
+    snapshotMs = Date.now() - triggerAtMs
+    // A second press 300 ms later joins the clip being collected.
+    const second = service.trigger({ atMs: triggerAtMs + 300 })
+    clip = await result.clip
+    clipReadyAtMs = Date.now()
+    if (process.env.DOORBELL_TEST_VERBOSE)
+      console.log({ snapshotMs, clip, readyAfterMs: clipReadyAtMs - triggerAtMs })
+    expect(await second.clip).toEqual(clip)
+  })
+
+  it('hands a valid JPEG within the size limit to the snapshot port, within about a second', async () => {
+    expect(errors).toEqual([])
+    expect(snapshot).toBeDefined()
+    const jpeg = snapshot?.jpeg as Buffer
+    expect(jpeg.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]))
+    expect(jpeg.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]))
+    expect(jpeg.length).toBeLessThanOrEqual(maxSnapshotImageBytes)
+    expect(snapshotMs).toBeLessThan(3000) // generous: typically ~0.1 s here
+    const envelope = createEnvelope({
+      deviceId: 'front-door',
+      seq: 2,
+      type: 'snapshot',
+      payload: snapshots[0] as never,
+    })
+    expect(envelope.class).toBe('medium')
+    expect(() => encodeEvent(envelope)).not.toThrow()
+  })
+
+  it('records a clip that really starts before the press', async () => {
+    const c = clip as RecordedClip
+    const probe = await probeMedia(c.path)
+    expect(probe.durationMs).toBeGreaterThanOrEqual(prerollMs + postrollMs - segmentMs)
+    // The source runs in real time (-re): at most (ready - trigger) of the clip can have been filmed after
+    // the press, so the rest was in the ring before it.
+    const filmedBeforeMs = probe.durationMs - (clipReadyAtMs - triggerAtMs)
+    expect(filmedBeforeMs).toBeGreaterThanOrEqual(prerollMs - segmentMs)
+    expect(c.prerollMs).toBeGreaterThanOrEqual(prerollMs - segmentMs)
+    expect(c.startedAtMs).toBeLessThan(triggerAtMs - prerollMs + segmentMs)
+  })
+
+  it('assembles a valid MP4 with faststart (moov before mdat) and an audio track', async () => {
+    const c = clip as RecordedClip
+    const probe = await probeMedia(c.path)
+    expect(probe.formatName).toContain('mp4')
+    expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264'])
+    expect(c.hasAudio).toBe(true)
+    const boxes = topLevelBoxes(c.path)
+    expect(boxes.indexOf('moov')).toBeGreaterThanOrEqual(0)
+    expect(boxes.indexOf('moov')).toBeLessThan(boxes.indexOf('mdat'))
+  })
+
+  it('stores the clip once with an upload plan and a manifest the protocol accepts', () => {
+    expect(manifests).toHaveLength(1)
+    const envelope = createEnvelope({
+      deviceId: 'front-door',
+      seq: 3,
+      type: 'clip.manifest',
+      payload: manifests[0] as never,
+    })
+    expect(envelope.payload.hasAudio).toBe(true)
+    expect(storedClips[0]?.upload.nextChunk()?.index).toBe(0)
+    expect(service.store.list()).toHaveLength(1)
+  })
+
+  it('keeps the ring within its bound and unpins what the clip used', () => {
+    const stats = service.ring.stats()
+    expect(stats.pinned).toBe(0)
+    expect(stats.segments).toBeLessThanOrEqual(maxSegments)
+    const onDisk = readdirSync(join(root, 'ring')).filter((n) => n.endsWith('.ts'))
+    expect(onDisk.length).toBeLessThanOrEqual(maxSegments + 1) // + the segment being written
+  })
+
+  it('empties the ring folder on stop', async () => {
+    await service.stop()
+    expect(readdirSync(join(root, 'ring')).filter((n) => n.endsWith('.ts'))).toEqual([])
+  })
+})
