@@ -2,6 +2,7 @@ import { open, readFile, rename } from 'node:fs/promises'
 import { z } from 'zod'
 import { DoorbellError } from '../../shared/errors.js'
 import { newEventId, ulidPattern } from '../../shared/protocol/ids.js'
+import { clipManifestPayload, type PayloadInputOf, type PayloadOf } from '../../shared/protocol/messages.js'
 import { type ChunkSpan, type ClipDescription, chunkSpan } from './clip-chunker.js'
 
 const stateSchema = z.strictObject({
@@ -20,6 +21,8 @@ const stateSchema = z.strictObject({
   rejects: z.record(z.string(), z.number().int().positive()),
   /** Set when the collector refused a chunk for good, or it was rejected too often. */
   isFailed: z.boolean(),
+  /** The clip.manifest payload, so it can be queued again after a restart if it was never acknowledged. */
+  manifest: clipManifestPayload.optional(),
 })
 
 type StateFile = z.output<typeof stateSchema>
@@ -63,7 +66,7 @@ export class ClipUploadState {
     path: string,
     clipId: string,
     description: ClipDescription,
-    maxRejects = defaultMaxRejectsPerChunk,
+    options: { manifest?: PayloadInputOf<'clip.manifest'>; maxRejects?: number } = {},
   ): Promise<ClipUploadState> {
     const state: StateFile = {
       v: 1,
@@ -77,8 +80,9 @@ export class ClipUploadState {
       acked: [],
       rejects: {},
       isFailed: false,
+      ...(options.manifest ? { manifest: clipManifestPayload.parse(options.manifest) } : {}),
     }
-    const plan = new ClipUploadState(path, state, maxRejects)
+    const plan = new ClipUploadState(path, state, options.maxRejects ?? defaultMaxRejectsPerChunk)
     await plan.persist()
     return plan
   }
@@ -129,6 +133,11 @@ export class ClipUploadState {
   get description(): ClipDescription {
     const { bytes, sha256, chunkBytes, chunkCount } = this.state
     return { bytes, sha256, chunkBytes, chunkCount }
+  }
+
+  /** The manifest payload recorded with the plan, if any. */
+  get manifest(): PayloadOf<'clip.manifest'> | undefined {
+    return this.state.manifest
   }
 
   /** The envelope id chunk `index` is sent under. */

@@ -95,12 +95,20 @@ export class FsClipStore {
   ): Promise<{ stored: StoredClip; manifest: PayloadInputOf<'clip.manifest'> } | undefined> {
     if (!ulidPattern.test(clip.clipId)) throw new RangeError(`not a clip id: ${clip.clipId}`)
     const description = await describeClipFile(clip.path, this.deps.chunkBytes)
-    const upload = await ClipUploadState.create(ClipUploadState.pathFor(clip.path), clip.clipId, description)
+    const manifest = clipManifestPayloadOf(clip, description)
+    const upload = await ClipUploadState.create(
+      ClipUploadState.pathFor(clip.path),
+      clip.clipId,
+      description,
+      {
+        manifest,
+      },
+    )
     const stored: StoredClip = { clipId: clip.clipId, path: clip.path, bytes: description.bytes, upload }
     this.clips.set(clip.clipId, stored)
     this.enforceBounds()
     if (!this.clips.has(clip.clipId)) return undefined
-    return { stored, manifest: clipManifestPayloadOf(clip, description) }
+    return { stored, manifest }
   }
 
   /** The held clips, oldest first (the uplink uploads in this order). */

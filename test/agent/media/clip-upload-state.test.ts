@@ -69,7 +69,7 @@ describe('ClipUploadState', () => {
       statePath,
       newEventId(),
       await describeClipFile(clipPath, 64 * KiB),
-      2,
+      { maxRejects: 2 },
     )
     expect(plan.nextChunk()?.index).toBe(0)
     await plan.markRejected(0)

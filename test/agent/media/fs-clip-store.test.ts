@@ -102,6 +102,7 @@ describe('FsClipStore', () => {
     expect(reopened.list().map((c) => c.clipId)).toEqual([added?.stored.clipId])
     expect(reopened.list()[0]?.upload.ackedCount).toBe(1)
     expect(reopened.list()[0]?.upload.nextChunk()?.index).toBe(1)
+    expect(reopened.list()[0]?.upload.manifest?.clipId).toBe(added?.stored.clipId)
     expect(readdirSync(dir).some((n) => n.endsWith('.part.mp4'))).toBe(false)
   })
 
