@@ -74,8 +74,13 @@ function alsaInputArgs(s: CaptureSettings): string[] {
   return ['-f', 'alsa', '-ac', '1', '-ar', String(s.audioSampleRateHz), '-i', s.audioDevice]
 }
 
+/** Per-run options: a restarted pipeline continues the numbering so it never overwrites a held segment. */
+export interface PipelineRunOptions {
+  readonly segmentStartNumber?: number
+}
+
 /** The segment muxer: copies the encoded stream into the ring without re-encoding (issue 5). */
-function segmentOutputArgs(s: CaptureSettings): string[] {
+function segmentOutputArgs(s: CaptureSettings, run: PipelineRunOptions): string[] {
   return [
     '-f',
     'segment',
@@ -92,13 +97,15 @@ function segmentOutputArgs(s: CaptureSettings): string[] {
     String(segmentListEntries),
     '-reset_timestamps',
     '0',
+    '-segment_start_number',
+    String(run.segmentStartNumber ?? 0),
     join(s.ring.dir, segmentPattern),
   ]
 }
 
 const quiet = ['-hide_banner', '-loglevel', 'error']
 
-function simulatedPipeline(s: CaptureSettings): CapturePipeline {
+function simulatedPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipeline {
   const video = ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${s.widthPx}x${s.heightPx}:rate=${s.frameRate}`]
   const audio = s.hasAudio
     ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=${simulatedToneHz}:sample_rate=${s.audioSampleRateHz}`]
@@ -115,13 +122,13 @@ function simulatedPipeline(s: CaptureSettings): CapturePipeline {
         ...maps,
         ...x264Args(s),
         ...(s.hasAudio ? audioEncodeArgs() : []),
-        ...segmentOutputArgs(s),
+        ...segmentOutputArgs(s, run),
       ],
     },
   }
 }
 
-function v4l2Pipeline(s: CaptureSettings): CapturePipeline {
+function v4l2Pipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipeline {
   const video = [
     '-f',
     'v4l2',
@@ -144,7 +151,7 @@ function v4l2Pipeline(s: CaptureSettings): CapturePipeline {
         ...maps,
         ...x264Args(s),
         ...(s.hasAudio ? audioEncodeArgs() : []),
-        ...segmentOutputArgs(s),
+        ...segmentOutputArgs(s, run),
       ],
     },
   }
@@ -155,7 +162,7 @@ function v4l2Pipeline(s: CaptureSettings): CapturePipeline {
  * into segments. The CSI camera's /dev/video0 is not usable directly. The Pi 5 has no H.264 block, so
  * `--codec libav` encodes in software there; on a Pi 4 `--codec h264` uses the hardware encoder.
  */
-function rpicamPipeline(s: CaptureSettings): CapturePipeline {
+function rpicamPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipeline {
   const codecArgs =
     s.rpicamCodec === 'libav'
       ? ['--codec', 'libav', '--libav-format', 'h264']
@@ -199,20 +206,23 @@ function rpicamPipeline(s: CaptureSettings): CapturePipeline {
         '-c:v',
         'copy',
         ...(s.hasAudio ? audioEncodeArgs() : []),
-        ...segmentOutputArgs(s),
+        ...segmentOutputArgs(s, run),
       ],
     },
   }
 }
 
 /** Builds the capture pipeline for the configured source; pure, so it is unit-tested without a camera. */
-export function buildCapturePipeline(settings: CaptureSettings): CapturePipeline {
+export function buildCapturePipeline(
+  settings: CaptureSettings,
+  run: PipelineRunOptions = {},
+): CapturePipeline {
   switch (settings.source) {
     case 'simulated':
-      return simulatedPipeline(settings)
+      return simulatedPipeline(settings, run)
     case 'v4l2':
-      return v4l2Pipeline(settings)
+      return v4l2Pipeline(settings, run)
     case 'rpicam':
-      return rpicamPipeline(settings)
+      return rpicamPipeline(settings, run)
   }
 }

@@ -18,7 +18,8 @@ export interface CameraCaptureEvents {
 
 /** Collaborators of the capture. */
 export interface FfmpegCameraCaptureDeps {
-  readonly pipeline: CapturePipeline
+  /** The pipeline, or a function building it afresh for each (re)start. */
+  readonly pipeline: CapturePipeline | (() => CapturePipeline)
   readonly events?: CameraCaptureEvents
   /** Delay before restarting a pipeline that exited; doubles per failure up to maxRestartDelayMs. */
   readonly restartDelayMs?: number
@@ -82,7 +83,7 @@ export class FfmpegCameraCapture implements CameraCapture {
   }
 
   private spawnPipeline(): void {
-    const { pipeline } = this.deps
+    const pipeline = typeof this.deps.pipeline === 'function' ? this.deps.pipeline() : this.deps.pipeline
     this.stderrTail = ''
     this.spawnedAtMs = Date.now()
     const ffmpeg = spawn(pipeline.ffmpeg.command, [...pipeline.ffmpeg.args], {

@@ -68,7 +68,7 @@ export class MediaService {
     this.camera =
       deps.camera ??
       new FfmpegCameraCapture({
-        pipeline: buildCapturePipeline(config),
+        pipeline: () => buildCapturePipeline(config, { segmentStartNumber: this.ring.nextIndex() }),
         events: { onFailure: (err) => deps.ports.onError(err, 'camera') },
       })
     this.recorder = new FfmpegClipRecorder({
@@ -84,6 +84,8 @@ export class MediaService {
       ring: this.ring,
       maxBytes: config.snapshot.maxBytes,
       quality: config.snapshot.quality,
+      maxAgeMs: 2 * config.ring.segmentMs + 1000,
+      waitForSegmentMs: 2 * config.ring.segmentMs + 1000,
       ffmpegPath: config.ffmpegPath,
     })
   }

@@ -112,6 +112,11 @@ export class FsSegmentRing {
     }
   }
 
+  /** The number a restarted capture should give its first segment, so no held file is overwritten. */
+  nextIndex(): number {
+    return this.lastIndex + 2 // +1 would be the dead run's unfinished segment; skip it too
+  }
+
   /** The held segments, oldest first. */
   segments(): readonly Segment[] {
     return [...this.held]

@@ -23,8 +23,11 @@ export interface SnapshotTakerDeps {
   readonly maxBytes: number
   /** Starting mjpeg quality (2 best .. 31); raised until the JPEG fits. */
   readonly quality: number
-  /** How long to wait for a first segment when the ring is still empty. */
+  /** How long to wait for a segment when the ring is empty or its newest segment is stale. */
   readonly waitForSegmentMs?: number
+  /** A newest segment older than this (the camera stalled) is not used; a fresh one is awaited. */
+  readonly maxAgeMs?: number
+  readonly nowMs?: () => number
   readonly ffmpegPath?: string
 }
 
@@ -67,7 +70,9 @@ export class FfmpegSnapshotTaker {
   private async newestSegment(): Promise<Segment> {
     const { ring } = this.deps
     const latest = ring.latest()
-    if (latest) return latest
+    const nowMs = (this.deps.nowMs ?? Date.now)()
+    if (latest && (this.deps.maxAgeMs === undefined || nowMs - latest.endedAtMs <= this.deps.maxAgeMs))
+      return latest
     const waitMs = this.deps.waitForSegmentMs ?? 3000
     return await new Promise<Segment>((resolve, reject) => {
       const timer = setTimeout(() => {

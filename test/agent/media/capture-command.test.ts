@@ -60,6 +60,8 @@ describe('buildCapturePipeline', () => {
     expect(argAfter(ffmpeg.args, '-segment_time')).toBe('2.000')
     expect(argAfter(ffmpeg.args, '-segment_list')).toBe('/dev/shm/ring/segments.csv')
     expect(ffmpeg.args.at(-1)).toBe('/dev/shm/ring/seg-%06d.ts')
+    const restarted = buildCapturePipeline(settings, { segmentStartNumber: 42 })
+    expect(argAfter(restarted.ffmpeg.args, '-segment_start_number')).toBe('42')
   })
 })
 

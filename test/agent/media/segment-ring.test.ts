@@ -100,6 +100,24 @@ describe('FsSegmentRing', () => {
     ring.stop()
   })
 
+  it('adopts the segments of a restarted capture that continues at nextIndex()', () => {
+    const ring = newRing(5)
+    ring.start()
+    closeSegment(0)
+    closeSegment(1)
+    ring.poll()
+    // The capture died while writing segment 2, and restarts with a fresh list at nextIndex().
+    writeFileSync(join(dir, 'seg-000002.ts'), 'unfinished')
+    listed = []
+    const next = ring.nextIndex()
+    expect(next).toBe(3)
+    closeSegment(next)
+    ring.poll()
+    expect(ring.segments().map((s) => s.index)).toEqual([0, 1, 3])
+    expect(segmentFiles()).not.toContain('seg-000002.ts')
+    ring.stop()
+  })
+
   it('empties its folder at start and stop', () => {
     writeFileSync(join(dir, 'seg-000042.ts'), 'left over from a crash')
     const ring = newRing()

@@ -56,6 +56,18 @@ describe('FfmpegSnapshotTaker', () => {
     expect(() => encodeEvent(envelope)).not.toThrow()
   })
 
+  it('does not use a stale segment from a stalled camera', async () => {
+    const taker = new FfmpegSnapshotTaker({
+      ring,
+      maxBytes: 192 * 1024,
+      quality: 4,
+      maxAgeMs: 2000,
+      waitForSegmentMs: 100,
+      nowMs: () => Date.now() + 60_000,
+    })
+    await expect(taker.take()).rejects.toSatisfy((e) => isDoorbellError(e, 'CAMERA_FAILED'))
+  })
+
   it('fails with CAMERA_FAILED when no segment arrives in time', async () => {
     const emptyDir = mkdtempSync(join(tmpdir(), 'doorbell-snap-empty-'))
     const empty = new FsSegmentRing({
