@@ -58,6 +58,8 @@ export class FfmpegClipRecorder {
   private readonly deps: ClipRecorderDeps
   private readonly nowMs: () => number
   private pending: PendingClip | undefined
+  /** Ends the wait of the clip being collected (flush on shutdown). */
+  private stopWaiting: (() => void) | undefined
 
   constructor(deps: ClipRecorderDeps) {
     this.deps = deps
@@ -75,6 +77,12 @@ export class FfmpegClipRecorder {
     return promise
   }
 
+  /** Assembles the clip being collected from what the ring holds now (shutdown); resolves when it is done. */
+  async flush(): Promise<void> {
+    this.stopWaiting?.()
+    await this.pending?.promise.catch(() => undefined)
+  }
+
   private async collect(trigger: ClipTrigger, endMs: number): Promise<RecordedClip> {
     const { ring, segmentMs } = this.deps
     const startMs = trigger.atMs - this.deps.prerollMs
@@ -87,20 +95,27 @@ export class FfmpegClipRecorder {
     }
     try {
       let isDone = false
-      for (const segment of ring.segments()) isDone = take(segment) || isDone
+      for (const segment of ring.segments()) {
+        if (isDone) break
+        isDone = take(segment)
+      }
       if (!isDone) {
         // Bounded wait: a camera that stops producing must not hold a clip (or its pins) forever.
         const deadlineMs = endMs + Math.max(5000, 3 * segmentMs)
         await new Promise<void>((resolve) => {
-          const unsubscribe = ring.onSegment((segment) => {
-            if (take(segment)) finish()
-          })
-          const timer = setTimeout(finish, Math.max(0, deadlineMs - this.nowMs()))
-          function finish(): void {
+          let timer: NodeJS.Timeout | undefined
+          let unsubscribe = (): void => {}
+          const finish = (): void => {
             clearTimeout(timer)
             unsubscribe()
+            this.stopWaiting = undefined
             resolve()
           }
+          unsubscribe = ring.onSegment((segment) => {
+            if (take(segment)) finish()
+          })
+          timer = setTimeout(finish, Math.max(0, deadlineMs - this.nowMs()))
+          this.stopWaiting = finish
         })
       }
       if (taken.length === 0) {

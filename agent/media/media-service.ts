@@ -47,6 +47,7 @@ export class MediaService {
   private readonly camera: CameraCapture
   private readonly recorder: FfmpegClipRecorder
   private readonly snapshots: FfmpegSnapshotTaker
+  private clipInProgress: Promise<unknown> = Promise.resolve()
   private readonly clipsInProgress = new WeakMap<Promise<RecordedClip>, Promise<RecordedClip | undefined>>()
 
   constructor(deps: MediaServiceDeps) {
@@ -98,9 +99,15 @@ export class MediaService {
     this.camera.start()
   }
 
-  /** Stops the camera and empties the ring; stored clips stay for upload. */
+  /**
+   * Stops the camera, finishes a clip still being collected with what was recorded (so a press just
+   * before shutdown keeps its clip), then empties the ring; stored clips stay for upload.
+   */
   async stop(): Promise<void> {
     await this.camera.stop()
+    this.ring.poll() // adopt the segment ffmpeg closed on SIGTERM
+    await this.recorder.flush()
+    await this.clipInProgress
     this.ring.stop()
   }
 
@@ -134,6 +141,7 @@ export class MediaService {
           return undefined
         })
       this.clipsInProgress.set(recording, clip)
+      this.clipInProgress = clip
     }
     return { snapshot, clip }
   }

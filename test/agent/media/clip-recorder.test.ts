@@ -104,4 +104,38 @@ describe('FfmpegClipRecorder', () => {
     expect(ring.stats().pinned).toBe(0)
     ring.stop()
   })
+
+  it('on flush (shutdown), assembles the clip from what the ring holds instead of waiting', async () => {
+    // The previous test's ring.stop() emptied the folder: make the segments again.
+    execFileSync('ffmpeg', [
+      ...[
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=160x120:rate=10',
+      ],
+      ...['-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '10'],
+      ...['-f', 'segment', '-segment_time', '1', '-segment_format', 'mpegts', join(ringDir, 'seg-%06d.ts')],
+    ])
+    const ring = newRing()
+    reveal(ring, 2)
+    const recorder = new FfmpegClipRecorder({
+      ring,
+      outputDir: join(root, 'clips'),
+      prerollMs: 5000,
+      postrollMs: 60_000,
+      segmentMs: 1000,
+      nowMs: () => nowMs,
+    })
+    const pending = recorder.record({ atMs: nowMs })
+    await recorder.flush()
+    const clip = await pending
+    expect((await probeMedia(clip.path)).durationMs).toBeGreaterThanOrEqual(1900)
+    expect(ring.stats().pinned).toBe(0)
+    ring.stop()
+  })
 })
