@@ -23,6 +23,7 @@ export type CaptureSettings = Pick<
   | 'videoBitrateKbps'
   | 'rpicamCodec'
   | 'v4l2Device'
+  | 'v4l2InputFormat'
   | 'hasAudio'
   | 'audioDevice'
   | 'audioSampleRateHz'
@@ -132,6 +133,7 @@ function v4l2Pipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipel
   const video = [
     '-f',
     'v4l2',
+    ...(s.v4l2InputFormat ? ['-input_format', s.v4l2InputFormat] : []),
     '-framerate',
     String(s.frameRate),
     '-video_size',

@@ -26,6 +26,8 @@ export const mediaConfigSchema = z
     /** rpicam-vid encoder: `libav` (software; Pi 5 has no H.264 block) or `h264` (hardware, Pi 4 and older). */
     rpicamCodec: z.enum(['libav', 'h264']).default('libav'),
     v4l2Device: z.string().min(1).default('/dev/video0'),
+    /** Pixel format asked of a USB webcam, e.g. `mjpeg` (most reach 720p at full rate only in MJPEG). */
+    v4l2InputFormat: z.string().min(1).optional(),
     /** Record an audio track into clips. For real sources it comes from `audioDevice` via ALSA. */
     hasAudio: z.boolean().default(false),
     /** ALSA device ffmpeg records clip audio from; use a dsnoop device to share it with the microphone. */

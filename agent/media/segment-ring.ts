@@ -39,6 +39,8 @@ export interface SegmentRingStats {
 type SegmentListener = (segment: Segment) => void
 
 const segmentFile = /^seg-(\d+)\.ts$/
+/** One line of ffmpeg's CSV segment list: file name, start and end time in seconds. */
+const listEntry = /^(seg-(\d+)\.ts),(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/
 
 /**
  * The rolling pre-roll buffer: ffmpeg's segment muxer writes short MPEG-TS segments into a folder
@@ -86,13 +88,14 @@ export class FsSegmentRing {
       return // not written yet
     }
     const seenAtMs = this.nowMs()
-    for (const line of text.split('\n')) {
-      const [name, startS, endS] = line.trim().split(',')
-      const match = name ? segmentFile.exec(name) : null
-      if (!match?.[1] || startS === undefined || endS === undefined) continue
-      const index = Number(match[1])
+    // Only newline-terminated lines: a line being written is read at the next poll.
+    for (const line of text.split('\n').slice(0, -1)) {
+      const entry = listEntry.exec(line.trim())
+      if (!entry) continue
+      const [, name, number, startS, endS] = entry as unknown as [string, string, string, string, string]
+      const index = Number(number)
       if (index <= this.lastIndex) continue
-      const path = join(this.dir, name as string)
+      const path = join(this.dir, name)
       let bytes: number
       try {
         bytes = statSync(path).size

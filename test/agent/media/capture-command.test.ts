@@ -37,6 +37,9 @@ describe('buildCapturePipeline', () => {
     expect(ffmpeg.args).toContain('/dev/video0')
     expect(ffmpeg.args.join(' ')).toContain('-f alsa -ac 1 -ar 16000 -i dsnoop:1')
     expect(argAfter(ffmpeg.args, '-c:a')).toBe('aac')
+    expect(ffmpeg.args).not.toContain('-input_format')
+    const mjpeg = buildCapturePipeline(config({ source: 'v4l2', v4l2InputFormat: 'mjpeg' }))
+    expect(argAfter(mjpeg.ffmpeg.args, '-input_format')).toBe('mjpeg')
   })
 
   it('simulates with lavfi testsrc2 and a sine tone, in real time', () => {

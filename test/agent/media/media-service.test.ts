@@ -157,8 +157,13 @@ describe('MediaService with the simulated camera (real ffmpeg)', () => {
     expect(onDisk.length).toBeLessThanOrEqual(maxSegments + 1) // + the segment being written
   })
 
-  it('empties the ring folder on stop', async () => {
+  it('on stop, keeps a clip whose post-roll was cut short, and empties the ring folder', async () => {
+    const late = service.trigger({ atMs: Date.now(), relatesTo: newEventId() })
     await service.stop()
+    const c = await late.clip
+    expect(c).toBeDefined()
+    expect((await probeMedia(c?.path as string)).durationMs).toBeGreaterThanOrEqual(prerollMs - segmentMs)
+    expect(manifests).toHaveLength(2)
     expect(readdirSync(join(root, 'ring')).filter((n) => n.endsWith('.ts'))).toEqual([])
   })
 })

@@ -118,6 +118,19 @@ describe('FsSegmentRing', () => {
     ring.stop()
   })
 
+  it('ignores a list line that is still being written', () => {
+    const ring = newRing()
+    ring.start()
+    writeFileSync(join(dir, 'seg-000000.ts'), Buffer.alloc(10))
+    writeFileSync(join(dir, 'segments.csv'), 'seg-000000.ts,0.000000,1.0')
+    ring.poll()
+    expect(ring.segments()).toEqual([])
+    writeFileSync(join(dir, 'segments.csv'), 'seg-000000.ts,0.000000,1.000000\n')
+    ring.poll()
+    expect(ring.segments()).toHaveLength(1)
+    ring.stop()
+  })
+
   it('empties its folder at start and stop', () => {
     writeFileSync(join(dir, 'seg-000042.ts'), 'left over from a crash')
     const ring = newRing()
