@@ -8,7 +8,7 @@ export interface Segment {
   readonly index: number
   readonly path: string
   readonly bytes: number
-  /** Wall-clock span of the segment, ms since the epoch (end = when it was seen closed). */
+  /** Wall-clock span of the segment, ms since the epoch: its stream times mapped by the ring's anchor. */
   readonly startedAtMs: number
   readonly endedAtMs: number
 }
@@ -38,14 +38,17 @@ export interface SegmentRingStats {
 
 type SegmentListener = (segment: Segment) => void
 
+/** Observations the stream-to-wall-clock offset is estimated from (about half a minute of segments). */
+const anchorWindow = 30
 const segmentFile = /^seg-(\d+)\.ts$/
 /** One line of ffmpeg's CSV segment list: file name, start and end time in seconds. */
-const listEntry = /^(seg-(\d+)\.ts),(\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/
+const listEntry = /^(seg-(\d+)\.ts),(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$/
 
 /**
  * The rolling pre-roll buffer: ffmpeg's segment muxer writes short MPEG-TS segments into a folder
- * (tmpfs by default) and appends each closed one to a CSV list; this class reads the list, keeps the
- * newest segments within count and byte bounds, deletes the rest, and lets clips pin what they need.
+ * (tmpfs by default) and appends each closed one to a CSV list; this class reads the list, dates each
+ * segment on the wall clock, keeps the newest segments within count and byte bounds, deletes the rest,
+ * and lets clips pin what they need.
  */
 export class FsSegmentRing {
   readonly dir: string
@@ -55,6 +58,8 @@ export class FsSegmentRing {
   private readonly pins = new Map<number, number>()
   private readonly listeners = new Set<SegmentListener>()
   private lastIndex = -1
+  private lastEndMs = Number.NEGATIVE_INFINITY
+  private readonly anchorSamples: number[] = []
   private evicted = 0
   private timer: NodeJS.Timeout | undefined
 
@@ -107,12 +112,33 @@ export class FsSegmentRing {
         rmSync(join(this.dir, `seg-${String(missed).padStart(6, '0')}.ts`), { force: true })
       }
       this.lastIndex = index
-      const durationMs = Math.max(0, (Number(endS) - Number(startS)) * 1000)
-      const segment: Segment = { index, path, bytes, startedAtMs: seenAtMs - durationMs, endedAtMs: seenAtMs }
+      const anchorMs = this.anchor(seenAtMs, Number(endS) * 1000)
+      const segment: Segment = {
+        index,
+        path,
+        bytes,
+        startedAtMs: anchorMs + Number(startS) * 1000,
+        endedAtMs: anchorMs + Number(endS) * 1000,
+      }
       this.held.push(segment)
       this.evict()
       for (const listener of this.listeners) listener(segment)
     }
+  }
+
+  /**
+   * Maps stream time to wall-clock time. Each observation (seen at seenAtMs, the segment ending at
+   * stream time endMs) bounds the offset from above; a late poll (a busy event loop) only makes it
+   * looser, so the smallest of the recent observations is the best estimate. A window of recent
+   * observations, not all of them, lets the estimate follow a stream clock that drifts; time going
+   * backwards (a restarted capture) starts the window over.
+   */
+  private anchor(seenAtMs: number, endMs: number): number {
+    if (endMs < this.lastEndMs) this.anchorSamples.length = 0
+    this.lastEndMs = endMs
+    this.anchorSamples.push(seenAtMs - endMs)
+    if (this.anchorSamples.length > anchorWindow) this.anchorSamples.shift()
+    return Math.min(...this.anchorSamples)
   }
 
   /** The number a restarted capture should give its first segment, so no held file is overwritten. */
@@ -177,6 +203,8 @@ export class FsSegmentRing {
     this.held.length = 0
     this.pins.clear()
     this.lastIndex = -1
+    this.lastEndMs = Number.NEGATIVE_INFINITY
+    this.anchorSamples.length = 0
     let names: string[]
     try {
       names = readdirSync(this.dir)

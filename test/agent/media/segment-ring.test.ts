@@ -46,6 +46,20 @@ describe('FsSegmentRing', () => {
     ring.stop()
   })
 
+  it('dates segments by their stream time, so a late poll (busy event loop) does not make them look newer', () => {
+    const ring = newRing(10)
+    ring.start()
+    closeSegment(0)
+    ring.poll()
+    const t0 = nowMs
+    closeSegment(1)
+    closeSegment(2)
+    nowMs += 3000 // the poll comes 3 s late
+    ring.poll()
+    expect(ring.segments().map((s) => s.endedAtMs)).toEqual([t0, t0 + 1000, t0 + 2000])
+    ring.stop()
+  })
+
   it('keeps at most maxSegments, deleting the oldest files', () => {
     const ring = newRing(3)
     ring.start()
