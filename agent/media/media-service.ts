@@ -5,7 +5,7 @@ import { type ClipTrigger, FfmpegClipRecorder, type RecordedClip } from './clip-
 import { type CameraCapture, FfmpegCameraCapture } from './ffmpeg-camera-capture.js'
 import { type ClipEviction, FsClipStore, type StoredClip } from './fs-clip-store.js'
 import type { MediaConfig } from './media-config.js'
-import { FsSegmentRing } from './segment-ring.js'
+import { FsSegmentRing, type SegmentRingStats } from './segment-ring.js'
 import { FfmpegSnapshotTaker, type Snapshot, snapshotPayloadOf } from './snapshot-taker.js'
 
 /** Where the media service hands its results; main.ts wires these to the outbox and the logger. */
@@ -27,6 +27,13 @@ export interface MediaServiceDeps {
   readonly ports: MediaPorts
   /** Replaces the ffmpeg camera (tests). */
   readonly camera?: CameraCapture
+}
+
+/** Counters of the media side. */
+export interface MediaStats {
+  readonly ring: SegmentRingStats
+  readonly clips: number
+  readonly clipBytes: number
 }
 
 /** What one trigger started, for callers that want to wait (tests, the demo); the agent does not. */
@@ -111,14 +118,18 @@ export class MediaService {
     this.ring.stop()
   }
 
-  /** Starts a snapshot and a clip for a press or motion at trigger.atMs; returns without waiting. */
-  trigger(trigger: ClipTrigger): TriggerResult {
+  /** Counters for the health reading and logs. */
+  stats(): MediaStats {
+    return { ring: this.ring.stats(), clips: this.store.list().length, clipBytes: this.store.totalBytes() }
+  }
+
+  /** A snapshot alone (the collector's `snapshot` command): handed to ports.onSnapshot, never throws. */
+  snapshot(relatesTo?: string): Promise<Snapshot | undefined> {
     const { ports } = this.deps
-    if (!this.deps.config.enabled)
-      return { snapshot: Promise.resolve(undefined), clip: Promise.resolve(undefined) }
-    const snapshot = this.snapshots.take().then(
+    if (!this.deps.config.enabled) return Promise.resolve(undefined)
+    return this.snapshots.take().then(
       (shot) => {
-        ports.onSnapshot(snapshotPayloadOf(shot.jpeg, trigger.relatesTo), shot)
+        ports.onSnapshot(snapshotPayloadOf(shot.jpeg, relatesTo), shot)
         return shot
       },
       (err: Error) => {
@@ -126,6 +137,14 @@ export class MediaService {
         return undefined
       },
     )
+  }
+
+  /** Starts a snapshot and a clip for a press or motion at trigger.atMs; returns without waiting. */
+  trigger(trigger: ClipTrigger): TriggerResult {
+    const { ports } = this.deps
+    if (!this.deps.config.enabled)
+      return { snapshot: Promise.resolve(undefined), clip: Promise.resolve(undefined) }
+    const snapshot = this.snapshot(trigger.relatesTo)
     // A trigger during a clip's collection joins it (same promise): store and announce it once.
     const recording = this.recorder.record(trigger)
     let clip = this.clipsInProgress.get(recording)

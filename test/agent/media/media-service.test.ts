@@ -173,6 +173,16 @@ describe('MediaService with the simulated camera (real ffmpeg)', () => {
     expect(onDisk.length).toBeLessThanOrEqual(maxSegments + 1) // + the segment being written
   })
 
+  it('takes a snapshot on command without recording a clip, and reports its counters', async () => {
+    const shot = await service.snapshot()
+    expect(shot?.jpeg.length).toBeGreaterThan(0)
+    expect(snapshots).toHaveLength(3) // two presses, one command
+    expect(snapshots[2]?.relatesTo).toBeUndefined()
+    const stats = service.stats()
+    expect(stats.clips).toBe(1)
+    expect(stats.clipBytes).toBe(storedClips[0]?.bytes)
+  })
+
   it('on stop, keeps a clip whose post-roll was cut short, and empties the ring folder', async () => {
     const late = service.trigger({ atMs: Date.now(), relatesTo: newEventId() })
     await service.stop()
