@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { levelOfPcm16 } from '../../../agent/audio/sound-level.js'
 import type { RecordedClip } from '../../../agent/media/clip-recorder.js'
 import type { StoredClip } from '../../../agent/media/fs-clip-store.js'
 import { mediaConfigSchema } from '../../../agent/media/media-config.js'
@@ -147,6 +148,13 @@ describe('MediaService with the simulated camera (real ffmpeg)', () => {
     expect(probe.formatName).toContain('mp4')
     expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264'])
     expect(c.hasAudio).toBe(true)
+    // The audio track is the simulated source's sine (ffmpeg's default amplitude 1/8: -21 dBFS RMS).
+    const pcm = execFileSync('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', c.path, '-map', '0:a', '-ac', '1'],
+      ...['-f', 's16le', '-'],
+    ])
+    expect(pcm.length).toBeGreaterThan(16_000 * 2 * 2) // more than 2 s at 16 kHz
+    expect(levelOfPcm16(pcm).dbfs).toBeCloseTo(-21, 0)
     const boxes = topLevelBoxes(c.path)
     expect(boxes.indexOf('moov')).toBeGreaterThanOrEqual(0)
     expect(boxes.indexOf('moov')).toBeLessThan(boxes.indexOf('mdat'))
