@@ -13,6 +13,8 @@ export interface Lpcm16MicrophoneDeps {
   /** Recorder backend of node-record-lpcm16; `arecord` on a Pi. */
   readonly recorder?: string
   readonly record?: RecordFunction
+  /** Restart a recorder that failed after this delay (doubling per failure, at most 60 s); absent: no restart. */
+  readonly restartDelayMs?: number
 }
 
 /** Turns whatever the library emitted (it emits strings) into an Error from the catalogue. */
@@ -35,6 +37,8 @@ export class Lpcm16Microphone implements Microphone {
   private recording: ReturnType<RecordFunction> | undefined
   private isStopping = false
   private exited: Promise<void> = Promise.resolve()
+  private restartTimer: NodeJS.Timeout | undefined
+  private failuresInARow = 0
 
   constructor(deps: Lpcm16MicrophoneDeps) {
     this.deps = deps
@@ -64,6 +68,7 @@ export class Lpcm16Microphone implements Microphone {
       if (this.isStopping || hasFailed) return // the library reports our own kill as an error
       hasFailed = true
       sink.onError(toMicrophoneError(value))
+      this.scheduleRestart(sink)
     }
     let carry: Buffer | undefined
     const stream = recording.stream()
@@ -72,7 +77,10 @@ export class Lpcm16Microphone implements Microphone {
       if (carry) pcm = Buffer.concat([carry, pcm])
       const whole = pcm.length - (pcm.length % 2)
       carry = whole < pcm.length ? pcm.subarray(whole) : undefined
-      if (whole > 0) sink.onPcm(pcm.subarray(0, whole))
+      if (whole > 0) {
+        this.failuresInARow = 0
+        sink.onPcm(pcm.subarray(0, whole))
+      }
     })
     stream.on('error', fail)
     const child = recording.process
@@ -87,7 +95,26 @@ export class Lpcm16Microphone implements Microphone {
     })
   }
 
+  private scheduleRestart(sink: PcmSink): void {
+    const baseMs = this.deps.restartDelayMs
+    if (baseMs === undefined || this.restartTimer) return
+    const delayMs = Math.min(baseMs * 2 ** this.failuresInARow, 60_000)
+    this.failuresInARow += 1
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined
+      void this.exited.then(() => {
+        if (this.isStopping) return
+        this.recording = undefined
+        this.start(sink)
+      })
+    }, delayMs)
+    this.restartTimer.unref()
+  }
+
   async stop(): Promise<void> {
+    this.isStopping = true
+    if (this.restartTimer) clearTimeout(this.restartTimer)
+    this.restartTimer = undefined
     const recording = this.recording
     if (!recording) return this.exited
     this.isStopping = true

@@ -8,6 +8,8 @@ export const microphoneConfigSchema = z.strictObject({
   source: z.enum(['arecord', 'simulated']).default('arecord'),
   /** ALSA device for arecord, e.g. `plughw:1,0`, or `dsnoop:1` to share it with the camera's audio. */
   device: z.string().min(1).optional(),
+  /** A failed recorder is restarted after this delay, doubling per failure in a row up to 60 s. */
+  restartDelayMs: z.number().int().min(100).max(60_000).default(2000),
   sampleRateHz: z.number().int().min(8000).max(48_000).default(16_000),
   /** Length of the window the RMS and peak are computed over. */
   windowMs: z.number().int().min(50).max(60_000).default(1000),

@@ -103,6 +103,30 @@ describe('Lpcm16Microphone with a library double', () => {
   })
 })
 
+describe('Lpcm16Microphone restarts', () => {
+  it('restarts a recorder that failed, after the delay, and not after stop', async () => {
+    let starts = 0
+    const libs: ReturnType<typeof fakeLibrary>[] = []
+    const record = ((...args: Parameters<RecordFunction>) => {
+      starts += 1
+      const lib = fakeLibrary()
+      libs.push(lib)
+      return lib.record(...args)
+    }) as RecordFunction
+    const out = collectingSink()
+    const mic = new Lpcm16Microphone({ sampleRateHz: 16_000, record, restartDelayMs: 10 })
+    mic.start(out.sink)
+    libs[0]?.stream.emit('error', 'arecord has exited with error code 1.')
+    libs[0]?.process.emit('close', 1)
+    await until(() => starts === 2)
+    await mic.stop()
+    libs[1]?.stream.emit('error', 'late')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(starts).toBe(2)
+    expect(out.errors).toHaveLength(1)
+  })
+})
+
 describe('Lpcm16Microphone with the real library', () => {
   it('the library itself reports its own stop as an error string (the quirk being wrapped)', async () => {
     const recording = lpcm16.record({ sampleRate: 16_000, recorder: sineRecorder, audioType: 'raw' })
