@@ -41,6 +41,8 @@ type SegmentListener = (segment: Segment) => void
 /** Observations the stream-to-wall-clock offset is estimated from (about half a minute of segments). */
 const anchorWindow = 30
 const segmentFile = /^seg-(\d+)\.ts$/
+/** Scratch files of snapshots (snap-<ULID>.jpg) and clip lists (<ULID>.txt) written into the ring folder. */
+const ownScratchFile = /^(snap-)?[0-9A-HJKMNP-TV-Z]{26}\.(jpg|txt)$/
 /** One line of ffmpeg's CSV segment list: file name, start and end time in seconds. */
 const listEntry = /^(seg-(\d+)\.ts),(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$/
 
@@ -212,12 +214,8 @@ export class FsSegmentRing {
       return
     }
     for (const name of names) {
-      if (
-        segmentFile.test(name) ||
-        name.startsWith(segmentListName) ||
-        name.endsWith('.jpg') ||
-        name.endsWith('.txt')
-      ) {
+      // Only files the media code writes here, in case ring.dir points at a folder shared with others.
+      if (segmentFile.test(name) || ownScratchFile.test(name) || name.startsWith(segmentListName)) {
         rmSync(join(this.dir, name), { force: true })
       }
     }

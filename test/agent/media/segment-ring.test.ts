@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FsSegmentRing, type Segment } from '../../../agent/media/segment-ring.js'
+import { newEventId } from '../../../shared/protocol/index.js'
 
 let dir: string
 let nowMs: number
@@ -147,9 +148,13 @@ describe('FsSegmentRing', () => {
 
   it('empties its folder at start and stop', () => {
     writeFileSync(join(dir, 'seg-000042.ts'), 'left over from a crash')
+    writeFileSync(join(dir, `snap-${newEventId()}.jpg`), 'left over')
+    writeFileSync(join(dir, 'notes.txt'), 'not ours')
     const ring = newRing()
     ring.start()
     expect(segmentFiles()).toEqual([])
+    expect(readdirSync(dir)).toEqual(['notes.txt'])
+    rmSync(join(dir, 'notes.txt'))
     closeSegment(0)
     ring.poll()
     ring.stop()
