@@ -165,9 +165,10 @@ function v4l2Pipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipel
  * `--codec libav` encodes in software there; on a Pi 4 `--codec h264` uses the hardware encoder.
  */
 function rpicamPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipeline {
+  // Name the encoder: rpicam-apps' libav default (h264_v4l2m2m) does not exist on a Pi 5 (rpicam-apps#643).
   const codecArgs =
     s.rpicamCodec === 'libav'
-      ? ['--codec', 'libav', '--libav-format', 'h264']
+      ? ['--codec', 'libav', '--libav-video-codec', 'libx264', '--libav-format', 'h264']
       : ['--codec', 'h264', '--inline']
   const producer: CommandLine = {
     command: s.rpicamVidPath,

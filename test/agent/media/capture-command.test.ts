@@ -16,6 +16,8 @@ describe('buildCapturePipeline', () => {
     const { producer, ffmpeg } = buildCapturePipeline(config({ source: 'rpicam' }))
     expect(producer?.command).toBe('rpicam-vid')
     expect(argAfter(producer?.args ?? [], '--codec')).toBe('libav')
+    expect(argAfter(producer?.args ?? [], '--libav-video-codec')).toBe('libx264')
+    expect(argAfter(producer?.args ?? [], '--libav-format')).toBe('h264')
     expect(argAfter(producer?.args ?? [], '-o')).toBe('-')
     expect(argAfter(producer?.args ?? [], '--intra')).toBe('15')
     expect(argAfter(ffmpeg.args, '-i')).toBe('pipe:0')
