@@ -82,8 +82,11 @@ export function encodeEvent(envelope: Envelope): Buffer {
 /** Decodes one JSON envelope from an event topic. */
 export function decodeEvent(buffer: Buffer, expect?: TopicExpectation): Envelope {
   assertSize('envelope', buffer.length, maxSnapshotEnvelopeBytes)
-  const envelope = validateEnvelope(parseJson(buffer, 'envelope'))
-  assertSize('envelope', buffer.length, maxBytesFor(envelope))
+  const value = parseJson(buffer, 'envelope')
+  // Only a snapshot may exceed maxEventBytes; check before the (costlier) schema validation.
+  const type = (value as { type?: unknown } | null)?.type
+  assertSize('envelope', buffer.length, maxBytesFor({ type: typeof type === 'string' ? type : '' }))
+  const envelope = validateEnvelope(value)
   if (envelope.type === 'clip.chunk') {
     throw new DoorbellError('PROTOCOL_MALFORMED', 'type: clip.chunk is only accepted on the chunk topic', {
       details: { field: 'type', id: envelope.id },
