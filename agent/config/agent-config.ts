@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { deviceIdPattern } from '../../shared/protocol/index.js'
+import { mediaConfigSchema } from '../media/media-config.js'
 
 /**
  * The agent's config file (YAML, DOORBELL_* overrides, see shared/config/load-config.ts). deviceId and
@@ -104,6 +105,8 @@ export const agentConfigSchema = z.strictObject({
     })
     .prefault({}),
   health: z.strictObject({ intervalMs: ms.default(60_000) }).prefault({}),
+  /** Camera, clips and microphone (issue 5, docs/media.md); parsed here so one file configures the agent. */
+  media: mediaConfigSchema.prefault({}),
   /** Local control endpoint of the simulated twins (--simulate only). Port 0 picks a free one. */
   control: z
     .strictObject({

@@ -25,6 +25,7 @@ describe('agent config', () => {
     expect(config.medium).toMatchObject({ batchIntervalMs: 10_000, batchMaxItems: 50 })
     expect(config.gpio.button).toEqual({ line: 17, activeLow: true, debounceMs: 50 })
     expect(config.dataDir).toBe('./data/agent')
+    expect(config.media.enabled).toBe(true)
     expect(Object.isFrozen(config.gpio)).toBe(true)
     await rm(dir, { recursive: true })
   })
