@@ -25,7 +25,8 @@ export interface AgentDeps {
   readonly clock?: Clock
   readonly uplink?: Uplink
   readonly store?: OutboxStore
-  readonly lowClass?: LowClassSource
+  /** Low-class media (clip chunks); a function gets the agent's outbox (see ClipUploadLowClass). */
+  readonly lowClass?: LowClassSource | ((outbox: Outbox) => LowClassSource)
   /** How long close() waits for in-flight events to be acked before disconnecting. */
   readonly drainTimeoutMs?: number
 }
@@ -102,7 +103,9 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
         ackTimeoutMs: config.outbox.ackTimeoutMs,
         retryDelayMs: config.outbox.retryDelayMs,
       },
-      ...(deps.lowClass ? { lowClass: deps.lowClass } : {}),
+      ...(deps.lowClass
+        ? { lowClass: typeof deps.lowClass === 'function' ? deps.lowClass(this.outbox) : deps.lowClass }
+        : {}),
     })
     this.sender.on('command', (command) => this.#onCommand(command))
   }

@@ -105,6 +105,24 @@ describe('agent', () => {
 })
 
 describe('agent start', () => {
+  it('gives a low-class factory the agent outbox', async () => {
+    const clock = new ManualClock()
+    let seen: unknown
+    const agent = await startAgent(testAgentConfig({ mqtt: { url: 'loopback:' } }), {
+      hardware: createSimulatedHardware(clock),
+      clock,
+      store: new MemoryOutboxStore(),
+      uplink: new LoopbackUplink('front-door'),
+      drainTimeoutMs: 0,
+      lowClass: (outbox) => {
+        seen = outbox
+        return { next: async () => undefined, onAck: () => undefined, onOffline: () => undefined }
+      },
+    })
+    expect(seen).toBe(agent.outbox)
+    await agent.close()
+  })
+
   it('fails, and releases the outbox, when the button cannot be watched', async () => {
     const clock = new ManualClock()
     const hardware = createSimulatedHardware(clock)
