@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import {
+  decodeEvent,
   type Envelope,
   type EventClass,
   maxBatchBytes,
@@ -8,7 +9,6 @@ import {
 } from '../../shared/protocol/index.js'
 import type { Clock, TimerHandle } from '../clock/clock.js'
 import type { Outbox } from '../outbox/outbox.js'
-import { decodeInbound } from './decode-inbound.js'
 import { InflightTracker } from './inflight-tracker.js'
 import { emptyLowClassSource, type LowClassSource } from './low-class-source.js'
 import type { Uplink } from './uplink.js'
@@ -126,7 +126,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   readonly #onMessage = (kind: 'ack' | 'command', payload: Buffer): void => {
     let envelope: Envelope
     try {
-      envelope = decodeInbound(kind, payload, this.#deps.deviceId)
+      envelope = decodeEvent(payload, { deviceId: this.#deps.deviceId })
     } catch (err) {
       this.emit('badMessage', err)
       return
