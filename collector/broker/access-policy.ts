@@ -1,0 +1,40 @@
+import { parseTopic, topicRoot, topics } from '../../shared/protocol/index.js'
+import type { Principal } from '../registry/identity-registry.js'
+
+/**
+ * Per-principal ACLs (issue 3). A device publishes only under its own prefix, and only the kinds a device
+ * sends; it subscribes only to its own ack and command topics. A service user is read-only: it may
+ * subscribe to any filter inside doorbell/v1/ and publish nothing. $SYS is refused to everyone.
+ */
+
+/** Why a publish is refused, as counted in the rejection metric. */
+export type PublishRefusal = 'not_a_device' | 'foreign_topic' | 'bad_topic'
+
+/** Decides whether a principal may publish on topic; undefined means allowed. */
+export function checkPublish(principal: Principal, topic: string): PublishRefusal | undefined {
+  if (principal.kind !== 'device') return 'not_a_device'
+  let parsed: ReturnType<typeof parseTopic>
+  try {
+    parsed = parseTopic(topic)
+  } catch {
+    return topic.startsWith(`${topicRoot}/${principal.deviceId}/`) ? 'bad_topic' : 'foreign_topic'
+  }
+  if (parsed.deviceId !== principal.deviceId) return 'foreign_topic'
+  if (parsed.kind === 'ack' || parsed.kind === 'command') return 'bad_topic'
+  return undefined
+}
+
+/** True when a principal may subscribe to the topic filter. */
+export function isSubscribeAllowed(principal: Principal, filter: string): boolean {
+  if (principal.kind === 'device') {
+    return filter === topics.ack(principal.deviceId) || filter === topics.command(principal.deviceId)
+  }
+  // Read-only service user: anything under doorbell/v1/ (wildcards included), nothing else.
+  return filter.startsWith(`${topicRoot}/`) && !filter.startsWith('$')
+}
+
+/** True when a client id is acceptable for the principal (a device's client id is its device id). */
+export function isClientIdAllowed(principal: Principal, clientId: string): boolean {
+  if (principal.kind === 'device') return clientId === principal.deviceId
+  return clientId === principal.name || clientId.startsWith(`${principal.name}:`)
+}

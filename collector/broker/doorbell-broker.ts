@@ -1,0 +1,211 @@
+import { TLSSocket } from 'node:tls'
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
+import { parseTopic, statusPayload } from '../../shared/protocol/index.js'
+import type { DecodedPublish, RejectReason } from '../ingest/ingest-item.js'
+import { decodePublish } from '../ingest/publish-decoder.js'
+import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
+import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from './access-policy.js'
+import { MqttPacketLimiter } from './mqtt-packet-limiter.js'
+import type { TokenBucketRateLimiter } from './token-bucket.js'
+
+/** Collaborators of the broker's hooks. */
+export interface DoorbellBrokerDeps {
+  readonly registry: IdentityRegistry
+  readonly rateLimiter: TokenBucketRateLimiter
+  readonly connectTimeoutMs: number
+  /** Counts a refusal (the rejection metric). */
+  readonly onRejected: (reason: RejectReason, detail: { clientId?: string; deviceId?: string }) => void
+  /** Receives what a device published on its event, batch or chunk topic, already decoded. */
+  readonly onIngest: (decoded: DecodedPublish) => void
+  /** A device's presence changed (status topic, or its last will). */
+  readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
+  readonly now?: () => number
+}
+
+type AuthError = Error & { returnCode: number }
+
+function authError(message: string, returnCode: number): AuthError {
+  return Object.assign(new Error(message), { returnCode })
+}
+
+/** CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3). */
+const connack = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const
+
+/** The aedes broker with the doorbell's policies as its hooks, and who each client is. */
+export interface DoorbellBroker {
+  readonly aedes: Aedes
+  principalOf(client: Client): Principal | undefined
+  /** Disconnects clients whose device was disabled or removed since they connected. */
+  cutRevokedClients(): number
+  close(): Promise<void>
+}
+
+/**
+ * Builds the broker. Every policy is an aedes hook: preConnect/authenticate (identity, client id rules),
+ * authorizePublish (ACL, rate limit, decode and hand to ingest), authorizeSubscribe (ACL, SUBACK 0x80).
+ * A refused publish is acknowledged and dropped, never disconnected (MQTT-3.3.5-2 allows either), so a
+ * device with one bad event does not loop reconnecting; the device learns of it from the ack envelope.
+ */
+export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<DoorbellBroker> {
+  const now = deps.now ?? Date.now
+  const principals = new WeakMap<Client, Principal>()
+  const emptyIdClients = new WeakSet<Client>()
+  let droppedTopic = '$SYS/doorbell/dropped'
+
+  /** Routes a refused publish nowhere: no client may subscribe to $SYS, and nothing is retained. */
+  function drop(packet: PublishPacket): void {
+    packet.topic = droppedTopic
+    packet.retain = false
+  }
+
+  const aedes = await Aedes.createBroker({
+    connectTimeout: deps.connectTimeoutMs,
+    preConnect(client, packet, callback) {
+      // MQTT-3.1.3-8: an empty client id requires clean session; aedes would invent an id instead.
+      if (!packet.clientId && !packet.clean) emptyIdClients.add(client)
+      callback(null, true)
+    },
+    authenticate(client, username, password, done) {
+      if (emptyIdClients.has(client)) {
+        deps.onRejected('client_id_rejected', {})
+        return done(authError('empty client id needs clean session', connack.identifierRejected), null)
+      }
+      void authenticate(client, username, password).then(
+        (principal) => {
+          if (typeof principal === 'number') return done(authError('refused', principal), null)
+          principals.set(client, principal)
+          done(null, true)
+        },
+        () => done(authError('server error', 3), null),
+      )
+    },
+    authorizePublish(client, packet, callback) {
+      try {
+        authorizePublish(client, packet)
+        callback(null)
+      } catch (err) {
+        callback(err as Error)
+      }
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      const principal = principals.get(client)
+      if (principal && isSubscribeAllowed(principal, subscription.topic)) return callback(null, subscription)
+      deps.onRejected('subscribe_refused', { clientId: client.id })
+      // A null subscription makes aedes answer SUBACK 0x80 for this filter and keep the connection.
+      callback(null, null as unknown as Subscription)
+    },
+  })
+  droppedTopic = `$SYS/${aedes.id}/doorbell/dropped`
+  aedes.on('connectionError', (_client, err) => {
+    if (err.message === 'connect did not arrive in time') deps.onRejected('connect_timeout', {})
+  })
+
+  async function authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<Principal | number> {
+    let principal: Principal | undefined
+    const socket = client.conn instanceof MqttPacketLimiter ? client.conn.socket : client.conn
+    if (socket instanceof TLSSocket && socket.authorized) {
+      // Client certificate: the certificate's CN is the device id (section "TLS" in docs/security.md).
+      const cn = socket.getPeerCertificate().subject?.CN
+      if (typeof cn === 'string' && deps.registry.isDeviceEnabled(cn) && (!username || username === cn)) {
+        principal = { kind: 'device', deviceId: cn }
+      }
+    }
+    if (!principal) {
+      if (!username || !password) {
+        deps.onRejected('auth_failed', { clientId: client.id })
+        return connack.notAuthorized
+      }
+      principal = await deps.registry.authenticate(username, password.toString('utf8'))
+      if (!principal) {
+        deps.onRejected('auth_failed', { clientId: client.id })
+        return connack.badCredentials
+      }
+    }
+    if (!isClientIdAllowed(principal, client.id)) {
+      deps.onRejected('client_id_rejected', { clientId: client.id })
+      return connack.identifierRejected
+    }
+    return principal
+  }
+
+  function authorizePublish(client: Client | null, packet: PublishPacket): void {
+    // A will left by a client of a previous broker run has no client; only presence wills are honoured.
+    const principal = client ? principals.get(client) : undefined
+    if (!principal) {
+      if (client === null && packet.topic.endsWith('/status')) return
+      drop(packet)
+      return
+    }
+    const refusal = checkPublish(principal, packet.topic)
+    if (refusal) {
+      deps.onRejected(refusal, { clientId: client?.id })
+      drop(packet)
+      return
+    }
+    const topic = parseTopic(packet.topic)
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+    if (topic.kind === 'status') {
+      const status = parseStatus(payload)
+      if (!status) {
+        deps.onRejected('malformed', { deviceId: topic.deviceId })
+        drop(packet)
+        return
+      }
+      deps.onPresence(topic.deviceId, status)
+      return
+    }
+    packet.retain = false
+    const decoded = decodePublish(topic, payload, now())
+    if (!deps.rateLimiter.tryTake(topic.deviceId)) {
+      // Counted through the rejections (reason rate_limited), like every refusal of an envelope.
+      const rejections = [
+        ...decoded.rejections,
+        ...decoded.items.map((item) => ({
+          deviceId: topic.deviceId,
+          id: item.kind === 'event' ? item.event.id : item.envelope.id,
+          code: 'RATE_LIMITED',
+          isRetryable: true,
+          reason: 'rate_limited' as const,
+        })),
+      ]
+      deps.onIngest({ items: [], rejections })
+      drop(packet)
+      return
+    }
+    deps.onIngest(decoded)
+    if (decoded.items.length === 0) drop(packet)
+  }
+
+  return {
+    aedes,
+    principalOf: (client) => principals.get(client),
+    cutRevokedClients() {
+      let count = 0
+      for (const client of Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)) {
+        const principal = principals.get(client)
+        if (principal && !deps.registry.isActive(principal)) {
+          client.close()
+          count += 1
+        }
+      }
+      return count
+    },
+    close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
+  }
+}
+
+function parseStatus(payload: Buffer): 'online' | 'offline' | undefined {
+  try {
+    const result = statusPayload.safeParse(JSON.parse(payload.toString('utf8')))
+    return result.success ? result.data.state : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The type of packets aedes hands to the published hook (re-exported for tests). */
+export type { AedesPublishPacket }

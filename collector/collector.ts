@@ -1,0 +1,303 @@
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Client } from 'aedes'
+import type { FastifyInstance } from 'fastify'
+import { DoorbellError } from '../shared/errors.js'
+import type { EventClass } from '../shared/protocol/index.js'
+import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
+import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
+import { TokenBucketRateLimiter } from './broker/token-bucket.js'
+import type { ClipStore } from './clips/clip-store.js'
+import { FileClipStore } from './clips/file-clip-store.js'
+import type { CollectorConfig } from './config.js'
+import { ForwardDispatcher, type ForwardOutcome } from './forwarding/forward-dispatcher.js'
+import type { Forwarder } from './forwarding/forwarder.js'
+import { buildHttpServer } from './http/http-server.js'
+import { AckPublisher } from './ingest/ack-publisher.js'
+import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
+import type { RejectReason } from './ingest/ingest-item.js'
+import { PromCollectorMetrics } from './metrics/collector-metrics.js'
+import { FileIdentityRegistry } from './registry/file-identity-registry.js'
+import type { EventStore, RetentionMs } from './store/event-store.js'
+import { LevelEventStore } from './store/level-event-store.js'
+
+/** Things the collector reports for main.ts to log. Core modules never log themselves. */
+export type CollectorEvent =
+  | {
+      readonly kind: 'rejected'
+      readonly reason: RejectReason
+      readonly clientId?: string
+      readonly deviceId?: string
+    }
+  | { readonly kind: 'client_connected'; readonly clientId: string }
+  | { readonly kind: 'client_disconnected'; readonly clientId: string }
+  | { readonly kind: 'client_error'; readonly clientId: string; readonly err: Error }
+  | { readonly kind: 'presence'; readonly deviceId: string; readonly state: 'online' | 'offline' }
+  | { readonly kind: 'commit_failed'; readonly err: unknown; readonly itemCount: number }
+  | { readonly kind: 'ack_failed'; readonly deviceId: string; readonly err: unknown }
+  | { readonly kind: 'forward'; readonly outcome: ForwardOutcome }
+  | { readonly kind: 'clip'; readonly deviceId: string; readonly clipId: string; readonly verdict: string }
+  | { readonly kind: 'retention'; readonly deletedCount: number }
+  | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }
+
+/** Optional collaborators; defaults are the real ones. */
+export interface CollectorDeps {
+  readonly forwarders?: readonly Forwarder[]
+  readonly onEvent?: (event: CollectorEvent) => void
+  readonly now?: () => number
+}
+
+/** A running collector. */
+export interface RunningCollector {
+  readonly mqttPort: number
+  readonly wsPort?: number
+  readonly tlsPort?: number
+  readonly httpPort?: number
+  readonly dataDir: string
+  readonly store: EventStore
+  readonly clips: ClipStore
+  readonly metrics: PromCollectorMetrics
+  readonly http?: FastifyInstance
+  /** Last known presence of each device. */
+  readonly presence: ReadonlyMap<string, { state: 'online' | 'offline'; atMs: number }>
+  /** Resolves when everything received so far is committed and acked. */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** Starts the collector: store, broker, listeners, HTTP; the composition of issue 3. */
+export async function startCollector(
+  config: CollectorConfig,
+  deps: CollectorDeps = {},
+): Promise<RunningCollector> {
+  const now = deps.now ?? Date.now
+  const emit = (event: CollectorEvent): void => {
+    try {
+      deps.onEvent?.(event)
+    } catch {
+      // A faulty observer must not break ingest.
+    }
+  }
+  const dataDir = resolve(config.dataDir)
+  try {
+    mkdirSync(dataDir, { recursive: true })
+  } catch (err) {
+    throw new DoorbellError('STORE_OPEN_FAILED', `${dataDir}: ${(err as Error).message}`, { cause: err })
+  }
+  const store = await LevelEventStore.open({
+    path: join(dataDir, 'events'),
+    isSyncWrite: config.store.isSyncWrite,
+  })
+  const clips = new FileClipStore(dataDir)
+  const registry = new FileIdentityRegistry(dataDir)
+  const presence = new Map<string, { state: 'online' | 'offline'; atMs: number }>()
+
+  let broker: DoorbellBroker | undefined
+  const metrics = new PromCollectorMetrics({
+    connectedClients: () => broker?.aedes.connectedClients ?? 0,
+    ingestQueue: () => writer.queuedCount,
+  })
+  const reject = (reason: RejectReason, detail: { clientId?: string; deviceId?: string } = {}): void => {
+    metrics.reject(reason)
+    emit({ kind: 'rejected', reason, ...detail })
+  }
+  const dispatcher = new ForwardDispatcher({
+    forwarders: deps.forwarders ?? [],
+    queueLimit: config.forwarding.queueLimit,
+    onOutcome: (outcome) => {
+      metrics.forwards.inc({ forwarder: outcome.forwarder, outcome: outcome.kind })
+      emit({ kind: 'forward', outcome })
+    },
+  })
+  const acks = new AckPublisher(
+    (topic, payload) =>
+      new Promise<void>((resolveAck, rejectAck) => {
+        if (!broker) return rejectAck(new Error('broker not started'))
+        broker.aedes.publish(
+          { cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false },
+          (err?: Error) => (err ? rejectAck(err) : resolveAck()),
+        )
+      }),
+  )
+  const pendingTasks = new Set<Promise<unknown>>()
+  const track = (task: string, promise: Promise<unknown>): void => {
+    const tracked = promise.catch((err: unknown) => emit({ kind: 'task_failed', task, err }))
+    pendingTasks.add(tracked)
+    void tracked.finally(() => pendingTasks.delete(tracked))
+  }
+
+  const onCommitted = (result: CommitResult): void => {
+    if (result.stored.length > 0 || result.storedChunks.length > 0)
+      metrics.commits.observe(result.durationMs / 1000)
+    const byClass: Record<EventClass, number> = { high: 0, medium: 0, low: 0 }
+    for (const event of result.stored) {
+      byClass[event.class] += 1
+      if (event.class === 'high') dispatcher.dispatch(event)
+    }
+    for (const eventClass of ['high', 'medium', 'low'] as const) {
+      if (byClass[eventClass] > 0) metrics.stored(eventClass, byClass[eventClass])
+    }
+    if (result.storedChunks.length > 0) metrics.storedChunks.inc(result.storedChunks.length)
+    if (result.duplicateCount > 0) metrics.duplicates.inc(result.duplicateCount)
+    for (const ack of result.acks) {
+      track(
+        'ack',
+        acks.publish(ack).then(
+          (sent) => metrics.acks.inc(sent),
+          (err: unknown) => emit({ kind: 'ack_failed', deviceId: ack.deviceId, err }),
+        ),
+      )
+    }
+    const touchedClips = new Map(result.storedChunks.map((c) => [c.clipId, c.deviceId]))
+    for (const event of result.stored) {
+      if (event.type === 'clip.manifest') touchedClips.set(event.payload.clipId, event.deviceId)
+    }
+    for (const [clipId, deviceId] of touchedClips) track('clip', finalizeIfComplete(deviceId, clipId))
+  }
+
+  async function finalizeIfComplete(deviceId: string, clipId: string): Promise<void> {
+    const clip = await store.getClip(clipId)
+    if (!clip?.manifest || clip.isComplete || clip.deviceId !== deviceId) return
+    const indexes = await store.listChunkIndexes(clipId)
+    if (indexes.length < clip.manifest.chunkCount) return
+    const verdict = await clips.finalize(deviceId, clip.manifest)
+    await store.commit({
+      events: [],
+      chunks: [],
+      clips: [
+        {
+          ...clip,
+          isComplete: verdict === 'complete',
+          ...(verdict === 'corrupt' ? { isCorrupt: true } : {}),
+        },
+      ],
+    })
+    emit({ kind: 'clip', deviceId, clipId, verdict })
+  }
+
+  const writer = new GroupCommitWriter({
+    store,
+    clips,
+    maxBatchItems: config.store.maxBatchEvents,
+    dedupCacheSize: config.store.dedupCacheSize,
+    onCommitted,
+    onCommitFailed: (err, itemCount) => {
+      metrics.commitFailures.inc()
+      emit({ kind: 'commit_failed', err, itemCount })
+    },
+  })
+
+  broker = await createDoorbellBroker({
+    registry,
+    rateLimiter: new TokenBucketRateLimiter(
+      { perSecond: config.limits.devicePublishesPerS, burst: config.limits.devicePublishBurst },
+      now,
+    ),
+    connectTimeoutMs: config.limits.connectTimeoutMs,
+    now,
+    onRejected: reject,
+    onIngest: (decoded) => {
+      for (const rejection of decoded.rejections) {
+        reject(rejection.reason, { deviceId: rejection.deviceId })
+        writer.reject(rejection)
+      }
+      for (const item of decoded.items) writer.submit(item)
+    },
+    onPresence: (deviceId, state) => {
+      presence.set(deviceId, { state, atMs: now() })
+      emit({ kind: 'presence', deviceId, state })
+    },
+  })
+  const aedes = broker.aedes
+  aedes.on('clientReady', (client: Client) => emit({ kind: 'client_connected', clientId: client.id }))
+  aedes.on('clientDisconnect', (client: Client) => emit({ kind: 'client_disconnected', clientId: client.id }))
+  aedes.on('clientError', (client: Client, err: Error) =>
+    emit({ kind: 'client_error', clientId: client.id, err }),
+  )
+
+  let listeners: MqttListeners
+  try {
+    listeners = await startMqttListeners(aedes, {
+      host: config.host,
+      tcpPort: config.mqtt.port,
+      wsPort: config.mqtt.wsPort,
+      ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
+      maxPacketBytes: config.limits.maxPacketBytes,
+      onRefused: (reason) => reject(reason),
+    })
+  } catch (err) {
+    await broker.close()
+    await store.close()
+    throw err
+  }
+
+  let isClosing = false
+  let http: FastifyInstance | undefined
+  let httpPort: number | undefined
+  if (config.http.port !== null) {
+    http = buildHttpServer({
+      registry: metrics.registry,
+      health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
+    })
+    await http.listen({ port: config.http.port, host: config.host })
+    const address = http.server.address()
+    httpPort = typeof address === 'object' && address ? address.port : undefined
+  }
+
+  const registryTimer = setInterval(() => {
+    try {
+      if (registry.reloadIfChanged()) broker?.cutRevokedClients()
+    } catch (err) {
+      emit({ kind: 'task_failed', task: 'registry', err })
+    }
+  }, 2000)
+  registryTimer.unref()
+
+  const retention: RetentionMs = {
+    high: config.retentionDays.high * DAY_MS,
+    medium: config.retentionDays.medium * DAY_MS,
+    low: config.retentionDays.low * DAY_MS,
+  }
+  const sweep = async (): Promise<void> => {
+    const result = await store.sweepRetention(now(), retention)
+    for (const clip of result.expiredClips) await clips.deleteClip(clip.deviceId, clip.clipId)
+    if (result.deletedCount > 0) emit({ kind: 'retention', deletedCount: result.deletedCount })
+  }
+  const retentionTimer = setInterval(() => track('retention', sweep()), config.retentionSweepIntervalMs)
+  retentionTimer.unref()
+  track('retention', sweep())
+
+  const flush = async (): Promise<void> => {
+    await writer.flush()
+    while (pendingTasks.size > 0) await Promise.all([...pendingTasks])
+  }
+
+  return {
+    mqttPort: listeners.tcpPort,
+    ...(listeners.wsPort === undefined ? {} : { wsPort: listeners.wsPort }),
+    ...(listeners.tlsPort === undefined ? {} : { tlsPort: listeners.tlsPort }),
+    ...(httpPort === undefined ? {} : { httpPort }),
+    ...(http ? { http } : {}),
+    dataDir,
+    store,
+    clips,
+    metrics,
+    presence,
+    flush,
+    async close() {
+      if (isClosing) return
+      isClosing = true
+      clearInterval(registryTimer)
+      clearInterval(retentionTimer)
+      await listeners.close()
+      await writer.flush()
+      await broker?.close()
+      await Promise.allSettled([...pendingTasks])
+      await dispatcher.close()
+      await http?.close()
+      await store.close()
+    },
+  }
+}
