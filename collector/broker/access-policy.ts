@@ -33,8 +33,11 @@ export function isSubscribeAllowed(principal: Principal, filter: string): boolea
   return filter.startsWith(`${topicRoot}/`) && !filter.startsWith('$')
 }
 
-/** True when a client id is acceptable for the principal (a device's client id is its device id). */
+/**
+ * True when a client id is acceptable for the principal: its own name, or `<name>:<suffix>` for extra
+ * connections (tools, tests). Names cannot contain ':', so no principal can take over another's session.
+ */
 export function isClientIdAllowed(principal: Principal, clientId: string): boolean {
-  if (principal.kind === 'device') return clientId === principal.deviceId
-  return clientId === principal.name || clientId.startsWith(`${principal.name}:`)
+  const name = principal.kind === 'device' ? principal.deviceId : principal.name
+  return clientId === name || clientId.startsWith(`${name}:`)
 }

@@ -92,8 +92,7 @@ export class GroupCommitWriter {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const take =
-          this.#queue.length <= this.#deps.maxBatchItems ? this.#queue.length : this.#deps.maxBatchItems
+        const take = Math.min(this.#queue.length, this.#deps.maxBatchItems)
         const entries = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take)
         this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take)
         await this.#commitRound(entries)
