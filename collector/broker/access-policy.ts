@@ -1,4 +1,4 @@
-import { parseTopic, topicRoot, topics } from '../../shared/protocol/index.js'
+import { type ParsedTopic, parseTopic, topicRoot, topics } from '../../shared/protocol/index.js'
 import type { Principal } from '../registry/identity-registry.js'
 
 /**
@@ -10,18 +10,23 @@ import type { Principal } from '../registry/identity-registry.js'
 /** Why a publish is refused, as counted in the rejection metric. */
 export type PublishRefusal = 'not_a_device' | 'foreign_topic' | 'bad_topic'
 
-/** Decides whether a principal may publish on topic; undefined means allowed. */
-export function checkPublish(principal: Principal, topic: string): PublishRefusal | undefined {
-  if (principal.kind !== 'device') return 'not_a_device'
-  let parsed: ReturnType<typeof parseTopic>
+/** Decides whether a principal may publish on topic: the parsed topic, or why not. */
+export function checkPublish(
+  principal: Principal,
+  topic: string,
+): { readonly topic: ParsedTopic } | { readonly refusal: PublishRefusal } {
+  if (principal.kind !== 'device') return { refusal: 'not_a_device' }
+  let parsed: ParsedTopic
   try {
     parsed = parseTopic(topic)
   } catch {
-    return topic.startsWith(`${topicRoot}/${principal.deviceId}/`) ? 'bad_topic' : 'foreign_topic'
+    return {
+      refusal: topic.startsWith(`${topicRoot}/${principal.deviceId}/`) ? 'bad_topic' : 'foreign_topic',
+    }
   }
-  if (parsed.deviceId !== principal.deviceId) return 'foreign_topic'
-  if (parsed.kind === 'ack' || parsed.kind === 'command') return 'bad_topic'
-  return undefined
+  if (parsed.deviceId !== principal.deviceId) return { refusal: 'foreign_topic' }
+  if (parsed.kind === 'ack' || parsed.kind === 'command') return { refusal: 'bad_topic' }
+  return { topic: parsed }
 }
 
 /** True when a principal may subscribe to the topic filter. */

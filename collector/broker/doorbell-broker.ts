@@ -1,6 +1,6 @@
 import { TLSSocket } from 'node:tls'
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
-import { parseTopic, statusPayload } from '../../shared/protocol/index.js'
+import { statusPayload } from '../../shared/protocol/index.js'
 import type { DecodedPublish, RejectReason } from '../ingest/ingest-item.js'
 import { decodePublish } from '../ingest/publish-decoder.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
@@ -140,13 +140,13 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
       drop(packet)
       return
     }
-    const refusal = checkPublish(principal, packet.topic)
-    if (refusal) {
-      deps.onRejected(refusal, { clientId: client?.id })
+    const checked = checkPublish(principal, packet.topic)
+    if ('refusal' in checked) {
+      deps.onRejected(checked.refusal, { clientId: client?.id })
       drop(packet)
       return
     }
-    const topic = parseTopic(packet.topic)
+    const { topic } = checked
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
     if (topic.kind === 'status') {
       const status = parseStatus(payload)

@@ -137,7 +137,10 @@ export class GroupCommitWriter {
     const stored: StoredEvent[] = []
     const storedChunks: ChunkReceipt[] = []
     try {
-      const existing = await this.#deps.store.findExisting(fresh.map(itemId))
+      const existing = await this.#deps.store.findExisting(
+        fresh.filter((item) => item.kind === 'event').map(itemId),
+        fresh.filter((item) => item.kind === 'chunk').map(itemId),
+      )
       const clips: ClipRecord[] = []
       const chunkWrites: Promise<void>[] = []
       for (const item of fresh) {

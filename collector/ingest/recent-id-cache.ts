@@ -1,10 +1,11 @@
-/** A bounded set of recently stored ids (insertion order eviction), to answer most duplicate checks. */
+/** A bounded set of recently stored ids (oldest evicted first), to answer most duplicate checks. */
 export class RecentIdCache {
-  readonly #capacity: number
+  readonly #ring: (string | undefined)[]
   readonly #ids = new Set<string>()
+  #next = 0
 
   constructor(capacity: number) {
-    this.#capacity = capacity
+    this.#ring = new Array<string | undefined>(capacity)
   }
 
   has(id: string): boolean {
@@ -12,11 +13,11 @@ export class RecentIdCache {
   }
 
   add(id: string): void {
-    if (this.#capacity === 0 || this.#ids.has(id)) return
+    if (this.#ring.length === 0 || this.#ids.has(id)) return
+    const evicted = this.#ring[this.#next]
+    if (evicted !== undefined) this.#ids.delete(evicted)
+    this.#ring[this.#next] = id
     this.#ids.add(id)
-    if (this.#ids.size > this.#capacity) {
-      const oldest = this.#ids.values().next().value
-      if (oldest !== undefined) this.#ids.delete(oldest)
-    }
+    this.#next = (this.#next + 1) % this.#ring.length
   }
 }

@@ -3,7 +3,6 @@
  *   e!<id>                 the stored event (JSON); also the deduplication index
  *   d!<deviceId>!<id>      by device and time
  *   c!<class>!<id>         by class and time (retention sweeps walk it)
- *   t!<type>!<id>          by type and time
  *   k!<chunkId>            chunk receipt (deduplication of clip chunks)
  *   kc!<clipId>!<index>    chunk indexes on disk per clip
  *   clip!<clipId>          clip metadata
@@ -26,7 +25,6 @@ export function ulidTimePrefix(ms: number): string {
 export const eventKey = (id: string): string => `e!${id}`
 export const deviceKey = (deviceId: string, id: string): string => `d!${deviceId}!${id}`
 export const classKey = (eventClass: string, id: string): string => `c!${eventClass}!${id}`
-export const typeKey = (type: string, id: string): string => `t!${type}!${id}`
 export const chunkKey = (id: string): string => `k!${id}`
 export const clipChunkKey = (clipId: string, index: number): string =>
   `kc!${clipId}!${String(index).padStart(8, '0')}`

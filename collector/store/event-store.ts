@@ -69,8 +69,8 @@ export interface RetentionResult {
 
 /** The durable event store port. */
 export interface EventStore {
-  /** Of the given ids (events and chunks), those already stored. */
-  findExisting(ids: readonly string[]): Promise<Set<string>>
+  /** Of the given event ids and chunk ids, those already stored. */
+  findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>>
   /** Writes one group commit atomically and durably. */
   commit(batch: CommitBatch): Promise<void>
   /** One event by id. */

@@ -8,7 +8,6 @@ import {
   clipKey,
   deviceKey,
   eventKey,
-  typeKey,
   ulidTimePrefix,
 } from './event-keys.js'
 import type {
@@ -61,15 +60,13 @@ export class LevelEventStore implements EventStore {
     return this.#db.status === 'open'
   }
 
-  async findExisting(ids: readonly string[]): Promise<Set<string>> {
+  async findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>()
+    const ids = [...eventIds, ...chunkIds]
     if (ids.length === 0) return found
-    // An id is either an event (e!) or a chunk (k!); both are looked up in one round trip.
-    const keys = ids.flatMap((id) => [eventKey(id), chunkKey(id)])
+    const keys = [...eventIds.map(eventKey), ...chunkIds.map(chunkKey)]
     const present = await this.#db.hasMany(keys)
-    for (let i = 0; i < ids.length; i++) {
-      if (present[2 * i] || present[2 * i + 1]) found.add(ids[i] as string)
-    }
+    for (let i = 0; i < ids.length; i++) if (present[i]) found.add(ids[i] as string)
     return found
   }
 
@@ -79,7 +76,6 @@ export class LevelEventStore implements EventStore {
       chained.put(eventKey(event.id), JSON.stringify(event))
       chained.put(deviceKey(event.deviceId, event.id), '')
       chained.put(classKey(event.class, event.id), '')
-      chained.put(typeKey(event.type, event.id), '')
     }
     for (const chunk of batch.chunks) {
       chained.put(chunkKey(chunk.id), JSON.stringify(chunk))
@@ -105,11 +101,9 @@ export class LevelEventStore implements EventStore {
     const limit = Math.min(Math.max(1, query.limit ?? 100), maxPageSize)
     const prefix = query.deviceId
       ? deviceKey(query.deviceId, '')
-      : query.type
-        ? typeKey(query.type, '')
-        : query.eventClass
-          ? classKey(query.eventClass, '')
-          : eventKey('')
+      : query.eventClass
+        ? classKey(query.eventClass, '')
+        : eventKey('')
     let low = prefix + (query.fromMs === undefined ? '' : ulidTimePrefix(query.fromMs))
     let high = prefix + (query.toMs === undefined ? '~' : ulidTimePrefix(query.toMs))
     const reverse = query.isNewestFirst === true
@@ -197,7 +191,6 @@ export class LevelEventStore implements EventStore {
           const event = JSON.parse(value) as StoredEvent
           chained.del(eventKey(id))
           chained.del(deviceKey(event.deviceId, id))
-          chained.del(typeKey(event.type, id))
           if (event.type === 'clip.manifest') {
             const clipId = event.payload.clipId
             expiredClips.push({ deviceId: event.deviceId, clipId })
