@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import { type CollectorConfig, collectorConfig } from '../../collector/config.js'
 import { FileIdentityRegistry } from '../../collector/registry/file-identity-registry.js'
-import { createEnvelope, encodeEvent, type Envelope } from '../../shared/protocol/index.js'
+import { createEnvelope, type Envelope, encodeEvent } from '../../shared/protocol/index.js'
 
 /** A temp folder removed by cleanup(). */
 export function tempDir(prefix: string): { path: string; cleanup: () => void } {
@@ -14,7 +14,10 @@ export function tempDir(prefix: string): { path: string; cleanup: () => void } {
 }
 
 /** Config for a test collector on loopback with free ports. */
-export function testConfig(dataDir: string, overrides: Partial<Parameters<typeof collectorConfig>[0]> = {}): CollectorConfig {
+export function testConfig(
+  dataDir: string,
+  overrides: Partial<Parameters<typeof collectorConfig>[0]> = {},
+): CollectorConfig {
   return collectorConfig({
     dataDir,
     host: '127.0.0.1',
@@ -37,10 +40,19 @@ export interface CommandResult {
 }
 
 /** Runs a program to completion with a deadline (never throws on a non-zero exit). */
-export function run(file: string, args: readonly string[], timeoutMs = 10_000, input?: string): Promise<CommandResult> {
+export function run(
+  file: string,
+  args: readonly string[],
+  timeoutMs = 10_000,
+  input?: string,
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0
       resolve({ code, stdout, stderr })
     })
     if (input !== undefined) child.stdin?.end(input)
@@ -49,7 +61,22 @@ export function run(file: string, args: readonly string[], timeoutMs = 10_000, i
 
 /** mosquitto_pub arguments for a device on a collector. */
 export function pubArgs(port: number, user: string, password: string, clientId: string): string[] {
-  return ['-h', '127.0.0.1', '-p', String(port), '-u', user, '-P', password, '-i', clientId, '-q', '1', '-V', 'mqttv311']
+  return [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-u',
+    user,
+    '-P',
+    password,
+    '-i',
+    clientId,
+    '-q',
+    '1',
+    '-V',
+    'mqttv311',
+  ]
 }
 
 /** A valid temperature reading. */
@@ -68,11 +95,15 @@ export function text(envelope: Envelope): string {
 }
 
 /** Polls until check() returns a truthy value or the deadline passes (then throws). */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
-    if (value) return value
+    if (value) return value as T
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 25))
   }

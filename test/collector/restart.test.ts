@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LevelEventStore } from '../../collector/store/level-event-store.js'
-import { encodeBatch, encodeEvent, type Envelope, topics } from '../../shared/protocol/index.js'
+import { type Envelope, encodeBatch, encodeEvent, topics } from '../../shared/protocol/index.js'
 import { addDevice, eventually, press, reading, tempDir } from './collector-harness.js'
 
 const mainJs = join(import.meta.dirname, '..', '..', 'dist', 'collector', 'main.js')
@@ -52,7 +52,8 @@ function send(client: MqttClient, events: readonly Envelope[]): void {
     const slice = events.slice(i, i + 50)
     const readings = slice.filter((e) => e.class === 'medium')
     const presses = slice.filter((e) => e.class === 'high')
-    if (readings.length > 0) client.publish(topics.batch('porch', 'medium'), encodeBatch(readings), { qos: 1 })
+    if (readings.length > 0)
+      client.publish(topics.batch('porch', 'medium'), encodeBatch(readings), { qos: 1 })
     for (const e of presses) client.publish(topics.event('porch', 'high'), encodeEvent(e), { qos: 1 })
   }
 }
@@ -76,7 +77,8 @@ describe('restart safety', () => {
         'limits: { devicePublishesPerS: 100000, devicePublishBurst: 100000 }\n',
     )
     const events: Envelope[] = []
-    for (let seq = 0; seq < 4000; seq++) events.push(seq % 40 === 0 ? press('porch', seq) : reading('porch', seq))
+    for (let seq = 0; seq < 4000; seq++)
+      events.push(seq % 40 === 0 ? press('porch', seq) : reading('porch', seq))
 
     // First life: send everything, kill -9 once some acks have arrived and while more are in flight.
     const first = await startChild(config)
@@ -99,7 +101,11 @@ describe('restart safety', () => {
     const unacked = events.filter((e) => !acknowledged.has(e.id))
     const resentAcked = events.filter((e) => acknowledged.has(e.id)).slice(0, 200)
     send(agent2, [...unacked, ...resentAcked])
-    await eventually(() => ackedAfter.size >= unacked.length + resentAcked.length, 30_000, 'acks after restart')
+    await eventually(
+      () => ackedAfter.size >= unacked.length + resentAcked.length,
+      30_000,
+      'acks after restart',
+    )
     await agent2.endAsync()
     second.child.kill('SIGTERM')
     await new Promise((resolve) => second.child.once('exit', resolve))
@@ -109,7 +115,11 @@ describe('restart safety', () => {
       const stored: string[] = []
       let cursor: string | undefined
       do {
-        const page = await store.queryEvents({ deviceId: 'porch', limit: 1000, ...(cursor ? { cursor } : {}) })
+        const page = await store.queryEvents({
+          deviceId: 'porch',
+          limit: 1000,
+          ...(cursor ? { cursor } : {}),
+        })
         stored.push(...page.items.map((e) => e.id))
         cursor = page.nextCursor
       } while (cursor)

@@ -12,18 +12,60 @@ async function openssl(args: string[]): Promise<void> {
 /** A test CA, a server certificate for 127.0.0.1 and a client certificate with CN = device id. */
 async function makePki(dir: string): Promise<void> {
   const p = (name: string): string => join(dir, name)
-  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '2', '-subj', '/CN=doorbell test CA'])
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=doorbell test CA',
+  ])
   for (const [name, subject, ext] of [
     ['server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
     ['client', '/CN=porch', 'extendedKeyUsage=clientAuth'],
   ] as const) {
-    await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subject])
+    await openssl([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.csr`),
+      '-subj',
+      subject,
+    ])
     const { writeFileSync } = await import('node:fs')
     writeFileSync(p(`${name}.ext`), `${ext}\n`)
-    await openssl(['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'),
-      '-CAcreateserial', '-out', p(`${name}.pem`), '-days', '2', '-extfile', p(`${name}.ext`)])
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      p(`${name}.pem`),
+      '-days',
+      '2',
+      '-extfile',
+      p(`${name}.ext`),
+    ])
   }
 }
 
@@ -56,7 +98,14 @@ describe('MQTT over TLS', () => {
     dir.cleanup()
   })
 
-  const tlsArgs = (): string[] => ['-h', '127.0.0.1', '-p', String(collector.tlsPort), '--cafile', join(dir.path, 'ca.pem')]
+  const tlsArgs = (): string[] => [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(collector.tlsPort),
+    '--cafile',
+    join(dir.path, 'ca.pem'),
+  ]
 
   it('accepts a device with its password over TLS pinned to the test CA', async () => {
     const event = press('porch', 1)
@@ -75,7 +124,16 @@ describe('MQTT over TLS', () => {
     const event = press('porch', 2)
     const result = await run('mosquitto_pub', [
       ...tlsArgs(),
-      ...['--cert', join(dir.path, 'client.pem'), '--key', join(dir.path, 'client.key'), '-i', 'porch:cert', '-q', '1'],
+      ...[
+        '--cert',
+        join(dir.path, 'client.pem'),
+        '--key',
+        join(dir.path, 'client.key'),
+        '-i',
+        'porch:cert',
+        '-q',
+        '1',
+      ],
       ...['-t', topics.event('porch', 'high'), '-m', text(event)],
     ])
     expect(result.code).toBe(0)
@@ -85,7 +143,14 @@ describe('MQTT over TLS', () => {
 
   it('refuses a TLS client that trusts another CA', async () => {
     const result = await run('mosquitto_pub', [
-      ...['-h', '127.0.0.1', '-p', String(collector.tlsPort), '--cafile', '/etc/ssl/certs/ca-certificates.crt'],
+      ...[
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(collector.tlsPort),
+        '--cafile',
+        '/etc/ssl/certs/ca-certificates.crt',
+      ],
       ...['-u', 'porch', '-P', secret, '-i', 'porch:x', '-t', topics.status('porch'), '-m', '{}'],
     ])
     expect(result.code).not.toBe(0)

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from '../../../collector/broker/access-policy.js'
+import {
+  checkPublish,
+  isClientIdAllowed,
+  isSubscribeAllowed,
+} from '../../../collector/broker/access-policy.js'
 import { topics } from '../../../shared/protocol/index.js'
 
 const device = { kind: 'device', deviceId: 'front-door' } as const

@@ -4,7 +4,13 @@ import { crc32 } from 'node:zlib'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningCollector } from '../../../collector/collector.js'
-import { createEnvelope, encodeChunk, encodeEvent, newEventId, topics } from '../../../shared/protocol/index.js'
+import {
+  createEnvelope,
+  encodeChunk,
+  encodeEvent,
+  newEventId,
+  topics,
+} from '../../../shared/protocol/index.js'
 import { addDevice, eventually, startCollector, tempDir, testConfig } from '../collector-harness.js'
 
 describe('clip ingest', () => {

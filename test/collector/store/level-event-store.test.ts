@@ -8,7 +8,12 @@ import { tempDir } from '../collector-harness.js'
 const baseMs = Date.UTC(2026, 0, 1)
 const DAY_MS = 86_400_000
 
-function stored(deviceId: string, seq: number, atMs: number, type: 'temperature' | 'button.press'): StoredEvent {
+function stored(
+  deviceId: string,
+  seq: number,
+  atMs: number,
+  type: 'temperature' | 'button.press',
+): StoredEvent {
   const envelope =
     type === 'temperature'
       ? createEnvelope({ deviceId, seq, type, payload: { celsius: 20, sensor: 's' }, capturedAtMs: atMs })
@@ -79,6 +84,4 @@ describe('LevelEventStore', () => {
     expect(left.items).toHaveLength(10)
     expect(await store.getEvent(events[1]?.id as string)).toBeUndefined()
   })
-
-
 })
