@@ -1,0 +1,77 @@
+import { connect } from 'node:net'
+import mqtt from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunningCollector } from '../../collector/collector.js'
+import { encodeEvent, topics } from '../../shared/protocol/index.js'
+import {
+  addDevice,
+  eventually,
+  metric,
+  press,
+  reading,
+  startCollector,
+  tempDir,
+  testConfig,
+} from './collector-harness.js'
+
+describe('collector hardening and WebSocket', () => {
+  const dir = tempDir('collector-hardening')
+  let collector: RunningCollector
+  let secret: string
+
+  beforeAll(async () => {
+    secret = await addDevice(dir.path, 'porch')
+    collector = await startCollector(
+      testConfig(dir.path, {
+        mqtt: { port: 0, wsPort: 0 },
+        limits: { connectTimeoutMs: 300, devicePublishesPerS: 1, devicePublishBurst: 5 },
+      }),
+    )
+  })
+
+  afterAll(async () => {
+    await collector?.close()
+    dir.cleanup()
+  })
+
+  it('closes a connection that sends no CONNECT within the connect timeout and counts it', async () => {
+    const socket = connect(collector.mqttPort, '127.0.0.1')
+    socket.on('error', () => {})
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    expect(await metric(collector, 'doorbell_collector_rejections_total', 'reason="connect_timeout"')).toBe(1)
+  })
+
+  it('accepts MQTT over WebSocket at /mqtt, rate-limits a flooding device and nacks the excess with retry', async () => {
+    const client = mqtt.connect(`ws://127.0.0.1:${collector.wsPort}/mqtt`, {
+      clientId: 'porch',
+      username: 'porch',
+      password: secret,
+      reconnectPeriod: 0,
+    })
+    const acked: string[] = []
+    const retry: string[] = []
+    client.on('message', (_topic, message) => {
+      const ack = JSON.parse(message.toString()) as {
+        payload: { ids: string[]; rejected: { id: string; retry: boolean }[] }
+      }
+      acked.push(...ack.payload.ids)
+      retry.push(...ack.payload.rejected.filter((r) => r.retry).map((r) => r.id))
+    })
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve())
+      client.once('error', reject)
+    })
+    try {
+      await client.subscribeAsync(topics.ack('porch'), { qos: 1 })
+      const events = [press('porch', 0), ...Array.from({ length: 9 }, (_, i) => reading('porch', i + 1))]
+      for (const e of events) client.publish(topics.event('porch', e.class), encodeEvent(e), { qos: 1 })
+      await eventually(() => acked.length + retry.length >= events.length, 10_000, 'acks')
+      expect(acked).toHaveLength(5)
+      expect(retry).toHaveLength(5)
+      expect(await metric(collector, 'doorbell_collector_rejections_total', 'reason="rate_limited"')).toBe(5)
+      expect(await collector.store.getEvent(events[0]?.id as string)).toBeDefined()
+    } finally {
+      await client.endAsync()
+    }
+  })
+})
