@@ -181,6 +181,7 @@ export async function startCollector(
     store,
     clips,
     maxBatchItems: config.store.maxBatchEvents,
+    maxConcurrentCommits: config.store.maxConcurrentCommits,
     dedupCacheSize: config.store.dedupCacheSize,
     onCommitted,
     onCommitFailed: (err, itemCount) => {

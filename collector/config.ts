@@ -55,8 +55,10 @@ export const collectorConfigSchema = z.strictObject({
       isSyncWrite: z.boolean().default(true),
       /** Most envelopes in one group commit. */
       maxBatchEvents: z.number().int().min(1).max(20_000).default(2000),
+      /** Group commits in flight at once; acks still go out in commit order. */
+      maxConcurrentCommits: z.number().int().min(1).max(8).default(2),
       /** Ids remembered in memory to answer duplicate checks without a read. */
-      dedupCacheSize: z.number().int().min(0).default(100_000),
+      dedupCacheSize: z.number().int().min(0).default(20_000),
     })
     .prefault({}),
   /** How long each class is kept, in days; 0 keeps it forever. */

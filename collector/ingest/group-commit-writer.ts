@@ -31,6 +31,8 @@ export interface GroupCommitWriterDeps {
   readonly onCommitFailed: (err: unknown, itemCount: number) => void
   readonly maxBatchItems: number
   readonly dedupCacheSize: number
+  /** Group commits allowed in flight at once (LevelDB merges concurrent batches into one log write). */
+  readonly maxConcurrentCommits?: number
   readonly now?: () => number
 }
 
@@ -47,18 +49,26 @@ function itemDevice(item: IngestItem): string {
 /**
  * Group commit (issue 3): items from every client queue here; while one Level batch is being written the
  * next one accumulates, so under load a single fsync covers thousands of events and durability does not
- * cost throughput. After each commit every device gets one ack listing its ids. Deduplication happens
- * here, across the batch and against the store, so two copies in one batch are also stored once.
+ * cost throughput. A few commits may be in flight at once (pipelining); their acks are still published in
+ * commit order. After each commit every device gets one ack listing its ids. Deduplication happens here,
+ * across the batch, against commits in flight and against the store, so two copies are always stored once.
  */
 export class GroupCommitWriter {
   readonly #deps: GroupCommitWriterDeps
   readonly #cache: RecentIdCache
+  readonly #maxRounds: number
   #queue: QueueEntry[] = []
-  #running: Promise<void> | undefined
+  #isScheduled = false
+  #activeRounds = 0
+  /** Settles (true = committed) when the most recent round has finished, acks included. */
+  #lastRound: Promise<boolean> = Promise.resolve(true)
+  /** Ids being committed right now, with the outcome of their round. */
+  readonly #inFlight = new Map<string, Promise<boolean>>()
 
   constructor(deps: GroupCommitWriterDeps) {
     this.#deps = deps
     this.#cache = new RecentIdCache(deps.dedupCacheSize)
+    this.#maxRounds = Math.max(1, deps.maxConcurrentCommits ?? 2)
   }
 
   /** Items waiting for the next commit. */
@@ -69,40 +79,49 @@ export class GroupCommitWriter {
   /** Queues an item for the next group commit. */
   submit(item: IngestItem): void {
     this.#queue.push({ item })
-    this.#kick()
+    this.#schedule()
   }
 
   /** Queues a refusal so it reaches the device in the same ack round as its accepted events. */
   reject(rejection: Rejection): void {
     this.#queue.push({ rejection })
-    this.#kick()
+    this.#schedule()
   }
 
-  /** Resolves once everything queued so far is committed (used on shutdown). */
+  /** Resolves once everything queued so far is committed and acked (used on shutdown and in tests). */
   async flush(): Promise<void> {
-    while (this.#running) await this.#running
-  }
-
-  #kick(): void {
-    if (this.#running) return
-    // setImmediate lets every packet already read from the sockets join this batch.
-    this.#running = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain())
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) {
-        const take = Math.min(this.#queue.length, this.#deps.maxBatchItems)
-        const entries = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take)
-        this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take)
-        await this.#commitRound(entries)
-      }
-    } finally {
-      this.#running = undefined
+    while (this.#queue.length > 0 || this.#activeRounds > 0 || this.#isScheduled) {
+      await this.#lastRound
+      await new Promise((resolve) => setImmediate(resolve))
     }
   }
 
-  async #commitRound(entries: QueueEntry[]): Promise<void> {
+  #schedule(): void {
+    if (this.#isScheduled || this.#activeRounds >= this.#maxRounds) return
+    this.#isScheduled = true
+    // setImmediate lets every packet already read from the sockets join this batch.
+    setImmediate(() => {
+      this.#isScheduled = false
+      this.#startRound()
+    })
+  }
+
+  #startRound(): void {
+    if (this.#queue.length === 0 || this.#activeRounds >= this.#maxRounds) return
+    const take = Math.min(this.#queue.length, this.#deps.maxBatchItems)
+    const entries = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take)
+    this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take)
+    this.#activeRounds += 1
+    const round = this.#commitRound(entries, this.#lastRound)
+    this.#lastRound = round
+    void round.finally(() => {
+      this.#activeRounds -= 1
+      if (this.#queue.length > 0) this.#schedule()
+    })
+    if (this.#queue.length > 0) this.#schedule()
+  }
+
+  async #commitRound(entries: QueueEntry[], previous: Promise<boolean>): Promise<boolean> {
     const startedMs = performance.now()
     const acks = new Map<string, DeviceAck>()
     const ackOf = (deviceId: string): DeviceAck => {
@@ -113,7 +132,12 @@ export class GroupCommitWriter {
       }
       return ack
     }
+    let settle: (isCommitted: boolean) => void = () => {}
+    const outcome = new Promise<boolean>((resolve) => {
+      settle = resolve
+    })
     const fresh: IngestItem[] = []
+    const waiting: { item: IngestItem; round: Promise<boolean> }[] = []
     const seen = new Set<string>()
     let duplicateCount = 0
     for (const entry of entries) {
@@ -127,15 +151,22 @@ export class GroupCommitWriter {
         continue
       }
       seen.add(id)
-      if (this.#cache.has(id)) {
+      const pending = this.#inFlight.get(id)
+      if (pending) {
+        duplicateCount += 1
+        waiting.push({ item: entry.item, round: pending })
+      } else if (this.#cache.has(id)) {
         duplicateCount += 1
         ackOf(itemDevice(entry.item)).ids.push(id)
-        continue
+      } else {
+        fresh.push(entry.item)
+        this.#inFlight.set(id, outcome)
       }
-      fresh.push(entry.item)
     }
     const stored: StoredEvent[] = []
     const storedChunks: ChunkReceipt[] = []
+    let isCommitted = true
+    let error: unknown
     try {
       const existing = await this.#deps.store.findExisting(
         fresh.filter((item) => item.kind === 'event').map(itemId),
@@ -147,7 +178,6 @@ export class GroupCommitWriter {
         const id = itemId(item)
         if (existing.has(id)) {
           duplicateCount += 1
-          this.#cache.add(id)
           continue
         }
         if (item.kind === 'event') {
@@ -180,37 +210,50 @@ export class GroupCommitWriter {
         await this.#deps.store.commit({ events: stored, chunks: storedChunks, clips })
       }
     } catch (err) {
-      this.#deps.onCommitFailed(err, fresh.length)
-      const code = isDoorbellError(err) ? err.code : 'STORE_FAILED'
-      for (const item of fresh) {
-        ackOf(itemDevice(item)).rejected.push({
-          deviceId: itemDevice(item),
-          id: itemId(item),
-          code,
-          isRetryable: true,
-          reason: 'store_failed',
-        })
-      }
-      this.#deps.onCommitted({
-        stored: [],
-        storedChunks: [],
-        duplicateCount,
-        acks: [...acks.values()],
-        durationMs: 0,
-      })
-      return
+      isCommitted = false
+      error = err
     }
+    settle(isCommitted)
     for (const item of fresh) {
       const id = itemId(item)
-      this.#cache.add(id)
-      ackOf(itemDevice(item)).ids.push(id)
+      if (this.#inFlight.get(id) === outcome) this.#inFlight.delete(id)
     }
-    this.#deps.onCommitted({
-      stored,
-      storedChunks,
-      duplicateCount,
-      acks: [...acks.values()],
-      durationMs: performance.now() - startedMs,
-    })
+    // Acks go out in commit order; a copy of an id committed by an earlier round waits for that round.
+    await previous
+    const nack = (item: IngestItem, code: string): void => {
+      ackOf(itemDevice(item)).rejected.push({
+        deviceId: itemDevice(item),
+        id: itemId(item),
+        code,
+        isRetryable: true,
+        reason: 'store_failed',
+      })
+    }
+    if (isCommitted) {
+      for (const item of fresh) {
+        this.#cache.add(itemId(item))
+        ackOf(itemDevice(item)).ids.push(itemId(item))
+      }
+    } else {
+      this.#deps.onCommitFailed(error, fresh.length)
+      const code = isDoorbellError(error) ? error.code : 'STORE_FAILED'
+      for (const item of fresh) nack(item, code)
+    }
+    for (const { item, round } of waiting) {
+      if (await round) ackOf(itemDevice(item)).ids.push(itemId(item))
+      else nack(item, 'STORE_FAILED')
+    }
+    try {
+      this.#deps.onCommitted({
+        stored: isCommitted ? stored : [],
+        storedChunks: isCommitted ? storedChunks : [],
+        duplicateCount,
+        acks: [...acks.values()],
+        durationMs: performance.now() - startedMs,
+      })
+    } catch {
+      // The observer (ack publishing, metrics) must not break the commit chain.
+    }
+    return isCommitted
   }
 }

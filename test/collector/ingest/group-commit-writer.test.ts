@@ -11,6 +11,8 @@ class MemoryEventStore {
   readonly ids = new Set<string>()
   readonly commits: CommitBatch[] = []
   failNext: Error | undefined
+  /** When set, commits wait for it (to hold a round in flight). */
+  gate: Promise<void> | undefined
   isOpen = true
 
   async findExisting(eventIds: readonly string[]): Promise<Set<string>> {
@@ -18,6 +20,7 @@ class MemoryEventStore {
   }
 
   async commit(batch: CommitBatch): Promise<void> {
+    if (this.gate) await this.gate
     if (this.failNext) {
       const err = this.failNext
       this.failNext = undefined
@@ -124,5 +127,26 @@ describe('GroupCommitWriter', () => {
     expect(results).toHaveLength(1)
     expect(results[0]?.acks[0]?.ids).toHaveLength(1)
     expect(results[0]?.acks[0]?.rejected).toHaveLength(1)
+  })
+
+  it('acks a copy that arrives while its first copy is still being committed, after that commit, once', async () => {
+    const { store, results, writer, item } = setup()
+    let open: () => void = () => {}
+    store.gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const a = item('a', 1)
+    writer.submit(a)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    writer.submit(a)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(results).toHaveLength(0)
+    open()
+    await writer.flush()
+    expect(store.commits).toHaveLength(1)
+    expect(results.map((r) => r.acks.flatMap((ack) => ack.ids))).toEqual([
+      [a.kind === 'event' ? a.event.id : ''],
+      [a.kind === 'event' ? a.event.id : ''],
+    ])
   })
 })
