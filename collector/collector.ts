@@ -3,7 +3,14 @@ import { join, resolve } from 'node:path'
 import type { Client } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { DoorbellError } from '../shared/errors.js'
-import type { EventClass } from '../shared/protocol/index.js'
+import {
+  createEnvelope,
+  type Envelope,
+  type EventClass,
+  encodeEvent,
+  type PayloadInputOf,
+  topics,
+} from '../shared/protocol/index.js'
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
 import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
 import { TokenBucketRateLimiter } from './broker/token-bucket.js'
@@ -60,6 +67,8 @@ export interface RunningCollector {
   readonly http?: FastifyInstance
   /** Last known presence of each device. */
   readonly presence: ReadonlyMap<string, { state: 'online' | 'offline'; atMs: number }>
+  /** Publishes a command envelope to a device (QoS 1, queued while it is offline with a session). */
+  sendCommand(deviceId: string, payload: PayloadInputOf<'command'>): Promise<Envelope<'command'>>
   /** Resolves when everything received so far is committed and acked. */
   flush(): Promise<void>
   close(): Promise<void>
@@ -111,16 +120,16 @@ export async function startCollector(
       emit({ kind: 'forward', outcome })
     },
   })
-  const acks = new AckPublisher(
-    (topic, payload) =>
-      new Promise<void>((resolveAck, rejectAck) => {
-        if (!broker) return rejectAck(new Error('broker not started'))
-        broker.aedes.publish(
-          { cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false },
-          (err?: Error) => (err ? rejectAck(err) : resolveAck()),
-        )
-      }),
-  )
+  const publish = (topic: string, payload: Buffer): Promise<void> =>
+    new Promise<void>((resolveAck, rejectAck) => {
+      if (!broker) return rejectAck(new Error('broker not started'))
+      broker.aedes.publish(
+        { cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false },
+        (err?: Error) => (err ? rejectAck(err) : resolveAck()),
+      )
+    })
+  const acks = new AckPublisher(publish)
+  const commandSeq = new Map<string, number>()
   const pendingTasks = new Set<Promise<unknown>>()
   const track = (task: string, promise: Promise<unknown>): void => {
     const tracked = promise.catch((err: unknown) => emit({ kind: 'task_failed', task, err }))
@@ -227,6 +236,7 @@ export async function startCollector(
       ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
       maxPacketBytes: config.limits.maxPacketBytes,
       onRefused: (reason) => reject(reason),
+      onTlsFailure: () => reject('tls_handshake'),
     })
   } catch (err) {
     await broker.close()
@@ -287,6 +297,13 @@ export async function startCollector(
     metrics,
     presence,
     flush,
+    async sendCommand(deviceId, payload) {
+      const seq = commandSeq.get(deviceId) ?? 0
+      commandSeq.set(deviceId, seq + 1)
+      const envelope = createEnvelope({ deviceId, seq, type: 'command', payload })
+      await publish(topics.command(deviceId), encodeEvent(envelope))
+      return envelope
+    },
     async close() {
       if (isClosing) return
       isClosing = true

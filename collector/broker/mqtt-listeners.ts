@@ -20,6 +20,8 @@ export interface MqttListenerOptions {
   }
   readonly maxPacketBytes: number
   readonly onRefused: (reason: LimiterRefusal, declaredBytes: number) => void
+  /** A TLS handshake failed (wrong CA, plain MQTT on the TLS port, bad client certificate). */
+  readonly onTlsFailure: () => void
 }
 
 /** The bound listeners. */
@@ -83,7 +85,7 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
         hand(socket)
       },
     )
-    server.on('tlsClientError', () => {})
+    server.on('tlsClientError', () => options.onTlsFailure())
     tlsPort = await listen(server, tls.port, options.host)
     closers.push(() => closeServer(server, sockets))
   }

@@ -19,6 +19,7 @@ export type RejectReason =
   | 'client_id_rejected'
   | 'subscribe_refused'
   | 'connect_timeout'
+  | 'tls_handshake'
 
 /** Something to store: an event envelope, or a verified clip chunk. */
 export type IngestItem =

@@ -50,7 +50,8 @@ describe('collector hardening and WebSocket', () => {
     })
     const acked: string[] = []
     const retry: string[] = []
-    client.on('message', (_topic, message) => {
+    client.on('message', (topic, message) => {
+      if (topic !== topics.ack('porch')) return
       const ack = JSON.parse(message.toString()) as {
         payload: { ids: string[]; rejected: { id: string; retry: boolean }[] }
       }
@@ -70,6 +71,19 @@ describe('collector hardening and WebSocket', () => {
       expect(retry).toHaveLength(5)
       expect(await metric(collector, 'doorbell_collector_rejections_total', 'reason="rate_limited"')).toBe(5)
       expect(await collector.store.getEvent(events[0]?.id as string)).toBeDefined()
+      // Commands reach the device on its command topic.
+      const commands: string[] = []
+      client.on('message', (topic, message) => {
+        if (topic === topics.command('porch')) commands.push(message.toString())
+      })
+      await client.subscribeAsync(topics.command('porch'), { qos: 1 })
+      const sent = await collector.sendCommand('porch', { name: 'snapshot' })
+      await eventually(() => commands.length > 0, 5000, 'command')
+      expect(JSON.parse(commands[0] as string)).toMatchObject({
+        id: sent.id,
+        type: 'command',
+        payload: { name: 'snapshot' },
+      })
     } finally {
       await client.endAsync()
     }

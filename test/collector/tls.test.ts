@@ -2,7 +2,17 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningCollector } from '../../collector/collector.js'
 import { topics } from '../../shared/protocol/index.js'
-import { addDevice, press, run, startCollector, tempDir, testConfig, text } from './collector-harness.js'
+import {
+  addDevice,
+  eventually,
+  metric,
+  press,
+  run,
+  startCollector,
+  tempDir,
+  testConfig,
+  text,
+} from './collector-harness.js'
 
 async function openssl(args: string[]): Promise<void> {
   const result = await run('openssl', args, 20_000)
@@ -154,5 +164,6 @@ describe('MQTT over TLS', () => {
       ...['-u', 'porch', '-P', secret, '-i', 'porch:x', '-t', topics.status('porch'), '-m', '{}'],
     ])
     expect(result.code).not.toBe(0)
+    await eventually(() => metric(collector, 'doorbell_collector_rejections_total', 'reason="tls_handshake"'))
   })
 })
