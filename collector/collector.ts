@@ -213,7 +213,18 @@ export async function startCollector(
         reject(rejection.reason, { deviceId: rejection.deviceId })
         writer.reject(rejection)
       }
-      for (const item of decoded.items) writer.submit(item)
+      // Backpressure: when the store cannot keep up, refuse with retry instead of growing memory.
+      const isOverloaded = writer.queuedCount >= config.store.maxQueuedItems
+      for (const item of decoded.items) {
+        if (!isOverloaded) {
+          writer.submit(item)
+          continue
+        }
+        const deviceId = item.kind === 'event' ? item.event.deviceId : item.envelope.deviceId
+        const id = item.kind === 'event' ? item.event.id : item.envelope.id
+        reject('overloaded', { deviceId })
+        writer.reject({ deviceId, id, code: 'COLLECTOR_BUSY', isRetryable: true, reason: 'overloaded' })
+      }
     },
     onPresence: (deviceId, state) => {
       presence.set(deviceId, { state, atMs: now() })
@@ -311,8 +322,12 @@ export async function startCollector(
       clearInterval(retentionTimer)
       await listeners.close()
       await writer.flush()
+      // Acks of the last commits are queued for offline sessions; bounded so a stuck task cannot hang exit.
+      await Promise.race([
+        Promise.allSettled([...pendingTasks]),
+        new Promise((resolveWait) => setTimeout(resolveWait, 2000).unref()),
+      ])
       await broker?.close()
-      await Promise.allSettled([...pendingTasks])
       await dispatcher.close()
       await http?.close()
       await store.close()

@@ -55,6 +55,8 @@ export const collectorConfigSchema = z.strictObject({
       isSyncWrite: z.boolean().default(true),
       /** Most envelopes in one group commit. */
       maxBatchEvents: z.number().int().min(1).max(20_000).default(2000),
+      /** Items waiting for a commit beyond which new events are refused with retry (backpressure). */
+      maxQueuedItems: z.number().int().min(100).default(50_000),
       /** Group commits in flight at once; acks still go out in commit order. */
       maxConcurrentCommits: z.number().int().min(1).max(8).default(2),
       /** Ids remembered in memory to answer duplicate checks without a read. */

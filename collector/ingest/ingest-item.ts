@@ -13,6 +13,7 @@ export type RejectReason =
   | 'rate_limited'
   | 'chunk_crc'
   | 'store_failed'
+  | 'overloaded'
   | 'packet_too_large'
   | 'malformed_length'
   | 'auth_failed'
