@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { topics } from '../../../shared/protocol/index.js'
@@ -122,6 +123,28 @@ describe('doorbell-admin', () => {
       ])
       // SUBACK grants the doorbell filter (QoS 1) and refuses # with 0x80 (128), on one connection.
       expect(sub.stdout).toMatch(/Subscribed \(mid: \d+\): 1, 128/)
+    } finally {
+      await collector.close()
+    }
+  })
+
+  it('cuts the open session of a device that gets disabled', async () => {
+    const collector = await startCollector(testConfig(join(dir.path)))
+    try {
+      await admin('devices', 'add', 'garage')
+      const secret = (await admin('devices', 'rotate', 'garage')).stdout.match(/secret: (\S+)/)?.[1] as string
+      const client = mqtt.connect(`mqtt://127.0.0.1:${collector.mqttPort}`, {
+        clientId: 'garage',
+        username: 'garage',
+        password: secret,
+        reconnectPeriod: 0,
+      })
+      client.on('error', () => {})
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()))
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+      await admin('devices', 'disable', 'garage')
+      await closed
+      client.end(true)
     } finally {
       await collector.close()
     }
