@@ -14,10 +14,12 @@ import {
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
 import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
 import { TokenBucketRateLimiter } from './broker/token-bucket.js'
+import { finalizeClipIfComplete } from './clips/clip-finalizer.js'
 import type { ClipStore } from './clips/clip-store.js'
 import { FileClipStore } from './clips/file-clip-store.js'
+import type { CollectorEvent } from './collector-event.js'
 import type { CollectorConfig } from './config.js'
-import { ForwardDispatcher, type ForwardOutcome } from './forwarding/forward-dispatcher.js'
+import { ForwardDispatcher } from './forwarding/forward-dispatcher.js'
 import type { Forwarder } from './forwarding/forwarder.js'
 import { buildHttpServer } from './http/http-server.js'
 import { AckPublisher } from './ingest/ack-publisher.js'
@@ -25,27 +27,11 @@ import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writ
 import type { RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
 import { FileIdentityRegistry } from './registry/file-identity-registry.js'
-import type { EventStore, RetentionMs } from './store/event-store.js'
+import type { EventStore } from './store/event-store.js'
 import { LevelEventStore } from './store/level-event-store.js'
+import { retentionFromDays, sweepRetentionOnce } from './store/retention-sweep.js'
 
-/** Things the collector reports for main.ts to log. Core modules never log themselves. */
-export type CollectorEvent =
-  | {
-      readonly kind: 'rejected'
-      readonly reason: RejectReason
-      readonly clientId?: string
-      readonly deviceId?: string
-    }
-  | { readonly kind: 'client_connected'; readonly clientId: string }
-  | { readonly kind: 'client_disconnected'; readonly clientId: string }
-  | { readonly kind: 'client_error'; readonly clientId: string; readonly err: Error }
-  | { readonly kind: 'presence'; readonly deviceId: string; readonly state: 'online' | 'offline' }
-  | { readonly kind: 'commit_failed'; readonly err: unknown; readonly itemCount: number }
-  | { readonly kind: 'ack_failed'; readonly deviceId: string; readonly err: unknown }
-  | { readonly kind: 'forward'; readonly outcome: ForwardOutcome }
-  | { readonly kind: 'clip'; readonly deviceId: string; readonly clipId: string; readonly verdict: string }
-  | { readonly kind: 'retention'; readonly deletedCount: number }
-  | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }
+export type { CollectorEvent } from './collector-event.js'
 
 /** Optional collaborators; defaults are the real ones. */
 export interface CollectorDeps {
@@ -73,8 +59,6 @@ export interface RunningCollector {
   flush(): Promise<void>
   close(): Promise<void>
 }
-
-const DAY_MS = 24 * 60 * 60 * 1000
 
 /** Starts the collector: store, broker, listeners, HTTP; the composition of issue 3. */
 export async function startCollector(
@@ -163,27 +147,14 @@ export async function startCollector(
     for (const event of result.stored) {
       if (event.type === 'clip.manifest') touchedClips.set(event.payload.clipId, event.deviceId)
     }
-    for (const [clipId, deviceId] of touchedClips) track('clip', finalizeIfComplete(deviceId, clipId))
-  }
-
-  async function finalizeIfComplete(deviceId: string, clipId: string): Promise<void> {
-    const clip = await store.getClip(clipId)
-    if (!clip?.manifest || clip.isComplete || clip.deviceId !== deviceId) return
-    const indexes = await store.listChunkIndexes(clipId)
-    if (indexes.length < clip.manifest.chunkCount) return
-    const verdict = await clips.finalize(deviceId, clip.manifest)
-    await store.commit({
-      events: [],
-      chunks: [],
-      clips: [
-        {
-          ...clip,
-          isComplete: verdict === 'complete',
-          ...(verdict === 'corrupt' ? { isCorrupt: true } : {}),
-        },
-      ],
-    })
-    emit({ kind: 'clip', deviceId, clipId, verdict })
+    for (const [clipId, deviceId] of touchedClips) {
+      track(
+        'clip',
+        finalizeClipIfComplete(store, clips, deviceId, clipId).then((verdict) => {
+          if (verdict) emit({ kind: 'clip', deviceId, clipId, verdict })
+        }),
+      )
+    }
   }
 
   const writer = new GroupCommitWriter({
@@ -277,15 +248,10 @@ export async function startCollector(
   }, 2000)
   registryTimer.unref()
 
-  const retention: RetentionMs = {
-    high: config.retentionDays.high * DAY_MS,
-    medium: config.retentionDays.medium * DAY_MS,
-    low: config.retentionDays.low * DAY_MS,
-  }
+  const retention = retentionFromDays(config.retentionDays)
   const sweep = async (): Promise<void> => {
-    const result = await store.sweepRetention(now(), retention)
-    for (const clip of result.expiredClips) await clips.deleteClip(clip.deviceId, clip.clipId)
-    if (result.deletedCount > 0) emit({ kind: 'retention', deletedCount: result.deletedCount })
+    const deletedCount = await sweepRetentionOnce(store, clips, now(), retention)
+    if (deletedCount > 0) emit({ kind: 'retention', deletedCount })
   }
   const retentionTimer = setInterval(() => track('retention', sweep()), config.retentionSweepIntervalMs)
   retentionTimer.unref()
