@@ -290,7 +290,7 @@ async function main(): Promise<void> {
         await Promise.all(list.map((d) => d.client.endAsync(true)))
         await broker.stop()
         process.stderr.write(
-          `run ${run + 1}/${runs} ${kind}: ${Math.round(rate)} msgs/s, p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms\n`,
+          `run ${run + 1}/${runs} ${kind}: ${Math.round(rate)} msgs/s, cpu ${cpuPerK.toFixed(0)} ms/1k, p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms\n`,
         )
       }
     }
