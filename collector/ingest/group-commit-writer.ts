@@ -46,6 +46,16 @@ function itemDevice(item: IngestItem): string {
   return item.kind === 'event' ? item.event.deviceId : item.envelope.deviceId
 }
 
+function isHighClass(entry: QueueEntry): boolean {
+  return 'item' in entry && entry.item.kind === 'event' && entry.item.event.class === 'high'
+}
+
+/** Under a backlog, a press must not wait behind thousands of readings: high class goes first. */
+function highClassFirst(queue: QueueEntry[]): QueueEntry[] {
+  const high = queue.filter(isHighClass)
+  return high.length === 0 ? queue : [...high, ...queue.filter((entry) => !isHighClass(entry))]
+}
+
 /**
  * Group commit (issue 3): items from every client queue here; while one Level batch is being written the
  * next one accumulates, so under load a single fsync covers thousands of events and durability does not
@@ -108,6 +118,7 @@ export class GroupCommitWriter {
 
   #startRound(): void {
     if (this.#queue.length === 0 || this.#activeRounds >= this.#maxRounds) return
+    if (this.#queue.length > this.#deps.maxBatchItems) this.#queue = highClassFirst(this.#queue)
     const take = Math.min(this.#queue.length, this.#deps.maxBatchItems)
     const entries = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take)
     this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take)

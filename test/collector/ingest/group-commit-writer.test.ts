@@ -4,7 +4,7 @@ import { type CommitResult, GroupCommitWriter } from '../../../collector/ingest/
 import type { IngestItem } from '../../../collector/ingest/ingest-item.js'
 import type { CommitBatch, EventStore } from '../../../collector/store/event-store.js'
 import { DoorbellError } from '../../../shared/errors.js'
-import { reading } from '../collector-harness.js'
+import { press, reading } from '../collector-harness.js'
 
 /** A store holding ids in memory; can be told to fail the next commit. */
 class MemoryEventStore {
@@ -147,6 +147,28 @@ describe('GroupCommitWriter', () => {
     expect(results.map((r) => r.acks.flatMap((ack) => ack.ids))).toEqual([
       [a.kind === 'event' ? a.event.id : ''],
       [a.kind === 'event' ? a.event.id : ''],
+    ])
+  })
+
+  it('commits high-class events first when more than one batch is waiting', async () => {
+    const store = new MemoryEventStore()
+    const writer = new GroupCommitWriter({
+      store: store as unknown as EventStore,
+      clips: noClips,
+      maxBatchItems: 3,
+      maxConcurrentCommits: 1,
+      dedupCacheSize: 10,
+      onCommitted: () => {},
+      onCommitFailed: () => {},
+    })
+    for (let seq = 0; seq < 5; seq++)
+      writer.submit({ kind: 'event', event: { ...reading('a', seq), receivedAtMs: 0 } })
+    writer.submit({ kind: 'event', event: { ...press('a', 5), receivedAtMs: 0 } })
+    await writer.flush()
+    expect(store.commits[0]?.events.map((e) => e.type)).toEqual([
+      'button.press',
+      'temperature',
+      'temperature',
     ])
   })
 })
