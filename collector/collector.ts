@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Client } from 'aedes'
@@ -208,6 +209,9 @@ export async function startCollector(
   aedes.on('clientError', (client: Client, err: Error) =>
     emit({ kind: 'client_error', clientId: client.id, err }),
   )
+  // aedes emits 'error' for persistence failures; unhandled, an EventEmitter 'error' would end the process.
+  const brokerEvents: EventEmitter = aedes
+  brokerEvents.on('error', (err: Error) => emit({ kind: 'task_failed', task: 'broker', err }))
 
   let listeners: MqttListeners
   try {

@@ -96,7 +96,9 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect to /mqtt\n')
     })
     const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: options.maxPacketBytes + 16 })
+    wss.on('error', () => {})
     wss.on('connection', (ws, req) => {
+      ws.on('error', () => {})
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
       hand(stream, req)
