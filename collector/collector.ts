@@ -163,6 +163,7 @@ export async function startCollector(
     clips,
     maxBatchItems: config.store.maxBatchEvents,
     maxConcurrentCommits: config.store.maxConcurrentCommits,
+    lingerMs: config.store.lingerMs,
     dedupCacheSize: config.store.dedupCacheSize,
     onCommitted,
     onCommitFailed: (err, itemCount) => {

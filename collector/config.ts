@@ -57,6 +57,8 @@ export const collectorConfigSchema = z.strictObject({
       maxBatchEvents: z.number().int().min(1).max(20_000).default(2000),
       /** Items waiting for a commit beyond which new events are refused with retry (backpressure). */
       maxQueuedItems: z.number().int().min(100).default(50_000),
+      /** Medium and low events wait up to this long to share a commit (fewer fsyncs); high never waits. */
+      lingerMs: z.number().int().min(0).max(1000).default(0),
       /** Group commits in flight at once; acks still go out in commit order. */
       maxConcurrentCommits: z.number().int().min(1).max(8).default(2),
       /** Ids remembered in memory to answer duplicate checks without a read. */

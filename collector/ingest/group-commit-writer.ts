@@ -31,6 +31,8 @@ export interface GroupCommitWriterDeps {
   readonly onCommitFailed: (err: unknown, itemCount: number) => void
   readonly maxBatchItems: number
   readonly dedupCacheSize: number
+  /** How long medium and low items wait for company before a commit; high class never waits. */
+  readonly lingerMs?: number
   /** Group commits allowed in flight at once (LevelDB merges concurrent batches into one log write). */
   readonly maxConcurrentCommits?: number
   readonly now?: () => number
@@ -69,6 +71,7 @@ export class GroupCommitWriter {
   readonly #maxRounds: number
   #queue: QueueEntry[] = []
   #isScheduled = false
+  #lingerTimer: NodeJS.Timeout | undefined
   #activeRounds = 0
   /** Settles (true = committed) when the most recent round has finished, acks included. */
   #lastRound: Promise<boolean> = Promise.resolve(true)
@@ -88,8 +91,9 @@ export class GroupCommitWriter {
 
   /** Queues an item for the next group commit. */
   submit(item: IngestItem): void {
-    this.#queue.push({ item })
-    this.#schedule()
+    const entry = { item }
+    this.#queue.push(entry)
+    this.#schedule(isHighClass(entry))
   }
 
   /** Queues a refusal so it reaches the device in the same ack round as its accepted events. */
@@ -106,9 +110,25 @@ export class GroupCommitWriter {
     }
   }
 
-  #schedule(): void {
-    if (this.#isScheduled || this.#activeRounds >= this.#maxRounds) return
+  /** Plans the next round: at once for high class (after this tick's packets), else after the linger. */
+  #schedule(isUrgent = false): void {
+    if (this.#activeRounds >= this.#maxRounds) return
+    if (this.#lingerTimer && (isUrgent || this.#queue.length >= this.#deps.maxBatchItems)) {
+      clearTimeout(this.#lingerTimer)
+      this.#lingerTimer = undefined
+      this.#isScheduled = false
+    }
+    if (this.#isScheduled) return
     this.#isScheduled = true
+    const lingerMs = this.#deps.lingerMs ?? 0
+    if (lingerMs > 0 && !isUrgent && this.#queue.length < this.#deps.maxBatchItems) {
+      this.#lingerTimer = setTimeout(() => {
+        this.#lingerTimer = undefined
+        this.#isScheduled = false
+        this.#startRound()
+      }, lingerMs)
+      return
+    }
     // setImmediate lets every packet already read from the sockets join this batch.
     setImmediate(() => {
       this.#isScheduled = false
@@ -127,9 +147,9 @@ export class GroupCommitWriter {
     this.#lastRound = round
     void round.finally(() => {
       this.#activeRounds -= 1
-      if (this.#queue.length > 0) this.#schedule()
+      if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))
     })
-    if (this.#queue.length > 0) this.#schedule()
+    if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))
   }
 
   async #commitRound(entries: QueueEntry[], previous: Promise<boolean>): Promise<boolean> {

@@ -171,4 +171,23 @@ describe('GroupCommitWriter', () => {
       'temperature',
     ])
   })
+
+  it('lets readings linger for company but commits a press at once', async () => {
+    const store = new MemoryEventStore()
+    const writer = new GroupCommitWriter({
+      store: store as unknown as EventStore,
+      clips: noClips,
+      maxBatchItems: 100,
+      lingerMs: 60_000,
+      dedupCacheSize: 10,
+      onCommitted: () => {},
+      onCommitFailed: () => {},
+    })
+    writer.submit({ kind: 'event', event: { ...reading('a', 1), receivedAtMs: 0 } })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(store.commits).toHaveLength(0)
+    writer.submit({ kind: 'event', event: { ...press('a', 2), receivedAtMs: 0 } })
+    await writer.flush()
+    expect(store.commits.map((c) => c.events.length)).toEqual([2])
+  })
 })
