@@ -12,7 +12,7 @@ import { newEventId, topics } from '../shared/protocol/index.js'
  * Three brokers, each in its own process, the clients in this one:
  *   collector  the built doorbell-collector, measured to the ack envelope (event durably in Level)
  *   aedes      bare aedes 1.2 in memory, measured to PUBACK
- *   mosquitto  Debian's mosquitto, persistence off, measured to PUBACK
+ *   mosquitto  Debian's mosquitto, persistence off, TCP_NODELAY on, measured to PUBACK
  * Each client keeps a window of unacknowledged messages in flight. Prints a markdown table.
  */
 
@@ -110,7 +110,7 @@ async function startBroker(kind: Kind, dir: string, secrets: Map<string, string>
   const config = join(dir, 'mosquitto.conf')
   writeFileSync(
     config,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nset_tcp_nodelay true\n`,
   )
   const child = spawn('/usr/sbin/mosquitto', ['-c', config], { stdio: 'ignore' })
   await new Promise((resolve) => setTimeout(resolve, 300))
