@@ -164,7 +164,6 @@ export async function startCollector(
     maxBatchItems: config.store.maxBatchEvents,
     maxConcurrentCommits: config.store.maxConcurrentCommits,
     lingerMs: config.store.lingerMs,
-    dedupCacheSize: config.store.dedupCacheSize,
     onCommitted,
     onCommitFailed: (err, itemCount) => {
       metrics.commitFailures.inc()

@@ -61,8 +61,6 @@ export const collectorConfigSchema = z.strictObject({
       lingerMs: z.number().int().min(0).max(1000).default(0),
       /** Group commits in flight at once; acks still go out in commit order. */
       maxConcurrentCommits: z.number().int().min(1).max(8).default(2),
-      /** Ids remembered in memory to answer duplicate checks without a read. */
-      dedupCacheSize: z.number().int().min(0).default(20_000),
     })
     .prefault({}),
   /** How long each class is kept, in days; 0 keeps it forever. */

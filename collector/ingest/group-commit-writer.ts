@@ -2,7 +2,6 @@ import { isDoorbellError } from '../../shared/errors.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { ChunkReceipt, ClipRecord, EventStore, StoredEvent } from '../store/event-store.js'
 import type { IngestItem, Rejection } from './ingest-item.js'
-import { RecentIdCache } from './recent-id-cache.js'
 
 /** The ack owed to one device after a commit: ids now durable (or already were) and refusals. */
 export interface DeviceAck {
@@ -30,7 +29,6 @@ export interface GroupCommitWriterDeps {
   /** Called when a commit fails; its items are nacked with retry so the devices resend them. */
   readonly onCommitFailed: (err: unknown, itemCount: number) => void
   readonly maxBatchItems: number
-  readonly dedupCacheSize: number
   /** How long medium and low items wait for company before a commit; high class never waits. */
   readonly lingerMs?: number
   /** Group commits allowed in flight at once (LevelDB merges concurrent batches into one log write). */
@@ -67,7 +65,12 @@ function highClassFirst(queue: QueueEntry[]): QueueEntry[] {
  */
 export class GroupCommitWriter {
   readonly #deps: GroupCommitWriterDeps
-  readonly #cache: RecentIdCache
+  /**
+   * Greatest stored event id per device. A device's ids are ULIDs from a monotonic factory, so a new event
+   * sorts above everything the device stored before and needs no lookup; only ids at or below it (resends
+   * after a reconnect, or after the agent's clock stepped back) are looked up in the store.
+   */
+  readonly #maxStored = new Map<string, string>()
   readonly #maxRounds: number
   #queue: QueueEntry[] = []
   #isScheduled = false
@@ -80,7 +83,6 @@ export class GroupCommitWriter {
 
   constructor(deps: GroupCommitWriterDeps) {
     this.#deps = deps
-    this.#cache = new RecentIdCache(deps.dedupCacheSize)
     this.#maxRounds = Math.max(1, deps.maxConcurrentCommits ?? 2)
   }
 
@@ -152,6 +154,36 @@ export class GroupCommitWriter {
     if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))
   }
 
+  /** Reads the greatest stored id of devices not seen since start; unknown stays unknown on error. */
+  async #learnMaxStored(entries: readonly QueueEntry[]): Promise<void> {
+    const unknown = new Set<string>()
+    for (const entry of entries) {
+      if ('item' in entry && entry.item.kind === 'event' && !this.#maxStored.has(entry.item.event.deviceId)) {
+        unknown.add(entry.item.event.deviceId)
+      }
+    }
+    await Promise.all(
+      [...unknown].map((deviceId) =>
+        this.#deps.store.latestEventId(deviceId).then(
+          (id) => this.#raiseMax(deviceId, id),
+          () => {},
+        ),
+      ),
+    )
+  }
+
+  #raiseMax(deviceId: string, id: string): void {
+    const current = this.#maxStored.get(deviceId)
+    if (current === undefined || id > current) this.#maxStored.set(deviceId, id)
+  }
+
+  /** False only when the id is above everything its device stored, so it cannot be a duplicate. */
+  #mayBeStored(item: IngestItem): boolean {
+    if (item.kind !== 'event') return true
+    const max = this.#maxStored.get(item.event.deviceId)
+    return max === undefined || item.event.id <= max
+  }
+
   async #commitRound(entries: QueueEntry[], previous: Promise<boolean>): Promise<boolean> {
     const startedMs = performance.now()
     const acks = new Map<string, DeviceAck>()
@@ -167,6 +199,7 @@ export class GroupCommitWriter {
     const outcome = new Promise<boolean>((resolve) => {
       settle = resolve
     })
+    await this.#learnMaxStored(entries)
     const fresh: IngestItem[] = []
     const waiting: { item: IngestItem; round: Promise<boolean> }[] = []
     const seen = new Set<string>()
@@ -186,9 +219,6 @@ export class GroupCommitWriter {
       if (pending) {
         duplicateCount += 1
         waiting.push({ item: entry.item, round: pending })
-      } else if (this.#cache.has(id)) {
-        duplicateCount += 1
-        ackOf(itemDevice(entry.item)).ids.push(id)
       } else {
         fresh.push(entry.item)
         this.#inFlight.set(id, outcome)
@@ -200,7 +230,7 @@ export class GroupCommitWriter {
     let error: unknown
     try {
       const existing = await this.#deps.store.findExisting(
-        fresh.filter((item) => item.kind === 'event').map(itemId),
+        fresh.filter((item) => item.kind === 'event' && this.#mayBeStored(item)).map(itemId),
         fresh.filter((item) => item.kind === 'chunk').map(itemId),
       )
       const clips: ClipRecord[] = []
@@ -244,6 +274,8 @@ export class GroupCommitWriter {
       isCommitted = false
       error = err
     }
+    // Raised before the in-flight entries go, so a concurrent round sees one or the other.
+    if (isCommitted) for (const event of stored) this.#raiseMax(event.deviceId, event.id)
     settle(isCommitted)
     for (const item of fresh) {
       const id = itemId(item)
@@ -261,10 +293,7 @@ export class GroupCommitWriter {
       })
     }
     if (isCommitted) {
-      for (const item of fresh) {
-        this.#cache.add(itemId(item))
-        ackOf(itemDevice(item)).ids.push(itemId(item))
-      }
+      for (const item of fresh) ackOf(itemDevice(item)).ids.push(itemId(item))
     } else {
       this.#deps.onCommitFailed(error, fresh.length)
       const code = isDoorbellError(error) ? error.code : 'STORE_FAILED'

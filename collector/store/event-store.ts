@@ -71,6 +71,8 @@ export interface RetentionResult {
 export interface EventStore {
   /** Of the given event ids and chunk ids, those already stored. */
   findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>>
+  /** The greatest event id stored for a device ('' when none): ids above it cannot be duplicates. */
+  latestEventId(deviceId: string): Promise<string>
   /** Writes one group commit atomically and durably. */
   commit(batch: CommitBatch): Promise<void>
   /** One event by id. */

@@ -70,6 +70,12 @@ export class LevelEventStore implements EventStore {
     return found
   }
 
+  async latestEventId(deviceId: string): Promise<string> {
+    const prefix = deviceKey(deviceId, '')
+    const keys = await this.#db.keys({ gte: prefix, lt: `${prefix}~`, reverse: true, limit: 1 }).all()
+    return keys[0]?.slice(prefix.length) ?? ''
+  }
+
   async commit(batch: CommitBatch): Promise<void> {
     const chained = this.#db.batch()
     for (const event of batch.events) {

@@ -15,7 +15,19 @@ class MemoryEventStore {
   gate: Promise<void> | undefined
   isOpen = true
 
+  /** Ids looked up, to check that new events skip the lookup. */
+  readonly lookedUp: string[] = []
+
+  async latestEventId(deviceId: string): Promise<string> {
+    let max = ''
+    for (const batch of this.commits) {
+      for (const e of batch.events) if (e.deviceId === deviceId && e.id > max) max = e.id
+    }
+    return max
+  }
+
   async findExisting(eventIds: readonly string[]): Promise<Set<string>> {
+    this.lookedUp.push(...eventIds)
     return new Set(eventIds.filter((id) => this.ids.has(id)))
   }
 
@@ -41,7 +53,6 @@ function setup() {
     store: store as unknown as EventStore,
     clips: noClips,
     maxBatchItems: 1000,
-    dedupCacheSize: 10,
     onCommitted: (r) => results.push(r),
     onCommitFailed: (err) => failures.push(err),
   })
@@ -83,12 +94,11 @@ describe('GroupCommitWriter', () => {
     const a = item('a', 1)
     writer.submit(a)
     await writer.flush()
-    // A fresh writer (as after a restart) has an empty cache; the store answers.
+    // A fresh writer (as after a restart) knows nothing in memory; the store answers.
     const again = new GroupCommitWriter({
       store: store as unknown as EventStore,
       clips: noClips,
       maxBatchItems: 1000,
-      dedupCacheSize: 10,
       onCommitted: (r) => results.push(r),
       onCommitFailed: () => {},
     })
@@ -157,7 +167,6 @@ describe('GroupCommitWriter', () => {
       clips: noClips,
       maxBatchItems: 3,
       maxConcurrentCommits: 1,
-      dedupCacheSize: 10,
       onCommitted: () => {},
       onCommitFailed: () => {},
     })
@@ -179,7 +188,6 @@ describe('GroupCommitWriter', () => {
       clips: noClips,
       maxBatchItems: 100,
       lingerMs: 60_000,
-      dedupCacheSize: 10,
       onCommitted: () => {},
       onCommitFailed: () => {},
     })
@@ -189,5 +197,19 @@ describe('GroupCommitWriter', () => {
     writer.submit({ kind: 'event', event: { ...press('a', 2), receivedAtMs: 0 } })
     await writer.flush()
     expect(store.commits.map((c) => c.events.length)).toEqual([2])
+  })
+
+  it('looks up only ids at or below the greatest id its device already stored', async () => {
+    const { store, writer, item } = setup()
+    const old = item('a', 1)
+    const next = item('a', 2)
+    writer.submit(next)
+    await writer.flush()
+    expect(store.lookedUp).toEqual([])
+    writer.submit(old)
+    writer.submit(item('a', 3))
+    await writer.flush()
+    expect(store.lookedUp).toEqual([old.kind === 'event' ? old.event.id : ''])
+    expect(store.ids.size).toBe(3)
   })
 })
