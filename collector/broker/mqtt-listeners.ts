@@ -98,7 +98,10 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
     const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: options.maxPacketBytes + 16 })
     wss.on('error', () => {})
     wss.on('connection', (ws, req) => {
-      ws.on('error', () => {})
+      // ws refuses a frame over maxPayload from its header, before buffering it; count it like the limiter.
+      ws.on('error', (err: Error & { code?: string }) => {
+        if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') options.onRefused('packet_too_large', 0)
+      })
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
       hand(stream, req)

@@ -88,4 +88,26 @@ describe('collector hardening and WebSocket', () => {
       await client.endAsync()
     }
   })
+
+  it('cuts a WebSocket client that declares a 100 MB frame and counts it', async () => {
+    const before = await metric(collector, 'doorbell_collector_rejections_total', 'reason="packet_too_large"')
+    const { WebSocket } = await import('ws')
+    const ws = new WebSocket(`ws://127.0.0.1:${collector.wsPort}/mqtt`, 'mqtt')
+    ws.on('error', () => {})
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()))
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+    // A masked binary frame header declaring 100 MB (64-bit length), then a little of it.
+    const header = Buffer.alloc(14)
+    header[0] = 0x82
+    header[1] = 0x80 | 127
+    header.writeBigUInt64BE(100n * 1024n * 1024n, 2)
+    const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket
+    raw.write(Buffer.concat([header, Buffer.alloc(64 * 1024)]))
+    await closed
+    await eventually(
+      async () =>
+        (await metric(collector, 'doorbell_collector_rejections_total', 'reason="packet_too_large"')) >
+        before,
+    )
+  })
 })
