@@ -167,7 +167,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
         ...decoded.items.map((item) => ({
           deviceId: topic.deviceId,
           id: item.kind === 'event' ? item.event.id : item.envelope.id,
-          code: 'RATE_LIMITED',
+          code: 'RATE_LIMITED' as const,
           isRetryable: true,
           reason: 'rate_limited' as const,
         })),

@@ -1,4 +1,4 @@
-import { isDoorbellError } from '../../shared/errors.js'
+import { type ErrorCode, isDoorbellError } from '../../shared/errors.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { ChunkReceipt, ClipRecord, EventStore, StoredEvent } from '../store/event-store.js'
 import type { IngestItem, Rejection } from './ingest-item.js'
@@ -283,7 +283,7 @@ export class GroupCommitWriter {
     }
     // Acks go out in commit order; a copy of an id committed by an earlier round waits for that round.
     await previous
-    const nack = (item: IngestItem, code: string): void => {
+    const nack = (item: IngestItem, code: ErrorCode): void => {
       ackOf(itemDevice(item)).rejected.push({
         deviceId: itemDevice(item),
         id: itemId(item),
@@ -296,12 +296,12 @@ export class GroupCommitWriter {
       for (const item of fresh) ackOf(itemDevice(item)).ids.push(itemId(item))
     } else {
       this.#deps.onCommitFailed(error, fresh.length)
-      const code = isDoorbellError(error) ? error.code : 'STORE_FAILED'
+      const code = isDoorbellError(error) ? error.code : 'STORE_WRITE_FAILED'
       for (const item of fresh) nack(item, code)
     }
     for (const { item, round } of waiting) {
       if (await round) ackOf(itemDevice(item)).ids.push(itemId(item))
-      else nack(item, 'STORE_FAILED')
+      else nack(item, 'STORE_WRITE_FAILED')
     }
     try {
       this.#deps.onCommitted({

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../shared/errors.js'
 import type { Envelope } from '../../shared/protocol/index.js'
 import type { StoredEvent } from '../store/event-store.js'
 
@@ -36,7 +37,8 @@ export interface Rejection {
   readonly deviceId: string
   /** The envelope id, when it could be read; the device drops (retry false) or resends it. */
   readonly id?: string
-  readonly code: string
+  /** A code from the error catalogue, sent to the device in the ack. */
+  readonly code: ErrorCode
   readonly isRetryable: boolean
   readonly reason: RejectReason
 }

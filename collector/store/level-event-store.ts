@@ -92,7 +92,7 @@ export class LevelEventStore implements EventStore {
       await chained.write({ sync: this.#isSyncWrite })
     } catch (err) {
       const isFull = /no space|ENOSPC/i.test(String((err as Error).message))
-      throw new DoorbellError(isFull ? 'STORE_DISK_FULL' : 'STORE_OPEN_FAILED', (err as Error).message, {
+      throw new DoorbellError(isFull ? 'STORE_DISK_FULL' : 'STORE_WRITE_FAILED', (err as Error).message, {
         cause: err,
       })
     }

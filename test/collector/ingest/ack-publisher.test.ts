@@ -10,7 +10,7 @@ describe('AckPublisher', () => {
     const rejected = Array.from({ length: 30 }, () => ({
       deviceId: 'porch',
       id: newEventId(),
-      code: 'PROTOCOL_MALFORMED',
+      code: 'PROTOCOL_MALFORMED' as const,
       isRetryable: false,
       reason: 'malformed' as const,
     }))
