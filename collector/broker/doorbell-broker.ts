@@ -5,6 +5,7 @@ import type { DecodedPublish, RejectReason } from '../ingest/ingest-item.js'
 import { decodePublish } from '../ingest/publish-decoder.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
 import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from './access-policy.js'
+import { ConcurrencyGate } from './concurrency-gate.js'
 import { MqttPacketLimiter } from './mqtt-packet-limiter.js'
 import type { TokenBucketRateLimiter } from './token-bucket.js'
 
@@ -29,7 +30,7 @@ function authError(message: string, returnCode: number): AuthError {
 }
 
 /** CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3). */
-const connack = { identifierRejected: 2, badCredentials: 4, notAuthorized: 5 } as const
+const connack = { identifierRejected: 2, serverUnavailable: 3, badCredentials: 4, notAuthorized: 5 } as const
 
 /** The aedes broker with the doorbell's policies as its hooks, and who each client is. */
 export interface DoorbellBroker {
@@ -50,6 +51,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
   const now = deps.now ?? Date.now
   const principals = new WeakMap<Client, Principal>()
   const emptyIdClients = new WeakSet<Client>()
+  const loginGate = new ConcurrencyGate(2, 64)
   let droppedTopic = '$SYS/doorbell/dropped'
 
   /** Routes a refused publish nowhere: no client may subscribe to $SYS, and nothing is retained. */
@@ -119,7 +121,14 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
         deps.onRejected('auth_failed', { clientId: client.id })
         return connack.notAuthorized
       }
-      principal = await deps.registry.authenticate(username, password.toString('utf8'))
+      const checked = await loginGate.run(async () => ({
+        principal: await deps.registry.authenticate(username, password.toString('utf8')),
+      }))
+      if (!checked) {
+        deps.onRejected('auth_busy', { clientId: client.id })
+        return connack.serverUnavailable
+      }
+      principal = checked.principal
       if (!principal) {
         deps.onRejected('auth_failed', { clientId: client.id })
         return connack.badCredentials

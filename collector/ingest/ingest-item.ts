@@ -18,6 +18,7 @@ export type RejectReason =
   | 'packet_too_large'
   | 'malformed_length'
   | 'auth_failed'
+  | 'auth_busy'
   | 'client_id_rejected'
   | 'subscribe_refused'
   | 'connect_timeout'
