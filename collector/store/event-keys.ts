@@ -22,10 +22,16 @@ export function ulidTimePrefix(ms: number): string {
   return out
 }
 
+/** The stored event; also the deduplication index. */
 export const eventKey = (id: string): string => `e!${id}`
+/** Index by device and time. */
 export const deviceKey = (deviceId: string, id: string): string => `d!${deviceId}!${id}`
+/** Index by class and time (retention walks it). */
 export const classKey = (eventClass: string, id: string): string => `c!${eventClass}!${id}`
+/** Receipt of a clip chunk (its deduplication). */
 export const chunkKey = (id: string): string => `k!${id}`
+/** Chunk indexes on disk per clip; the index is zero-padded so keys sort numerically. */
 export const clipChunkKey = (clipId: string, index: number): string =>
   `kc!${clipId}!${String(index).padStart(8, '0')}`
+/** Clip metadata. */
 export const clipKey = (clipId: string): string => `clip!${clipId}`
