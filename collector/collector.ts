@@ -39,6 +39,11 @@ export interface CollectorDeps {
   readonly forwarders?: readonly Forwarder[]
   readonly onEvent?: (event: CollectorEvent) => void
   readonly now?: () => number
+  /** Adds routes to the HTTP server before it listens (the dashboard and API issues plug in here). */
+  readonly registerHttpRoutes?: (
+    app: FastifyInstance,
+    collector: { store: EventStore },
+  ) => Promise<void> | void
 }
 
 /** A running collector. */
@@ -238,6 +243,7 @@ export async function startCollector(
       registry: metrics.registry,
       health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
     })
+    await deps.registerHttpRoutes?.(http, { store })
     await http.listen({ port: config.http.port, host: config.host })
     const address = http.server.address()
     httpPort = typeof address === 'object' && address ? address.port : undefined

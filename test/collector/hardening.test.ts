@@ -26,6 +26,11 @@ describe('collector hardening and WebSocket', () => {
         mqtt: { port: 0, wsPort: 0 },
         limits: { connectTimeoutMs: 300, devicePublishesPerS: 1, devicePublishBurst: 5 },
       }),
+      {
+        registerHttpRoutes: (app, { store }) => {
+          app.get('/api/events', async () => store.queryEvents({ limit: 10 }))
+        },
+      },
     )
   })
 
@@ -109,5 +114,11 @@ describe('collector hardening and WebSocket', () => {
         (await metric(collector, 'doorbell_collector_rejections_total', 'reason="packet_too_large"')) >
         before,
     )
+  })
+
+  it('lets later issues add HTTP routes over the store', async () => {
+    const response = await fetch(`http://127.0.0.1:${collector.httpPort}/api/events`)
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as { items: unknown[] }).items.length).toBeGreaterThan(0)
   })
 })
