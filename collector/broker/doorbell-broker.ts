@@ -78,7 +78,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
           principals.set(client, principal)
           done(null, true)
         },
-        () => done(authError('server error', 3), null),
+        () => done(authError('server error', connack.serverUnavailable), null),
       )
     },
     authorizePublish(client, packet, callback) {
@@ -110,7 +110,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     let principal: Principal | undefined
     const socket = client.conn instanceof MqttPacketLimiter ? client.conn.socket : client.conn
     if (socket instanceof TLSSocket && socket.authorized) {
-      // Client certificate: the certificate's CN is the device id (section "TLS" in docs/security.md).
+      // Client certificate signed by mqtt.tls.caFile: its CN is the device id (docs/collector.md).
       const cn = socket.getPeerCertificate().subject?.CN
       if (typeof cn === 'string' && deps.registry.isDeviceEnabled(cn) && (!username || username === cn)) {
         principal = { kind: 'device', deviceId: cn }
