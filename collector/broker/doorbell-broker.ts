@@ -1,6 +1,6 @@
 import { TLSSocket } from 'node:tls'
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
-import { statusPayload } from '../../shared/protocol/index.js'
+import { statusPayload, topics } from '../../shared/protocol/index.js'
 import type { DecodedPublish, RejectReason } from '../ingest/ingest-item.js'
 import { decodePublish } from '../ingest/publish-decoder.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
@@ -98,6 +98,21 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     },
   })
   droppedTopic = `$SYS/${aedes.id}/doorbell/dropped`
+  // The device's own session subscribes to its ack and command topics as soon as it is connected, so an
+  // ack is never published into the gap between CONNACK and the agent's SUBSCRIBE (after a collector
+  // restart its old session is gone, and the agent resends before it resubscribes). Server-side
+  // subscriptions send no SUBACK; the agent's own SUBSCRIBE to the same filters simply replaces them.
+  aedes.on('clientReady', (client) => {
+    const principal = principals.get(client)
+    if (principal?.kind !== 'device' || client.id !== principal.deviceId) return
+    client.subscribe(
+      [
+        { topic: topics.ack(principal.deviceId), qos: 1 },
+        { topic: topics.command(principal.deviceId), qos: 1 },
+      ],
+      () => {},
+    )
+  })
   aedes.on('connectionError', (_client, err) => {
     if (err.message === 'connect did not arrive in time') deps.onRejected('connect_timeout', {})
   })

@@ -121,4 +121,29 @@ describe('collector hardening and WebSocket', () => {
     expect(response.status).toBe(200)
     expect(((await response.json()) as { items: unknown[] }).items.length).toBeGreaterThan(0)
   })
+
+  it('delivers acks to a device that has not subscribed yet (its session is subscribed at connect)', async () => {
+    const client = mqtt.connect(`mqtt://127.0.0.1:${collector.mqttPort}`, {
+      clientId: 'porch',
+      username: 'porch',
+      password: secret,
+      clean: false,
+      reconnectPeriod: 0,
+    })
+    const acked: string[] = []
+    client.on('message', (topic, message) => {
+      if (topic === topics.ack('porch'))
+        acked.push(...(JSON.parse(message.toString()) as { payload: { ids: string[] } }).payload.ids)
+    })
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()))
+    try {
+      // Sent right after CONNACK, without any SUBSCRIBE (the rate limit has refilled by now).
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      const event = press('porch', 99)
+      client.publish(topics.event('porch', 'high'), encodeEvent(event), { qos: 1 })
+      await eventually(() => acked.includes(event.id), 5000, 'ack without subscribe')
+    } finally {
+      await client.endAsync()
+    }
+  })
 })
