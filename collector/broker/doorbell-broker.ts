@@ -222,9 +222,12 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
   }
 }
 
+/** Presence from a status payload: a bare `{state}` or a `status` envelope (protocol v1 allows both). */
 function parseStatus(payload: Buffer): 'online' | 'offline' | undefined {
   try {
-    const result = statusPayload.safeParse(JSON.parse(payload.toString('utf8')))
+    const value = JSON.parse(payload.toString('utf8')) as { type?: unknown; payload?: unknown } | null
+    const body = value && typeof value === 'object' && value.type === 'status' ? value.payload : value
+    const result = statusPayload.safeParse(body)
     return result.success ? result.data.state : undefined
   } catch {
     return undefined

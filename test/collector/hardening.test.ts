@@ -146,4 +146,37 @@ describe('collector hardening and WebSocket', () => {
       await client.endAsync()
     }
   })
+
+  it('keeps device presence from the status topic, bare or as an envelope, and from the last will', async () => {
+    const will = {
+      topic: topics.status('porch'),
+      payload: Buffer.from('{"state":"offline"}'),
+      qos: 1 as const,
+      retain: true,
+    }
+    const client = mqtt.connect(`mqtt://127.0.0.1:${collector.mqttPort}`, {
+      clientId: 'porch',
+      username: 'porch',
+      password: secret,
+      reconnectPeriod: 0,
+      will,
+    })
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()))
+    const online = {
+      v: 1,
+      id: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
+      deviceId: 'porch',
+      seq: 0,
+      class: 'medium',
+      type: 'status',
+      capturedAt: new Date().toISOString(),
+      payload: { state: 'online' },
+    }
+    client.publish(topics.status('porch'), JSON.stringify(online), { qos: 1, retain: true })
+    await eventually(() => collector.presence.get('porch')?.state === 'online', 5000, 'online')
+    // An abrupt end (no DISCONNECT) makes the broker publish the will.
+    client.stream.destroy()
+    await eventually(() => collector.presence.get('porch')?.state === 'offline', 5000, 'offline')
+    client.end(true)
+  })
 })
