@@ -38,6 +38,9 @@ export class FileClipStore implements ClipStore {
     } finally {
       await file.close()
     }
+    // The file's directory entry must be durable too, or a power cut could lose a file whose chunks
+    // were acknowledged.
+    await syncDirectory(join(this.#root, deviceId))
   }
 
   async finalize(deviceId: string, manifest: ClipManifest): Promise<ClipVerdict> {
@@ -55,6 +58,7 @@ export class FileClipStore implements ClipStore {
     }
     if (hash.digest('hex') !== manifest.sha256) return 'corrupt'
     await rename(part, final)
+    await syncDirectory(join(this.#root, deviceId))
     return 'complete'
   }
 
@@ -66,5 +70,15 @@ export class FileClipStore implements ClipStore {
   async deleteClip(deviceId: string, clipId: string): Promise<void> {
     await rm(this.#partPath(deviceId, clipId), { force: true })
     await rm(this.#finalPath(deviceId, clipId), { force: true })
+  }
+}
+
+/** fsyncs a directory so entries created or renamed in it survive a power cut. */
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(path, 'r')
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
   }
 }
