@@ -25,7 +25,7 @@ import type { Forwarder } from './forwarding/forwarder.js'
 import { buildHttpServer } from './http/http-server.js'
 import { AckPublisher } from './ingest/ack-publisher.js'
 import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
-import type { RejectReason } from './ingest/ingest-item.js'
+import { itemDevice, itemId, type RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
 import { FileIdentityRegistry } from './registry/file-identity-registry.js'
 import type { EventStore } from './store/event-store.js'
@@ -197,8 +197,8 @@ export async function startCollector(
           writer.submit(item)
           continue
         }
-        const deviceId = item.kind === 'event' ? item.event.deviceId : item.envelope.deviceId
-        const id = item.kind === 'event' ? item.event.id : item.envelope.id
+        const deviceId = itemDevice(item)
+        const id = itemId(item)
         reject('overloaded', { deviceId })
         writer.reject({ deviceId, id, code: 'COLLECTOR_BUSY', isRetryable: true, reason: 'overloaded' })
       }

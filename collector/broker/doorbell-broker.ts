@@ -1,7 +1,7 @@
 import { TLSSocket } from 'node:tls'
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { statusPayload, topics } from '../../shared/protocol/index.js'
-import type { DecodedPublish, RejectReason } from '../ingest/ingest-item.js'
+import { type DecodedPublish, itemId, type RejectReason } from '../ingest/ingest-item.js'
 import { decodePublish } from '../ingest/publish-decoder.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
 import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from './access-policy.js'
@@ -190,7 +190,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
         ...decoded.rejections,
         ...decoded.items.map((item) => ({
           deviceId: topic.deviceId,
-          id: item.kind === 'event' ? item.event.id : item.envelope.id,
+          id: itemId(item),
           code: 'RATE_LIMITED' as const,
           isRetryable: true,
           reason: 'rate_limited' as const,

@@ -1,7 +1,15 @@
 import { type ErrorCode, isDoorbellError } from '../../shared/errors.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { ChunkReceipt, ClipRecord, EventStore, StoredEvent } from '../store/event-store.js'
-import type { IngestItem, Rejection } from './ingest-item.js'
+import {
+  highClassFirst,
+  type IngestItem,
+  isHighClass,
+  itemDevice,
+  itemId,
+  type QueueEntry,
+  type Rejection,
+} from './ingest-item.js'
 
 /** The ack owed to one device after a commit: ids now durable (or already were) and refusals. */
 export interface DeviceAck {
@@ -34,26 +42,6 @@ export interface GroupCommitWriterDeps {
   /** Group commits allowed in flight at once (LevelDB merges concurrent batches into one log write). */
   readonly maxConcurrentCommits?: number
   readonly now?: () => number
-}
-
-type QueueEntry = { readonly item: IngestItem } | { readonly rejection: Rejection }
-
-function itemId(item: IngestItem): string {
-  return item.kind === 'event' ? item.event.id : item.envelope.id
-}
-
-function itemDevice(item: IngestItem): string {
-  return item.kind === 'event' ? item.event.deviceId : item.envelope.deviceId
-}
-
-function isHighClass(entry: QueueEntry): boolean {
-  return 'item' in entry && entry.item.kind === 'event' && entry.item.event.class === 'high'
-}
-
-/** Under a backlog, a press must not wait behind thousands of readings: high class goes first. */
-function highClassFirst(queue: QueueEntry[]): QueueEntry[] {
-  const high = queue.filter(isHighClass)
-  return high.length === 0 ? queue : [...high, ...queue.filter((entry) => !isHighClass(entry))]
 }
 
 /**

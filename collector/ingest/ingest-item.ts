@@ -49,3 +49,27 @@ export interface DecodedPublish {
   readonly items: IngestItem[]
   readonly rejections: Rejection[]
 }
+
+/** An item or a refusal waiting in the group-commit queue. */
+export type QueueEntry = { readonly item: IngestItem } | { readonly rejection: Rejection }
+
+/** The envelope id of an item (the deduplication key). */
+export function itemId(item: IngestItem): string {
+  return item.kind === 'event' ? item.event.id : item.envelope.id
+}
+
+/** The device an item came from. */
+export function itemDevice(item: IngestItem): string {
+  return item.kind === 'event' ? item.event.deviceId : item.envelope.deviceId
+}
+
+/** True for a queued high-class event. */
+export function isHighClass(entry: QueueEntry): boolean {
+  return 'item' in entry && entry.item.kind === 'event' && entry.item.event.class === 'high'
+}
+
+/** Under a backlog, a press must not wait behind thousands of readings: high class goes first. */
+export function highClassFirst(queue: QueueEntry[]): QueueEntry[] {
+  const high = queue.filter(isHighClass)
+  return high.length === 0 ? queue : [...high, ...queue.filter((entry) => !isHighClass(entry))]
+}
