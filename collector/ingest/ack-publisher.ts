@@ -1,17 +1,13 @@
-import { createEnvelope, encodeEvent, maxEventBytes, topics } from '../../shared/protocol/index.js'
+import { createEnvelope, encodeEvent, maxAckIds, topics } from '../../shared/protocol/index.js'
 import type { DeviceAck } from './group-commit-writer.js'
 
 /** Publishes a message through the broker (aedes.publish, which skips authorizePublish). */
 export type BrokerPublish = (topic: string, payload: Buffer) => Promise<void>
 
-// An ack envelope must fit maxEventBytes: an id costs 29 bytes in JSON, a refusal about 90.
-const idCost = 29
-const rejectionCost = 100
-const budgetBytes = maxEventBytes - 1024
-
 /**
  * Turns a device's share of a group commit into ack envelopes on doorbell/v1/<deviceId>/ack, QoS 1.
- * Split so that each envelope stays within maxEventBytes, which is what the agent's decoder accepts.
+ * Each envelope carries at most maxAckIds ids and maxAckIds rejections, which the protocol's ack size
+ * bound (maxAckEnvelopeBytes) admits.
  */
 export class AckPublisher {
   readonly #publish: BrokerPublish
@@ -23,38 +19,25 @@ export class AckPublisher {
 
   /** Publishes the acks; resolves with how many envelopes were sent. */
   async publish(ack: DeviceAck): Promise<number> {
-    const withIds = ack.rejected.filter((r) => r.id !== undefined)
-    let ids: string[] = []
-    let rejected: { id: string; code: string; retry: boolean }[] = []
-    let used = 0
+    const rejected = ack.rejected.flatMap((r) =>
+      r.id === undefined ? [] : [{ id: r.id, code: r.code.slice(0, 64), retry: r.isRetryable }],
+    )
     let sent = 0
-    const flush = async (): Promise<void> => {
-      if (ids.length === 0 && rejected.length === 0) return
+    for (let start = 0; start < Math.max(ack.ids.length, rejected.length); start += maxAckIds) {
       const seq = this.#seqByDevice.get(ack.deviceId) ?? 0
       this.#seqByDevice.set(ack.deviceId, seq + 1)
       const envelope = createEnvelope({
         deviceId: ack.deviceId,
         seq,
         type: 'ack',
-        payload: { ids, rejected },
+        payload: {
+          ids: ack.ids.slice(start, start + maxAckIds),
+          rejected: rejected.slice(start, start + maxAckIds),
+        },
       })
       await this.#publish(topics.ack(ack.deviceId), encodeEvent(envelope))
       sent += 1
-      ids = []
-      rejected = []
-      used = 0
     }
-    for (const id of ack.ids) {
-      if (used + idCost > budgetBytes) await flush()
-      ids.push(id)
-      used += idCost
-    }
-    for (const r of withIds) {
-      if (used + rejectionCost > budgetBytes) await flush()
-      rejected.push({ id: r.id as string, code: r.code.slice(0, 64), retry: r.isRetryable })
-      used += rejectionCost
-    }
-    await flush()
     return sent
   }
 }
