@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { DoorbellError, formatForUser } from '../shared/errors.js'
 import { createLogger } from '../shared/logger.js'
+import { runMain } from '../shared/run-main.js'
 import { type CollectorEvent, startCollector } from './collector.js'
 import { loadCollectorConfig } from './config.js'
 
@@ -113,12 +114,4 @@ async function main(): Promise<number> {
   return 0
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code
-  },
-  (err: unknown) => {
-    process.stderr.write(`${formatForUser(err)}\n`)
-    process.exitCode = 1
-  },
-)
+runMain(main)

@@ -15,7 +15,7 @@ import { type CollectorEvent, startCollector } from '../collector/collector.js'
 import { collectorConfig } from '../collector/config.js'
 import type { Forwarder } from '../collector/forwarding/forwarder.js'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
-import { DoorbellError, formatForUser } from '../shared/errors.js'
+import { runMain } from '../shared/run-main.js'
 
 /**
  * `npm start`: the real collector and one simulated doorbell in one process, on embedded defaults under
@@ -163,7 +163,4 @@ The doorbell demo is running.
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${formatForUser(err)}\n`)
-  process.exit(err instanceof DoorbellError && err.code === 'USAGE' ? 2 : 1)
-})
+runMain(main)

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
-import { DoorbellError, formatForUser } from '../../shared/errors.js'
+import { DoorbellError } from '../../shared/errors.js'
+import { runMain } from '../../shared/run-main.js'
 import { loadCollectorConfig } from '../config.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import { runAdminCommand } from './admin-commands.js'
@@ -66,12 +67,4 @@ async function main(): Promise<number> {
   return 0
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code
-  },
-  (err: unknown) => {
-    process.stderr.write(`${formatForUser(err)}\n`)
-    process.exitCode = err instanceof DoorbellError && err.code === 'USAGE' ? 2 : 1
-  },
-)
+runMain(main)
