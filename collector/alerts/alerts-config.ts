@@ -127,7 +127,7 @@ export const alertsConfigSchema = z
         /** Fewest readings before the z-score is trusted. */
         minSamples: z.number().int().min(3).default(10),
         zScore: z.number().positive().default(4),
-        /** Rise faster than this over the window alerts at once (a fire). */
+        /** A rise faster than this (°C per minute, against the newest reading at least 30 s old) alerts at once (a fire). */
         maxRiseCPerMin: z.number().positive().default(2),
         /** At or above this it alerts regardless (a doorbell cooking in the sun). */
         maxCelsius: z.number().default(70),

@@ -3,6 +3,7 @@ export interface TemperatureAnomalySettings {
   readonly windowSize: number
   readonly minSamples: number
   readonly zScore: number
+  /** Rise between the latest reading and the newest one at least 30 s older, in °C per minute. */
   readonly maxRiseCPerMin: number
   readonly maxCelsius: number
 }
@@ -30,7 +31,7 @@ const minRateSpanMs = 30_000
 
 /**
  * Temperature anomalies per device and sensor over a sliding window of readings: an absolute ceiling (a
- * doorbell cooking in the sun), a rate of rise over the window (a fire), and a z-score against the window's
+ * doorbell cooking in the sun), a rate of rise since the newest reading at least 30 s old (a fire), and a z-score against the window's
  * mean (anything else far off). It alerts on the first anomalous reading and then stays quiet until a
  * normal reading clears it, so a hot afternoon is one alert, not one per reading.
  */
@@ -69,9 +70,9 @@ export class TemperatureAnomalyDetector {
   ): Pick<TemperatureAnomaly, 'reason' | 'value'> | undefined {
     const s = this.#settings
     if (celsius >= s.maxCelsius) return { reason: 'over_max', value: celsius }
-    const oldest = history.find((r) => atMs - r.atMs >= minRateSpanMs)
-    if (oldest) {
-      const ratePerMin = ((celsius - oldest.celsius) / (atMs - oldest.atMs)) * 60_000
+    const previous = history.findLast((r) => atMs - r.atMs >= minRateSpanMs)
+    if (previous) {
+      const ratePerMin = ((celsius - previous.celsius) / (atMs - previous.atMs)) * 60_000
       if (ratePerMin > s.maxRiseCPerMin) return { reason: 'fast_rise', value: round(ratePerMin) }
     }
     if (history.length >= s.minSamples) {
