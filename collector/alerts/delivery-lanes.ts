@@ -174,14 +174,6 @@ export class DeliveryLanes {
   }
 
   async #deadLetter(lane: Lane, job: Job, err: unknown): Promise<void> {
-    this.#report({
-      kind: 'dead_letter',
-      channel: lane.channel.name,
-      recipient: job.recipient,
-      alert: job.alert,
-      attempt: job.attempt,
-      err,
-    })
     try {
       await this.#deps.deadLetters.append({
         atMs: (this.#deps.now ?? Date.now)(),
@@ -192,8 +184,17 @@ export class DeliveryLanes {
         alert: job.alert,
       })
     } catch {
-      // Reported through the outcome already; a full disk must not stop the lane.
+      // Reported through the outcome below; a full disk must not stop the lane.
     }
+    // Reported after the record is written, so whoever sees the outcome also finds the record.
+    this.#report({
+      kind: 'dead_letter',
+      channel: lane.channel.name,
+      recipient: job.recipient,
+      alert: job.alert,
+      attempt: job.attempt,
+      err,
+    })
   }
 
   #report(outcome: DeliveryOutcome): void {
