@@ -58,7 +58,8 @@ interface Job {
 class Lane {
   readonly queue: Job[] = []
   inFlight = 0
-  readonly timers = new Set<NodeJS.Timeout>()
+  /** Jobs waiting for their retry, by timer. */
+  readonly timers = new Map<NodeJS.Timeout, Job>()
   constructor(readonly channel: Channel) {}
 }
 
@@ -105,13 +106,21 @@ export class DeliveryLanes {
     }
   }
 
-  /** Stops retries (pending ones are dead-lettered) and closes every channel. */
+  /** Stops retries; what is queued or waiting for a retry is dead-lettered. Closes every channel. */
   async close(): Promise<void> {
     this.#isClosed = true
+    const pending: Promise<void>[] = []
     for (const lane of this.#lanes.values()) {
-      for (const timer of lane.timers) clearTimeout(timer)
+      for (const [timer, job] of lane.timers) {
+        clearTimeout(timer)
+        pending.push(this.#deadLetter(lane, job, new Error('collector stopped before the retry')))
+      }
       lane.timers.clear()
+      for (const job of lane.queue.splice(0)) {
+        pending.push(this.#deadLetter(lane, job, new Error('collector stopped before delivery')))
+      }
     }
+    await Promise.allSettled(pending)
     await Promise.allSettled([...this.#lanes.values()].map((lane) => lane.channel.close?.()))
   }
 
@@ -123,7 +132,7 @@ export class DeliveryLanes {
   }
 
   #pump(lane: Lane): void {
-    while (lane.inFlight < this.#concurrency && lane.queue.length > 0) {
+    while (!this.#isClosed && lane.inFlight < this.#concurrency && lane.queue.length > 0) {
       const job = lane.queue.shift() as Job
       lane.inFlight += 1
       void this.#deliver(lane, job).finally(() => {
@@ -169,7 +178,7 @@ export class DeliveryLanes {
         this.#wakeIdle()
       }, delayMs)
       timer.unref()
-      lane.timers.add(timer)
+      lane.timers.set(timer, job)
     }
   }
 
