@@ -145,7 +145,6 @@ async function oneRun(withLoad: boolean): Promise<{ latencies: number[]; loadRat
       alerts: {
         channels: [{ kind: 'webhook', name: 'hook', url: hookUrl, secret: 'bench-secret-0123456789' }],
         users: [{ name: 'bench', channels: ['hook'], cooldownMs: 0 }],
-        mqttDiscovery: { isEnabled: false },
       },
     }),
   )

@@ -53,6 +53,7 @@ export interface AlertServiceDeps {
 
 /** Hooks that observe raised alerts and stored events (Home Assistant discovery plugs in here). */
 export interface AlertObserver {
+  close?(): void
   onStored?(events: readonly StoredEvent[]): void
   onAlert?(alert: Alert): void
   onHealth?(transition: HealthTransition): void
@@ -209,6 +210,7 @@ export class AlertService {
     if (this.#isClosed) return
     this.#isClosed = true
     clearInterval(this.#healthTimer)
+    this.#notifyObservers((o) => o.close?.())
     await this.lanes.close()
   }
 

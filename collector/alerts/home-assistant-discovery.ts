@@ -47,10 +47,20 @@ export class HomeAssistantDiscovery implements AlertObserver {
   readonly #publish: BrokerPublish
   readonly #onError: (err: unknown) => void
   readonly #announced = new Set<string>()
+  readonly #minIntervalMs: number
+  /** Retained sensor states: when each topic was last published, and the latest value held back. */
+  readonly #throttle = new Map<string, { lastMs: number; pending?: Buffer; timer?: NodeJS.Timeout }>()
 
-  constructor(deps: { publish: BrokerPublish; onError: (err: unknown) => void }) {
+  constructor(deps: { publish: BrokerPublish; onError: (err: unknown) => void; minIntervalMs?: number }) {
     this.#publish = deps.publish
     this.#onError = deps.onError
+    this.#minIntervalMs = deps.minIntervalMs ?? 1000
+  }
+
+  /** Cancels held-back sensor states. */
+  close(): void {
+    for (const entry of this.#throttle.values()) if (entry.timer) clearTimeout(entry.timer)
+    this.#throttle.clear()
   }
 
   /** The discovery configs of one device: [topic, JSON payload]. */
@@ -106,10 +116,13 @@ export class HomeAssistantDiscovery implements AlertObserver {
           state('motion', 'ON', false)
           break
         case 'temperature':
-          state('temperature', String(event.payload.celsius), true)
+          this.#sendThrottled(
+            topics.homeAssistantState(event.deviceId, 'temperature'),
+            String(event.payload.celsius),
+          )
           break
         case 'light':
-          state('light', String(event.payload.lux), true)
+          this.#sendThrottled(topics.homeAssistantState(event.deviceId, 'light'), String(event.payload.lux))
           break
         case 'health':
           state('health', JSON.stringify({ status: 'online', ...event.payload }), true)
@@ -136,6 +149,34 @@ export class HomeAssistantDiscovery implements AlertObserver {
     for (const [topic, config] of HomeAssistantDiscovery.configsFor(deviceId)) {
       this.#send(topic, JSON.stringify(config), true)
     }
+  }
+
+  /**
+   * Readings can arrive by the hundred (a backlog after an outage): a retained sensor state is published
+   * at most once per minIntervalMs per topic, the latest value trailing, so Home Assistant ends on the
+   * newest reading without a retained publish per reading.
+   */
+  #sendThrottled(topic: string, payload: string): void {
+    const nowMs = Date.now()
+    const body = Buffer.from(payload, 'utf8')
+    const entry = this.#throttle.get(topic)
+    if (!entry || nowMs - entry.lastMs >= this.#minIntervalMs) {
+      if (entry?.timer) clearTimeout(entry.timer)
+      this.#throttle.set(topic, { lastMs: nowMs })
+      this.#send(topic, body, true)
+      return
+    }
+    entry.pending = body
+    if (entry.timer) return
+    entry.timer = setTimeout(
+      () => {
+        const latest = entry.pending
+        this.#throttle.set(topic, { lastMs: Date.now() })
+        if (latest) this.#send(topic, latest, true)
+      },
+      this.#minIntervalMs - (nowMs - entry.lastMs),
+    )
+    entry.timer.unref()
   }
 
   #send(topic: string, payload: string | Buffer, retain: boolean): void {
