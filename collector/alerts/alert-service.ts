@@ -32,6 +32,8 @@ export type AlertEvent =
       readonly latencyMs: number
       readonly targetMs: number
       readonly subjectId: string
+      /** Violations of this class and channel since the last report (reports are rate-limited). */
+      readonly count: number
     }
   | { readonly kind: 'device_health'; readonly transition: HealthTransition }
   | { readonly kind: 'temperature_anomaly'; readonly anomaly: TemperatureAnomaly }
@@ -78,6 +80,8 @@ export class AlertService {
   readonly #policy = new UserAlertPolicy()
   readonly #temperature: TemperatureAnomalyDetector
   readonly #lastOperatorAlertMs = new Map<string, number>()
+  /** Violations counted but not yet reported, per class and channel. */
+  readonly #unreportedViolations = new Map<string, number>()
   readonly #observers: AlertObserver[] = []
   readonly #healthTimer: NodeJS.Timeout
   #isClosed = false
@@ -236,19 +240,36 @@ export class AlertService {
     const targetMs = this.#config.sla[eventClass].targetMs
     if (boundedMs <= targetMs) return
     this.metrics.violations.inc({ class: eventClass, channel })
-    this.#onEvent({ kind: 'sla_violation', eventClass, channel, latencyMs: boundedMs, targetMs, subjectId })
-    this.#operatorOnce(`sla:${eventClass}:${channel}`, {
+    // Every violation is counted; the error log and the operator alert are rate-limited together, so a
+    // backlog replayed after an outage (thousands of late readings) is one report, with its count.
+    const key = `sla:${eventClass}:${channel}`
+    const count = (this.#unreportedViolations.get(key) ?? 0) + 1
+    const isReported = this.#operatorOnce(key, {
       kind: 'sla',
       title: `Doorbell SLA missed: ${eventClass} via ${channel}`,
-      body: `${Math.round(boundedMs)} ms against a target of ${targetMs} ms (${subjectId}).`,
+      body: `${Math.round(boundedMs)} ms against a target of ${targetMs} ms (${subjectId}); ${count} violation(s) since the last report.`,
+    })
+    if (!isReported) {
+      this.#unreportedViolations.set(key, count)
+      return
+    }
+    this.#unreportedViolations.delete(key)
+    this.#onEvent({
+      kind: 'sla_violation',
+      eventClass,
+      channel,
+      latencyMs: boundedMs,
+      targetMs,
+      subjectId,
+      count,
     })
   }
 
-  /** One operator alert per key within the operator cooldown. */
-  #operatorOnce(key: string, alert: { kind: 'sla' | 'delivery'; title: string; body: string }): void {
+  /** One operator alert per key within the operator cooldown; true when this one was sent. */
+  #operatorOnce(key: string, alert: { kind: 'sla' | 'delivery'; title: string; body: string }): boolean {
     const nowMs = this.#now()
     const last = this.#lastOperatorAlertMs.get(key)
-    if (last !== undefined && nowMs - last < this.#config.sla.operatorCooldownMs) return
+    if (last !== undefined && nowMs - last < this.#config.sla.operatorCooldownMs) return false
     this.#lastOperatorAlertMs.set(key, nowMs)
     const id = newEventId(nowMs)
     this.raiseOperator({
@@ -261,6 +282,7 @@ export class AlertService {
       capturedAtMs: nowMs,
       isUpdate: false,
     })
+    return true
   }
 
   #onHealth(transition: HealthTransition): void {

@@ -28,6 +28,7 @@ export function logAlertEvent(log: Logger, event: AlertEvent): void {
           latencyMs: event.latencyMs,
           targetMs: event.targetMs,
           subjectId: event.subjectId,
+          count: event.count,
         },
         'SLA violated',
       )

@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { HomeAssistantDiscovery } from '../../../collector/alerts/home-assistant-discovery.js'
 import {
   type RunningAlertingCollector,
   startAlertingCollector,
@@ -96,5 +97,35 @@ describe('Home Assistant MQTT discovery', () => {
       5000,
       'press event',
     )
+  })
+})
+
+describe('Home Assistant sensor state throttle', () => {
+  it('publishes a burst of readings as the first and, a second later, the latest', async () => {
+    vi.useFakeTimers()
+    try {
+      const sent: [string, string][] = []
+      const discovery = new HomeAssistantDiscovery({
+        publish: async (topic, payload) => {
+          sent.push([topic, payload.toString('utf8')])
+        },
+        onError: () => {},
+      })
+      const stored = [20, 21, 22].map((celsius, seq) => ({
+        ...reading('front-door', seq, celsius),
+        receivedAtMs: 0,
+      }))
+      discovery.onStored(stored)
+      const temperature = topics.homeAssistantState('front-door', 'temperature')
+      expect(sent.filter(([t]) => t === temperature)).toEqual([[temperature, '20']])
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(sent.filter(([t]) => t === temperature)).toEqual([
+        [temperature, '20'],
+        [temperature, '22'],
+      ])
+      discovery.close()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
