@@ -11,6 +11,7 @@ import type { Channel, Recipient } from './channel.js'
 import { createChannels } from './create-channels.js'
 import { type DeadLetterLog, FileDeadLetterLog } from './dead-letter-log.js'
 import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
+import { healthAlert, temperatureAlert } from './derived-alerts.js'
 import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
 import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
 import { type TemperatureAnomaly, TemperatureAnomalyDetector } from './temperature-anomaly.js'
@@ -288,48 +289,12 @@ export class AlertService {
   #onHealth(transition: HealthTransition): void {
     this.#onEvent({ kind: 'device_health', transition })
     this.#notifyObservers((o) => o.onHealth?.(transition))
-    const isOffline = transition.state === 'offline'
-    const id = newEventId(transition.atMs)
-    this.raise({
-      id,
-      tag: `health-${transition.deviceId}`,
-      kind: isOffline ? 'offline' : 'online',
-      deviceId: transition.deviceId,
-      eventClass: 'medium',
-      title: isOffline
-        ? `Doorbell offline: ${transition.deviceId}`
-        : `Doorbell back online: ${transition.deviceId}`,
-      body: isOffline
-        ? `Not heard from since ${new Date(transition.lastSeenMs).toISOString()} (${transition.reason.replace('_', ' ')}).`
-        : 'It is connected again; anything it recorded meanwhile is being delivered.',
-      priority: isOffline ? 4 : 2,
-      tags: isOffline ? ['warning', 'electric_plug'] : ['white_check_mark'],
-      capturedAtMs: transition.atMs,
-      isUpdate: false,
-    })
+    this.raise(healthAlert(transition))
   }
 
   #onAnomaly(anomaly: TemperatureAnomaly): void {
     this.#onEvent({ kind: 'temperature_anomaly', anomaly })
-    const why =
-      anomaly.reason === 'over_max'
-        ? 'is above the safe maximum'
-        : anomaly.reason === 'fast_rise'
-          ? `is rising ${anomaly.value} °C per minute`
-          : `is far from normal (z = ${anomaly.value})`
-    this.raise({
-      id: newEventId(anomaly.atMs),
-      tag: `temperature-${anomaly.deviceId}`,
-      kind: 'temperature',
-      deviceId: anomaly.deviceId,
-      eventClass: 'medium',
-      title: `Temperature alert: ${anomaly.deviceId}`,
-      body: `${anomaly.sensor} reads ${anomaly.celsius} °C and ${why}.`,
-      priority: 5,
-      tags: ['fire', 'thermometer'],
-      capturedAtMs: anomaly.atMs,
-      isUpdate: false,
-    })
+    this.raise(temperatureAlert(anomaly))
   }
 
   #notifyObservers(call: (observer: AlertObserver) => void): void {
