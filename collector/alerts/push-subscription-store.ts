@@ -4,7 +4,17 @@ import { z } from 'zod'
 
 /** A browser's PushSubscription (its toJSON()), as the dashboard's service worker sends it. */
 export const pushSubscriptionSchema = z.strictObject({
-  endpoint: z.url().max(2048),
+  /** Push services are https; plain http only on loopback (a local stand-in, as in the tests). */
+  endpoint: z
+    .url()
+    .max(2048)
+    .refine((url) => {
+      const parsed = new URL(url)
+      return (
+        parsed.protocol === 'https:' ||
+        (parsed.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(parsed.hostname))
+      )
+    }, 'expected an https push service endpoint'),
   expirationTime: z.number().nullable().optional(),
   keys: z.strictObject({
     /** The user agent's P-256 public key, uncompressed, base64url (65 bytes). */
