@@ -1,0 +1,200 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import mqtt from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
+import { createEnvelope, encodeEvent, topics } from '../../../shared/protocol/index.js'
+import { hasProgram, repoRoot, run } from '../helpers.js'
+
+const image = 'doorbell-collector:test'
+const container = `doorbell-collector-test-${process.pid}`
+const baseImage = 'docker.io/library/node:22-bookworm-slim'
+const hasContainerTools = hasProgram('podman') && hasProgram('buildah')
+const skipReason =
+  'SKIPPED: the collector container test needs podman and buildah (apt-get install podman buildah runc; ' +
+  'see ../shared/tools/container-env.sh for a machine without a registry)'
+
+/** podman/buildah environment: the sandbox recipe's containers.conf (runc, ulimits) when it exists. */
+function containerEnv(): NodeJS.ProcessEnv {
+  const recipeConf = join(homedir(), '.cache/doorbell-container/containers.conf')
+  if (process.env.CONTAINERS_CONF || !existsSync(recipeConf)) return process.env
+  return { ...process.env, CONTAINERS_CONF: recipeConf }
+}
+
+function podman(args: readonly string[], timeoutMs = 60_000) {
+  return run('podman', args, { env: containerEnv(), timeoutMs })
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+/** Polls until check() returns a value, or throws after deadlineMs. */
+async function waitFor<T>(what: string, deadlineMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + deadlineMs
+  while (Date.now() < until) {
+    const value = await check().catch(() => undefined)
+    if (value !== undefined) return value
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+describe('compose.yaml', () => {
+  it('builds the collector from the Dockerfile with a data volume and a read-only TLS mount', () => {
+    const compose = parseYaml(readFileSync(join(repoRoot, 'deploy/collector/compose.yaml'), 'utf8'))
+    const collector = compose.services.collector
+    expect(
+      existsSync(join(repoRoot, 'deploy/collector', collector.build.context, collector.build.dockerfile)),
+    ).toBe(true)
+    expect(collector.volumes).toEqual(expect.arrayContaining(['data:/data', './tls:/etc/doorbell/tls:ro']))
+    expect(compose.volumes).toHaveProperty('data')
+    expect(compose.services.ntfy.profiles).toEqual(['ntfy'])
+  })
+})
+
+if (!hasContainerTools) {
+  // A visible skip with its reason, never a silent pass.
+  console.warn(skipReason)
+  it.skip(skipReason, () => {})
+} else {
+  describe('collector container (podman)', () => {
+    let mqttPort = 0
+    let httpPort = 0
+
+    beforeAll(async () => {
+      const pull = podman(['image', 'exists', baseImage]).status === 0 ? ['--pull=never'] : []
+      const build = run(
+        'buildah',
+        [
+          'bud',
+          ...pull,
+          '--format',
+          'docker',
+          '--layers',
+          '-q',
+          '-t',
+          image,
+          '-f',
+          'deploy/collector/Dockerfile',
+          '.',
+        ],
+        { env: containerEnv(), timeoutMs: 280_000 },
+      )
+      expect(build.status, `buildah bud failed:\n${build.stderr.slice(-3000)}`).toBe(0)
+      mqttPort = await freePort()
+      httpPort = await freePort()
+      podman(['rm', '-f', '-v', container])
+      // The same restrictions as compose.yaml: read-only root, no capabilities, no new privileges.
+      const started = podman([
+        'run',
+        '-d',
+        '--init',
+        '--name',
+        container,
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        '-p',
+        `127.0.0.1:${mqttPort}:1883`,
+        '-p',
+        `127.0.0.1:${httpPort}:8080`,
+        image,
+      ])
+      expect(started.status, started.stderr).toBe(0)
+    }, 300_000)
+
+    afterAll(() => {
+      podman(['stop', '-t', '5', container])
+      podman(['rm', '-f', '-v', container])
+    })
+
+    it('answers GET /healthz with 200 and passes its own HEALTHCHECK', async () => {
+      const body = await waitFor('the collector health endpoint', 30_000, async () => {
+        const response = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
+        return response.ok ? await response.json() : undefined
+      })
+      expect(body).toMatchObject({ status: 'ok' })
+      const health = podman(['healthcheck', 'run', container])
+      expect(health.status, health.stdout + health.stderr).toBe(0)
+      const logs = podman(['logs', container])
+      expect(logs.stdout).toContain('"msg":"collector ready"')
+    })
+
+    it('runs as an unprivileged user with its data in /data', () => {
+      expect(podman(['exec', container, 'id', '-u']).stdout.trim()).not.toBe('0')
+      const inspect = podman([
+        'image',
+        'inspect',
+        image,
+        '--format',
+        '{{json .Config.Volumes}} {{.Config.User}}',
+      ])
+      expect(inspect.stdout).toContain('"/data"')
+      expect(inspect.stdout.trim().endsWith(' node')).toBe(true)
+    })
+
+    it('stores a press from an MQTT client with a device created by doorbell-admin, and acks it', async () => {
+      const added = podman([
+        'exec',
+        container,
+        'doorbell-admin',
+        'devices',
+        'add',
+        'front-door',
+        '--url',
+        `mqtt://127.0.0.1:${mqttPort}`,
+        '--write-config',
+        '/data/front-door.yaml',
+      ])
+      expect(added.status, added.stderr).toBe(0)
+      const agentConfig = parseYaml(podman(['exec', container, 'cat', '/data/front-door.yaml']).stdout)
+      expect(agentConfig).toMatchObject({ deviceId: 'front-door', mqtt: { username: 'front-door' } })
+
+      // A wrong password is refused (the registry reload is asynchronous, so the right one is retried).
+      const wrong = run('mosquitto_pub', [
+        ...['-h', '127.0.0.1', '-p', String(mqttPort), '-i', 'front-door', '-u', 'front-door', '-P', 'wrong'],
+        ...['-t', topics.status('front-door'), '-m', '{}', '-q', '1'],
+      ])
+      expect(wrong.status).not.toBe(0)
+
+      const envelope = createEnvelope({ deviceId: 'front-door', seq: 1, type: 'button.press', payload: {} })
+      const ackedIds = await waitFor('an ack for the press', 30_000, async () => {
+        const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+          clientId: 'front-door',
+          username: 'front-door',
+          password: String(agentConfig.mqtt.password),
+          reconnectPeriod: 0,
+          connectTimeout: 5000,
+        })
+        try {
+          const ack = new Promise<string[]>((resolve) => {
+            client.on('message', (_topic, payload) => {
+              const message = JSON.parse(payload.toString()) as { payload?: { ids?: string[] } }
+              if (message.payload?.ids?.includes(envelope.id)) resolve(message.payload.ids)
+            })
+          })
+          await client.subscribeAsync(topics.ack('front-door'), { qos: 1 })
+          await client.publishAsync(topics.event('front-door', 'high'), encodeEvent(envelope), { qos: 1 })
+          return await Promise.race([ack, new Promise<undefined>((resolve) => setTimeout(resolve, 5000))])
+        } finally {
+          await client.endAsync(true)
+        }
+      })
+      expect(ackedIds).toContain(envelope.id)
+    }, 60_000)
+  })
+}
