@@ -181,14 +181,23 @@ install_node() {
   ((dry_run)) || link /opt/doorbell/bin/node "$(readlink -f "$prefix/node_modules/.bin/node")"
 }
 
+# True when any of the Debian packages given is installed.
+is_installed() {
+  local status
+  status=$(dpkg-query -W -f='${Status}\n' "$@" 2>/dev/null || true)
+  [[ $status == *'install ok installed'* ]]
+}
+
 apt_packages() {
+  # i2c-tools: the BH1750 light sensor is read with i2ctransfer. npm, g++, make, python3: installing the app
+  # (and Node 22 where the release has no package of it); onoff's native part compiles on the Pi.
   local pkgs=(ffmpeg gpiod i2c-tools alsa-utils npm g++ make python3) missing=()
   # The Lite image ships rpicam-apps-lite; the desktop image rpicam-apps. Either one is enough.
-  if ! dpkg-query -W -f='${Status}' rpicam-apps rpicam-apps-lite 2>/dev/null | grep -q 'install ok installed'; then
+  if ! is_installed rpicam-apps rpicam-apps-lite; then
     if apt-cache show rpicam-apps-lite >/dev/null 2>&1; then pkgs+=(rpicam-apps-lite); else pkgs+=(rpicam-apps); fi
   fi
   for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    is_installed "$p" || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
   changes=$((changes + 1))
@@ -212,7 +221,7 @@ install_app() {
     headers=$(find /opt/doorbell/node/node_modules/node/node_modules -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -1)
     # Native addons (onoff) compile against Node 22's headers, not those of the bootstrap npm's node.
     run env PATH="/opt/doorbell/bin:$PATH" ${headers:+npm_config_nodedir="$headers"} \
-      npm ci --prefix /opt/doorbell/app --omit=dev --no-audit --no-fund
+      npm ci --prefix /opt/doorbell/app --workspace agent --omit=dev --no-audit --no-fund
   fi
 }
 
@@ -255,8 +264,8 @@ do_install() {
 }
 
 do_uninstall() {
-  run systemctl disable --now "$SERVICE"
-  run systemctl stop "$MOUNT_UNIT"
+  run systemctl disable --now "$SERVICE" 2>/dev/null || true
+  run systemctl stop "$MOUNT_UNIT" 2>/dev/null || true
   remove "/etc/systemd/system/multi-user.target.wants/$SERVICE"
   remove "/etc/systemd/system/$SERVICE"
   remove "/etc/systemd/system/$MOUNT_UNIT"
@@ -272,7 +281,7 @@ do_uninstall() {
   if ((purge)); then
     remove /etc/doorbell
     remove /var/lib/doorbell
-    if ((live)) && id doorbell >/dev/null 2>&1; then run userdel doorbell; fi
+    if ((live)) && id doorbell >/dev/null 2>&1; then run userdel doorbell || true; fi
   else
     log "kept /etc/doorbell (device secret) and /var/lib/doorbell (unsent events); --purge removes them"
   fi
