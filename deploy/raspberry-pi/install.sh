@@ -34,11 +34,13 @@ Usage: install.sh [options]
   --purge                 with --uninstall: also remove /var/lib/doorbell, /etc/doorbell and the user
   --root DIR              write files under DIR only: no apt, npm, useradd or systemctl (tests, images)
   --dry-run               print what would change; change nothing
+  --with-commands         with --root: still run apt-get, npm, systemd-sysusers and systemctl as found on
+                          PATH (the tests put recording stubs there); never use it on a real system
   -h, --help              this text
 EOF
 }
 
-root='' dry_run=0 uninstall=0 purge=0 no_start=0
+root='' dry_run=0 uninstall=0 purge=0 no_start=0 with_commands=0
 config_file='' device_id='' mqtt_url='' mqtt_password='' ca_file=''
 app_dir=$(cd "$SELF_DIR/../.." && pwd)
 w1_pin=4 segments_size=64M
@@ -57,6 +59,7 @@ while (($#)); do
     --purge) purge=1 ;;
     --root) root=$(cd "$2" && pwd); shift ;;
     --dry-run) dry_run=1 ;;
+    --with-commands) with_commands=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -65,8 +68,8 @@ done
 [[ $w1_pin =~ ^[0-9]+$ ]] || { echo "install.sh: --w1-pin must be a GPIO number" >&2; exit 2; }
 [[ $segments_size =~ ^[0-9]+[KMG]?$ ]] || { echo "install.sh: --segments-size like 64M" >&2; exit 2; }
 live=1
-[[ -z $root ]] || live=0
-if ((live && !dry_run)) && [[ $(id -u) -ne 0 ]]; then
+[[ -z $root ]] || live=$with_commands
+if [[ -z $root ]] && ((!dry_run)) && [[ $(id -u) -ne 0 ]]; then
   echo "install.sh: run as root (sudo), or use --root DIR / --dry-run" >&2
   exit 1
 fi
@@ -161,7 +164,7 @@ node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo
 # fetched through whatever registry npm is configured for. /opt/doorbell/bin/node points at the result.
 install_node() {
   local candidate
-  if [[ -x /usr/bin/node && $(node_major /usr/bin/node) -ge $NODE_MAJOR ]]; then
+  if [[ -x $root/usr/bin/node && $(node_major "$root/usr/bin/node") -ge $NODE_MAJOR ]]; then
     link /opt/doorbell/bin/node /usr/bin/node
     return
   fi
@@ -171,14 +174,16 @@ install_node() {
     link /opt/doorbell/bin/node /usr/bin/node
     return
   fi
-  local prefix=/opt/doorbell/node
+  local prefix=$root/opt/doorbell/node
   if [[ ! -x $prefix/node_modules/.bin/node || $(node_major "$prefix/node_modules/.bin/node") -lt $NODE_MAJOR ]]; then
-    log "Node $NODE_MAJOR is not in this release's packages; installing npm's node@$NODE_MAJOR into $prefix"
+    log "Node $NODE_MAJOR is not in this release's packages; installing npm's node@$NODE_MAJOR into /opt/doorbell/node"
     run mkdir -p "$prefix"
     run npm install --prefix "$prefix" --no-save --no-audit --no-fund "node@$NODE_MAJOR"
     changes=$((changes + 1))
   fi
-  ((dry_run)) || link /opt/doorbell/bin/node "$(readlink -f "$prefix/node_modules/.bin/node")"
+  local binary
+  binary=$(readlink -f "$prefix/node_modules/.bin/node" || true)
+  ((dry_run)) || link /opt/doorbell/bin/node "${binary#"$root"}"
 }
 
 # True when any of the Debian packages given is installed.
@@ -216,12 +221,12 @@ install_app() {
     put "/opt/doorbell/app/${f#./}" 0644 <"$app_dir/$f"
   done < <(cd "$app_dir" && find ./package.json ./package-lock.json ./*/package.json ./dist \
     -path ./node_modules -prune -o -type f ! -name '*.map' -print0 2>/dev/null)
-  if ((live)) && { ((changes > before)) || [[ ! -d /opt/doorbell/app/node_modules ]]; }; then
+  if ((live)) && { ((changes > before)) || [[ ! -d $root/opt/doorbell/app/node_modules ]]; }; then
     local headers
-    headers=$(find /opt/doorbell/node/node_modules/node/node_modules -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -1)
+    headers=$(find "$root/opt/doorbell/node/node_modules/node/node_modules" -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -1 || true)
     # Native addons (onoff) compile against Node 22's headers, not those of the bootstrap npm's node.
-    run env PATH="/opt/doorbell/bin:$PATH" ${headers:+npm_config_nodedir="$headers"} \
-      npm ci --prefix /opt/doorbell/app --workspace agent --omit=dev --no-audit --no-fund
+    run env PATH="$root/opt/doorbell/bin:$PATH" ${headers:+npm_config_nodedir="$headers"} \
+      npm ci --prefix "$root/opt/doorbell/app" --workspace agent --omit=dev --no-audit --no-fund
   fi
 }
 
@@ -238,7 +243,7 @@ do_install() {
   install_app
 
   put /etc/sysusers.d/doorbell.conf 0644 <"$SELF_DIR/doorbell.sysusers"
-  run systemd-sysusers /etc/sysusers.d/doorbell.conf
+  run systemd-sysusers ${root:+--root="$root"} /etc/sysusers.d/doorbell.conf
   put /etc/modules-load.d/doorbell.conf 0644 <<<'i2c-dev'
 
   local cfg
@@ -252,14 +257,22 @@ do_install() {
     put /etc/doorbell/agent.yaml 0640 < <(config_text)
   fi
   [[ -z $ca_file ]] || put /etc/doorbell/ca.pem 0644 <"$ca_file"
-  run chgrp doorbell /etc/doorbell/agent.yaml
+  # The group as the target system numbers it (sysusers just created it there).
+  local gid
+  gid=$(awk -F: '$1 == "doorbell" { print $3 }' "$root/etc/group" 2>/dev/null || true)
+  if [[ -n $gid ]] && ((!dry_run)) && [[ $(stat -c %g "$root/etc/doorbell/agent.yaml") != "$gid" ]]; then
+    chgrp "$gid" "$root/etc/doorbell/agent.yaml"
+    changes=$((changes + 1))
+  fi
 
   put "/etc/systemd/system/$SERVICE" 0644 < <(unit_text "$SERVICE")
   put "/etc/systemd/system/$MOUNT_UNIT" 0644 < <(unit_text "$MOUNT_UNIT")
   link "/etc/systemd/system/multi-user.target.wants/$SERVICE" "/etc/systemd/system/$SERVICE"
-  run systemctl daemon-reload
-  if ((!no_start)); then
-    run systemctl restart "$SERVICE"
+  if ((changes > 0)); then
+    run systemctl daemon-reload
+    ((no_start)) || run systemctl restart "$SERVICE"
+  else
+    ((no_start)) || run systemctl start "$SERVICE"
   fi
 }
 

@@ -72,6 +72,10 @@ if (!hasContainerTools) {
     let httpPort = 0
 
     beforeAll(async () => {
+      expect(
+        existsSync(join(repoRoot, 'collector/main.ts')),
+        'collector/main.ts is missing: the image packages the collector, which this tree does not have yet',
+      ).toBe(true)
       const pull = podman(['image', 'exists', baseImage]).status === 0 ? ['--pull=never'] : []
       const build = run(
         'buildah',
