@@ -243,7 +243,7 @@ do_install() {
   install_app
 
   put /etc/sysusers.d/doorbell.conf 0644 <"$SELF_DIR/doorbell.sysusers"
-  run systemd-sysusers ${root:+--root="$root"} /etc/sysusers.d/doorbell.conf
+  run systemd-sysusers ${root:+--root="$root"} doorbell.conf
   put /etc/modules-load.d/doorbell.conf 0644 <<<'i2c-dev'
 
   local cfg

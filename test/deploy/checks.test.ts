@@ -124,3 +124,42 @@ describe('systemd units', () => {
     expect(result.status).toBe(0)
   })
 })
+
+describe('service user', () => {
+  it('joins the Pi groups that exist and gets a home in /var/lib/doorbell (real systemd-sysusers)', () => {
+    const root = tempDir('sysusers')
+    try {
+      writeFile(
+        join(root, 'etc/passwd'),
+        'root:x:0:0:root:/root:/bin/bash\npi:x:1000:1000::/home/pi:/bin/bash\n',
+      )
+      writeFile(
+        join(root, 'etc/group'),
+        'root:x:0:\naudio:x:29:pi\nvideo:x:44:pi\ni2c:x:994:pi\ngpio:x:997:pi\npi:x:1000:\n',
+      )
+      writeFile(
+        join(root, 'etc/sysusers.d/doorbell.conf'),
+        readFileSync(join(piDir, 'doorbell.sysusers'), 'utf8'),
+      )
+      const result = run('systemd-sysusers', [`--root=${root}`, 'doorbell.conf'])
+      expect(result.status, result.stderr).toBe(0)
+      const members = new Map(
+        readFileSync(join(root, 'etc/group'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => {
+            const [name = '', , gid = '', users = ''] = line.split(':')
+            return [`${name}:${gid}`, users.split(',').sort()]
+          }),
+      )
+      // Existing groups keep their ids and members; the service user is added to each.
+      for (const group of ['audio:29', 'video:44', 'i2c:994', 'gpio:997'])
+        expect(members.get(group), group).toEqual(['doorbell', 'pi'])
+      expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(
+        /^doorbell:x:\d+:\d+:Doorbell agent:\/var\/lib\/doorbell:\/usr\/sbin\/nologin$/m,
+      )
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})

