@@ -210,7 +210,7 @@ apt_packages() {
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-# Copies the built app (package manifests and dist/) to /opt/doorbell/app, file by file, only what differs.
+# Copies the built agent (package manifests, dist/agent and dist/shared) to /opt/doorbell/app, file by file, only what differs.
 install_app() {
   [[ -f $app_dir/dist/agent/main.js ]] || {
     echo "install.sh: $app_dir/dist/agent/main.js is missing: run 'npm ci && npm run build' there first" >&2
@@ -219,7 +219,7 @@ install_app() {
   local before=$changes f
   while IFS= read -r -d '' f; do
     put "/opt/doorbell/app/${f#./}" 0644 <"$app_dir/$f"
-  done < <(cd "$app_dir" && find ./package.json ./package-lock.json ./*/package.json ./dist \
+  done < <(cd "$app_dir" && find ./package.json ./package-lock.json ./*/package.json ./dist/agent ./dist/shared \
     -path ./node_modules -prune -o -type f ! -name '*.map' -print0 2>/dev/null)
   if ((live)) && { ((changes > before)) || [[ ! -d $root/opt/doorbell/app/node_modules ]]; }; then
     local headers

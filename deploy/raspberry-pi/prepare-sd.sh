@@ -94,7 +94,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The built app: package manifests and dist/ (no source maps), as install.sh --app expects it.
-(cd "$app_dir" && find ./package.json ./package-lock.json ./*/package.json ./dist -path ./node_modules -prune \
+(cd "$app_dir" && find ./package.json ./package-lock.json ./*/package.json ./dist/agent ./dist/shared -path ./node_modules -prune \
   -o -type f ! -name '*.map' -print0 2>/dev/null | tar --null -T - --owner=0 --group=0 -czf "$work/app.tar.gz")
 
 mkdir "$work/doorbell"

@@ -1,7 +1,15 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 
 /** Root of the repository (tests run from it, but do not rely on the working directory). */
@@ -81,4 +89,11 @@ export function snapshot(dir: string, options: { withTimes?: boolean } = {}): Re
   }
   walk(dir)
   return out
+}
+
+/** podman/buildah environment: the sandbox recipe's containers.conf (runc, ulimits) when it exists. */
+export function containerEnv(): NodeJS.ProcessEnv {
+  const recipeConf = join(homedir(), '.cache/doorbell-container/containers.conf')
+  if (process.env.CONTAINERS_CONF || !existsSync(recipeConf)) return process.env
+  return { ...process.env, CONTAINERS_CONF: recipeConf }
 }

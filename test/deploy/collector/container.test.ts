@@ -1,12 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { homedir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { createEnvelope, encodeEvent, topics } from '../../../shared/protocol/index.js'
-import { hasProgram, repoRoot, run } from '../helpers.js'
+import { containerEnv, hasProgram, repoRoot, run } from '../helpers.js'
 
 const image = 'doorbell-collector:test'
 const container = `doorbell-collector-test-${process.pid}`
@@ -15,13 +14,6 @@ const hasContainerTools = hasProgram('podman') && hasProgram('buildah')
 const skipReason =
   'SKIPPED: the collector container test needs podman and buildah (apt-get install podman buildah runc; ' +
   'see ../shared/tools/container-env.sh for a machine without a registry)'
-
-/** podman/buildah environment: the sandbox recipe's containers.conf (runc, ulimits) when it exists. */
-function containerEnv(): NodeJS.ProcessEnv {
-  const recipeConf = join(homedir(), '.cache/doorbell-container/containers.conf')
-  if (process.env.CONTAINERS_CONF || !existsSync(recipeConf)) return process.env
-  return { ...process.env, CONTAINERS_CONF: recipeConf }
-}
 
 function podman(args: readonly string[], timeoutMs = 60_000) {
   return run('podman', args, { env: containerEnv(), timeoutMs })
@@ -193,7 +185,10 @@ if (!hasContainerTools) {
           })
           await client.subscribeAsync(topics.ack('front-door'), { qos: 1 })
           await client.publishAsync(topics.event('front-door', 'high'), encodeEvent(envelope), { qos: 1 })
-          return await Promise.race([ack, new Promise<undefined>((resolve) => setTimeout(resolve, 5000))])
+          return await Promise.race([
+            ack,
+            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000)),
+          ])
         } finally {
           await client.endAsync(true)
         }
