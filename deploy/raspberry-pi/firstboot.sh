@@ -5,6 +5,7 @@
 # firstboot.log beside it, readable from any computer with a card reader if something goes wrong.
 #   firstboot.sh [--root DIR]   (--root: tests; install into DIR, no network wait, no disable or reboot)
 set -euo pipefail
+trap 'echo "firstboot.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SELF_DIR

@@ -9,6 +9,7 @@
 # With --root DIR it only writes files under DIR (no apt, npm, user or systemctl calls), which is how the
 # tests check it; --dry-run prints what would change and changes nothing.
 set -euo pipefail
+trap 'echo "install.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SELF_DIR

@@ -16,6 +16,7 @@
 # First boot runs firstboot.sh: it waits for the network, runs install.sh, deletes the secrets from the boot
 # partition (anyone with a card reader can read it), disables itself and reboots once for the overlays.
 set -euo pipefail
+trap 'echo "prepare-sd.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SELF_DIR
@@ -73,6 +74,11 @@ for tool in sfdisk mcopy mmd mdeltree mtype debugfs tar; do
     fail "needs $tool: sudo apt-get install fdisk mtools e2fsprogs"
 done
 export PATH="$PATH:/usr/sbin:/sbin"
+if [[ -b $image ]]; then
+  # Writing under a mounted file system corrupts it: desktops mount a freshly written card by themselves.
+  mounted=$(awk -v dev="$(readlink -f "$image")" 'index($1, dev) == 1 { print $1 " on " $2 }' /proc/mounts)
+  [[ -z $mounted ]] || fail "unmount the card first ($mounted): udisksctl unmount -b <partition>, or umount"
+fi
 
 # Partitions from the MBR: the first FAT one is the boot partition, the first Linux one the root.
 read -r sector boot_start root_start < <(sfdisk -d "$image" 2>/dev/null | awk '
@@ -94,8 +100,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The built app: package manifests and dist/ (no source maps), as install.sh --app expects it.
-(cd "$app_dir" && find ./package.json ./package-lock.json ./*/package.json ./dist/agent ./dist/shared -path ./node_modules -prune \
-  -o -type f ! -name '*.map' -print0 2>/dev/null | tar --null -T - --owner=0 --group=0 -czf "$work/app.tar.gz")
+(cd "$app_dir" && { find ./package.json ./package-lock.json ./*/package.json ./dist/agent ./dist/shared \
+  -path ./node_modules -prune -o -type f ! -name '*.map' -print0 2>/dev/null || true; } |
+  tar --null -T - --owner=0 --group=0 -czf "$work/app.tar.gz")
 
 mkdir "$work/doorbell"
 cp "$SELF_DIR/install.sh" "$SELF_DIR/firstboot.sh" "$SELF_DIR/doorbell-agent.service" \

@@ -143,6 +143,32 @@ describe('deploy/raspberry-pi/prepare-sd.sh', () => {
     expect(bootFile('/ssh')).toBe('')
   })
 
+  it('prepares an SD card given as a block device (a loop device here)', (context) => {
+    const attach = run('losetup', ['--find', '--show', image])
+    if (attach.status !== 0) {
+      // Needs root and loop devices; the image-file path above covers the same writes.
+      context.skip(`SKIPPED: cannot attach a loop device here (${attach.stderr.trim()})`)
+      return
+    }
+    const device = attach.stdout.trim()
+    try {
+      const result = run('bash', [
+        join(piDir, 'prepare-sd.sh'),
+        '--image',
+        device,
+        '--config',
+        config,
+        '--app',
+        app,
+      ])
+      expect(result.status, result.stderr).toBe(0)
+    } finally {
+      run('losetup', ['-d', device])
+    }
+    expect(bootFile('/doorbell/agent.yaml')).toBe(readFileSync(config, 'utf8'))
+    expect(debugfs('cat /etc/systemd/system/doorbell-firstboot.service')).toContain('firstboot.sh')
+  })
+
   it('refuses a file that is not a Raspberry Pi OS image', () => {
     const blank = join(work, 'blank.img')
     must('truncate', ['-s', '1M', blank])
