@@ -9,7 +9,8 @@
 #
 # What it writes:
 #   boot partition  /doorbell/: install.sh and its unit files, firstboot.sh, app.tar.gz (the built app),
-#                   agent.yaml (+ ca.pem); optional userconf.txt (the login) and ssh (enable SSH);
+#                   agent.yaml (+ ca.pem); optional login: userconf.txt (Bookworm) and, on images that boot
+#                   with cloud-init (Trixie), user-data; optional ssh (enable SSH);
 #                   cfg80211.ieee80211_regdom=<country> on cmdline.txt when a Wi-Fi country is given.
 #   root partition  /etc/systemd/system/doorbell-firstboot.service, enabled; optional Wi-Fi profile for
 #                   NetworkManager in /etc/NetworkManager/system-connections/ (mode 0600).
@@ -31,7 +32,7 @@ Usage: prepare-sd.sh --image FILE|DEVICE --config agent.yaml [options]
   --wifi-ssid SSID       Wi-Fi network to join (else: Ethernet, or what Raspberry Pi Imager configured)
   --wifi-psk PASSPHRASE  its WPA passphrase
   --wifi-country CC      two-letter country code for the Wi-Fi regulatory domain (e.g. GB, DE, US)
-  --user NAME            create this login on first boot (Bookworm's userconf.txt) ...
+  --user NAME            create this login on first boot (userconf.txt; cloud-init user-data on Trixie) ...
   --password PASSWORD    ... with this password (hashed here with openssl; never stored in clear)
   --ssh                  enable SSH on first boot
   -h, --help             this text
@@ -121,6 +122,19 @@ if [[ -n $user ]]; then
   printf '%s:%s\n' "$user" "$(openssl passwd -6 -stdin <<<"$password")" >"$work/userconf.txt"
   mcopy -i "$boot" -o "$work/userconf.txt" ::/userconf.txt
   log "boot partition: userconf.txt (login '$user')"
+  # Trixie images (October 2025 on) configure the first boot with cloud-init from the boot partition's
+  # user-data; only standard cloud-init keys are used here.
+  if mtype -i "$boot" ::/user-data >/dev/null 2>&1; then
+    {
+      printf '#cloud-config\n# Written by deploy/raspberry-pi/prepare-sd.sh\nusers:\n'
+      printf '  - name: %s\n    groups: [adm, dialout, audio, video, plugdev, input, netdev, gpio, i2c, spi, sudo]\n' "$user"
+      printf '    shell: /bin/bash\n    lock_passwd: false\n    passwd: %s\n' "$(cut -d: -f2- "$work/userconf.txt")"
+      printf '    sudo: ALL=(ALL) ALL\n'
+      if ((ssh)); then printf 'ssh_pwauth: true\nruncmd:\n  - [systemctl, enable, --now, ssh]\n'; fi
+    } >"$work/user-data"
+    mcopy -i "$boot" -o "$work/user-data" ::/user-data
+    log "boot partition: cloud-init user-data (login '$user')"
+  fi
 fi
 if ((ssh)); then
   : >"$work/ssh"

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
 import { makeFakeApp, piDir, run, tempDir, writeFile } from '../helpers.js'
 
 const sectorBytes = 512
@@ -167,6 +168,20 @@ describe('deploy/raspberry-pi/prepare-sd.sh', () => {
     }
     expect(bootFile('/doorbell/agent.yaml')).toBe(readFileSync(config, 'utf8'))
     expect(debugfs('cat /etc/systemd/system/doorbell-firstboot.service')).toContain('firstboot.sh')
+  })
+
+  it('writes a cloud-init login on images that boot with cloud-init (Trixie)', () => {
+    writeFileSync(join(work, 'user-data'), '#cloud-config\n# stock, empty\n')
+    must('mcopy', ['-i', bootPart(), join(work, 'user-data'), '::/user-data'], mtoolsEnv)
+    expect(prepare('--user', 'pi', '--password', 'hunter2', '--ssh').status).toBe(0)
+    const userData = bootFile('/user-data') ?? ''
+    expect(userData.startsWith('#cloud-config\n')).toBe(true)
+    expect(userData).toMatch(/^ {2}- name: pi$/m)
+    expect(userData).toMatch(/^ {4}passwd: \$6\$/m)
+    expect(userData).toContain('[systemctl, enable, --now, ssh]')
+    expect(userData).not.toContain('hunter2')
+    const parsed = parseYaml(userData) as { users: { name: string; lock_passwd: boolean }[] }
+    expect(parsed.users[0]).toMatchObject({ name: 'pi', lock_passwd: false })
   })
 
   it('refuses a file that is not a Raspberry Pi OS image', () => {
