@@ -218,10 +218,18 @@ install_app() {
     exit 1
   }
   local before=$changes f
+  local -A shipped=()
   while IFS= read -r -d '' f; do
     put "/opt/doorbell/app/${f#./}" 0644 <"$app_dir/$f"
+    shipped[${f#./}]=1
   done < <(cd "$app_dir" && find ./package.json ./package-lock.json ./*/package.json ./dist/agent ./dist/shared \
     -path ./node_modules -prune -o -type f ! -name '*.map' -print0 2>/dev/null)
+  # An upgrade removes the modules the new version no longer has.
+  if [[ -d $root/opt/doorbell/app/dist ]]; then
+    while IFS= read -r -d '' f; do
+      [[ -n ${shipped[${f#./}]:-} ]] || remove "/opt/doorbell/app/${f#./}"
+    done < <(cd "$root/opt/doorbell/app" && find ./dist -type f -print0)
+  fi
   if ((live)) && { ((changes > before)) || [[ ! -d $root/opt/doorbell/app/node_modules ]]; }; then
     local headers
     headers=$(find "$root/opt/doorbell/node/node_modules/node/node_modules" -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -1 || true)

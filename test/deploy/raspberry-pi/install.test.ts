@@ -102,6 +102,17 @@ describe('deploy/raspberry-pi/install.sh --root', () => {
     expect(snapshot(root)).toEqual(before)
   })
 
+  it('removes modules an upgrade no longer ships', () => {
+    expect(install(...credentials).status).toBe(0)
+    rmSync(join(app, 'dist/shared/errors.js'))
+    writeFile(join(app, 'dist/agent/new-module.js'), 'export {}\n')
+    const upgrade = install()
+    expect(upgrade.status, upgrade.stderr).toBe(0)
+    expect(existsSync(join(root, 'opt/doorbell/app/dist/shared/errors.js'))).toBe(false)
+    expect(existsSync(join(root, 'opt/doorbell/app/dist/agent/new-module.js'))).toBe(true)
+    expect(existsSync(join(root, 'opt/doorbell/app/dist/agent/main.js'))).toBe(true)
+  })
+
   it('installs a config file as given, and pins a CA', () => {
     const config = join(work, 'agent.yaml')
     writeFileSync(config, 'deviceId: porch\nmqtt:\n  url: mqtts://c:8883\n  caFile: /etc/doorbell/ca.pem\n')
