@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { createEnvelope, encodeEvent, topics } from '../../../shared/protocol/index.js'
-import { containerEnv, hasProgram, repoRoot, run } from '../helpers.js'
+import { containerEnv, hasProgram, repoRoot, run, tempDir } from '../helpers.js'
 
 const image = 'doorbell-collector:test'
 const container = `doorbell-collector-test-${process.pid}`
@@ -62,6 +62,8 @@ if (!hasContainerTools) {
   describe('collector container (podman)', () => {
     let mqttPort = 0
     let httpPort = 0
+    let tlsPort = 0
+    let tlsDir = ''
 
     beforeAll(async () => {
       expect(
@@ -89,6 +91,37 @@ if (!hasContainerTools) {
       expect(build.status, `buildah bud failed:\n${build.stderr.slice(-3000)}`).toBe(0)
       mqttPort = await freePort()
       httpPort = await freePort()
+      tlsPort = await freePort()
+      // A private CA and a server certificate for localhost, as docs/deployment.md makes them.
+      tlsDir = tempDir('collector-tls')
+      const openssl = (args: string[]) => {
+        const result = run('openssl', args, { cwd: tlsDir })
+        expect(result.status, result.stderr).toBe(0)
+      }
+      openssl([
+        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=doorbell test CA'],
+        ...['-keyout', 'ca.key', '-out', 'ca.pem'],
+      ])
+      openssl([
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        'server.key',
+        '-out',
+        'server.csr',
+      ])
+      writeFileSync(join(tlsDir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+      openssl([
+        ...['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'],
+        ...['-days', '1', '-extfile', 'san.ext', '-out', 'server.crt'],
+      ])
+      // The container's user (uid 1000) must read the key through the read-only mount.
+      chmodSync(tlsDir, 0o755)
+      chmodSync(join(tlsDir, 'server.key'), 0o644)
       podman(['rm', '-f', '-v', container])
       // The same restrictions as compose.yaml: read-only root, no capabilities, no new privileges.
       const started = podman([
@@ -108,6 +141,14 @@ if (!hasContainerTools) {
         `127.0.0.1:${mqttPort}:1883`,
         '-p',
         `127.0.0.1:${httpPort}:8080`,
+        '-p',
+        `127.0.0.1:${tlsPort}:8883`,
+        '-v',
+        `${tlsDir}:/etc/doorbell/tls:ro`,
+        '-e',
+        'DOORBELL_MQTT__TLS__CERT_FILE=/etc/doorbell/tls/server.crt',
+        '-e',
+        'DOORBELL_MQTT__TLS__KEY_FILE=/etc/doorbell/tls/server.key',
         image,
       ])
       expect(started.status, started.stderr).toBe(0)
@@ -116,12 +157,16 @@ if (!hasContainerTools) {
     afterAll(() => {
       podman(['stop', '-t', '5', container])
       podman(['rm', '-f', '-v', container])
+      if (tlsDir) rmSync(tlsDir, { recursive: true, force: true })
     })
 
     it('answers GET /healthz with 200 and passes its own HEALTHCHECK', async () => {
-      const body = await waitFor('the collector health endpoint', 30_000, async () => {
+      const body = await waitFor('the collector health endpoint', 20_000, async () => {
         const response = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
         return response.ok ? await response.json() : undefined
+      }).catch((err: Error) => {
+        const logs = podman(['logs', container])
+        throw new Error(`${err.message}; container log:\n${logs.stdout}${logs.stderr}`)
       })
       expect(body).toMatchObject({ status: 'ok' })
       const health = podman(['healthcheck', 'run', container])
@@ -194,6 +239,14 @@ if (!hasContainerTools) {
         }
       })
       expect(ackedIds).toContain(envelope.id)
+
+      // The same device over MQTT with TLS, the certificate from the read-only mount, pinned to the private CA.
+      const overTls = run('mosquitto_pub', [
+        ...['-h', 'localhost', '-p', String(tlsPort), '--cafile', join(tlsDir, 'ca.pem')],
+        ...['-i', 'front-door', '-u', 'front-door', '-P', String(agentConfig.mqtt.password)],
+        ...['-t', topics.event('front-door', 'high'), '-m', encodeEvent(envelope).toString(), '-q', '1'],
+      ])
+      expect(overTls.status, overTls.stderr).toBe(0)
     }, 60_000)
   })
 }
