@@ -74,6 +74,22 @@ export const errorCatalogue = {
     message: 'A required system program is missing',
     fix: 'Install it with apt-get (the README lists the system packages).',
   },
+  CAMERA_FAILED: {
+    message: 'The camera capture failed',
+    fix: 'Check that the camera is connected and enabled (rpicam-hello --list-cameras, v4l2-ctl --list-devices) and that ffmpeg is installed.',
+  },
+  CLIP_FAILED: {
+    message: 'A clip could not be assembled',
+    fix: 'Check that the ring folder (media.ring.dir) has room and that pre-roll + post-roll fit in the ring (docs/media.md).',
+  },
+  CLIP_STATE_INVALID: {
+    message: 'A clip upload state file is invalid',
+    fix: 'The clip will be uploaded again from its first chunk; remove the .upload.json file if this repeats.',
+  },
+  MICROPHONE_FAILED: {
+    message: 'The microphone recording failed',
+    fix: 'Check the ALSA device (arecord -l) and media.microphone.device, or use the simulated microphone.',
+  },
   USAGE: {
     message: 'Bad command-line usage',
     fix: 'Run the command with --help.',

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { envPath, loadConfig } from '../../../shared/config/load-config.js'
 import { DoorbellError } from '../../../shared/errors.js'
@@ -19,8 +19,15 @@ const schema = z.strictObject({
   simulate: z.boolean().default(false),
 })
 
+const tempDirs: string[] = []
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+})
+
 function yamlFile(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'doorbell-config-')), 'config.yaml')
+  const dir = mkdtempSync(join(tmpdir(), 'doorbell-config-'))
+  tempDirs.push(dir)
+  const file = join(dir, 'config.yaml')
   writeFileSync(file, text)
   return file
 }

@@ -1,0 +1,219 @@
+import { open, readFile, rename } from 'node:fs/promises'
+import { z } from 'zod'
+import { DoorbellError } from '../../shared/errors.js'
+import { newEventId, ulidPattern } from '../../shared/protocol/ids.js'
+import { clipManifestPayload, type PayloadInputOf, type PayloadOf } from '../../shared/protocol/messages.js'
+import { type ChunkSpan, type ClipDescription, chunkSpan } from './clip-chunker.js'
+
+const stateSchema = z.strictObject({
+  v: z.literal(1),
+  clipId: z.string().regex(ulidPattern),
+  bytes: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  chunkBytes: z.number().int().positive(),
+  chunkCount: z.number().int().positive(),
+  /** Envelope id of each chunk, fixed at creation so a resend after restart is deduplicated. */
+  chunkIds: z.array(z.string().regex(ulidPattern)),
+  isManifestAcked: z.boolean(),
+  /** Indexes of acknowledged chunks, ascending. */
+  acked: z.array(z.number().int().nonnegative()),
+  /** Rejections (retry: true) per chunk index. */
+  rejects: z.record(z.string(), z.number().int().positive()),
+  /** Set when the collector refused a chunk for good, or it was rejected too often. */
+  isFailed: z.boolean(),
+  /** The clip.manifest payload, so it can be queued again after a restart if it was never acknowledged. */
+  manifest: clipManifestPayload.optional(),
+})
+
+type StateFile = z.output<typeof stateSchema>
+
+/** The next chunk to send: where it lies and the envelope id to send it under. */
+export interface PlannedChunk extends ChunkSpan {
+  readonly id: string
+}
+
+/** Rejections of one chunk after which the clip is given up. */
+export const defaultMaxRejectsPerChunk = 5
+
+/**
+ * The lazy upload's plan for one clip, persisted per clip in a small JSON file next to it (written to a
+ * temp file, then renamed, so a crash leaves the old or the new state, never half of one). After a
+ * restart a new instance reads the file and resumes at the first chunk not yet acknowledged. No
+ * network code: the uplink asks nextChunk(), sends, and reports markAcked / markRejected.
+ */
+export class ClipUploadState {
+  readonly path: string
+  private readonly state: StateFile
+  private readonly ackedSet: Set<number>
+  private readonly inFlight = new Set<number>()
+  private readonly maxRejects: number
+  private writing: Promise<void> = Promise.resolve()
+
+  private constructor(path: string, state: StateFile, maxRejects: number) {
+    this.path = path
+    this.state = state
+    this.ackedSet = new Set(state.acked)
+    this.maxRejects = maxRejects
+  }
+
+  /** The state file's path for a clip file: `<clip>.upload.json`. */
+  static pathFor(clipPath: string): string {
+    return `${clipPath.replace(/\.mp4$/, '')}.upload.json`
+  }
+
+  /** Starts the plan of a new clip (nothing acknowledged) and persists it. */
+  static async create(
+    path: string,
+    clipId: string,
+    description: ClipDescription,
+    options: { manifest?: PayloadInputOf<'clip.manifest'>; maxRejects?: number } = {},
+  ): Promise<ClipUploadState> {
+    const state: StateFile = {
+      v: 1,
+      clipId,
+      bytes: description.bytes,
+      sha256: description.sha256,
+      chunkBytes: description.chunkBytes,
+      chunkCount: description.chunkCount,
+      chunkIds: Array.from({ length: description.chunkCount }, () => newEventId()),
+      isManifestAcked: false,
+      acked: [],
+      rejects: {},
+      isFailed: false,
+      ...(options.manifest ? { manifest: clipManifestPayload.parse(options.manifest) } : {}),
+    }
+    const plan = new ClipUploadState(path, state, options.maxRejects ?? defaultMaxRejectsPerChunk)
+    await plan.persist()
+    return plan
+  }
+
+  /** Reads a persisted plan; CLIP_STATE_INVALID when the file is unreadable or inconsistent. */
+  static async open(path: string, maxRejects = defaultMaxRejectsPerChunk): Promise<ClipUploadState> {
+    let parsed: StateFile
+    try {
+      parsed = stateSchema.parse(JSON.parse(await readFile(path, 'utf8')))
+    } catch (err) {
+      throw new DoorbellError('CLIP_STATE_INVALID', path, { cause: err, details: { path } })
+    }
+    const isConsistent =
+      parsed.chunkIds.length === parsed.chunkCount &&
+      parsed.chunkCount === Math.ceil(parsed.bytes / parsed.chunkBytes) &&
+      parsed.acked.every((i) => i < parsed.chunkCount)
+    if (!isConsistent)
+      throw new DoorbellError('CLIP_STATE_INVALID', `${path}: counts disagree`, { details: { path } })
+    return new ClipUploadState(path, parsed, maxRejects)
+  }
+
+  get clipId(): string {
+    return this.state.clipId
+  }
+
+  get chunkCount(): number {
+    return this.state.chunkCount
+  }
+
+  get ackedCount(): number {
+    return this.ackedSet.size
+  }
+
+  get isManifestAcked(): boolean {
+    return this.state.isManifestAcked
+  }
+
+  /** Every chunk and the manifest are acknowledged: the clip may be evicted locally. */
+  get isComplete(): boolean {
+    return this.state.isManifestAcked && this.ackedSet.size === this.state.chunkCount
+  }
+
+  get isFailed(): boolean {
+    return this.state.isFailed
+  }
+
+  /** The description the plan was made for (to rebuild the manifest after a restart). */
+  get description(): ClipDescription {
+    const { bytes, sha256, chunkBytes, chunkCount } = this.state
+    return { bytes, sha256, chunkBytes, chunkCount }
+  }
+
+  /** The manifest payload recorded with the plan, if any. */
+  get manifest(): PayloadOf<'clip.manifest'> | undefined {
+    return this.state.manifest
+  }
+
+  /** The envelope id chunk `index` is sent under. */
+  chunkId(index: number): string {
+    const id = this.state.chunkIds[index]
+    if (id === undefined) throw new RangeError(`no chunk ${index} in clip ${this.state.clipId}`)
+    return id
+  }
+
+  /** The chunk index an envelope id belongs to, or undefined (to route acks). */
+  indexOfChunkId(id: string): number | undefined {
+    const index = this.state.chunkIds.indexOf(id)
+    return index < 0 ? undefined : index
+  }
+
+  /**
+   * The lowest chunk neither acknowledged nor in flight, now marked in flight; undefined when none
+   * is left to send (all acknowledged, all in flight, or the clip failed).
+   */
+  nextChunk(): PlannedChunk | undefined {
+    if (this.state.isFailed) return undefined
+    for (let index = 0; index < this.state.chunkCount; index += 1) {
+      if (this.ackedSet.has(index) || this.inFlight.has(index)) continue
+      this.inFlight.add(index)
+      return { ...chunkSpan(this.state, index), id: this.chunkId(index) }
+    }
+    return undefined
+  }
+
+  /** Chunks sent but not answered become sendable again (after a reconnect). */
+  releaseInFlight(): void {
+    this.inFlight.clear()
+  }
+
+  /** The collector stored chunk `index`; persisted before the promise resolves. */
+  async markAcked(index: number): Promise<void> {
+    this.chunkId(index)
+    this.inFlight.delete(index)
+    if (this.ackedSet.has(index)) return
+    this.ackedSet.add(index)
+    await this.persist()
+  }
+
+  /** The collector refused chunk `index`: with retry it is sent again (up to the limit), else the clip fails. */
+  async markRejected(index: number, options: { retry?: boolean } = {}): Promise<void> {
+    this.chunkId(index)
+    this.inFlight.delete(index)
+    const key = String(index)
+    const count = (this.state.rejects[key] ?? 0) + 1
+    this.state.rejects[key] = count
+    if (options.retry === false || count > this.maxRejects) this.state.isFailed = true
+    await this.persist()
+  }
+
+  /** The collector stored the clip.manifest event. */
+  async markManifestAcked(): Promise<void> {
+    if (this.state.isManifestAcked) return
+    this.state.isManifestAcked = true
+    await this.persist()
+  }
+
+  /** Writes the state: temp file, fsync, then rename (atomic on POSIX). Writes are serialized. */
+  private persist(): Promise<void> {
+    const next = this.writing.then(async () => {
+      const snapshot: StateFile = { ...this.state, acked: [...this.ackedSet].sort((a, b) => a - b) }
+      const tmp = `${this.path}.tmp`
+      const handle = await open(tmp, 'w')
+      try {
+        await handle.writeFile(JSON.stringify(snapshot))
+        await handle.sync() // on an SD card a rename may otherwise reach the disk before the data
+      } finally {
+        await handle.close()
+      }
+      await rename(tmp, this.path)
+    })
+    this.writing = next.catch(() => undefined)
+    return next
+  }
+}

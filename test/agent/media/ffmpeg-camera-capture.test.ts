@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { FfmpegCameraCapture } from '../../../agent/media/ffmpeg-camera-capture.js'
+import type { DoorbellError } from '../../../shared/errors.js'
+
+async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('FfmpegCameraCapture', () => {
+  it('reports a pipeline that dies as CAMERA_FAILED and restarts it with backoff', async () => {
+    const failures: DoorbellError[] = []
+    let starts = 0
+    const capture = new FfmpegCameraCapture({
+      pipeline: { ffmpeg: { command: 'sh', args: ['-c', 'echo no camera >&2; exit 3'] } },
+      restartDelayMs: 20,
+      events: { onFailure: (e) => failures.push(e), onStarted: () => starts++ },
+    })
+    capture.start()
+    await until(() => failures.length >= 2)
+    await capture.stop()
+    expect(failures[0]?.code).toBe('CAMERA_FAILED')
+    expect(failures[0]?.message).toContain('no camera')
+    expect(starts).toBeGreaterThanOrEqual(2)
+  })
+
+  it('reports a missing program instead of crashing', async () => {
+    const failures: DoorbellError[] = []
+    const capture = new FfmpegCameraCapture({
+      pipeline: { ffmpeg: { command: 'doorbell-no-such-ffmpeg', args: [] } },
+      restartDelayMs: 10_000,
+      events: { onFailure: (e) => failures.push(e) },
+    })
+    capture.start()
+    await until(() => failures.length >= 1)
+    await capture.stop()
+    expect(failures[0]?.message).toContain('ENOENT')
+  })
+
+  it('pipes the producer into ffmpeg and stops both without reporting a failure', async () => {
+    const failures: DoorbellError[] = []
+    const capture = new FfmpegCameraCapture({
+      pipeline: {
+        producer: { command: 'sh', args: ['-c', 'while true; do echo frame; sleep 0.05; done'] },
+        ffmpeg: { command: 'sh', args: ['-c', 'cat > /dev/null'] },
+      },
+      events: { onFailure: (e) => failures.push(e) },
+    })
+    capture.start()
+    await new Promise((r) => setTimeout(r, 200))
+    expect(capture.isRunning).toBe(true)
+    await capture.stop()
+    expect(capture.isRunning).toBe(false)
+    expect(failures).toEqual([])
+  })
+})
