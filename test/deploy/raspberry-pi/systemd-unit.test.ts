@@ -20,9 +20,10 @@ function podman(args: readonly string[], timeoutMs = 60_000) {
   return run('podman', args, { env: containerEnv(), timeoutMs })
 }
 
-/** Runs a bash script as root inside the container. */
-function inContainer(script: string, timeoutMs = 60_000) {
-  return podman(['exec', container, 'bash', '-euo', 'pipefail', '-c', script], timeoutMs)
+/** Runs a bash script as root inside the container (privileged: to enter the service's namespaces). */
+function inContainer(script: string, timeoutMs = 60_000, isPrivileged = false) {
+  const exec = isPrivileged ? ['exec', '--privileged'] : ['exec']
+  return podman([...exec, container, 'bash', '-euo', 'pipefail', '-c', script], timeoutMs)
 }
 
 function unitProperty(name: string): string {
@@ -118,6 +119,31 @@ if (!hasContainerTools) {
       expect(inContainer('stat -c %U /var/lib/doorbell/segments /var/lib/doorbell/data/agent').stdout).toBe(
         'doorbell\ndoorbell\n',
       )
+    })
+
+    it('sees a read-only system but can write its state, the ring tmpfs and /dev/shm', () => {
+      // In the service's own mount namespace, as its user: what ProtectSystem=strict and friends leave writable.
+      const pid = unitProperty('MainPID')
+      const asAgent = (command: string) =>
+        inContainer(
+          `nsenter --target ${pid} --mount -- setpriv --reuid doorbell --regid doorbell --init-groups sh -c '${command}'`,
+          60_000,
+          true,
+        )
+      for (const path of [
+        '/var/lib/doorbell/probe',
+        '/var/lib/doorbell/segments/probe',
+        '/dev/shm/doorbell-probe',
+      ]) {
+        const result = asAgent(`touch ${path} && rm ${path}`)
+        expect(result.status, `${path}: ${result.stderr}`).toBe(0)
+      }
+      for (const path of ['/etc/doorbell/probe', '/opt/doorbell/probe', '/usr/local/probe']) {
+        expect(asAgent(`touch ${path}`).status, path).not.toBe(0)
+      }
+      expect(
+        inContainer(`nsenter --target ${pid} --mount -- touch /etc/probe`, 60_000, true).status,
+      ).not.toBe(0)
     })
 
     it('is kept alive by WATCHDOG=1 and restarted by the watchdog when the agent hangs', async () => {
