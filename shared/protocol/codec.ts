@@ -3,6 +3,7 @@ import { DoorbellError } from '../errors.js'
 import type { EventClass } from './classes.js'
 import { type Envelope, validateEnvelope } from './envelope.js'
 import {
+  maxAckEnvelopeBytes,
   maxBatchBytes,
   maxBatchItems,
   maxChunkDataBytes,
@@ -24,9 +25,15 @@ export type TopicExpectation = Pick<ParsedTopic, 'deviceId' | 'eventClass'>
 /** Leading bytes of a clip-chunk frame: "DBC1". */
 export const chunkFrameMagic = Buffer.from('DBC1', 'ascii')
 
-function maxBytesFor(envelope: { type: string }): number {
-  return envelope.type === 'snapshot' ? maxSnapshotEnvelopeBytes : maxEventBytes
+/** The size limit of one JSON envelope of the given type. */
+export function maxEnvelopeBytesFor(type: string): number {
+  if (type === 'snapshot') return maxSnapshotEnvelopeBytes
+  if (type === 'ack') return maxAckEnvelopeBytes
+  return maxEventBytes
 }
+
+/** The largest JSON envelope of any type: the bound checked before parsing. */
+const maxAnyEnvelopeBytes = Math.max(maxSnapshotEnvelopeBytes, maxAckEnvelopeBytes, maxEventBytes)
 
 function assertSize(what: string, bytes: number, limit: number): void {
   if (bytes > limit) {
@@ -75,17 +82,17 @@ export function encodeEvent(envelope: Envelope): Buffer {
     )
   }
   const buffer = Buffer.from(JSON.stringify(valid))
-  assertSize('envelope', buffer.length, maxBytesFor(valid))
+  assertSize('envelope', buffer.length, maxEnvelopeBytesFor(valid.type))
   return buffer
 }
 
 /** Decodes one JSON envelope from an event topic. */
 export function decodeEvent(buffer: Buffer, expect?: TopicExpectation): Envelope {
-  assertSize('envelope', buffer.length, maxSnapshotEnvelopeBytes)
+  assertSize('envelope', buffer.length, maxAnyEnvelopeBytes)
   const value = parseJson(buffer, 'envelope')
-  // Only a snapshot may exceed maxEventBytes; check before the (costlier) schema validation.
+  // Only snapshots and acks may exceed maxEventBytes; check before the (costlier) schema validation.
   const type = (value as { type?: unknown } | null)?.type
-  assertSize('envelope', buffer.length, maxBytesFor({ type: typeof type === 'string' ? type : '' }))
+  assertSize('envelope', buffer.length, maxEnvelopeBytesFor(typeof type === 'string' ? type : ''))
   const envelope = validateEnvelope(value)
   if (envelope.type === 'clip.chunk') {
     throw new DoorbellError('PROTOCOL_MALFORMED', 'type: clip.chunk is only accepted on the chunk topic', {

@@ -17,8 +17,13 @@ export const maxBatchItems = 500
 /** Largest clip chunk body, and the JSON header in front of it. */
 export const maxChunkDataBytes = 256 * KiB
 export const maxChunkHeaderBytes = 4 * KiB
-/** Largest number of ids acknowledged in one ack message. */
+/** Largest number of ids acknowledged (and, separately, rejected) in one ack message. */
 export const maxAckIds = 1000
+/**
+ * Largest ack envelope: maxAckIds ids of 29 bytes plus maxAckIds rejections of at most 128 bytes (125 with a 64-character code), plus the
+ * header. Acks need their own bound: maxEventBytes would refuse a legal ack of more than about 540 ids.
+ */
+export const maxAckEnvelopeBytes = maxAckIds * (29 + 128) + 4 * KiB
 /** Largest MQTT packet the broker accepts: the biggest payload plus topic and fixed header. */
 export const maxPacketBytes =
   Math.max(maxSnapshotEnvelopeBytes, maxBatchBytes, maxChunkDataBytes + maxChunkHeaderBytes + 8) + 2 * KiB

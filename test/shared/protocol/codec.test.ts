@@ -10,6 +10,7 @@ import {
   encodeBatch,
   encodeChunk,
   encodeEvent,
+  maxAckIds,
   maxBatchItems,
   maxEventBytes,
   maxSnapshotEnvelopeBytes,
@@ -180,5 +181,15 @@ describe('protocol codec', () => {
     expect(rejection(() => decodeEvent(Buffer.from(JSON.stringify(value)))).details.field).toBe(
       'payload.data',
     )
+  })
+})
+
+describe('ack size', () => {
+  it('carries a full ack of maxAckIds ids and as many rejections', () => {
+    const ids = Array.from({ length: maxAckIds }, () => newEventId())
+    const rejected = ids.map((id) => ({ id, code: 'X'.repeat(64), retry: false }))
+    const ack = createEnvelope({ deviceId: 'front-door', seq: 0, type: 'ack', payload: { ids, rejected } })
+    const decoded = decodeEvent(encodeEvent(ack), { deviceId: 'front-door' })
+    expect(decoded.type === 'ack' && decoded.payload.ids.length).toBe(maxAckIds)
   })
 })

@@ -1,0 +1,281 @@
+import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+import { createEnvelope, type Envelope } from '../shared/protocol/index.js'
+import { type Clock, SystemClock } from './clock/clock.js'
+import { PeriodicTask } from './clock/periodic-task.js'
+import type { AgentConfig } from './config/agent-config.js'
+import { Debouncer } from './gpio/debouncer.js'
+import type { AgentHardware } from './hardware.js'
+import { LevelOutboxStore } from './outbox/level-outbox-store.js'
+import { Outbox, type RecordInput } from './outbox/outbox.js'
+import type { OutboxStore } from './outbox/outbox-store.js'
+import { ChangeFilter } from './readings/change-filter.js'
+import { ReadingBatcher } from './readings/reading-batcher.js'
+import { createUplink } from './uplink/create-uplink.js'
+import type { LowClassSource } from './uplink/low-class-source.js'
+import { OutboxSender } from './uplink/outbox-sender.js'
+import type { Uplink } from './uplink/uplink.js'
+
+/** Agent version reported in health. */
+export const agentVersion = '0.1.0'
+
+/** Collaborators of the agent; everything but hardware has a default built from config. */
+export interface AgentDeps {
+  readonly hardware: AgentHardware
+  readonly clock?: Clock
+  readonly uplink?: Uplink
+  readonly store?: OutboxStore
+  /** Low-class media (clip chunks); a function gets the agent's outbox (see ClipUploadLowClass). */
+  readonly lowClass?: LowClassSource | ((outbox: Outbox) => LowClassSource)
+  /** How long close() waits for in-flight events to be acked before disconnecting. */
+  readonly drainTimeoutMs?: number
+}
+
+/** What the agent reports; main.ts logs it. */
+export interface AgentEvents {
+  /** An event was durably recorded in the outbox. */
+  recorded: [envelope: Envelope]
+  /** A sensor, input or store failed at its boundary; the agent keeps running. */
+  fault: [where: string, error: unknown]
+  armed: [isArmed: boolean]
+}
+
+/** A running agent, as startAgent returns it. */
+export interface RunningAgent extends EventEmitter<AgentEvents> {
+  readonly deviceId: string
+  readonly outbox: Outbox
+  readonly sender: OutboxSender
+  readonly uplink: Uplink
+  readonly batcher: ReadingBatcher
+  readonly isArmed: boolean
+  setArmed(isArmed: boolean): void
+  /** Samples every sensor now (the simulated twins' control endpoint uses it). */
+  sampleNow(): Promise<void>
+  /** Stops inputs, stores pending readings, waits for in-flight acks (bounded) and disconnects. */
+  close(): Promise<void>
+}
+
+class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
+  readonly deviceId: string
+  readonly outbox: Outbox
+  readonly sender: OutboxSender
+  readonly uplink: Uplink
+  readonly batcher: ReadingBatcher
+  readonly #config: AgentConfig
+  readonly #deps: AgentDeps
+  readonly #clock: Clock
+  readonly #filter = new ChangeFilter()
+  readonly #debouncers: Debouncer[] = []
+  readonly #tasks: PeriodicTask[] = []
+  readonly #startedAtMs: number
+  #isArmed: boolean
+  #healthTask: PeriodicTask | undefined
+
+  constructor(config: AgentConfig, deps: AgentDeps) {
+    super()
+    this.#config = config
+    this.#deps = deps
+    this.#clock = deps.clock ?? new SystemClock()
+    this.#startedAtMs = this.#clock.now()
+    this.#isArmed = config.armed
+    this.deviceId = config.deviceId
+    this.outbox = new Outbox({
+      store: deps.store ?? new LevelOutboxStore({ directory: join(config.dataDir, 'outbox') }),
+      deviceId: config.deviceId,
+      maxBytes: config.outbox.maxBytes,
+    })
+    this.uplink =
+      deps.uplink ??
+      createUplink(config, { clock: this.#clock, statusMessage: (state) => this.#statusMessage(state) })
+    this.batcher = new ReadingBatcher({
+      clock: this.#clock,
+      options: config.medium,
+      store: (inputs) => this.#record(inputs),
+    })
+    this.sender = new OutboxSender({
+      deviceId: config.deviceId,
+      outbox: this.outbox,
+      uplink: this.uplink,
+      clock: this.#clock,
+      options: {
+        batchMaxItems: config.outbox.sendBatchMaxItems,
+        mediumWindow: config.outbox.mediumWindow,
+        ackTimeoutMs: config.outbox.ackTimeoutMs,
+        retryDelayMs: config.outbox.retryDelayMs,
+      },
+      ...(deps.lowClass
+        ? { lowClass: typeof deps.lowClass === 'function' ? deps.lowClass(this.outbox) : deps.lowClass }
+        : {}),
+    })
+    this.sender.on('command', (command) => this.#onCommand(command))
+  }
+
+  get isArmed(): boolean {
+    return this.#isArmed
+  }
+
+  setArmed(isArmed: boolean): void {
+    if (isArmed === this.#isArmed) return
+    this.#isArmed = isArmed
+    this.emit('armed', isArmed)
+  }
+
+  async start(): Promise<void> {
+    await this.outbox.open()
+    this.uplink.start()
+    const { hardware } = this.#deps
+    await this.#watch('button', hardware.button, this.#config.gpio.button.debounceMs, (atMs) => {
+      void this.#recordHigh({ type: 'button.press', payload: { button: 'front' }, capturedAtMs: atMs })
+    })
+    await this.#watch('motion', hardware.motion, this.#config.gpio.motion.debounceMs, (atMs) => {
+      if (this.#isArmed) {
+        void this.#recordHigh({
+          type: 'motion',
+          payload: { armed: true },
+          capturedAtMs: atMs,
+          eventClass: 'high',
+        })
+      } else {
+        this.batcher.add({
+          type: 'motion',
+          payload: { armed: false },
+          capturedAtMs: atMs,
+          eventClass: 'medium',
+        })
+      }
+    })
+    const medium = this.#config.medium
+    const { temperature, light } = hardware
+    if (temperature && this.#config.sensors.temperature.enabled) {
+      this.#every('temperature', this.#config.sensors.temperature.intervalMs, async () => {
+        const reading = await temperature.read()
+        const key = `temperature:${reading.sensor}`
+        const deadband = { minDelta: medium.temperatureDeltaC, maxSilenceMs: medium.maxSilenceMs }
+        if (this.#filter.shouldSend(key, reading.celsius, this.#clock.now(), deadband)) {
+          this.batcher.add({ type: 'temperature', payload: reading, capturedAtMs: this.#clock.now() })
+        }
+      })
+    }
+    if (light && this.#config.sensors.light.enabled) {
+      this.#every('light', this.#config.sensors.light.intervalMs, async () => {
+        const reading = await light.read()
+        const deadband = {
+          minDelta: medium.lightDeltaLux,
+          minRatio: medium.lightDeltaRatio,
+          maxSilenceMs: medium.maxSilenceMs,
+        }
+        if (this.#filter.shouldSend(`light:${reading.sensor}`, reading.lux, this.#clock.now(), deadband)) {
+          this.batcher.add({ type: 'light', payload: reading, capturedAtMs: this.#clock.now() })
+        }
+      })
+    }
+    this.#healthTask = this.#every('health', this.#config.health.intervalMs, async () => {
+      const host = await hardware.health.read()
+      const depth = this.outbox.depth()
+      this.batcher.add({
+        type: 'health',
+        capturedAtMs: this.#clock.now(),
+        payload: {
+          uptimeS: Math.round((this.#clock.now() - this.#startedAtMs) / 1000),
+          version: agentVersion,
+          ...host,
+          outbox: depth.count,
+          outboxBytes: depth.totalBytes,
+        },
+      })
+    })
+  }
+
+  async sampleNow(): Promise<void> {
+    await Promise.all(this.#tasks.map((task) => task.runNow()))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#tasks.map((task) => task.stop()))
+    for (const debouncer of this.#debouncers) debouncer.close()
+    await Promise.all([this.#deps.hardware.button.close(), this.#deps.hardware.motion.close()])
+    await this.batcher.close()
+    const deadlineMs = Date.now() + (this.#deps.drainTimeoutMs ?? 3_000)
+    while (this.sender.inflightCount > 0 && this.uplink.isOnline && Date.now() < deadlineMs) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    this.sender.close()
+    await this.uplink.close()
+    await this.outbox.close()
+    await this.#deps.hardware.close?.()
+  }
+
+  async #watch(
+    _name: string,
+    input: AgentHardware['button'],
+    debounceMs: number,
+    onActive: (atMs: number) => void,
+  ): Promise<void> {
+    const debouncer = new Debouncer({
+      clock: this.#clock,
+      debounceMs,
+      onChange: (isActive, atMs) => {
+        if (isActive) onActive(atMs)
+      },
+    })
+    this.#debouncers.push(debouncer)
+    // An input that cannot be watched is fatal: a doorbell without its button must not look healthy.
+    await input.start((isActive, atMs) => debouncer.input(isActive, atMs))
+  }
+
+  #every(name: string, intervalMs: number, run: () => Promise<void>): PeriodicTask {
+    const task = new PeriodicTask({
+      clock: this.#clock,
+      intervalMs,
+      run,
+      onError: (err) => this.emit('fault', name, err),
+    })
+    this.#tasks.push(task)
+    task.start()
+    return task
+  }
+
+  /** A press or an armed motion: one fsync'd outbox write, then the sender publishes it at once. */
+  async #recordHigh(input: RecordInput): Promise<void> {
+    try {
+      await this.#record([input])
+    } catch (err) {
+      this.emit('fault', 'outbox', err)
+    }
+  }
+
+  async #record(inputs: readonly RecordInput[]): Promise<void> {
+    const envelopes = await this.outbox.record(inputs)
+    for (const envelope of envelopes) this.emit('recorded', envelope)
+  }
+
+  #onCommand(command: Envelope<'command'>): void {
+    const name = command.payload.name
+    if (name === 'arm' || name === 'disarm') this.setArmed(name === 'arm')
+    else if (name === 'ping') void this.#healthTask?.runNow()
+  }
+
+  #statusMessage(state: 'online' | 'offline'): Buffer {
+    const envelope = createEnvelope({
+      deviceId: this.deviceId,
+      // Presence is not an event: it carries the latest seq without taking a new one.
+      seq: this.outbox.lastSeq,
+      type: 'status',
+      payload: { state },
+      capturedAtMs: this.#clock.now(),
+    })
+    return Buffer.from(JSON.stringify(envelope))
+  }
+}
+
+/** Starts the agent: opens the outbox, connects, watches inputs and polls sensors. */
+export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
+  const agent = new Agent(config, deps)
+  try {
+    await agent.start()
+  } catch (err) {
+    await agent.close().catch(() => undefined)
+    throw err
+  }
+  return agent
+}

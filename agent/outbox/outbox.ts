@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events'
+import {
+  createEnvelope,
+  type Envelope,
+  type EventClass,
+  eventClasses,
+  type MessageType,
+  type PayloadInputOf,
+} from '../../shared/protocol/index.js'
+import { bodyBytes, type EventKey, type OutboxStore, type StoredEvent } from './outbox-store.js'
+
+/** One event to record; the outbox gives it its id and sequence number. */
+export interface RecordInput<T extends MessageType = MessageType> {
+  readonly type: T
+  readonly payload: PayloadInputOf<T>
+  /** When it was captured, ms since the epoch. */
+  readonly capturedAtMs: number
+  /** Defaults to the type's class (motion: high when armed). */
+  readonly eventClass?: EventClass
+}
+
+/** Events waiting per class, and their bytes. */
+export interface OutboxDepth {
+  readonly count: Readonly<Record<EventClass, number>>
+  readonly bytes: Readonly<Record<EventClass, number>>
+  readonly totalBytes: number
+}
+
+/** Events the outbox emits; the agent's main.ts logs them. */
+export interface OutboxEvents {
+  /** New events are stored and may be sent. */
+  recorded: [eventClass: EventClass, count: number]
+  /** Events dropped to stay under maxBytes (never high). */
+  evicted: [eventClass: EventClass, count: number]
+  /** Events removed after an ack or a permanent rejection. */
+  removed: [count: number]
+}
+
+/** Collaborators and limits of the outbox. */
+export interface OutboxDeps {
+  readonly store: OutboxStore
+  readonly deviceId: string
+  /** Budget of stored bodies in bytes. Eviction takes low, then medium, oldest first; high is never evicted. */
+  readonly maxBytes: number
+}
+
+interface IndexEntry {
+  readonly seq: number
+  readonly bytes: number
+}
+
+function perClass<T>(make: () => T): Record<EventClass, T> {
+  return { high: make(), medium: make(), low: make() }
+}
+
+/**
+ * The durable outbox: sequence numbers, byte budget and eviction over an OutboxStore. An event is
+ * forgotten only when `remove` is called for it (the collector's ack). High events are written with
+ * fsync before `record` resolves; other classes are written in one unsynced batch per call, so
+ * batching readings upstream means one disk write per batch (docs/agent-outbox.md).
+ */
+export class Outbox extends EventEmitter<OutboxEvents> {
+  readonly #deps: OutboxDeps
+  readonly #index = perClass(() => new Map<string, IndexEntry>())
+  readonly #bytes = perClass(() => 0)
+  /** Bodies of high events recorded by this process: a press is published without a disk read. */
+  readonly #highBodies = new Map<string, string>()
+  #lastSeq = 0
+  /** Highest seq of any write that has completed; every write persists at least this as lastSeq. */
+  #durableSeq = 0
+
+  constructor(deps: OutboxDeps) {
+    super()
+    this.#deps = deps
+  }
+
+  /** Opens the store and rebuilds the in-memory index (keys and sizes only, not bodies). */
+  async open(): Promise<void> {
+    await this.#deps.store.open()
+    let maxSeq = await this.#deps.store.readLastSeq()
+    for await (const event of this.#deps.store.scan()) {
+      this.#index[event.eventClass].set(event.id, { seq: event.seq, bytes: event.bytes })
+      this.#bytes[event.eventClass] += event.bytes
+      maxSeq = Math.max(maxSeq, event.seq)
+    }
+    this.#lastSeq = maxSeq
+    this.#durableSeq = maxSeq
+  }
+
+  /** The highest sequence number handed out. */
+  get lastSeq(): number {
+    return this.#lastSeq
+  }
+
+  /**
+   * Records events: assigns seq and id, writes them in one atomic batch (fsync'd when any is high) and
+   * resolves with their envelopes once stored. Throws PROTOCOL_MALFORMED for an invalid payload
+   * before anything is written or any seq is used.
+   */
+  async record(inputs: readonly RecordInput[]): Promise<Envelope[]> {
+    if (inputs.length === 0) return []
+    const firstSeq = this.#lastSeq + 1
+    const envelopes = inputs.map((input, i) =>
+      createEnvelope({
+        deviceId: this.#deps.deviceId,
+        seq: firstSeq + i,
+        type: input.type,
+        payload: input.payload,
+        capturedAtMs: input.capturedAtMs,
+        ...(input.eventClass ? { class: input.eventClass } : {}),
+      } as Parameters<typeof createEnvelope>[0]),
+    )
+    this.#lastSeq = firstSeq + inputs.length - 1
+    const put: StoredEvent[] = envelopes.map((e) => ({
+      eventClass: e.class,
+      id: e.id,
+      seq: e.seq,
+      body: JSON.stringify(e),
+    }))
+    const isSync = put.some((e) => e.eventClass === 'high')
+    const incomingBytes = put.reduce((sum, e) => sum + bodyBytes(e.body), 0)
+    const del = this.#planEviction(incomingBytes)
+    await this.#deps.store.write(
+      { put, del, lastSeq: Math.max(this.#lastSeq, this.#durableSeq) },
+      { sync: isSync },
+    )
+    this.#durableSeq = Math.max(this.#durableSeq, this.#lastSeq)
+    const counts = perClass(() => 0)
+    for (const event of put) {
+      const bytes = bodyBytes(event.body)
+      this.#index[event.eventClass].set(event.id, { seq: event.seq, bytes })
+      this.#bytes[event.eventClass] += bytes
+      if (event.eventClass === 'high') this.#highBodies.set(event.id, event.body)
+      counts[event.eventClass]++
+    }
+    for (const eventClass of eventClasses)
+      if (counts[eventClass] > 0) this.emit('recorded', eventClass, counts[eventClass])
+    return envelopes
+  }
+
+  /** Forgets events (acknowledged or permanently rejected); unknown ids are ignored. Resolves with how many. */
+  async remove(ids: readonly string[]): Promise<number> {
+    const del: EventKey[] = []
+    for (const id of ids) {
+      for (const eventClass of eventClasses) {
+        const entry = this.#index[eventClass].get(id)
+        if (!entry) continue
+        this.#index[eventClass].delete(id)
+        this.#bytes[eventClass] -= entry.bytes
+        this.#highBodies.delete(id)
+        del.push({ eventClass, id })
+        break
+      }
+    }
+    if (del.length === 0) return 0
+    await this.#deps.store.write({ del, lastSeq: this.#durableSeq }, { sync: false })
+    this.emit('removed', del.length)
+    return del.length
+  }
+
+  /** True while the event is stored (not yet acknowledged). */
+  has(id: string): boolean {
+    return eventClasses.some((c) => this.#index[c].has(id))
+  }
+
+  /** Up to `limit` ids of one class in send order (oldest first), skipping those `skip` says to. */
+  pendingIds(eventClass: EventClass, limit: number, skip: (id: string) => boolean = () => false): string[] {
+    const ids: string[] = []
+    for (const id of this.#index[eventClass].keys()) {
+      if (ids.length >= limit) break
+      if (!skip(id)) ids.push(id)
+    }
+    return ids
+  }
+
+  /** Stored bodies (envelope JSON) of the given ids of one class; ids removed meanwhile are left out. */
+  async readBodies(eventClass: EventClass, ids: readonly string[]): Promise<{ id: string; body: string }[]> {
+    const cached = eventClass === 'high' ? ids.map((id) => this.#highBodies.get(id)) : []
+    const bodies =
+      cached.length > 0 && cached.every((b) => b !== undefined)
+        ? cached
+        : await this.#deps.store.read(ids.map((id) => ({ eventClass, id })))
+    const found: { id: string; body: string }[] = []
+    ids.forEach((id, i) => {
+      const body = bodies[i]
+      if (body !== undefined && this.#index[eventClass].has(id)) found.push({ id, body })
+    })
+    return found
+  }
+
+  /** Events waiting per class. */
+  depth(): OutboxDepth {
+    const count = perClass(() => 0)
+    for (const c of eventClasses) count[c] = this.#index[c].size
+    const bytes = { ...this.#bytes }
+    return { count, bytes, totalBytes: bytes.high + bytes.medium + bytes.low }
+  }
+
+  async close(): Promise<void> {
+    await this.#deps.store.close()
+  }
+
+  /** Picks the events to delete so incomingBytes fits: lowest class first, oldest first, never high. */
+  #planEviction(incomingBytes: number): EventKey[] {
+    let excess = this.#bytes.high + this.#bytes.medium + this.#bytes.low + incomingBytes - this.#deps.maxBytes
+    const del: EventKey[] = []
+    for (const eventClass of ['low', 'medium'] as const) {
+      let count = 0
+      for (const [id, entry] of this.#index[eventClass]) {
+        if (excess <= 0) break
+        this.#index[eventClass].delete(id)
+        this.#bytes[eventClass] -= entry.bytes
+        excess -= entry.bytes
+        del.push({ eventClass, id })
+        count++
+      }
+      if (count > 0) this.emit('evicted', eventClass, count)
+    }
+    return del
+  }
+}

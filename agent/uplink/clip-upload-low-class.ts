@@ -1,0 +1,58 @@
+import type { Envelope } from '../../shared/protocol/index.js'
+import { topics } from '../../shared/protocol/index.js'
+import { chunkFrameOf } from '../media/clip-chunker.js'
+import type { ClipUploadQueue } from '../media/clip-upload-queue.js'
+import type { Outbox } from '../outbox/outbox.js'
+import type { LowClassSource, LowClassUnit } from './low-class-source.js'
+
+/** The part of the media branch's ClipUploadQueue the uplink drives. */
+export type ClipUploads = Pick<
+  ClipUploadQueue,
+  'next' | 'handleAck' | 'handleRejected' | 'handleManifestAck' | 'releaseInFlight'
+>
+
+/** Collaborators of the adapter. */
+export interface ClipUploadLowClassDeps {
+  readonly deviceId: string
+  readonly uploads: ClipUploads
+  /** The outbox holding the clip.manifest events (low class), to tell which acked ids are manifests. */
+  readonly outbox: Outbox
+}
+
+/**
+ * Plugs the media upload queue into the sender's low-class seam: chunks become DBC1 frames on the chunk
+ * topic, acks and rejections go to the queue, and an acked clip.manifest event (read back from the outbox
+ * before the sender forgets it, so this works across restarts) releases its clip's chunks.
+ */
+export class ClipUploadLowClass implements LowClassSource {
+  constructor(private readonly deps: ClipUploadLowClassDeps) {}
+
+  async next(): Promise<LowClassUnit | undefined> {
+    const next = await this.deps.uploads.next()
+    if (!next) return undefined
+    const { frame } = chunkFrameOf({
+      deviceId: this.deps.deviceId,
+      // A chunk is not an outbox event: like presence, it carries the latest seq without taking one.
+      seq: this.deps.outbox.lastSeq,
+      id: next.chunk.id,
+      clipId: next.clip.clipId,
+      span: next.chunk,
+      data: next.data,
+    })
+    return { topic: topics.chunk(this.deps.deviceId), payload: frame }
+  }
+
+  async onAck(ack: Envelope<'ack'>['payload']): Promise<void> {
+    for (const { body } of await this.deps.outbox.readBodies('low', ack.ids)) {
+      const envelope = JSON.parse(body) as Envelope
+      if (envelope.type === 'clip.manifest')
+        await this.deps.uploads.handleManifestAck(envelope.payload.clipId)
+    }
+    await this.deps.uploads.handleAck(ack.ids)
+    await this.deps.uploads.handleRejected(ack.rejected)
+  }
+
+  onOffline(): void {
+    this.deps.uploads.releaseInFlight()
+  }
+}

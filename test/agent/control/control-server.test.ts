@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type RunningAgent, startAgent } from '../../../agent/agent.js'
+import { SystemClock } from '../../../agent/clock/clock.js'
+import { type ControlServer, startControlServer } from '../../../agent/control/control-server.js'
+import { createSimulatedHardware } from '../../../agent/hardware.js'
+import { MemoryOutboxStore } from '../../../agent/outbox/memory-outbox-store.js'
+import { LoopbackUplink } from '../../../agent/uplink/loopback-uplink.js'
+import { testAgentConfig } from '../support/agent-config.js'
+import { waitFor } from '../support/test-acker.js'
+
+describe('control endpoint of the simulated twins', () => {
+  let agent: RunningAgent | undefined
+  let control: ControlServer | undefined
+  let uplink: LoopbackUplink
+
+  async function start() {
+    const clock = new SystemClock()
+    const hardware = createSimulatedHardware(clock)
+    uplink = new LoopbackUplink('front-door')
+    agent = await startAgent(
+      testAgentConfig({ mqtt: { url: 'loopback:' }, gpio: { motion: { line: 27, debounceMs: 0 } } }),
+      {
+        hardware,
+        clock,
+        uplink,
+        store: new MemoryOutboxStore(),
+      },
+    )
+    control = await startControlServer(agent, hardware, { host: '127.0.0.1', port: 0 })
+    const base = `http://127.0.0.1:${control.port}`
+    const post = async (path: string, body: unknown = {}) => {
+      const res = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    }
+    return { post, base }
+  }
+
+  afterEach(async () => {
+    await control?.close()
+    await agent?.close()
+  })
+
+  it('presses the button and answers with the recorded event id', async () => {
+    const { post } = await start()
+    const res = await post('/button/press')
+    expect(res.status).toBe(200)
+    await waitFor(() => uplink.stored.has(String(res.body.id)), 'press delivered')
+    expect(uplink.stored.get(String(res.body.id))?.type).toBe('button.press')
+  })
+
+  it('sends motion as high only when armed', async () => {
+    const { post } = await start()
+    expect((await post('/motion')).body).toEqual({ class: 'medium' })
+    await post('/armed', { armed: true })
+    const armed = await post('/motion')
+    expect(armed.body.class).toBe('high')
+  })
+
+  it('sets temperature and light and the readings arrive in a medium batch', async () => {
+    const { post } = await start()
+    await post('/temperature', { celsius: 31.5 })
+    await post('/light', { lux: 1234 })
+    await waitFor(
+      () =>
+        [...uplink.stored.values()].some((e) => e.type === 'temperature' && e.payload.celsius === 31.5) &&
+        [...uplink.stored.values()].some((e) => e.type === 'light' && e.payload.lux === 1234),
+      'readings delivered',
+    )
+    const topics = uplink.received
+      .filter((m) => m.envelopes.some((e) => e.type === 'temperature'))
+      .map((m) => m.topic)
+    expect(topics.every((t) => t.endsWith('/batch/medium'))).toBe(true)
+  })
+
+  it('rejects bad input with 400 and unknown routes with 404', async () => {
+    const { post, base } = await start()
+    expect((await post('/temperature', { celsius: 'hot' })).status).toBe(400)
+    expect((await fetch(`${base}/nope`)).status).toBe(404)
+  })
+})

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+
+/** The built agent (npm test builds before vitest runs). */
+export const builtAgentMain = new URL('../../../dist/agent/main.js', import.meta.url).pathname
+
+/** A `doorbell-agent --simulate` child process and its control endpoint. */
+export interface AgentProcess {
+  readonly child: ChildProcess
+  readonly controlPort: number
+  readonly lines: string[]
+  post(path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>
+  get(path: string): Promise<Record<string, unknown>>
+  /** SIGKILL, as a power cut would. */
+  kill9(): Promise<void>
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>
+}
+
+/** Starts the built agent with --simulate and the given config file; resolves on 'agent ready'. */
+export async function startAgentProcess(configFile: string, deadlineMs = 15_000): Promise<AgentProcess> {
+  if (!existsSync(builtAgentMain)) throw new Error(`${builtAgentMain} is missing: run npm run build`)
+  const child = spawn(process.execPath, [builtAgentMain, '--simulate', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  let stderr = ''
+  child.stderr?.on('data', (d) => {
+    stderr += String(d)
+  })
+  const controlPort = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`agent not ready in ${deadlineMs} ms: ${stderr}`)),
+      deadlineMs,
+    )
+    child.once('exit', (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)))
+    if (!child.stdout) throw new Error('no stdout')
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line)
+      try {
+        const entry = JSON.parse(line) as { msg?: string; controlPort?: number }
+        if (entry.msg === 'agent ready' && entry.controlPort) {
+          clearTimeout(timer)
+          resolve(entry.controlPort)
+        }
+      } catch {
+        // not a log line
+      }
+    })
+  })
+  const base = `http://127.0.0.1:${controlPort}`
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    controlPort,
+    lines,
+    async post(path, body) {
+      const res = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body ?? {}) })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    },
+    async get(path) {
+      return (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>
+    },
+    async kill9() {
+      child.kill('SIGKILL')
+      await exited
+    },
+    async stop() {
+      child.kill('SIGTERM')
+      return exited
+    },
+  }
+}
