@@ -29,7 +29,7 @@ Usage: install.sh [options]
   --ca FILE               CA certificate to pin for mqtts, installed as /etc/doorbell/ca.pem
   --app DIR               built project to install (holds dist/ and package.json); default: this repository
   --w1-pin N              GPIO of the 1-wire bus (default 4)
-  --segments-size SIZE    size of the tmpfs that holds the camera's segment ring (default 64M)
+  --segments-size SIZE    size of the tmpfs that holds the camera's segment ring (default 96M)
   --no-start              install and enable, but do not (re)start the service now
   --uninstall             remove what the installer added; keeps data and config unless --purge
   --purge                 with --uninstall: also remove /var/lib/doorbell, /etc/doorbell and the user
@@ -44,7 +44,7 @@ EOF
 root='' dry_run=0 uninstall=0 purge=0 no_start=0 with_commands=0
 config_file='' device_id='' mqtt_url='' mqtt_password='' ca_file=''
 app_dir=$(cd "$SELF_DIR/../.." && pwd)
-w1_pin=4 segments_size=64M
+w1_pin=4 segments_size=96M
 while (($#)); do
   case $1 in
     --config) config_file=$2; shift ;;

@@ -67,7 +67,7 @@ describe('deploy/raspberry-pi/install.sh --root', () => {
     const mount = readFileSync(join(root, 'etc/systemd/system/var-lib-doorbell-segments.mount'), 'utf8')
     expect(mount).toContain('Where=/var/lib/doorbell/segments')
     expect(mount).toContain('Type=tmpfs')
-    expect(mount).toMatch(/^Options=.*size=64M/m)
+    expect(mount).toMatch(/^Options=.*size=96M/m)
 
     const sysusers = readFileSync(join(root, 'etc/sysusers.d/doorbell.conf'), 'utf8')
     for (const group of ['gpio', 'video', 'audio', 'i2c']) expect(sysusers).toContain(`m doorbell ${group}`)

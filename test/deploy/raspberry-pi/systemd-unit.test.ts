@@ -115,7 +115,7 @@ if (!hasContainerTools) {
 
     it('keeps the segment ring on a size-capped tmpfs owned by the agent and its data in /var/lib/doorbell', () => {
       const mount = inContainer('findmnt -n -o FSTYPE,OPTIONS /var/lib/doorbell/segments').stdout
-      expect(mount).toMatch(/^tmpfs .*size=65536k/)
+      expect(mount).toMatch(/^tmpfs .*size=98304k/)
       expect(inContainer('stat -c %U /var/lib/doorbell/segments /var/lib/doorbell/data/agent').stdout).toBe(
         'doorbell\ndoorbell\n',
       )
