@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../shared/config/load-config.js'
-import { DoorbellError, errorCatalogue, formatForUser } from '../shared/errors.js'
+import { DoorbellError, errorCatalogue } from '../shared/errors.js'
 import { createLogger, type Logger } from '../shared/logger.js'
+import { runMain } from '../shared/run-main.js'
 import { agentVersion, type RunningAgent, startAgent } from './agent.js'
 import { SystemClock } from './clock/clock.js'
 import { agentConfigSchema } from './config/agent-config.js'
@@ -133,7 +134,4 @@ async function main(): Promise<void> {
   await notifier.ready()
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${formatForUser(err)}\n`)
-  process.exit(err instanceof DoorbellError && err.code === 'USAGE' ? 2 : 1)
-})
+runMain(main)

@@ -46,6 +46,18 @@ export const errorCatalogue = {
     message: 'The disk holding the data folder is full',
     fix: 'Free space on the disk or lower the retention settings; nothing already stored was lost.',
   },
+  STORE_WRITE_FAILED: {
+    message: 'The data store could not write',
+    fix: 'Check the disk holding the data folder; the events were not stored and the devices will send them again.',
+  },
+  RATE_LIMITED: {
+    message: 'The device publishes faster than its rate limit',
+    fix: 'Send less often, or raise limits.devicePublishesPerS / devicePublishBurst in the collector config.',
+  },
+  COLLECTOR_BUSY: {
+    message: 'The collector has too many events waiting to be stored',
+    fix: 'Nothing was lost: the device sends them again later. If it persists, check the disk (store.maxQueuedItems).',
+  },
   AUTH_FAILED: {
     message: 'Bad username or password',
     fix: 'Check the device id and secret; `doorbell-admin devices rotate <id>` issues a new secret.',

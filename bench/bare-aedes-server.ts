@@ -1,0 +1,16 @@
+import { type AddressInfo, createServer } from 'node:net'
+import { Aedes } from 'aedes'
+
+/** Reference for bench/collector-ingest.ts: bare aedes 1.2, in-memory, no hooks, Nagle off. */
+const broker = await Aedes.createBroker()
+const server = createServer((socket) => {
+  socket.setNoDelay(true)
+  broker.handle(socket)
+})
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ msg: 'ready', port: (server.address() as AddressInfo).port })}\n`)
+})
+process.on('SIGTERM', () => {
+  server.close()
+  broker.close(() => process.exit(0))
+})

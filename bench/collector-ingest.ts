@@ -1,0 +1,326 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import mqtt, { type MqttClient } from 'mqtt'
+import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
+import { newEventId, topics } from '../shared/protocol/index.js'
+
+/**
+ * Ingest throughput of QoS 1 medium-class readings from N simulated devices (issue 3 benchmark).
+ * Three brokers, each in its own process, the clients in this one:
+ *   collector  the built doorbell-collector, measured to the ack envelope (event durably in Level)
+ *   aedes      bare aedes 1.2 in memory, measured to PUBACK
+ *   mosquitto  Debian's mosquitto, persistence off, TCP_NODELAY on, measured to PUBACK
+ * Each client keeps a window of unacknowledged messages in flight. Prints a markdown table.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const devices = Number(process.env.BENCH_DEVICES ?? 10)
+const windowPerDevice = Number(process.env.BENCH_WINDOW ?? 200)
+const runs = Number(process.env.BENCH_RUNS ?? 3)
+const throughputMs = Number(process.env.BENCH_SECONDS ?? 5) * 1000
+const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000)
+const latencyRatePerS = 5000
+const latencyMs = 3000
+
+type Kind = 'collector' | 'aedes' | 'mosquitto'
+
+interface Broker {
+  readonly port: number
+  /** CPU time (user + system) the broker process has used so far, in ms. */
+  cpuMs(): number
+  stop(): Promise<void>
+}
+
+function cpuMsOf(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+    // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return Number.NaN
+  }
+}
+
+function waitForLine(child: ChildProcess, match: (line: string) => number | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buffer = ''
+    const timer = setTimeout(() => reject(new Error('broker did not start')), 15_000)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString()
+      for (const line of buffer.split('\n')) {
+        const port = match(line)
+        if (port !== undefined) {
+          clearTimeout(timer)
+          resolve(port)
+        }
+      }
+      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1)
+    })
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)))
+  })
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+async function startBroker(kind: Kind, dir: string, secrets: Map<string, string>): Promise<Broker> {
+  if (kind === 'collector') {
+    // A fresh store per run (only the device registry is copied), so runs measure the same thing.
+    const dataDir = mkdtempSync(join(dir, 'data-'))
+    cpSync(join(dir, 'data', 'registry.json'), join(dataDir, 'registry.json'))
+    const config = join(dir, 'collector.yaml')
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${dataDir}`,
+        'host: 127.0.0.1',
+        'logLevel: warn',
+        'mqtt: { port: 0, wsPort: null }',
+        'http: { port: null }',
+        'limits: { devicePublishesPerS: 1000000, devicePublishBurst: 1000000 }',
+      ].join('\n'),
+    )
+    const child = spawn(process.execPath, [join(root, 'dist/collector/main.js'), '--config', config], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, DOORBELL_LOG_LEVEL: 'info' },
+    })
+    const port = await waitForLine(child, (line) =>
+      line.includes('collector ready') ? (JSON.parse(line) as { mqttPort: number }).mqttPort : undefined,
+    )
+    return { port, cpuMs: () => cpuMsOf(child), stop: () => stopChild(child) }
+  }
+  if (kind === 'aedes') {
+    const child = spawn(process.execPath, [join(root, 'dist/bench/bare-aedes-server.js')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const port = await waitForLine(child, (line) =>
+      line.includes('"ready"') ? (JSON.parse(line) as { port: number }).port : undefined,
+    )
+    return { port, cpuMs: () => cpuMsOf(child), stop: () => stopChild(child) }
+  }
+  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  const config = join(dir, 'mosquitto.conf')
+  writeFileSync(
+    config,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nset_tcp_nodelay true\n`,
+  )
+  const child = spawn('/usr/sbin/mosquitto', ['-c', config], { stdio: 'ignore' })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  void secrets
+  return { port, cpuMs: () => cpuMsOf(child), stop: () => stopChild(child) }
+}
+
+interface Device {
+  readonly id: string
+  readonly client: MqttClient
+  outstanding: number
+  seq: number
+  acked: number
+  /** Publish time of each id, for latency. */
+  readonly sentAt: Map<string, number>
+}
+
+const capturedAt = new Date().toISOString()
+
+function reading(deviceId: string, seq: number): { id: string; payload: string } {
+  const id = newEventId()
+  // A template, not createEnvelope: the client side must not be the bottleneck.
+  const payload = `{"v":1,"id":"${id}","deviceId":"${deviceId}","seq":${seq},"class":"medium","type":"temperature","capturedAt":"${capturedAt}","payload":{"celsius":21.5,"sensor":"bme280-${seq % 4}"}}`
+  return { id, payload }
+}
+
+async function connectDevices(kind: Kind, port: number, secrets: Map<string, string>): Promise<Device[]> {
+  const list: Device[] = []
+  for (let i = 0; i < devices; i++) {
+    const id = `bench-${i}`
+    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+      clientId: id,
+      username: id,
+      password: secrets.get(id) ?? 'x',
+      clean: true,
+      reconnectPeriod: 0,
+      protocolVersion: 4,
+    })
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve())
+      client.once('error', reject)
+    })
+    // Nagle + delayed ACKs add tens of ms to small packets (RECIPES.md); the brokers set it too.
+    ;(client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
+    const device: Device = { id, client, outstanding: 0, seq: 0, acked: 0, sentAt: new Map() }
+    if (kind === 'collector') {
+      await client.subscribeAsync(topics.ack(id), { qos: 1 })
+    }
+    list.push(device)
+  }
+  return list
+}
+
+interface Measure {
+  onAck: (device: Device, ids: string[]) => void
+}
+
+function publish(kind: Kind, device: Device, measure: Measure): void {
+  const { id, payload } = reading(device.id, device.seq++)
+  device.outstanding += 1
+  device.sentAt.set(id, performance.now())
+  device.client.publish(topics.event(device.id, 'medium'), payload, { qos: 1 }, (err) => {
+    if (err || kind === 'collector') return
+    measure.onAck(device, [id])
+  })
+}
+
+function wireAcks(kind: Kind, list: Device[], measure: Measure): void {
+  if (kind !== 'collector') return
+  for (const device of list) {
+    device.client.on('message', (_topic, message) => {
+      const ack = JSON.parse(message.toString()) as { payload: { ids: string[] } }
+      measure.onAck(device, ack.payload.ids)
+    })
+  }
+}
+
+async function measureThroughput(kind: Kind, list: Device[], durationMs = throughputMs): Promise<number> {
+  let isRunning = true
+  let acked = 0
+  const measure: Measure = {
+    onAck(device, ids) {
+      device.outstanding -= ids.length
+      for (const id of ids) device.sentAt.delete(id)
+      acked += ids.length
+      while (isRunning && device.outstanding < windowPerDevice) publish(kind, device, measure)
+    },
+  }
+  wireAcks(kind, list, measure)
+  const started = performance.now()
+  for (const device of list) while (device.outstanding < windowPerDevice) publish(kind, device, measure)
+  await new Promise((resolve) => setTimeout(resolve, durationMs))
+  const count = acked
+  const elapsedMs = performance.now() - started
+  isRunning = false
+  // Let the in-flight window drain so the next measurement starts clean.
+  const deadline = Date.now() + 10_000
+  while (list.some((d) => d.outstanding > 0) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50))
+  for (const device of list) device.client.removeAllListeners('message')
+  return (count / elapsedMs) * 1000
+}
+
+async function measureLatency(kind: Kind, list: Device[]): Promise<{ p50: number; p99: number }> {
+  const samples: number[] = []
+  const measure: Measure = {
+    onAck(device, ids) {
+      const nowMs = performance.now()
+      device.outstanding -= ids.length
+      for (const id of ids) {
+        const sent = device.sentAt.get(id)
+        if (sent !== undefined) samples.push(nowMs - sent)
+        device.sentAt.delete(id)
+      }
+    },
+  }
+  wireAcks(kind, list, measure)
+  const intervalMs = 10
+  const perTick = (latencyRatePerS * intervalMs) / 1000
+  let sent = 0
+  const started = performance.now()
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.floor(((performance.now() - started) / 1000) * latencyRatePerS)
+      while (sent < due) {
+        const device = list[sent % list.length] as Device
+        publish(kind, device, measure)
+        sent += 1
+      }
+      if (performance.now() - started >= latencyMs) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, intervalMs)
+    void perTick
+  })
+  const deadline = Date.now() + 5000
+  while (list.some((d) => d.outstanding > 0) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20))
+  for (const device of list) device.client.removeAllListeners('message')
+  samples.sort((a, b) => a - b)
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN
+  return { p50: at(0.5), p99: at(0.99) }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'))
+  const registry = new FileIdentityRegistry(join(dir, 'data'))
+  const secrets = new Map<string, string>()
+  for (let i = 0; i < devices; i++) secrets.set(`bench-${i}`, await registry.addDevice(`bench-${i}`))
+  const kinds = (process.env.BENCH_ONLY?.split(',') ?? ['collector', 'aedes', 'mosquitto']) as Kind[]
+  const results = new Map<Kind, { rates: number[]; p50: number[]; p99: number[]; cpuPerK: number[] }>()
+  for (const kind of kinds) results.set(kind, { rates: [], p50: [], p99: [], cpuPerK: [] })
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (const kind of kinds) {
+        const broker = await startBroker(kind, dir, secrets)
+        const list = await connectDevices(kind, broker.port, secrets)
+        // Warm-up (not counted): every broker gets its JIT and buffers warm before the measurement.
+        await measureThroughput(kind, list, warmupMs)
+        const cpuBefore = broker.cpuMs()
+        const rate = await measureThroughput(kind, list)
+        const cpuPerK = (broker.cpuMs() - cpuBefore) / ((rate * throughputMs) / 1000 / 1000)
+        const latency = await measureLatency(kind, list)
+        const result = results.get(kind)
+        result?.rates.push(rate)
+        result?.p50.push(latency.p50)
+        result?.p99.push(latency.p99)
+        result?.cpuPerK.push(cpuPerK)
+        await Promise.all(list.map((d) => d.client.endAsync(true)))
+        await broker.stop()
+        process.stderr.write(
+          `run ${run + 1}/${runs} ${kind}: ${Math.round(rate)} msgs/s, cpu ${cpuPerK.toFixed(0)} ms/1k, p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms\n`,
+        )
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const aedesRate = median(results.get('aedes')?.rates ?? [])
+  const lines = [
+    `Ingest of QoS 1 medium readings: ${devices} devices, window ${windowPerDevice} per device, ${warmupMs / 1000} s warm-up then ${throughputMs / 1000} s per run, median of ${runs} runs; latency at ${latencyRatePerS} msgs/s for ${latencyMs / 1000} s.`,
+    '',
+    '| broker | measured to | msgs/s (median) | vs bare aedes (ratio of medians) | vs bare aedes (median of per-run ratios) | broker CPU ms per 1k msgs | p50 ms @5k/s | p99 ms @5k/s |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const kind of kinds) {
+    const r = results.get(kind)
+    if (!r) continue
+    const rate = median(r.rates)
+    const to = kind === 'collector' ? 'ack envelope (stored, fsynced)' : 'PUBACK'
+    // Runs of the three brokers alternate, so the ratio within a run is less exposed to load from other
+    // processes drifting over the whole benchmark.
+    const aedesRates = results.get('aedes')?.rates ?? []
+    const perRun = median(r.rates.map((value, i) => value / (aedesRates[i] ?? Number.NaN)))
+    lines.push(
+      `| ${kind} | ${to} | ${Math.round(rate)} | ${(rate / aedesRate).toFixed(2)}x | ${perRun.toFixed(2)}x | ${median(r.cpuPerK).toFixed(0)} | ${median(r.p50).toFixed(1)} | ${median(r.p99).toFixed(1)} |`,
+    )
+  }
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+await main()

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { DoorbellError } from '../../shared/errors.js'
+import { runMain } from '../../shared/run-main.js'
+import { loadCollectorConfig } from '../config.js'
+import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
+import { runAdminCommand } from './admin-commands.js'
+
+const help = `doorbell-admin: manage the collector's devices and read-only service users
+
+Usage:
+  doorbell-admin devices add <deviceId> [--write-config FILE] [--url URL] [--ca-file PATH]
+  doorbell-admin devices list [--json]
+  doorbell-admin devices disable|enable|remove <deviceId>
+  doorbell-admin devices rotate <deviceId> [--write-config FILE] [--url URL] [--ca-file PATH]
+  doorbell-admin users add <name>
+  doorbell-admin users list [--json]
+  doorbell-admin users remove <name>
+
+Options:
+  --config FILE        the collector's YAML config (to find dataDir)
+  --data-dir DIR       the collector's data folder (overrides the config; default ./data/collector)
+  --write-config FILE  write a ready agent config (mode 0600) instead of printing the secret
+  --url URL            broker URL for the agent config (default mqtt://localhost:1883)
+  --ca-file PATH       pinned CA certificate path for the agent config (mqtts)
+  --json               machine-readable list
+  --help               show this text
+
+A secret is printed once; the registry keeps only its scrypt hash. Works while the collector runs:
+the collector reloads the registry within seconds and cuts sessions of disabled or removed devices.
+`
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>
+  const options = {
+    config: { type: 'string' },
+    'data-dir': { type: 'string' },
+    'write-config': { type: 'string' },
+    url: { type: 'string' },
+    'ca-file': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const
+  try {
+    parsed = parseArgs({ options, allowPositionals: true })
+  } catch (err) {
+    throw new DoorbellError('USAGE', (err as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(help)
+    return values.help ? 0 : 2
+  }
+  const [group, action, name] = positionals
+  if (!group || !action) throw new DoorbellError('USAGE', 'expected: devices|users <action> [name]')
+  const dataDir =
+    values['data-dir'] ??
+    loadCollectorConfig(values.config ?? process.env.DOORBELL_CONFIG, process.env).dataDir
+  const registry = new FileIdentityRegistry(dataDir)
+  const out = await runAdminCommand(registry, group, action, name, {
+    writeConfig: values['write-config'],
+    url: values.url ?? 'mqtt://localhost:1883',
+    caFile: values['ca-file'],
+    isJson: values.json === true,
+  })
+  process.stdout.write(out)
+  return 0
+}
+
+runMain(main)

@@ -1,0 +1,33 @@
+/** Options of a token bucket: sustained rate and burst. */
+export interface TokenBucketOptions {
+  readonly perSecond: number
+  readonly burst: number
+}
+
+/** A token bucket per key (device id): each publish takes one token; refills at perSecond up to burst. */
+export class TokenBucketRateLimiter {
+  readonly #options: TokenBucketOptions
+  readonly #now: () => number
+  readonly #buckets = new Map<string, { tokens: number; atMs: number }>()
+
+  constructor(options: TokenBucketOptions, now: () => number = Date.now) {
+    this.#options = options
+    this.#now = now
+  }
+
+  /** Takes one token for key; false when the key is over its rate. */
+  tryTake(key: string): boolean {
+    const nowMs = this.#now()
+    let bucket = this.#buckets.get(key)
+    if (!bucket) {
+      bucket = { tokens: this.#options.burst, atMs: nowMs }
+      this.#buckets.set(key, bucket)
+    }
+    const refill = ((nowMs - bucket.atMs) / 1000) * this.#options.perSecond
+    bucket.tokens = Math.min(this.#options.burst, bucket.tokens + refill)
+    bucket.atMs = nowMs
+    if (bucket.tokens < 1) return false
+    bucket.tokens -= 1
+    return true
+  }
+}

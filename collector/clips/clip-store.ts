@@ -1,0 +1,19 @@
+import type { Envelope } from '../../shared/protocol/index.js'
+
+/** The manifest payload of a clip. */
+export type ClipManifest = Extract<Envelope, { type: 'clip.manifest' }>['payload']
+
+/** Outcome of checking a clip whose chunks are all on disk. */
+export type ClipVerdict = 'complete' | 'corrupt'
+
+/** Where clip bodies live. Metadata (manifest, chunk receipts) is in the event store. */
+export interface ClipStore {
+  /** Writes a chunk body at its offset and makes it durable (idempotent: same bytes, same place). */
+  writeChunk(deviceId: string, clipId: string, offsetBytes: number, data: Buffer): Promise<void>
+  /** Checks the reassembled clip against the manifest's size and sha256; a good clip becomes final. */
+  finalize(deviceId: string, manifest: ClipManifest): Promise<ClipVerdict>
+  /** Path of a finished clip, or undefined. */
+  clipPath(deviceId: string, clipId: string): string | undefined
+  /** Deletes a clip's files (retention). */
+  deleteClip(deviceId: string, clipId: string): Promise<void>
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod'
+import { loadConfig } from '../shared/config/load-config.js'
+import { maxPacketBytes } from '../shared/protocol/index.js'
+
+const port = z.number().int().min(0).max(65_535)
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** Schema of the collector's configuration; every field has a default so it runs with no file. */
+export const collectorConfigSchema = z.strictObject({
+  /** Folder holding the Level store, the device registry and clip files. */
+  dataDir: z.string().min(1).default('./data/collector'),
+  /** Host every listener binds to. */
+  host: z.string().min(1).default('0.0.0.0'),
+  /** pino level of the collector's log. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  mqtt: z
+    .strictObject({
+      /** MQTT over TCP; 0 picks a free port. */
+      port: port.default(1883),
+      /** MQTT over WebSocket (path /mqtt); 0 picks a free port, null disables it. */
+      wsPort: port.nullable().default(8083),
+      /** MQTT over TLS; enabled when certFile and keyFile are set. */
+      tls: z
+        .strictObject({
+          port: port.default(8883),
+          certFile: z.string().min(1),
+          keyFile: z.string().min(1),
+          /** CA for client certificates; when set, a device may authenticate by certificate (CN = device id). */
+          caFile: z.string().min(1).optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      /** Health and metrics (and later the dashboard); 0 picks a free port, null disables it. */
+      port: port.nullable().default(8080),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest MQTT packet accepted; the connection is cut as soon as a larger one is declared. */
+      maxPacketBytes: z.number().int().min(1024).default(maxPacketBytes),
+      /** Time a new connection has to send CONNECT. */
+      connectTimeoutMs: z.number().int().min(100).default(10_000),
+      /** Sustained publishes per second allowed per device (token bucket refill). */
+      devicePublishesPerS: z.number().positive().default(200),
+      /** Burst of publishes a device may send above its sustained rate. */
+      devicePublishBurst: z.number().int().positive().default(2000),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      /** fsync each group commit (survives power loss, not only kill -9). */
+      isSyncWrite: z.boolean().default(true),
+      /** Most envelopes in one group commit. */
+      maxBatchEvents: z.number().int().min(1).max(20_000).default(2000),
+      /** Items waiting for a commit beyond which new events are refused with retry (backpressure). */
+      maxQueuedItems: z.number().int().min(100).default(50_000),
+      /** Medium and low events wait up to this long to share a commit (fewer fsyncs); high never waits. */
+      lingerMs: z.number().int().min(0).max(1000).default(0),
+      /** Group commits in flight at once; acks still go out in commit order. */
+      maxConcurrentCommits: z.number().int().min(1).max(8).default(2),
+    })
+    .prefault({}),
+  /** How long each class is kept, in days; 0 keeps it forever. */
+  retentionDays: z
+    .strictObject({
+      high: z.number().nonnegative().default(365),
+      medium: z.number().nonnegative().default(30),
+      low: z.number().nonnegative().default(14),
+    })
+    .prefault({}),
+  /** How often the retention sweep runs. */
+  retentionSweepIntervalMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(DAY_MS / 24),
+  forwarding: z
+    .strictObject({
+      /** Events waiting per forwarder before the oldest are dropped (and counted). */
+      queueLimit: z.number().int().min(1).default(1000),
+    })
+    .prefault({}),
+})
+
+/** The validated, frozen collector configuration. */
+export type CollectorConfig = z.output<typeof collectorConfigSchema>
+
+/** Loads the collector config from an optional YAML file plus DOORBELL_* environment overrides. */
+export function loadCollectorConfig(
+  file: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): CollectorConfig {
+  return loadConfig({ schema: collectorConfigSchema, file, env })
+}
+
+/** The defaults with some fields changed, for tests and the demo. */
+export function collectorConfig(overrides: z.input<typeof collectorConfigSchema> = {}): CollectorConfig {
+  return collectorConfigSchema.parse(overrides)
+}

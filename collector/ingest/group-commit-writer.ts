@@ -1,0 +1,307 @@
+import { type ErrorCode, isDoorbellError } from '../../shared/errors.js'
+import type { ClipStore } from '../clips/clip-store.js'
+import type { ChunkReceipt, ClipRecord, EventStore, StoredEvent } from '../store/event-store.js'
+import {
+  highClassFirst,
+  type IngestItem,
+  isHighClass,
+  itemDevice,
+  itemId,
+  type QueueEntry,
+  type Rejection,
+} from './ingest-item.js'
+
+/** The ack owed to one device after a commit: ids now durable (or already were) and refusals. */
+export interface DeviceAck {
+  readonly deviceId: string
+  readonly ids: string[]
+  readonly rejected: Rejection[]
+}
+
+/** What one group commit did. */
+export interface CommitResult {
+  /** Events stored for the first time, in arrival order. */
+  readonly stored: StoredEvent[]
+  readonly storedChunks: ChunkReceipt[]
+  readonly duplicateCount: number
+  readonly acks: DeviceAck[]
+  readonly durationMs: number
+}
+
+/** Collaborators of the writer. */
+export interface GroupCommitWriterDeps {
+  readonly store: EventStore
+  readonly clips: ClipStore
+  /** Called after every commit (and for rejection-only rounds) with the acks to publish. */
+  readonly onCommitted: (result: CommitResult) => void
+  /** Called when a commit fails; its items are nacked with retry so the devices resend them. */
+  readonly onCommitFailed: (err: unknown, itemCount: number) => void
+  readonly maxBatchItems: number
+  /** How long medium and low items wait for company before a commit; high class never waits. */
+  readonly lingerMs?: number
+  /** Group commits allowed in flight at once (LevelDB merges concurrent batches into one log write). */
+  readonly maxConcurrentCommits?: number
+  readonly now?: () => number
+}
+
+/**
+ * Group commit (issue 3): items from every client queue here; while one Level batch is being written the
+ * next one accumulates, so under load a single fsync covers thousands of events and durability does not
+ * cost throughput. A few commits may be in flight at once (pipelining); their acks are still published in
+ * commit order. After each commit every device gets one ack listing its ids. Deduplication happens here,
+ * across the batch, against commits in flight and against the store, so two copies are always stored once.
+ */
+export class GroupCommitWriter {
+  readonly #deps: GroupCommitWriterDeps
+  /**
+   * Greatest stored event id per device. A device's ids are ULIDs from a monotonic factory, so a new event
+   * sorts above everything the device stored before and needs no lookup; only ids at or below it (resends
+   * after a reconnect, or after the agent's clock stepped back) are looked up in the store.
+   */
+  readonly #maxStored = new Map<string, string>()
+  readonly #maxRounds: number
+  #queue: QueueEntry[] = []
+  #isScheduled = false
+  #lingerTimer: NodeJS.Timeout | undefined
+  #activeRounds = 0
+  /** Settles (true = committed) when the most recent round has finished, acks included. */
+  #lastRound: Promise<boolean> = Promise.resolve(true)
+  /** Ids being committed right now, with the outcome of their round. */
+  readonly #inFlight = new Map<string, Promise<boolean>>()
+
+  constructor(deps: GroupCommitWriterDeps) {
+    this.#deps = deps
+    this.#maxRounds = Math.max(1, deps.maxConcurrentCommits ?? 2)
+  }
+
+  /** Items waiting for the next commit. */
+  get queuedCount(): number {
+    return this.#queue.length
+  }
+
+  /** Queues an item for the next group commit. */
+  submit(item: IngestItem): void {
+    const entry = { item }
+    this.#queue.push(entry)
+    this.#schedule(isHighClass(entry))
+  }
+
+  /** Queues a refusal so it reaches the device in the same ack round as its accepted events. */
+  reject(rejection: Rejection): void {
+    this.#queue.push({ rejection })
+    this.#schedule()
+  }
+
+  /** Resolves once everything queued so far is committed and acked (used on shutdown and in tests). */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#activeRounds > 0 || this.#isScheduled) {
+      await this.#lastRound
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** Plans the next round: at once for high class (after this tick's packets), else after the linger. */
+  #schedule(isUrgent = false): void {
+    if (this.#activeRounds >= this.#maxRounds) return
+    if (this.#lingerTimer && (isUrgent || this.#queue.length >= this.#deps.maxBatchItems)) {
+      clearTimeout(this.#lingerTimer)
+      this.#lingerTimer = undefined
+      this.#isScheduled = false
+    }
+    if (this.#isScheduled) return
+    this.#isScheduled = true
+    const lingerMs = this.#deps.lingerMs ?? 0
+    if (lingerMs > 0 && !isUrgent && this.#queue.length < this.#deps.maxBatchItems) {
+      this.#lingerTimer = setTimeout(() => {
+        this.#lingerTimer = undefined
+        this.#isScheduled = false
+        this.#startRound()
+      }, lingerMs)
+      return
+    }
+    // setImmediate lets every packet already read from the sockets join this batch.
+    setImmediate(() => {
+      this.#isScheduled = false
+      this.#startRound()
+    })
+  }
+
+  #startRound(): void {
+    if (this.#queue.length === 0 || this.#activeRounds >= this.#maxRounds) return
+    if (this.#queue.length > this.#deps.maxBatchItems) this.#queue = highClassFirst(this.#queue)
+    const take = Math.min(this.#queue.length, this.#deps.maxBatchItems)
+    const entries = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take)
+    this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take)
+    this.#activeRounds += 1
+    const round = this.#commitRound(entries, this.#lastRound)
+    this.#lastRound = round
+    void round.finally(() => {
+      this.#activeRounds -= 1
+      if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))
+    })
+    if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))
+  }
+
+  /** Reads the greatest stored id of devices not seen since start; unknown stays unknown on error. */
+  async #learnMaxStored(entries: readonly QueueEntry[]): Promise<void> {
+    const unknown = new Set<string>()
+    for (const entry of entries) {
+      if ('item' in entry && entry.item.kind === 'event' && !this.#maxStored.has(entry.item.event.deviceId)) {
+        unknown.add(entry.item.event.deviceId)
+      }
+    }
+    await Promise.all(
+      [...unknown].map((deviceId) =>
+        this.#deps.store.latestEventId(deviceId).then(
+          (id) => this.#raiseMax(deviceId, id),
+          () => {},
+        ),
+      ),
+    )
+  }
+
+  #raiseMax(deviceId: string, id: string): void {
+    const current = this.#maxStored.get(deviceId)
+    if (current === undefined || id > current) this.#maxStored.set(deviceId, id)
+  }
+
+  /** False only when the id is above everything its device stored, so it cannot be a duplicate. */
+  #mayBeStored(item: IngestItem): boolean {
+    if (item.kind !== 'event') return true
+    const max = this.#maxStored.get(item.event.deviceId)
+    return max === undefined || item.event.id <= max
+  }
+
+  async #commitRound(entries: QueueEntry[], previous: Promise<boolean>): Promise<boolean> {
+    const startedMs = performance.now()
+    const acks = new Map<string, DeviceAck>()
+    const ackOf = (deviceId: string): DeviceAck => {
+      let ack = acks.get(deviceId)
+      if (!ack) {
+        ack = { deviceId, ids: [], rejected: [] }
+        acks.set(deviceId, ack)
+      }
+      return ack
+    }
+    let settle: (isCommitted: boolean) => void = () => {}
+    const outcome = new Promise<boolean>((resolve) => {
+      settle = resolve
+    })
+    await this.#learnMaxStored(entries)
+    const fresh: IngestItem[] = []
+    const waiting: { item: IngestItem; round: Promise<boolean> }[] = []
+    const seen = new Set<string>()
+    let duplicateCount = 0
+    for (const entry of entries) {
+      if ('rejection' in entry) {
+        ackOf(entry.rejection.deviceId).rejected.push(entry.rejection)
+        continue
+      }
+      const id = itemId(entry.item)
+      if (seen.has(id)) {
+        duplicateCount += 1
+        continue
+      }
+      seen.add(id)
+      const pending = this.#inFlight.get(id)
+      if (pending) {
+        duplicateCount += 1
+        waiting.push({ item: entry.item, round: pending })
+      } else {
+        fresh.push(entry.item)
+        this.#inFlight.set(id, outcome)
+      }
+    }
+    const stored: StoredEvent[] = []
+    const storedChunks: ChunkReceipt[] = []
+    let isCommitted = true
+    let error: unknown
+    try {
+      const existing = await this.#deps.store.findExisting(
+        fresh.filter((item) => item.kind === 'event' && this.#mayBeStored(item)).map(itemId),
+        fresh.filter((item) => item.kind === 'chunk').map(itemId),
+      )
+      const clips: ClipRecord[] = []
+      const chunkWrites: Promise<void>[] = []
+      for (const item of fresh) {
+        const id = itemId(item)
+        if (existing.has(id)) {
+          duplicateCount += 1
+          continue
+        }
+        if (item.kind === 'event') {
+          stored.push(item.event)
+          if (item.event.type === 'clip.manifest') {
+            const manifest = item.event.payload
+            clips.push({
+              clipId: manifest.clipId,
+              deviceId: item.event.deviceId,
+              manifestId: item.event.id,
+              manifest,
+              isComplete: false,
+            })
+          }
+        } else {
+          const { payload, deviceId } = item.envelope
+          storedChunks.push({
+            id,
+            deviceId,
+            clipId: payload.clipId,
+            index: payload.index,
+            size: payload.size,
+          })
+          chunkWrites.push(this.#deps.clips.writeChunk(deviceId, payload.clipId, payload.offset, item.data))
+        }
+      }
+      // Chunk bodies are fsynced before their receipts are committed, so a receipt implies the bytes.
+      await Promise.all(chunkWrites)
+      if (stored.length > 0 || storedChunks.length > 0) {
+        await this.#deps.store.commit({ events: stored, chunks: storedChunks, clips })
+      }
+    } catch (err) {
+      isCommitted = false
+      error = err
+    }
+    // Raised before the in-flight entries go, so a concurrent round sees one or the other.
+    if (isCommitted) for (const event of stored) this.#raiseMax(event.deviceId, event.id)
+    settle(isCommitted)
+    for (const item of fresh) {
+      const id = itemId(item)
+      if (this.#inFlight.get(id) === outcome) this.#inFlight.delete(id)
+    }
+    // Acks go out in commit order; a copy of an id committed by an earlier round waits for that round.
+    await previous
+    const nack = (item: IngestItem, code: ErrorCode): void => {
+      ackOf(itemDevice(item)).rejected.push({
+        deviceId: itemDevice(item),
+        id: itemId(item),
+        code,
+        isRetryable: true,
+        reason: 'store_failed',
+      })
+    }
+    if (isCommitted) {
+      for (const item of fresh) ackOf(itemDevice(item)).ids.push(itemId(item))
+    } else {
+      this.#deps.onCommitFailed(error, fresh.length)
+      const code = isDoorbellError(error) ? error.code : 'STORE_WRITE_FAILED'
+      for (const item of fresh) nack(item, code)
+    }
+    for (const { item, round } of waiting) {
+      if (await round) ackOf(itemDevice(item)).ids.push(itemId(item))
+      else nack(item, 'STORE_WRITE_FAILED')
+    }
+    try {
+      this.#deps.onCommitted({
+        stored: isCommitted ? stored : [],
+        storedChunks: isCommitted ? storedChunks : [],
+        duplicateCount,
+        acks: [...acks.values()],
+        durationMs: performance.now() - startedMs,
+      })
+    } catch {
+      // The observer (ack publishing, metrics) must not break the commit chain.
+    }
+    return isCommitted
+  }
+}

@@ -1,0 +1,75 @@
+import type { ErrorCode } from '../../shared/errors.js'
+import type { Envelope } from '../../shared/protocol/index.js'
+import type { StoredEvent } from '../store/event-store.js'
+
+/** Why something was refused; the label of the rejection counter. */
+export type RejectReason =
+  | 'malformed'
+  | 'oversized'
+  | 'unknown_type'
+  | 'mismatch'
+  | 'bad_topic'
+  | 'foreign_topic'
+  | 'not_a_device'
+  | 'rate_limited'
+  | 'chunk_crc'
+  | 'store_failed'
+  | 'overloaded'
+  | 'packet_too_large'
+  | 'malformed_length'
+  | 'auth_failed'
+  | 'auth_busy'
+  | 'client_id_rejected'
+  | 'subscribe_refused'
+  | 'connect_timeout'
+  | 'tls_handshake'
+
+/** Something to store: an event envelope, or a verified clip chunk. */
+export type IngestItem =
+  | { readonly kind: 'event'; readonly event: StoredEvent }
+  | {
+      readonly kind: 'chunk'
+      readonly envelope: Extract<Envelope, { type: 'clip.chunk' }>
+      readonly data: Buffer
+    }
+
+/** A refusal to report to the device in its next ack (when the id is known) and to count. */
+export interface Rejection {
+  readonly deviceId: string
+  /** The envelope id, when it could be read; the device drops (retry false) or resends it. */
+  readonly id?: string
+  /** A code from the error catalogue, sent to the device in the ack. */
+  readonly code: ErrorCode
+  readonly isRetryable: boolean
+  readonly reason: RejectReason
+}
+
+/** Result of decoding one publish: items to store and rejections to report. */
+export interface DecodedPublish {
+  readonly items: IngestItem[]
+  readonly rejections: Rejection[]
+}
+
+/** An item or a refusal waiting in the group-commit queue. */
+export type QueueEntry = { readonly item: IngestItem } | { readonly rejection: Rejection }
+
+/** The envelope id of an item (the deduplication key). */
+export function itemId(item: IngestItem): string {
+  return item.kind === 'event' ? item.event.id : item.envelope.id
+}
+
+/** The device an item came from. */
+export function itemDevice(item: IngestItem): string {
+  return item.kind === 'event' ? item.event.deviceId : item.envelope.deviceId
+}
+
+/** True for a queued high-class event. */
+export function isHighClass(entry: QueueEntry): boolean {
+  return 'item' in entry && entry.item.kind === 'event' && entry.item.event.class === 'high'
+}
+
+/** Under a backlog, a press must not wait behind thousands of readings: high class goes first. */
+export function highClassFirst(queue: QueueEntry[]): QueueEntry[] {
+  const high = queue.filter(isHighClass)
+  return high.length === 0 ? queue : [...high, ...queue.filter((entry) => !isHighClass(entry))]
+}

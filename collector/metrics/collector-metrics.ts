@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { EventClass } from '../../shared/protocol/index.js'
+import type { RejectReason } from '../ingest/ingest-item.js'
+
+/** Sources read when /metrics is scraped. */
+export interface MetricSources {
+  readonly connectedClients: () => number
+  readonly ingestQueue: () => number
+}
+
+/** The collector's Prometheus metrics, in a registry of its own (several collectors may share a process). */
+export class PromCollectorMetrics {
+  readonly registry = new Registry()
+  readonly rejections = new Counter({
+    name: 'doorbell_collector_rejections_total',
+    help: 'Refused connections, packets, publishes, subscriptions and envelopes, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+  readonly storedEvents = new Counter({
+    name: 'doorbell_collector_events_stored_total',
+    help: 'Events durably stored for the first time, by class',
+    labelNames: ['class'] as const,
+    registers: [this.registry],
+  })
+  readonly storedChunks = new Counter({
+    name: 'doorbell_collector_chunks_stored_total',
+    help: 'Clip chunks durably written',
+    registers: [this.registry],
+  })
+  readonly duplicates = new Counter({
+    name: 'doorbell_collector_duplicates_total',
+    help: 'Envelopes received again after they were stored (acked again, not stored again)',
+    registers: [this.registry],
+  })
+  readonly commits = new Histogram({
+    name: 'doorbell_collector_commit_seconds',
+    help: 'Duration of one group commit (dedup lookup, chunk fsync, Level batch)',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  })
+  readonly commitFailures = new Counter({
+    name: 'doorbell_collector_commit_failures_total',
+    help: 'Group commits that failed (their items were nacked with retry)',
+    registers: [this.registry],
+  })
+  readonly acks = new Counter({
+    name: 'doorbell_collector_acks_published_total',
+    help: 'Ack envelopes published to devices',
+    registers: [this.registry],
+  })
+  readonly forwards = new Counter({
+    name: 'doorbell_collector_forwards_total',
+    help: 'High-class events handed to forwarders, by forwarder and outcome',
+    labelNames: ['forwarder', 'outcome'] as const,
+    registers: [this.registry],
+  })
+
+  constructor(sources: MetricSources) {
+    new Gauge({
+      name: 'doorbell_collector_connected_clients',
+      help: 'MQTT clients connected now',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.connectedClients())
+      },
+    })
+    new Gauge({
+      name: 'doorbell_collector_ingest_queue',
+      help: 'Items waiting for the next group commit',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.ingestQueue())
+      },
+    })
+  }
+
+  /** Counts one rejection. */
+  reject(reason: RejectReason, count = 1): void {
+    this.rejections.inc({ reason }, count)
+  }
+
+  /** Counts stored events. */
+  stored(eventClass: EventClass, count = 1): void {
+    this.storedEvents.inc({ class: eventClass }, count)
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Key layout of the Level store. Event ids are ULIDs, so every index sorts by capture time.
+ *   e!<id>                 the stored event (JSON); also the deduplication index
+ *   d!<deviceId>!<id>      by device and time
+ *   c!<class>!<id>         by class and time (retention sweeps walk it)
+ *   k!<chunkId>            chunk receipt (deduplication of clip chunks)
+ *   kc!<clipId>!<index>    chunk indexes on disk per clip
+ *   clip!<clipId>          clip metadata
+ * '!' sorts below every ULID and id character, so a prefix range never leaks into a longer prefix.
+ */
+
+const ulidAlphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+/** The first ten ULID characters for a time: every id captured at or after ms sorts at or after it. */
+export function ulidTimePrefix(ms: number): string {
+  let value = Math.max(0, Math.min(Math.floor(ms), 2 ** 48 - 1))
+  let out = ''
+  for (let i = 0; i < 10; i++) {
+    out = ulidAlphabet.charAt(value % 32) + out
+    value = Math.floor(value / 32)
+  }
+  return out
+}
+
+/** The stored event; also the deduplication index. */
+export const eventKey = (id: string): string => `e!${id}`
+/** Index by device and time. */
+export const deviceKey = (deviceId: string, id: string): string => `d!${deviceId}!${id}`
+/** Index by class and time (retention walks it). */
+export const classKey = (eventClass: string, id: string): string => `c!${eventClass}!${id}`
+/** Receipt of a clip chunk (its deduplication). */
+export const chunkKey = (id: string): string => `k!${id}`
+/** Chunk indexes on disk per clip; the index is zero-padded so keys sort numerically. */
+export const clipChunkKey = (clipId: string, index: number): string =>
+  `kc!${clipId}!${String(index).padStart(8, '0')}`
+/** Clip metadata. */
+export const clipKey = (clipId: string): string => `clip!${clipId}`

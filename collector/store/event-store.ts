@@ -1,0 +1,91 @@
+import type { Envelope, EventClass, MessageType } from '../../shared/protocol/index.js'
+
+/** An envelope as stored: the envelope plus when the collector received it. */
+export type StoredEvent = Envelope & {
+  /** When the collector received it, ms since the epoch. */
+  readonly receivedAtMs: number
+}
+
+/** Metadata of a clip: its manifest and which chunks are durably on disk. */
+export interface ClipRecord {
+  readonly clipId: string
+  readonly deviceId: string
+  /** The manifest envelope id, once the manifest arrived. */
+  readonly manifestId?: string
+  readonly manifest?: Extract<Envelope, { type: 'clip.manifest' }>['payload']
+  /** Set when every chunk is on disk and the whole file matched the manifest's sha256. */
+  readonly isComplete: boolean
+  /** Set when the reassembled file did not match the manifest's sha256. */
+  readonly isCorrupt?: boolean
+}
+
+/** A clip chunk whose body is durably written; recorded so a resent chunk is acked, not rewritten. */
+export interface ChunkReceipt {
+  readonly id: string
+  readonly deviceId: string
+  readonly clipId: string
+  readonly index: number
+  readonly size: number
+}
+
+/** One group commit: everything is written in a single atomic Level batch. */
+export interface CommitBatch {
+  readonly events: readonly StoredEvent[]
+  readonly chunks: readonly ChunkReceipt[]
+  readonly clips: readonly ClipRecord[]
+}
+
+/** A query over stored events. Time bounds are capture times (the event id's ULID time). */
+export interface EventQuery {
+  readonly deviceId?: string
+  readonly type?: MessageType
+  readonly eventClass?: EventClass
+  /** Inclusive lower bound, ms since the epoch. */
+  readonly fromMs?: number
+  /** Exclusive upper bound, ms since the epoch. */
+  readonly toMs?: number
+  /** Page size; at most 1000. */
+  readonly limit?: number
+  /** The cursor of the previous page. */
+  readonly cursor?: string
+  /** Newest first when true. */
+  readonly isNewestFirst?: boolean
+}
+
+/** One page of results; nextCursor is absent on the last page. */
+export interface EventPage {
+  readonly items: StoredEvent[]
+  readonly nextCursor?: string
+}
+
+/** How long each class is kept, in ms; 0 keeps it forever. */
+export type RetentionMs = Readonly<Record<EventClass, number>>
+
+/** What a retention sweep removed; the clip store deletes the files of expiredClips. */
+export interface RetentionResult {
+  readonly deletedCount: number
+  readonly expiredClips: { deviceId: string; clipId: string }[]
+}
+
+/** The durable event store port. */
+export interface EventStore {
+  /** Of the given event ids and chunk ids, those already stored. */
+  findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>>
+  /** The greatest event id stored for a device ('' when none): ids above it cannot be duplicates. */
+  latestEventId(deviceId: string): Promise<string>
+  /** Writes one group commit atomically and durably. */
+  commit(batch: CommitBatch): Promise<void>
+  /** One event by id. */
+  getEvent(id: string): Promise<StoredEvent | undefined>
+  /** A page of events matching the query, ordered by id (capture time). */
+  queryEvents(query: EventQuery): Promise<EventPage>
+  /** A clip's metadata. */
+  getClip(clipId: string): Promise<ClipRecord | undefined>
+  /** Indexes of the chunks of a clip that are on disk. */
+  listChunkIndexes(clipId: string): Promise<number[]>
+  /** Deletes events older than the retention of their class, with the metadata of expired clips. */
+  sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult>
+  /** True while the store is open. */
+  readonly isOpen: boolean
+  close(): Promise<void>
+}

@@ -1,0 +1,73 @@
+import { PassThrough } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { type LimiterRefusal, MqttPacketLimiter } from '../../../collector/broker/mqtt-packet-limiter.js'
+
+function setup(maxPacketBytes = 1000) {
+  const socket = new PassThrough()
+  const refusals: [LimiterRefusal, number][] = []
+  const limiter = new MqttPacketLimiter(socket, {
+    maxPacketBytes,
+    onRefused: (reason, bytes) => refusals.push([reason, bytes]),
+  })
+  const received: Buffer[] = []
+  limiter.on('data', (chunk: Buffer) => received.push(chunk))
+  limiter.on('error', () => {})
+  return { socket, limiter, refusals, received }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+describe('MqttPacketLimiter', () => {
+  it('passes packets under the limit through unchanged, across chunk boundaries', async () => {
+    const { socket, refusals, received } = setup()
+    const packet = Buffer.concat([Buffer.from([0x30, 0xc8, 0x01]), Buffer.alloc(200, 7)])
+    const twice = Buffer.concat([packet, packet])
+    for (let i = 0; i < twice.length; i += 3) socket.write(twice.subarray(i, i + 3))
+    await tick()
+    expect(refusals).toEqual([])
+    expect(Buffer.concat(received)).toEqual(twice)
+  })
+
+  it('cuts the connection as soon as a packet over the limit is declared', async () => {
+    const { socket, limiter, refusals, received } = setup()
+    // PUBLISH declaring 100 MB: 100 * 2^20 = 0x6400000 -> varint 80 80 80 32.
+    socket.write(Buffer.from([0x30, 0x80, 0x80]))
+    socket.write(Buffer.from([0x80, 0x32, 1, 2, 3]))
+    await tick()
+    expect(refusals).toHaveLength(1)
+    expect(refusals[0]?.[0]).toBe('packet_too_large')
+    expect(limiter.destroyed).toBe(true)
+    expect(socket.destroyed).toBe(true)
+    // Only the header bytes before the length was known went through; nothing of the body.
+    expect(Buffer.concat(received).length).toBeLessThanOrEqual(5)
+  })
+
+  it('refuses a remaining length with a fifth continuation byte', async () => {
+    const { socket, refusals } = setup(Number.MAX_SAFE_INTEGER)
+    socket.write(Buffer.from([0x30, 0x81, 0x80, 0x80, 0x81, 0x01]))
+    await tick()
+    expect(refusals[0]?.[0]).toBe('malformed_length')
+  })
+
+  it('tracks zero-length packets such as PINGREQ', async () => {
+    const { socket, refusals, received } = setup(10)
+    socket.write(Buffer.from([0xc0, 0x00, 0xc0, 0x00, 0x30, 0x02, 0, 0]))
+    await tick()
+    expect(refusals).toEqual([])
+    expect(Buffer.concat(received).length).toBe(8)
+  })
+
+  it('writes go to the socket', async () => {
+    const { socket, limiter } = setup()
+    const out: Buffer[] = []
+    socket.on('data', () => {})
+    const write = socket.write.bind(socket)
+    socket.write = ((chunk: Buffer, ...rest: never[]) => {
+      out.push(chunk)
+      return write(chunk, ...rest)
+    }) as typeof socket.write
+    limiter.write(Buffer.from([0x40, 0x02, 0, 1]))
+    await tick()
+    expect(Buffer.concat(out)).toEqual(Buffer.from([0x40, 0x02, 0, 1]))
+  })
+})

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type RunningCollector, startCollector } from '../../collector/collector.js'
+import { type CollectorConfig, collectorConfig } from '../../collector/config.js'
+import { FileIdentityRegistry } from '../../collector/registry/file-identity-registry.js'
+import { createEnvelope, type Envelope, encodeEvent } from '../../shared/protocol/index.js'
+
+/** A temp folder removed by cleanup(). */
+export function tempDir(prefix: string): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `${prefix}-`))
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** Config for a test collector on loopback with free ports. */
+export function testConfig(
+  dataDir: string,
+  overrides: Partial<Parameters<typeof collectorConfig>[0]> = {},
+): CollectorConfig {
+  return collectorConfig({
+    dataDir,
+    host: '127.0.0.1',
+    mqtt: { port: 0, wsPort: null },
+    http: { port: 0 },
+    ...overrides,
+  })
+}
+
+/** Registers a device and returns its secret. */
+export function addDevice(dataDir: string, deviceId: string): Promise<string> {
+  return new FileIdentityRegistry(dataDir).addDevice(deviceId)
+}
+
+/** Result of running an outside command. */
+export interface CommandResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs a program to completion with a deadline (never throws on a non-zero exit). */
+export function run(
+  file: string,
+  args: readonly string[],
+  timeoutMs = 10_000,
+  input?: string,
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0
+      resolve({ code, stdout, stderr })
+    })
+    if (input !== undefined) child.stdin?.end(input)
+  })
+}
+
+/** mosquitto_pub arguments for a device on a collector. */
+export function pubArgs(port: number, user: string, password: string, clientId: string): string[] {
+  return [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-u',
+    user,
+    '-P',
+    password,
+    '-i',
+    clientId,
+    '-q',
+    '1',
+    '-V',
+    'mqttv311',
+  ]
+}
+
+/** A valid temperature reading. */
+export function reading(deviceId: string, seq: number, celsius = 21): Envelope {
+  return createEnvelope({ deviceId, seq, type: 'temperature', payload: { celsius, sensor: 'bme280' } })
+}
+
+/** A button press. */
+export function press(deviceId: string, seq: number): Envelope {
+  return createEnvelope({ deviceId, seq, type: 'button.press', payload: {} })
+}
+
+/** Encodes an envelope as the string mosquitto_pub sends. */
+export function text(envelope: Envelope): string {
+  return encodeEvent(envelope).toString('utf8')
+}
+
+/** Polls until check() returns a truthy value or the deadline passes (then throws). */
+export async function eventually<T>(
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value) return value as T
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+/** Value of one Prometheus sample from /metrics text, 0 when absent. */
+export async function metric(collector: RunningCollector, name: string, labels = ''): Promise<number> {
+  const text = await collector.metrics.registry.metrics()
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `))
+  return line ? Number(line.split(' ').at(-1)) : 0
+}
+
+export { startCollector }
