@@ -23,6 +23,11 @@ main() {
       sleep 5
     done
     ip route show default | grep -q . || { echo "doorbell-firstboot: no network yet; retrying in a minute"; exit 1; }
+    # Up to two minutes for NTP; if it never syncs, apt may fail, and the unit retries a minute later.
+    for _ in $(seq 1 24); do
+      [[ $(timedatectl show -p NTPSynchronized --value 2>/dev/null) == yes ]] && break
+      sleep 5
+    done
   fi
 
   app=$root/var/lib/doorbell-firstboot/app
