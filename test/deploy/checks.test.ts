@@ -3,18 +3,26 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeFakeApp, piDir, repoRoot, run, tempDir, writeFile } from './helpers.js'
 
-/** Every shell script the project ships: *.sh under deploy/, plus files whose first line is a shell shebang. */
+/** Every shell script in the repository: tracked *.sh files and files whose first line is a shell shebang. */
 function shellScripts(): string[] {
+  const isShell = (path: string): boolean =>
+    path.endsWith('.sh') ||
+    /^#!.*\b(ba)?sh\b/.test(readFileSync(path, 'utf8').slice(0, 200).split('\n')[0] ?? '')
+  const listed = run('git', ['ls-files', '-z'])
+  if (listed.status === 0) {
+    return listed.stdout
+      .split('\0')
+      .filter(Boolean)
+      .map((name) => join(repoRoot, name))
+      .filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile() && isShell(path))
+  }
+  // Not a git checkout (a release tarball): the folders that hold scripts.
   const found: string[] = [join(repoRoot, '.ci/run')]
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name)
       if (entry.isDirectory()) walk(path)
-      else if (
-        entry.name.endsWith('.sh') ||
-        /^#!.*\b(ba)?sh\b/.test(readFileSync(path, 'utf8').split('\n')[0] ?? '')
-      )
-        found.push(path)
+      else if (isShell(path)) found.push(path)
     }
   }
   walk(join(repoRoot, 'deploy'))
@@ -31,6 +39,7 @@ describe('shell scripts', () => {
         'deploy/raspberry-pi/install.sh',
         'deploy/raspberry-pi/prepare-sd.sh',
         'deploy/raspberry-pi/firstboot.sh',
+        '.ci/run',
       ]),
     )
   })
