@@ -266,6 +266,11 @@ do_install() {
     put /etc/doorbell/agent.yaml 0640 < <(config_text)
   fi
   [[ -z $ca_file ]] || put /etc/doorbell/ca.pem 0644 <"$ca_file"
+  local pinned
+  pinned=$(awk '$1 == "caFile:" { gsub(/["'\'']/, "", $2); print $2; exit }' "$root/etc/doorbell/agent.yaml" 2>/dev/null || true)
+  if [[ -n $pinned && ! -f $root$pinned ]] && ((!dry_run)); then
+    log "warning: the config pins the CA $pinned, which does not exist: pass --ca FILE"
+  fi
   # The group as the target system numbers it (sysusers just created it there).
   local gid
   gid=$(awk -F: '$1 == "doorbell" { print $3 }' "$root/etc/group" 2>/dev/null || true)

@@ -133,6 +133,14 @@ describe('deploy/raspberry-pi/install.sh --root', () => {
     expect(configTxt).toContain('gpiopin=4\n')
   })
 
+  it('warns when the config pins a CA that is not there', () => {
+    const config = join(work, 'agent.yaml')
+    writeFileSync(config, "deviceId: porch\nmqtt:\n  url: mqtts://c:8883\n  caFile: '/etc/doorbell/ca.pem'\n")
+    const result = install('--config', config)
+    expect(result.status).toBe(0)
+    expect(result.stdout).toContain('pins the CA /etc/doorbell/ca.pem, which does not exist: pass --ca FILE')
+  })
+
   it('writes /boot/config.txt on releases before Bookworm', () => {
     rmSync(join(root, 'boot/firmware'), { recursive: true })
     writeFile(join(root, 'boot/config.txt'), stockConfigTxt)
