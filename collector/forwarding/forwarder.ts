@@ -10,9 +10,10 @@ export function isForwarded(event: StoredEvent): boolean {
 }
 
 /**
- * Sends a durably stored high-class event (or a snapshot/clip manifest relating to one) somewhere else (push notification, webhook, home automation).
- * Implementations arrive with the alerts issue. The dispatcher gives each forwarder its own queue and
- * calls forward() one event at a time, so a slow or failing forwarder never blocks ingest or the others.
+ * Sends a durably stored high-class event (or a snapshot/clip manifest relating to one) somewhere else
+ * (push notification, webhook, home automation); collector/alerts/ holds the alerts issue's one. The
+ * dispatcher gives each forwarder its own queue and calls forward() one event at a time, so a slow or
+ * failing forwarder never blocks ingest or the others.
  */
 export interface Forwarder {
   /** Short stable name, used in metrics and logs. */
