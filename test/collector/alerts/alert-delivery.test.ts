@@ -28,7 +28,7 @@ describe('alert delivery through webhook and ntfy', () => {
     device = undefined
   })
 
-  async function start(options: { hookStatuses?: number[]; attempts?: number } = {}) {
+  async function start(options: { hookStatuses?: number[]; attempts?: number; cooldownMs?: number } = {}) {
     const dir = tempDir('alerts-delivery')
     cleanup = dir.cleanup
     const hook = await startReceiver(options.hookStatuses ?? [200])
@@ -46,7 +46,9 @@ describe('alert delivery through webhook and ntfy', () => {
             { kind: 'ntfy', name: 'phone', serverUrl: ntfy.url, topic: 'alice-door', token: 'tk_abcdef' },
             { kind: 'webhook', name: 'other', url: other.url, secret },
           ],
-          users: [{ name: 'alice', channels: ['hook', 'phone', 'other'], cooldownMs: 5_000 }],
+          users: [
+            { name: 'alice', channels: ['hook', 'phone', 'other'], cooldownMs: options.cooldownMs ?? 5_000 },
+          ],
           retry: { attempts: options.attempts ?? 4, initialMs: 20, maxMs: 50 },
         },
       }),
@@ -129,6 +131,29 @@ describe('alert delivery through webhook and ntfy', () => {
     ])
     // The healthy channel did not wait for the failing one's retries.
     expect(other.requests[0]?.atMs ?? Infinity).toBeLessThan(hook.requests[2]?.atMs ?? 0)
+  })
+
+  it('keeps storing, acking and delivering on other channels while one channel hangs', async () => {
+    const { hook, other } = await start({ cooldownMs: 0 })
+    hook.delayMs = 3000
+    const client = device as MqttClient
+    const acked = new Set<string>()
+    client.on('message', (_topic, payload) => {
+      for (const id of (JSON.parse(payload.toString('utf8')) as { payload: { ids: string[] } }).payload.ids)
+        acked.add(id)
+    })
+    await client.subscribeAsync('doorbell/v1/front-door/ack', { qos: 1 })
+    const first = press('front-door', 0)
+    const second = press('front-door', 1)
+    await publishEnvelope(client, first)
+    await eventually(() => hook.requests.length === 1, 5000, 'hanging request started')
+    const startedMs = Date.now()
+    await publishEnvelope(client, second)
+    await eventually(() => acked.has(first.id) && acked.has(second.id), 2000, 'both presses acked')
+    await eventually(() => other.requests.length === 2, 2000, 'healthy channel delivered both')
+    // Both happened while the slow channel was still holding its first request.
+    expect(Date.now() - startedMs).toBeLessThan(3000)
+    expect(hook.requests).toHaveLength(2)
   })
 
   it('records what still fails in the persisted dead-letter log', async () => {

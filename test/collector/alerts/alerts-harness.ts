@@ -20,6 +20,8 @@ export interface Receiver {
   readonly requests: ReceivedRequest[]
   /** Status codes answered in turn; after the list runs out, the last one (default 200). */
   statuses: number[]
+  /** Time before each answer (a slow channel). */
+  delayMs: number
   close(): Promise<void>
 }
 
@@ -30,6 +32,7 @@ export async function startReceiver(statuses: number[] = [200]): Promise<Receive
     url: '',
     requests,
     statuses,
+    delayMs: 0,
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
