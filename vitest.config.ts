@@ -6,6 +6,12 @@ const containerTests = [
   'test/deploy/raspberry-pi/systemd-unit.test.ts',
 ]
 
+/**
+ * Fault scenarios (kill -9 rounds, partitions, full disks, fuzzing): minutes of real time, so they run
+ * after the main tests, before the container builds. Sizes come from FAULT_* env (docs/reliability.md).
+ */
+const faultTests = ['test/faults/**/*.test.ts']
+
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
@@ -20,12 +26,13 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['test/**/*.test.ts'],
-          exclude: containerTests,
+          exclude: [...containerTests, ...faultTests],
           sequence: { groupOrder: 0 },
         },
       },
+      { extends: true, test: { name: 'faults', include: faultTests, sequence: { groupOrder: 1 } } },
       // After every other test: an image build next to real-time tests (ffmpeg segment timing) makes those flaky.
-      { extends: true, test: { name: 'containers', include: containerTests, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'containers', include: containerTests, sequence: { groupOrder: 2 } } },
     ],
   },
 })

@@ -1,0 +1,119 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { LevelOutboxStore } from '../../agent/outbox/level-outbox-store.js'
+import { type RunningCollector, startCollector } from '../../collector/collector.js'
+import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import { waitFor } from '../agent/support/test-acker.js'
+import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
+import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
+
+/**
+ * Agent crashes: the built agent is killed with SIGKILL at random points of a stream of presses and
+ * readings, FAULT_KILLS times over FAULT_EVENTS events (full size: FAULT_EVENTS=10000 FAULT_KILLS=20).
+ * Sent = presses the control endpoint confirmed + every id found in the dead agent's outbox.
+ */
+const totalEvents = envCount('FAULT_EVENTS', 1_000)
+const kills = envCount('FAULT_KILLS', 20)
+
+async function outboxIds(dataDir: string): Promise<string[]> {
+  const store = new LevelOutboxStore({ directory: join(dataDir, 'outbox') })
+  await store.open()
+  try {
+    const ids: string[] = []
+    for await (const event of store.scan()) ids.push(event.id)
+    return ids
+  } finally {
+    await store.close()
+  }
+}
+
+describe('fault: agent killed with SIGKILL during a stream', () => {
+  let collector: RunningCollector | undefined
+  let agent: AgentProcess | undefined
+  let cleanup: (() => void) | undefined
+
+  afterEach(async () => {
+    if (agent && agent.child.exitCode === null) await agent.kill9()
+    await collector?.close()
+    cleanup?.()
+  })
+
+  it(`loses nothing and duplicates nothing over ${kills} kills and ${totalEvents} events`, async () => {
+    const dir = tempDir('fault-agent-crash')
+    cleanup = dir.cleanup
+    const collectorDir = join(dir.path, 'collector')
+    const agentDir = join(dir.path, 'agent')
+    const secret = await addDevice(collectorDir, 'front-door')
+    collector = await startCollector(
+      testConfig(collectorDir, { limits: { devicePublishesPerS: 100_000, devicePublishBurst: 100_000 } }),
+    )
+    const configFile = join(dir.path, 'agent.yaml')
+    await writeFile(
+      configFile,
+      stringify({
+        deviceId: 'front-door',
+        mqtt: {
+          url: `mqtt://127.0.0.1:${collector.mqttPort}`,
+          username: 'front-door',
+          password: secret,
+          reconnectInitialMs: 50,
+          reconnectMaxMs: 400,
+        },
+        dataDir: agentDir,
+        gpio: { button: { line: 17, debounceMs: 0 } },
+        medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 },
+        logLevel: 'info',
+      }),
+    )
+    // Kill points: distinct random event indexes, sorted.
+    const killAt = new Set<number>()
+    while (killAt.size < Math.min(kills, totalEvents - 1))
+      killAt.add(1 + Math.floor(Math.random() * (totalEvents - 1)))
+    const sent = new Set<string>()
+    let attempted = 0
+    let killed = 0
+    agent = await startAgentProcess(configFile)
+    for (let i = 0; i < totalEvents; i += 2) {
+      const current: AgentProcess = agent
+      const pair = Promise.all([
+        current
+          .post('/button/press')
+          .then((r) => {
+            if (r.status === 200) sent.add(String(r.body.id))
+          })
+          .catch(() => undefined),
+        current.post('/temperature', { celsius: (i % 1000) / 10 }).catch(() => undefined),
+      ])
+      attempted += 2
+      if (killAt.has(i) || killAt.has(i + 1)) {
+        // Mid-request: the kill lands while the press is being recorded, or just after.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 4))
+        await current.kill9()
+        killed += 1
+        await pair
+        for (const id of await outboxIds(agentDir)) sent.add(id)
+        agent = await startAgentProcess(configFile)
+      } else {
+        await pair
+      }
+    }
+    const last: AgentProcess = agent
+    // Readings still in the batcher are written to the outbox within batchIntervalMs.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const store = collector.store
+    await waitFor(
+      async () => ((await last.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
+      'agent outbox drained',
+      60_000,
+    )
+    const stored = await allStoredEvents(store, 'front-door')
+    const count = countFaultOutcome(sent, stored)
+    printCountLine('agent-crash', count, { attempted, kills: killed })
+    expect(killed).toBeGreaterThanOrEqual(Math.min(kills, totalEvents - 1))
+    expect(count.lost).toBe(0)
+    expect(count.duplicated).toBe(0)
+    expect(count.sent).toBeGreaterThan(totalEvents / 4)
+  }, 600_000)
+})
