@@ -24,30 +24,42 @@ export async function allStoredEvents(
 
 /** The outcome every fault scenario ends with. */
 export interface FaultCount {
-  /** Ids the sender recorded (control endpoint confirmed, or seen in its outbox). */
+  /** Events the agent recorded: seqs 1..lastSeq (or, without a lastSeq, the confirmed ids). */
   readonly sent: number
   /** Of those, how many are in the collector's store. */
   readonly stored: number
-  /** Sent ids missing from the store. */
+  /** Sent events missing from the store: a missing seq or a confirmed id not stored. */
   readonly lost: number
   /** Same id twice, or the same (deviceId, seq) twice. */
   readonly duplicated: number
-  /** Events in the store in total (may exceed sent: readings recorded just before a kill). */
+  /** Ids confirmed one by one (control endpoint, outbox scans), all checked against the store. */
+  readonly confirmedIds: number
+  /** Events in the store in total. */
   readonly storedTotal: number
 }
 
-/** Compares what was sent with what the store holds. */
-export function countFaultOutcome(sentIds: ReadonlySet<string>, stored: readonly StoredEvent[]): FaultCount {
+/** Compares what was sent (confirmed ids and seqs 1..lastSeq) with what the store holds. */
+export function countFaultOutcome(
+  confirmedIds: ReadonlySet<string>,
+  stored: readonly StoredEvent[],
+  lastSeq = 0,
+): FaultCount {
   const storedIds = new Set(stored.map((e) => e.id))
   const seqKeys = stored.filter((e) => e.type !== 'status').map((e) => `${e.deviceId}/${e.seq}`)
   const duplicated = stored.length - storedIds.size + (seqKeys.length - new Set(seqKeys).size)
-  let found = 0
-  for (const id of sentIds) if (storedIds.has(id)) found += 1
+  let missingIds = 0
+  for (const id of confirmedIds) if (!storedIds.has(id)) missingIds += 1
+  const seqs = new Set(stored.filter((e) => e.type !== 'status').map((e) => e.seq))
+  let missingSeqs = 0
+  for (let seq = 1; seq <= lastSeq; seq++) if (!seqs.has(seq)) missingSeqs += 1
+  const sent = lastSeq > 0 ? lastSeq : confirmedIds.size
+  const lost = lastSeq > 0 ? Math.max(missingSeqs, missingIds) : missingIds
   return {
-    sent: sentIds.size,
-    stored: found,
-    lost: sentIds.size - found,
+    sent,
+    stored: sent - lost,
+    lost,
     duplicated,
+    confirmedIds: confirmedIds.size,
     storedTotal: stored.length,
   }
 }
