@@ -67,7 +67,7 @@ export function countFaultOutcome(
 /** Prints the count line every fault scenario ends with. */
 export function printCountLine(
   scenario: string,
-  count: FaultCount,
+  count: Pick<FaultCount, 'sent' | 'stored' | 'duplicated'> & Partial<FaultCount>,
   extra: Record<string, unknown> = {},
 ): void {
   const fields = Object.entries({ ...count, ...extra })
