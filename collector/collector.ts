@@ -221,9 +221,13 @@ export async function startCollector(
   const aedes = broker.aedes
   aedes.on('clientReady', (client: Client) => emit({ kind: 'client_connected', clientId: client.id }))
   aedes.on('clientDisconnect', (client: Client) => emit({ kind: 'client_disconnected', clientId: client.id }))
-  aedes.on('clientError', (client: Client, err: Error) =>
-    emit({ kind: 'client_error', clientId: client.id, err }),
-  )
+  aedes.on('clientError', (client: Client, err: Error) => {
+    if (isParserError(err)) reject('malformed_packet', { clientId: client.id })
+    emit({ kind: 'client_error', clientId: client.id, err })
+  })
+  aedes.on('connectionError', (_client: Client, err: Error) => {
+    if (isParserError(err)) reject('malformed_packet')
+  })
   // aedes emits 'error' for persistence failures; unhandled, an EventEmitter 'error' would end the process.
   const brokerEvents: EventEmitter = aedes
   brokerEvents.on('error', (err: Error) => emit({ kind: 'task_failed', task: 'broker', err }))
@@ -320,4 +324,19 @@ export async function startCollector(
       await store.close()
     },
   }
+}
+
+/** aedes' own conditions: reported elsewhere (connect_timeout) or not bad input. */
+const notInputErrors = new Set([
+  'keep alive timeout',
+  'connect did not arrive in time',
+  'Client queue limit reached',
+])
+
+/**
+ * True for a packet the MQTT parser refused: a plain Error. Socket errors carry a code, refused
+ * logins a CONNACK returnCode (counted as auth_*), and aedes' timers are not input.
+ */
+function isParserError(err: Error & { code?: unknown; returnCode?: unknown }): boolean {
+  return err.code === undefined && err.returnCode === undefined && !notInputErrors.has(err.message)
 }

@@ -17,6 +17,7 @@ export type RejectReason =
   | 'overloaded'
   | 'packet_too_large'
   | 'malformed_length'
+  | 'malformed_packet'
   | 'auth_failed'
   | 'auth_busy'
   | 'client_id_rejected'
