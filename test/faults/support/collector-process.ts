@@ -21,11 +21,12 @@ export interface CollectorProcess {
 export async function startCollectorProcess(
   configFile: string,
   deadlineMs = 15_000,
+  /** A command to run it under, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec, not fork). */
+  wrapper: readonly string[] = [],
 ): Promise<CollectorProcess> {
   if (!existsSync(builtCollectorMain)) throw new Error(`${builtCollectorMain} is missing: run npm run build`)
-  const child = spawn(process.execPath, [builtCollectorMain, '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const argv = [...wrapper, process.execPath, builtCollectorMain, '--config', configFile]
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   let stderr = ''
   child.stderr?.on('data', (d) => {
