@@ -21,6 +21,7 @@ import { Outbox, type RecordInput } from '../agent/outbox/outbox.js'
 import type { OutboxStore } from '../agent/outbox/outbox-store.js'
 import { createEnvelope, topics } from '../shared/protocol/index.js'
 import { median, quantile, startBenchCollectorProcess, until } from './agent-bench-harness.js'
+import { emitFigures } from './bench-figures.js'
 
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 const presses = Number(process.env.BENCH_PRESSES ?? 100)
@@ -303,6 +304,64 @@ export async function run(): Promise<string> {
     `| agent RSS, --simulate, idle (MiB) | ${rss.toFixed(1)} | ${bareRss.toFixed(1)} (bare node) | ${(rss / bareRss).toFixed(2)}x |`,
     `| agent CPU, --simulate, idle (% of a core) | ${cpu.toFixed(2)} | ${bareCpu.toFixed(2)} (bare node) | - |`,
   )
+  emitFigures('agent-latency', [
+    {
+      name: 'press->ack p50, idle link',
+      value: durable.p50,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'memory outbox',
+      referenceValue: ref.p50,
+    },
+    {
+      name: 'press->ack p99, idle link',
+      value: durable.p99,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'memory outbox',
+      referenceValue: ref.p99,
+    },
+    {
+      name: 'press->ack p50, backlog + 5k/s',
+      value: loaded.p50,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'idle link',
+      referenceValue: durable.p50,
+    },
+    {
+      name: 'press->ack p99, backlog + 5k/s',
+      value: loaded.p99,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'idle link',
+      referenceValue: durable.p99,
+    },
+    {
+      name: `drain ${offlineReadings} readings`,
+      value: drainMs / 1000,
+      unit: 's',
+      better: 'lower',
+      reference: 'naive upload (bare MQTT.js)',
+      referenceValue: rawMs / 1000,
+    },
+    {
+      name: 'agent RSS idle',
+      value: rss,
+      unit: 'MiB',
+      better: 'lower',
+      reference: 'bare node',
+      referenceValue: bareRss,
+    },
+    {
+      name: 'agent CPU idle',
+      value: cpu,
+      unit: '% core',
+      better: 'lower',
+      reference: 'bare node',
+      referenceValue: bareCpu,
+    },
+  ])
   return [
     `Agent benchmark: medians of ${runs} runs, ${presses} presses per run, loopback, aedes 1.2 and an acker in a second process, node ${process.version}.`,
     '',

@@ -20,6 +20,7 @@ import { stringify } from 'yaml'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { createEnvelope, encodeEvent, topics } from '../shared/protocol/index.js'
 import { median, quantile } from './agent-bench-harness.js'
+import { type BenchFigure, emitFigures } from './bench-figures.js'
 
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 const presses = Number(process.env.BENCH_PRESSES ?? 40)
@@ -196,6 +197,7 @@ async function oneRun(withLoad: boolean): Promise<{ latencies: number[]; loadRat
 }
 
 const rows: string[] = []
+const figures: BenchFigure[] = []
 for (const withLoad of [false, true]) {
   const p50s: number[] = []
   const p99s: number[] = []
@@ -209,6 +211,12 @@ for (const withLoad of [false, true]) {
     count += latencies.length
   }
   const p99 = median(p99s)
+  const scenario = withLoad ? 'under load' : 'alone'
+  const bar = { reference: 'Google Home doorbell bar', referenceValue: referenceMs }
+  figures.push(
+    { name: `press->webhook p50, ${scenario}`, value: median(p50s), unit: 'ms', better: 'lower', ...bar },
+    { name: `press->webhook p99, ${scenario}`, value: p99, unit: 'ms', better: 'lower', ...bar },
+  )
   rows.push(
     `| ${withLoad ? `under ${Math.round(median(rates))} msgs/s medium load (${loadDevices} devices)` : 'alone'} | ${count} | ${median(p50s)} | ${p99} | ${referenceMs} | ${(p99 / referenceMs).toFixed(3)} |`,
   )
@@ -223,3 +231,4 @@ process.stdout.write(
     '',
   ].join('\n'),
 )
+emitFigures('alerts-latency', figures)

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import mqtt, { type MqttClient } from 'mqtt'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { newEventId, topics } from '../shared/protocol/index.js'
+import { type BenchFigure, emitFigures } from './bench-figures.js'
 
 /**
  * Ingest throughput of QoS 1 medium-class readings from N simulated devices (issue 3 benchmark).
@@ -307,10 +308,31 @@ async function main(): Promise<void> {
     '| broker | measured to | msgs/s (median) | vs bare aedes (ratio of medians) | vs bare aedes (median of per-run ratios) | broker CPU ms per 1k msgs | p50 ms @5k/s | p99 ms @5k/s |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ]
+  const figures: BenchFigure[] = []
+  const aedesResult = results.get('aedes')
   for (const kind of kinds) {
     const r = results.get(kind)
     if (!r) continue
     const rate = median(r.rates)
+    const reference = kind === 'aedes' ? undefined : 'bare aedes'
+    const refOf = (value: number) => (reference ? { reference, referenceValue: value } : {})
+    figures.push(
+      { name: `ingest ${kind} msgs/s`, value: rate, unit: 'msgs/s', better: 'higher', ...refOf(aedesRate) },
+      {
+        name: `ingest ${kind} p99 @5k/s`,
+        value: median(r.p99),
+        unit: 'ms',
+        better: 'lower',
+        ...refOf(median(aedesResult?.p99 ?? [])),
+      },
+      {
+        name: `ingest ${kind} CPU per 1k msgs`,
+        value: median(r.cpuPerK),
+        unit: 'ms',
+        better: 'lower',
+        ...refOf(median(aedesResult?.cpuPerK ?? [])),
+      },
+    )
     const to = kind === 'collector' ? 'ack envelope (stored, fsynced)' : 'PUBACK'
     // Runs of the three brokers alternate, so the ratio within a run is less exposed to load from other
     // processes drifting over the whole benchmark.
@@ -321,6 +343,7 @@ async function main(): Promise<void> {
     )
   }
   process.stdout.write(`${lines.join('\n')}\n`)
+  emitFigures('collector-ingest', figures)
 }
 
 await main()

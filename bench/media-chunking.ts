@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chunkFrameOf, chunkSpan, describeClipFile, readChunk } from '../agent/media/clip-chunker.js'
 import { newEventId } from '../shared/protocol/ids.js'
+import { type BenchFigure, emitFigures } from './bench-figures.js'
 
 const runs = 5
 const fileBytes = 16 * 1024 * 1024
@@ -29,6 +30,7 @@ const dir = mkdtempSync(join(tmpdir(), 'doorbell-bench-chunk-'))
 const path = join(dir, 'clip.mp4')
 writeFileSync(path, randomBytes(fileBytes))
 const rows: string[] = []
+const figures: BenchFigure[] = []
 try {
   for (const chunkBytes of chunkSizes) {
     const hashMs: number[] = []
@@ -50,6 +52,14 @@ try {
     const h = median(hashMs)
     const f = median(frameMs)
     const mibPerS = fileBytes / 1024 / 1024 / (f / 1000)
+    figures.push({
+      name: `chunk ${chunkBytes / 1024} KiB hash + frames`,
+      value: f,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'read + sha256 only',
+      referenceValue: h,
+    })
     rows.push(
       `| ${chunkBytes / 1024} KiB | ${Math.ceil(fileBytes / chunkBytes)} | ${f.toFixed(0)} | ${h.toFixed(0)} | ${(f / h).toFixed(2)}x | ${mibPerS.toFixed(0)} |`,
     )
@@ -63,3 +73,4 @@ console.log(
 )
 console.log('|---|---|---|---|---|---|')
 console.log(rows.join('\n'))
+emitFigures('media-chunking', figures)

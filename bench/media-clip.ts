@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type BenchFigure, emitFigures } from './bench-figures.js'
 
 const runs = 5
 const sizes = ['320x240', '1280x720']
@@ -67,6 +68,7 @@ function makeSegments(dir: string, size: string): string[] {
 
 const rows: string[] = []
 const snapRows: string[] = []
+const figures: BenchFigure[] = []
 for (const size of sizes) {
   const dir = mkdtempSync(join(tmpdir(), 'doorbell-bench-media-'))
   try {
@@ -100,6 +102,14 @@ for (const size of sizes) {
     }
     const c = median(copyMs)
     const e = median(encodeMs)
+    figures.push({
+      name: `clip ${size} concat`,
+      value: c,
+      unit: 'ms',
+      better: 'lower',
+      reference: 're-encode',
+      referenceValue: e,
+    })
     rows.push(
       `| ${size} | ${clipSeconds} s, ${(copyBytes / 1024).toFixed(0)} KiB | ${c.toFixed(0)} | ${e.toFixed(0)} | ${(e / c).toFixed(1)}x |`,
     )
@@ -117,6 +127,14 @@ for (const size of sizes) {
     }
     const l = median(lastMs)
     const f = median(firstMs)
+    figures.push({
+      name: `snapshot ${size} last frame`,
+      value: l,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'first keyframe',
+      referenceValue: f,
+    })
     snapRows.push(
       `| ${size} | ${l.toFixed(0)} | ${f.toFixed(0)} | ${(l / f).toFixed(2)}x | ${(statSync(jpg).size / 1024).toFixed(1)} |`,
     )
@@ -137,3 +155,4 @@ console.log(
 )
 console.log('|---|---|---|---|---|')
 console.log(snapRows.join('\n'))
+emitFigures('media-clip', figures)
