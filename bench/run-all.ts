@@ -1,19 +1,13 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { benchmarks } from './bench-list.js'
 
 /**
- * `npm run bench`: runs every benchmark script in turn, one at a time so they do not disturb each other,
- * and prints each table as the script prints it. BENCH_ONLY=name,name runs a subset.
+ * Runs every benchmark script (bench-list.ts) in turn, one at a time so they do not disturb each other,
+ * and prints each table as the script prints it. BENCH_ONLY=name,name runs a subset. `npm run bench`
+ * runs bench/report.ts instead, which also keeps and compares the figures.
  */
-
-const benchmarks = [
-  'collector-ingest',
-  'agent-latency',
-  'media-clip',
-  'media-chunking',
-  'alerts-latency',
-] as const
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)
 let failed = 0

@@ -1,0 +1,8 @@
+/** The benchmark scripts `npm run bench` runs, in order (each is dist/bench/<name>.js). */
+export const benchmarks = [
+  'collector-ingest',
+  'agent-latency',
+  'media-clip',
+  'media-chunking',
+  'alerts-latency',
+] as const
