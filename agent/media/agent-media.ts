@@ -4,8 +4,9 @@ import type { Clock, TimerHandle } from '../clock/clock.js'
 import type { Outbox, RecordInput } from '../outbox/outbox.js'
 import type { ReadingBatcher } from '../readings/reading-batcher.js'
 import { ClipUploadLowClass } from '../uplink/clip-upload-low-class.js'
+import type { RecordedClip } from './clip-recorder.js'
 import { type ClipUploadOutcome, ClipUploadQueue } from './clip-upload-queue.js'
-import type { ClipEviction } from './fs-clip-store.js'
+import type { ClipEviction, StoredClip } from './fs-clip-store.js'
 import type { MediaConfig } from './media-config.js'
 import type { MediaPorts, MediaService, MediaStats } from './media-service.js'
 
@@ -116,6 +117,19 @@ export class AgentMediaLink {
     this.#deps.clock.clearTimeout(this.#timer)
     this.#timer = undefined
     for (const t of this.#pending.splice(0)) this.service.trigger(t)
+  }
+
+  /**
+   * Stores a finished clip file (already in the clip folder as `<clipId>.mp4`) and records its manifest:
+   * what a trigger does once its clip is assembled; tests and the benchmark use it with their own file.
+   */
+  async enqueueClip(clip: RecordedClip): Promise<StoredClip | undefined> {
+    const added = await this.service.store.add(clip)
+    if (!added) return undefined
+    await this.#deps.record([
+      { type: 'clip.manifest', payload: added.manifest, capturedAtMs: this.#deps.clock.now() },
+    ])
+    return added.stored
   }
 
   /** The collector's `snapshot` command. */
