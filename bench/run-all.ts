@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url'
  * and prints each table as the script prints it. BENCH_ONLY=name,name runs a subset.
  */
 
-const benchmarks = ['collector-ingest', 'agent-latency', 'media-clip', 'media-chunking'] as const
+const benchmarks = [
+  'collector-ingest',
+  'agent-latency',
+  'media-clip',
+  'media-chunking',
+  'media-priority',
+] as const
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)
 let failed = 0

@@ -104,7 +104,7 @@ export const mediaConfigSchema = z
     upload: z
       .strictObject({
         /** Chunks published and not yet acknowledged. */
-        maxInFlightChunks: z.number().int().min(1).max(64).default(4),
+        maxInFlightChunks: z.number().int().min(1).max(4096).default(4),
         /** Bytes of chunks published and not yet acknowledged; one chunk may always go. */
         maxInFlightBytes: z
           .number()

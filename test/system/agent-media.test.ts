@@ -4,10 +4,10 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import { type ShapedProxy, startShapedProxy } from '../../bench/shaped-tcp-proxy.js'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
 import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
-import { type ShapedProxy, startShapedProxy } from '../agent/support/shaped-proxy.js'
 import { addDevice, eventually, metric, tempDir, testConfig } from '../collector/collector-harness.js'
 
 /** The real agent program (--simulate: ffmpeg testsrc2 camera, simulated microphone) with the real collector. */

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 
-/** A TCP proxy on 127.0.0.1 whose device-to-collector direction is rate-limited; it can be cut. */
+/** A TCP proxy on 127.0.0.1 (tests, and the benchmark's fallback without netns) whose device-to-collector direction is rate-limited; it can be cut. */
 export interface ShapedProxy {
   readonly port: number
   readonly url: string
@@ -16,7 +16,11 @@ export interface ShapedProxy {
  * Starts a proxy to 127.0.0.1:targetPort that forwards the client's bytes at most bytesPerS (in pieces
  * of at most 1 KiB, each released when the rate allows), like a slow uplink; the way back is not shaped.
  */
-export async function startShapedProxy(targetPort: number, bytesPerS: number): Promise<ShapedProxy> {
+export async function startShapedProxy(
+  targetPort: number,
+  bytesPerS: number,
+  targetHost = '127.0.0.1',
+): Promise<ShapedProxy> {
   const sockets = new Set<Socket>()
   let isCut = false
   let forwardedBytes = 0
@@ -25,7 +29,7 @@ export async function startShapedProxy(targetPort: number, bytesPerS: number): P
       client.destroy()
       return
     }
-    const upstream = connect(targetPort, '127.0.0.1')
+    const upstream = connect(targetPort, targetHost)
     upstream.setNoDelay(true)
     for (const s of [client, upstream]) {
       sockets.add(s)
