@@ -64,13 +64,18 @@ describe('media routes', () => {
     })
   })
 
+  const inject = (options: { url: string; headers?: Record<string, string> }) => {
+    if (!collector.http) throw new Error('collector has no HTTP server')
+    return collector.http.inject(options)
+  }
+
   afterAll(async () => {
     await collector?.close()
     dir.cleanup()
   })
 
   it('serves a whole clip as video/mp4 and advertises ranges', async () => {
-    const res = await collector.http!.inject({ url: `/api/clips/${clipId}`, headers: auth })
+    const res = await inject({ url: `/api/clips/${clipId}`, headers: auth })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toContain('video/mp4')
     expect(res.headers['accept-ranges']).toBe('bytes')
@@ -78,14 +83,14 @@ describe('media routes', () => {
   })
 
   it('answers a range request with 206 and exactly those bytes', async () => {
-    const res = await collector.http!.inject({
+    const res = await inject({
       url: `/api/clips/${clipId}`,
       headers: { ...auth, range: 'bytes=1000-70999' },
     })
     expect(res.statusCode).toBe(206)
     expect(res.headers['content-range']).toBe(`bytes 1000-70999/${body.length}`)
     expect(res.rawPayload.equals(body.subarray(1000, 71_000))).toBe(true)
-    const tail = await collector.http!.inject({
+    const tail = await inject({
       url: `/api/clips/${clipId}`,
       headers: { ...auth, range: 'bytes=-10' },
     })
@@ -94,29 +99,22 @@ describe('media routes', () => {
   })
 
   it('refuses without the bearer token and answers 404 for an unknown clip', async () => {
-    expect((await collector.http!.inject({ url: `/api/clips/${clipId}` })).statusCode).toBe(401)
+    expect((await inject({ url: `/api/clips/${clipId}` })).statusCode).toBe(401)
     const wrong = { authorization: 'Bearer not-the-token-at-all' }
-    expect((await collector.http!.inject({ url: `/api/clips/${clipId}`, headers: wrong })).statusCode).toBe(
-      401,
-    )
-    expect(
-      (await collector.http!.inject({ url: `/api/clips/${newEventId()}`, headers: auth })).statusCode,
-    ).toBe(404)
-    expect(
-      (await collector.http!.inject({ url: '/api/clips/..%2F..%2Fetc', headers: auth })).statusCode,
-    ).toBe(400)
+    expect((await inject({ url: `/api/clips/${clipId}`, headers: wrong })).statusCode).toBe(401)
+    expect((await inject({ url: `/api/clips/${newEventId()}`, headers: auth })).statusCode).toBe(404)
+    expect((await inject({ url: '/api/clips/..%2F..%2Fetc', headers: auth })).statusCode).toBe(400)
   })
 
   it('serves the JPEG of a snapshot by its own id and by the press it enriches', async () => {
     for (const id of [snapshotId, pressId]) {
-      const res = await collector.http!.inject({ url: `/api/events/${id}/snapshot`, headers: auth })
+      const res = await inject({ url: `/api/events/${id}/snapshot`, headers: auth })
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toBe('image/jpeg')
       expect(res.rawPayload.equals(jpeg)).toBe(true)
     }
-    expect(
-      (await collector.http!.inject({ url: `/api/events/${newEventId()}/snapshot`, headers: auth }))
-        .statusCode,
-    ).toBe(404)
+    expect((await inject({ url: `/api/events/${newEventId()}/snapshot`, headers: auth })).statusCode).toBe(
+      404,
+    )
   })
 })
