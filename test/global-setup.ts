@@ -8,6 +8,14 @@ const requiredPrograms: Record<string, string> = {
   ffmpeg: 'ffmpeg',
   ffprobe: 'ffmpeg',
   openssl: 'openssl',
+  // deploy/: script and unit checks, and the SD-card image the image-preparation test makes
+  shellcheck: 'shellcheck',
+  'systemd-analyze': 'systemd',
+  sfdisk: 'fdisk',
+  'mkfs.vfat': 'dosfstools',
+  'mkfs.ext4': 'e2fsprogs',
+  debugfs: 'e2fsprogs',
+  mcopy: 'mtools',
 }
 
 function isOnPath(program: string): boolean {
