@@ -36,6 +36,8 @@ export interface AgentMediaLinkDeps {
   /** Records events (one outbox write); failures are the caller's to report. */
   readonly record: (inputs: readonly RecordInput[]) => Promise<void>
   readonly events: AgentMediaEvents
+  /** Whether high event `id` has already been handed to the uplink (or acked). */
+  readonly isSent: (id: string) => boolean
   /** Longest a trigger waits for its press to be published before the media work starts anyway. */
   readonly triggerDelayMaxMs?: number
 }
@@ -105,6 +107,10 @@ export class AgentMediaLink {
   /** A press or armed motion was recorded: queue its snapshot and clip until the press is on its way. */
   trigger(atMs: number, relatesTo: string): void {
     if (!this.#isStarted || !this.#deps.config.enabled) return
+    if (this.#deps.isSent(relatesTo)) {
+      this.service.trigger({ atMs, relatesTo })
+      return
+    }
     this.#pending.push({ atMs, relatesTo })
     this.#timer ??= this.#deps.clock.setTimeout(
       () => this.releaseTriggers(),

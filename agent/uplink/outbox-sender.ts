@@ -88,6 +88,11 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
     return this.#inflight.size
   }
 
+  /** True while event `id` is published and awaiting its ack. */
+  isPublished(id: string): boolean {
+    return this.#inflight.has(id)
+  }
+
   /** Stops sending; the outbox keeps whatever is unacked for the next start. */
   close(): void {
     this.#isClosed = true

@@ -34,7 +34,7 @@ function writeClip(bytes: number, startedAtMs: number): RecordedClip {
   }
 }
 
-async function setup(maxInFlightChunks = 2) {
+async function setup(maxInFlightChunks = 2, maxInFlightBytes?: number) {
   const store = new FsClipStore({
     dir,
     maxBytes: 10 * 1024 * KiB,
@@ -43,7 +43,12 @@ async function setup(maxInFlightChunks = 2) {
   })
   await store.open()
   const done: ClipUploadOutcome[] = []
-  const queue = new ClipUploadQueue({ store, maxInFlightChunks, onClipDone: (d) => done.push(d) })
+  const queue = new ClipUploadQueue({
+    store,
+    maxInFlightChunks,
+    ...(maxInFlightBytes === undefined ? {} : { maxInFlightBytes }),
+    onClipDone: (d) => done.push(d),
+  })
   return { store, queue, done }
 }
 
@@ -66,6 +71,28 @@ describe('ClipUploadQueue', () => {
     await queue.handleAck([a?.chunk.id as string])
     expect((await queue.next())?.chunk.index).toBe(2)
     expect(b?.chunk.index).toBe(1)
+  })
+
+  it('keeps at most maxInFlightBytes unanswered, but always lets one chunk go', async () => {
+    const { store, queue } = await setup(10, 100 * KiB)
+    const added = await store.add(writeClip(300 * KiB, Date.now() - 10_000))
+    await queue.handleManifestAck(added?.stored.clipId as string)
+    const a = await queue.next()
+    expect(queue.inFlightBytes).toBe(64 * KiB)
+    expect(await queue.next()).toBeUndefined() // 128 KiB would exceed the 100 KiB window
+    await queue.handleAck([a?.chunk.id as string])
+    expect(queue.inFlightBytes).toBe(0)
+    expect((await queue.next())?.chunk.index).toBe(1)
+  })
+
+  it('lets one chunk go even when it is larger than maxInFlightBytes', async () => {
+    const { store, queue } = await setup(10, 1)
+    const added = await store.add(writeClip(200 * KiB, Date.now() - 5_000))
+    await queue.handleManifestAck(added?.stored.clipId as string)
+    expect((await queue.next())?.chunk.index).toBe(0)
+    expect(await queue.next()).toBeUndefined()
+    queue.releaseInFlight()
+    expect(queue.inFlightBytes).toBe(0)
   })
 
   it('uploads a whole clip that reassembles byte-identical, then reports it done', async () => {
