@@ -79,6 +79,7 @@ export class AgentMediaLink {
       deviceId: deps.deviceId,
       uploads: this.uploads,
       outbox: deps.outbox,
+      minIntervalMs: 1000 / deps.config.upload.maxChunksPerS,
     })
   }
 

@@ -111,6 +111,11 @@ export const mediaConfigSchema = z
           .int()
           .min(1)
           .default(16 * KiB),
+        /**
+         * At most this many chunks a second: the collector's per-device budget (200/s by default) is
+         * shared with presses, so a clip on a fast link must leave most of it free.
+         */
+        maxChunksPerS: z.number().positive().max(1000).default(50),
         /** No chunk is handed to the MQTT client while its socket buffers more than this. */
         maxQueuedBytes: z
           .number()

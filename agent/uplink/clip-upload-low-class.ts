@@ -17,6 +17,11 @@ export interface ClipUploadLowClassDeps {
   readonly uploads: ClipUploads
   /** The outbox holding the clip.manifest events (low class), to tell which acked ids are manifests. */
   readonly outbox: Outbox
+  /**
+   * Least time between two chunks. The collector's per-device publish budget (limits.devicePublishesPerS)
+   * is shared with presses: a clip must never spend it, or a press would be refused RATE_LIMITED.
+   */
+  readonly minIntervalMs?: number
 }
 
 /**
@@ -25,11 +30,16 @@ export interface ClipUploadLowClassDeps {
  * before the sender forgets it, so this works across restarts) releases its clip's chunks.
  */
 export class ClipUploadLowClass implements LowClassSource {
+  #lastAtMs = Number.NEGATIVE_INFINITY
+
   constructor(private readonly deps: ClipUploadLowClassDeps) {}
 
   async next(): Promise<LowClassUnit | undefined> {
+    const waitMs = this.#lastAtMs + (this.deps.minIntervalMs ?? 0) - Date.now()
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
     const next = await this.deps.uploads.next()
     if (!next) return undefined
+    this.#lastAtMs = Date.now()
     const { frame } = chunkFrameOf({
       deviceId: this.deps.deviceId,
       // A chunk is not an outbox event: like presence, it carries the latest seq without taking one.
