@@ -80,6 +80,21 @@ describe('media wired into the agent', () => {
     await agent.close()
   })
 
+  it('triggers media for an armed motion but not for an unarmed one', async () => {
+    const order: string[] = []
+    const { hardware, agent, clock } = await setup(order)
+    await settle()
+    hardware.motion.pulse(100)
+    clock.advance(1000)
+    await settle()
+    expect(order.filter((o) => o.startsWith('trigger'))).toEqual([])
+    agent.setArmed(true)
+    hardware.motion.pulse(100)
+    await settle()
+    expect(order.filter((o) => o.startsWith('trigger'))).toHaveLength(1)
+    await agent.close()
+  })
+
   it('records the snapshot as medium relating to the press, the manifest as low, and snapshots on command', async () => {
     const order: string[] = []
     const { uplink, agent, media, clock } = await setup(order)
