@@ -46,7 +46,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The agent side, run in the namespace: presses while the clip uploads, one `PRESS id atMs` line each. */
 async function agentMain(options: AgentOptions): Promise<void> {
-  const naive = { maxInFlightChunks: 4096, maxInFlightBytes: 1024 * MiB, maxQueuedBytes: 1024 * MiB }
+  const naive = {
+    maxInFlightChunks: 4096,
+    maxInFlightBytes: 1024 * MiB,
+    maxQueuedBytes: 1024 * MiB,
+    maxChunksPerS: 1000,
+  }
   const config = agentConfigSchema.parse({
     deviceId,
     // A long keepalive: behind 10 MB of naive chunks a PINGRESP would take minutes.
