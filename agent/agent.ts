@@ -113,6 +113,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
           batcher: this.batcher,
           clock: this.#clock,
           record: (inputs) => this.#record(inputs),
+          retryDelayMs: config.outbox.retryDelayMs,
           isSent: (id) => this.sender.isPublished(id) || !this.outbox.has(id),
           events: {
             fault: (where, err) => this.emit('fault', where, err),

@@ -38,6 +38,8 @@ export interface AgentMediaLinkDeps {
   readonly events: AgentMediaEvents
   /** Whether high event `id` has already been handed to the uplink (or acked). */
   readonly isSent: (id: string) => boolean
+  /** Pause of the clip upload after the collector refused a chunk for now (outbox.retryDelayMs). */
+  readonly retryDelayMs: number
   /** Longest a trigger waits for its press to be published before the media work starts anyway. */
   readonly triggerDelayMaxMs?: number
 }
@@ -80,6 +82,7 @@ export class AgentMediaLink {
       uploads: this.uploads,
       outbox: deps.outbox,
       minIntervalMs: 1000 / deps.config.upload.maxChunksPerS,
+      retryDelayMs: deps.retryDelayMs,
     })
   }
 

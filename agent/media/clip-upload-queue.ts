@@ -35,6 +35,8 @@ export class ClipUploadQueue {
   private readonly deps: ClipUploadQueueDeps
   private readonly inFlight = new Map<string, { clipId: string; index: number; size: number }>()
   private inFlightBytesTotal = 0
+  /** No chunk goes before this time (ms since the epoch) after the collector said it is busy. */
+  private pausedUntilMs = 0
   /** Clips already reported done, so a duplicate ack does not report them twice. */
   private readonly reported = new Set<string>()
 
@@ -55,6 +57,7 @@ export class ClipUploadQueue {
   /** The next chunk to send, or undefined when the window is full or nothing is ready. */
   async next(): Promise<ChunkToSend | undefined> {
     if (this.inFlight.size >= this.deps.maxInFlightChunks) return undefined
+    if (Date.now() < this.pausedUntilMs) return undefined
     const maxBytes = this.deps.maxInFlightBytes ?? Number.POSITIVE_INFINITY
     for (const clip of this.deps.store.list()) {
       const { upload } = clip
@@ -105,6 +108,23 @@ export class ClipUploadQueue {
       await target.clip.upload.markRejected(target.index, { retry })
       await this.settle(target.clip.clipId)
     }
+    return matched
+  }
+
+  /**
+   * Chunks the collector could not take for now (rate limit, busy, disk full): they go again after
+   * pauseMs, and these refusals do not count towards failing the clip, since the chunk itself was fine.
+   */
+  handleDeferred(ids: readonly string[], pauseMs: number): number {
+    let matched = 0
+    for (const id of ids) {
+      const target = this.locate(id)
+      if (!target) continue
+      matched += 1
+      this.forget(id)
+      target.clip.upload.releaseChunk(target.index)
+    }
+    if (matched > 0) this.pausedUntilMs = Date.now() + pauseMs
     return matched
   }
 

@@ -190,6 +190,11 @@ export class ClipUploadState {
     await this.persist()
   }
 
+  /** Chunk `index` may be sent again without counting a rejection (the collector was busy, not the chunk bad). */
+  releaseChunk(index: number): void {
+    this.inFlight.delete(index)
+  }
+
   /** The collector refused chunk `index`: with retry it is sent again (up to the limit), else the clip fails. */
   async markRejected(index: number, options: { retry?: boolean } = {}): Promise<void> {
     this.chunkId(index)

@@ -8,8 +8,11 @@ import type { LowClassSource, LowClassUnit } from './low-class-source.js'
 /** The part of the media branch's ClipUploadQueue the uplink drives. */
 export type ClipUploads = Pick<
   ClipUploadQueue,
-  'next' | 'handleAck' | 'handleRejected' | 'handleManifestAck' | 'releaseInFlight'
+  'next' | 'handleAck' | 'handleRejected' | 'handleDeferred' | 'handleManifestAck' | 'releaseInFlight'
 >
+
+/** Rejection codes that say the collector cannot take a chunk now, not that the chunk is bad. */
+const transientCodes: ReadonlySet<string> = new Set(['RATE_LIMITED', 'COLLECTOR_BUSY', 'STORE_WRITE_FAILED'])
 
 /** Collaborators of the adapter. */
 export interface ClipUploadLowClassDeps {
@@ -22,6 +25,8 @@ export interface ClipUploadLowClassDeps {
    * is shared with presses: a clip must never spend it, or a press would be refused RATE_LIMITED.
    */
   readonly minIntervalMs?: number
+  /** Pause of the whole upload after a transient refusal (the sender pumps again after its retry delay). */
+  readonly retryDelayMs?: number
 }
 
 /**
@@ -59,7 +64,10 @@ export class ClipUploadLowClass implements LowClassSource {
         await this.deps.uploads.handleManifestAck(envelope.payload.clipId)
     }
     await this.deps.uploads.handleAck(ack.ids)
-    await this.deps.uploads.handleRejected(ack.rejected)
+    const isTransient = (r: { retry: boolean; code: string }) => r.retry && transientCodes.has(r.code)
+    const deferred = ack.rejected.filter(isTransient).map((r) => r.id)
+    if (deferred.length > 0) this.deps.uploads.handleDeferred(deferred, this.deps.retryDelayMs ?? 5_000)
+    await this.deps.uploads.handleRejected(ack.rejected.filter((r) => !isTransient(r)))
   }
 
   onOffline(): void {

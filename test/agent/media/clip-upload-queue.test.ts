@@ -85,6 +85,20 @@ describe('ClipUploadQueue', () => {
     expect((await queue.next())?.chunk.index).toBe(1)
   })
 
+  it('sends a chunk the collector deferred again after the pause, never failing the clip for it', async () => {
+    const { store, queue } = await setup(2)
+    const added = await store.add(writeClip(100 * KiB, Date.now() - 5_000))
+    await queue.handleManifestAck(added?.stored.clipId as string)
+    for (let i = 0; i < 8; i++) {
+      const next = await queue.next()
+      expect(next?.chunk.index).toBe(0)
+      expect(queue.handleDeferred([next?.chunk.id as string], 30)).toBe(1)
+      expect(await queue.next()).toBeUndefined() // paused
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    expect(added?.stored.upload.isFailed).toBe(false)
+  })
+
   it('lets one chunk go even when it is larger than maxInFlightBytes', async () => {
     const { store, queue } = await setup(10, 1)
     const added = await store.add(writeClip(200 * KiB, Date.now() - 5_000))
