@@ -13,6 +13,7 @@ const benchmarks = [
   'media-clip',
   'media-chunking',
   'media-priority',
+  'alerts-latency',
 ] as const
 
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)

@@ -21,7 +21,7 @@ import { FileClipStore } from './clips/file-clip-store.js'
 import type { CollectorEvent } from './collector-event.js'
 import type { CollectorConfig } from './config.js'
 import { ForwardDispatcher } from './forwarding/forward-dispatcher.js'
-import type { Forwarder } from './forwarding/forwarder.js'
+import { type Forwarder, isForwarded } from './forwarding/forwarder.js'
 import { buildHttpServer } from './http/http-server.js'
 import { bearerTokenAuthorizer, type HttpAuthorizer, registerMediaRoutes } from './http/media-routes.js'
 import { AckPublisher } from './ingest/ack-publisher.js'
@@ -29,7 +29,7 @@ import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writ
 import { itemDevice, itemId, type RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
 import { FileIdentityRegistry } from './registry/file-identity-registry.js'
-import type { EventStore } from './store/event-store.js'
+import type { EventStore, StoredEvent } from './store/event-store.js'
 import { LevelEventStore } from './store/level-event-store.js'
 import { retentionFromDays, sweepRetentionOnce } from './store/retention-sweep.js'
 
@@ -39,6 +39,8 @@ export type { CollectorEvent } from './collector-event.js'
 export interface CollectorDeps {
   readonly forwarders?: readonly Forwarder[]
   readonly onEvent?: (event: CollectorEvent) => void
+  /** Every newly stored event, after its commit (alerts: heartbeats, readings, SLA of storage). */
+  readonly onStored?: (events: readonly StoredEvent[]) => void
   readonly now?: () => number
   /** Adds routes to the HTTP server before it listens (the dashboard and API issues plug in here). */
   readonly registerHttpRoutes?: (
@@ -62,6 +64,8 @@ export interface RunningCollector {
   readonly http?: FastifyInstance
   /** Last known presence of each device. */
   readonly presence: ReadonlyMap<string, { state: 'online' | 'offline'; atMs: number }>
+  /** Publishes from the collector itself (not subject to device ACLs), e.g. retained discovery configs. */
+  publish(topic: string, payload: Buffer, options?: { retain?: boolean }): Promise<void>
   /** Publishes a command envelope to a device (QoS 1, queued while it is offline with a session). */
   sendCommand(deviceId: string, payload: PayloadInputOf<'command'>): Promise<Envelope<'command'>>
   /** Resolves when everything received so far is committed and acked. */
@@ -113,12 +117,11 @@ export async function startCollector(
       emit({ kind: 'forward', outcome })
     },
   })
-  const publish = (topic: string, payload: Buffer): Promise<void> =>
+  const publish = (topic: string, payload: Buffer, retain = false): Promise<void> =>
     new Promise<void>((resolveAck, rejectAck) => {
       if (!broker) return rejectAck(new Error('broker not started'))
-      broker.aedes.publish(
-        { cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false },
-        (err?: Error) => (err ? rejectAck(err) : resolveAck()),
+      broker.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err?: Error) =>
+        err ? rejectAck(err) : resolveAck(),
       )
     })
   const acks = new AckPublisher(publish)
@@ -136,7 +139,14 @@ export async function startCollector(
     const byClass: Record<EventClass, number> = { high: 0, medium: 0, low: 0 }
     for (const event of result.stored) {
       byClass[event.class] += 1
-      if (event.class === 'high') dispatcher.dispatch(event)
+      if (isForwarded(event)) dispatcher.dispatch(event)
+    }
+    if (result.stored.length > 0 && deps.onStored) {
+      try {
+        deps.onStored(result.stored)
+      } catch (err) {
+        emit({ kind: 'task_failed', task: 'onStored', err })
+      }
     }
     for (const eventClass of ['high', 'medium', 'low'] as const) {
       if (byClass[eventClass] > 0) metrics.stored(eventClass, byClass[eventClass])
@@ -293,6 +303,7 @@ export async function startCollector(
     metrics,
     presence,
     flush,
+    publish: (topic, payload, options) => publish(topic, payload, options?.retain ?? false),
     async sendCommand(deviceId, payload) {
       const seq = commandSeq.get(deviceId) ?? 0
       commandSeq.set(deviceId, seq + 1)

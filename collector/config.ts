@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { loadConfig } from '../shared/config/load-config.js'
 import { maxPacketBytes } from '../shared/protocol/index.js'
+import { alertsConfigSchema } from './alerts/alerts-config.js'
 
 const port = z.number().int().min(0).max(65_535)
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -88,6 +89,8 @@ export const collectorConfigSchema = z.strictObject({
       queueLimit: z.number().int().min(1).default(1000),
     })
     .prefault({}),
+  /** Notifications, SLAs, device health and analytics (docs/alerts.md). */
+  alerts: alertsConfigSchema.prefault({}),
 })
 
 /** The validated, frozen collector configuration. */

@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util'
 import { DoorbellError, formatForUser } from '../shared/errors.js'
 import { createLogger } from '../shared/logger.js'
 import { runMain } from '../shared/run-main.js'
-import { type CollectorEvent, startCollector } from './collector.js'
+import { logAlertEvent } from './alerts/log-alert-event.js'
+import { startAlertingCollector } from './alerts/start-alerts.js'
+import type { CollectorEvent } from './collector.js'
 import { loadCollectorConfig } from './config.js'
 
 const help = `doorbell-collector: MQTT broker and durable event store of the doorbell
@@ -18,7 +20,8 @@ Every field can be overridden from the environment, e.g. DOORBELL_DATA_DIR=/var/
 DOORBELL_MQTT__PORT=1883, DOORBELL_HTTP__PORT=8080, DOORBELL_RETENTION_DAYS__MEDIUM=30.
 Defaults: dataDir ./data/collector, MQTT 1883, MQTT over WebSocket 8083 (/mqtt), HTTP 8080
 (GET /healthz, GET /metrics), TLS on 8883 when mqtt.tls.certFile and keyFile are set.
-Devices and service users are managed with doorbell-admin.
+Devices and service users are managed with doorbell-admin. Notifications (Web Push, ntfy, webhooks),
+SLAs, device health and Home Assistant discovery are set in the alerts section: see docs/alerts.md.
 `
 
 async function main(): Promise<number> {
@@ -83,14 +86,19 @@ async function main(): Promise<number> {
         break
     }
   }
-  let collector: Awaited<ReturnType<typeof startCollector>>
+  let running: Awaited<ReturnType<typeof startAlertingCollector>>
   try {
-    collector = await startCollector(config, { onEvent })
+    running = await startAlertingCollector(
+      config,
+      { onEvent },
+      { onAlertEvent: (event) => logAlertEvent(log, event) },
+    )
   } catch (err) {
     log.fatal({ err }, 'collector failed to start')
     process.stderr.write(`${formatForUser(err)}\n`)
     return 1
   }
+  const { collector } = running
   log.info(
     {
       mqttPort: collector.mqttPort,
@@ -109,7 +117,7 @@ async function main(): Promise<number> {
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
-  await collector.close()
+  await running.close()
   log.info('collector stopped')
   return 0
 }

@@ -1,10 +1,17 @@
-import { type ParsedTopic, parseTopic, topicRoot, topics } from '../../shared/protocol/index.js'
+import {
+  homeAssistantPrefix,
+  type ParsedTopic,
+  parseTopic,
+  topicRoot,
+  topics,
+} from '../../shared/protocol/index.js'
 import type { Principal } from '../registry/identity-registry.js'
 
 /**
  * Per-principal ACLs (issue 3). A device publishes only under its own prefix, and only the kinds a device
  * sends; it subscribes only to its own ack and command topics. A service user is read-only: it may
- * subscribe to any filter inside doorbell/v1/ and publish nothing. $SYS is refused to everyone.
+ * subscribe to any filter inside doorbell/v1/ and inside homeassistant/ (the retained discovery configs
+ * the collector publishes, issue 9), and publish nothing. $SYS is refused to everyone.
  */
 
 /** Why a publish is refused, as counted in the rejection metric. */
@@ -34,8 +41,8 @@ export function isSubscribeAllowed(principal: Principal, filter: string): boolea
   if (principal.kind === 'device') {
     return filter === topics.ack(principal.deviceId) || filter === topics.command(principal.deviceId)
   }
-  // Read-only service user: anything under doorbell/v1/ (wildcards included), nothing else.
-  return filter.startsWith(`${topicRoot}/`) && !filter.startsWith('$')
+  // Read-only service user: anything under doorbell/v1/ or homeassistant/ (wildcards included), nothing else.
+  return filter.startsWith(`${topicRoot}/`) || filter.startsWith(`${homeAssistantPrefix}/`)
 }
 
 /**

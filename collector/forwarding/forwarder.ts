@@ -1,9 +1,19 @@
 import type { StoredEvent } from '../store/event-store.js'
 
 /**
- * Sends a durably stored high-class event somewhere else (push notification, webhook, home automation).
- * Implementations arrive with the alerts issue. The dispatcher gives each forwarder its own queue and
- * calls forward() one event at a time, so a slow or failing forwarder never blocks ingest or the others.
+ * True for the events forwarders receive: every high-class event, and the snapshots and clip manifests
+ * that relate to one (payload.relatesTo), so a notification can be enriched after it was sent (issue 9).
+ */
+export function isForwarded(event: StoredEvent): boolean {
+  if (event.class === 'high') return true
+  return (event.type === 'snapshot' || event.type === 'clip.manifest') && Boolean(event.payload.relatesTo)
+}
+
+/**
+ * Sends a durably stored high-class event (or a snapshot/clip manifest relating to one) somewhere else
+ * (push notification, webhook, home automation); collector/alerts/ holds the alerts issue's one. The
+ * dispatcher gives each forwarder its own queue and calls forward() one event at a time, so a slow or
+ * failing forwarder never blocks ingest or the others.
  */
 export interface Forwarder {
   /** Short stable name, used in metrics and logs. */

@@ -51,7 +51,7 @@ export class PromCollectorMetrics {
   })
   readonly forwards = new Counter({
     name: 'doorbell_collector_forwards_total',
-    help: 'High-class events handed to forwarders, by forwarder and outcome',
+    help: 'Events handed to forwarders (high class, and media relating to them), by forwarder and outcome',
     labelNames: ['forwarder', 'outcome'] as const,
     registers: [this.registry],
   })

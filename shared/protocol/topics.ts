@@ -14,6 +14,9 @@ import { isValidDeviceId } from './ids.js'
 
 export const topicRoot = 'doorbell/v1'
 
+/** Home Assistant's default MQTT discovery prefix; the collector publishes retained configs under it. */
+export const homeAssistantPrefix = 'homeassistant'
+
 /** What a topic carries. */
 export type TopicKind = 'event' | 'batch' | 'chunk' | 'status' | 'ack' | 'command'
 
@@ -56,6 +59,15 @@ export const topics = {
   },
   command(deviceId: string): string {
     return `${topics.devicePrefix(deviceId)}/command`
+  },
+  /** State of one Home Assistant entity of a device, published by the collector (never by a device). */
+  homeAssistantState(deviceId: string, entity: string): string {
+    return `${topics.devicePrefix(deviceId)}/ha/${entity}`
+  },
+  /** Retained Home Assistant MQTT discovery config of one entity of a device. */
+  homeAssistantConfig(component: string, deviceId: string, entity: string): string {
+    assertDeviceId(deviceId)
+    return `${homeAssistantPrefix}/${component}/doorbell_${deviceId}/${entity}/config`
   },
   /** Subscription filter for one kind across all devices, for the collector and service users. */
   allDevices(kind: TopicKind): string {

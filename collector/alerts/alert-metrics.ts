@@ -1,0 +1,69 @@
+import { Counter, Histogram, type Metric, type Registry } from 'prom-client'
+
+/** Buckets from 50 ms to 2 days: the high SLA is 1 s, the low one 24 h. */
+const latencyBucketsS = [
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  2,
+  5,
+  10,
+  30,
+  60,
+  300,
+  1800,
+  3600,
+  6 * 3600,
+  24 * 3600,
+  48 * 3600,
+]
+
+/** The alert pipeline's Prometheus metrics; registered into the collector's registry so /metrics shows them. */
+export class AlertMetrics {
+  readonly latency = new Histogram({
+    name: 'doorbell_alerts_sla_latency_seconds',
+    help: 'Capture on the device to delivery (channel) or storage (store, clip), by class and channel',
+    labelNames: ['class', 'channel'] as const,
+    buckets: latencyBucketsS,
+    registers: [],
+  })
+  readonly violations = new Counter({
+    name: 'doorbell_alerts_sla_violations_total',
+    help: 'Deliveries or stores slower than the SLA target of their class',
+    labelNames: ['class', 'channel'] as const,
+    registers: [],
+  })
+  readonly deliveries = new Counter({
+    name: 'doorbell_alerts_deliveries_total',
+    help: 'Delivery attempts by channel and outcome (sent, retry, dead_letter, dropped)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [],
+  })
+  readonly suppressed = new Counter({
+    name: 'doorbell_alerts_suppressed_total',
+    help: 'Alerts not sent to a user, by reason (cooldown, quiet_hours, kind_off, parent_suppressed)',
+    labelNames: ['reason'] as const,
+    registers: [],
+  })
+  readonly raised = new Counter({
+    name: 'doorbell_alerts_raised_total',
+    help: 'Alerts raised, by kind (press, motion, offline, online, temperature, sla, delivery)',
+    labelNames: ['kind'] as const,
+    registers: [],
+  })
+
+  /** Adds every metric to a registry (the collector's). */
+  registerInto(registry: Registry): void {
+    const metrics: Metric<string>[] = [
+      this.latency,
+      this.violations,
+      this.deliveries,
+      this.suppressed,
+      this.raised,
+    ] as Metric<string>[]
+    for (const metric of metrics) registry.registerMetric(metric)
+  }
+}

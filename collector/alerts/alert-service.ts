@@ -1,0 +1,314 @@
+import { join } from 'node:path'
+import type { Registry } from 'prom-client'
+import { type EventClass, eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
+import type { CollectorEvent } from '../collector-event.js'
+import type { Forwarder } from '../forwarding/forwarder.js'
+import type { StoredEvent } from '../store/event-store.js'
+import { type Alert, type AlertLinks, alertFromEvent, alertLinks } from './alert.js'
+import { AlertMetrics } from './alert-metrics.js'
+import type { AlertsConfig } from './alerts-config.js'
+import type { Channel, Recipient } from './channel.js'
+import { createChannels } from './create-channels.js'
+import { type DeadLetterLog, FileDeadLetterLog } from './dead-letter-log.js'
+import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
+import { healthAlert, temperatureAlert } from './derived-alerts.js'
+import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
+import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
+import { type TemperatureAnomaly, TemperatureAnomalyDetector } from './temperature-anomaly.js'
+import { type Suppression, UserAlertPolicy } from './user-policy.js'
+
+/** What the alert service reports; main.ts logs it (error for SLA violations and dead letters). */
+export type AlertEvent =
+  | { readonly kind: 'delivery'; readonly outcome: DeliveryOutcome }
+  | {
+      readonly kind: 'suppressed'
+      readonly user: string
+      readonly alertId: string
+      readonly reason: Suppression
+    }
+  | {
+      readonly kind: 'sla_violation'
+      readonly eventClass: EventClass
+      readonly channel: string
+      readonly latencyMs: number
+      readonly targetMs: number
+      readonly subjectId: string
+      /** Violations of this class and channel since the last report (reports are rate-limited). */
+      readonly count: number
+    }
+  | { readonly kind: 'device_health'; readonly transition: HealthTransition }
+  | { readonly kind: 'temperature_anomaly'; readonly anomaly: TemperatureAnomaly }
+  | { readonly kind: 'subscription_gone'; readonly user: string; readonly status: number }
+  | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }
+
+/** Collaborators of the alert service. */
+export interface AlertServiceDeps {
+  readonly config: AlertsConfig
+  /** The collector's data folder; alerts keep `alerts/` inside it. */
+  readonly dataDir: string
+  readonly now?: () => number
+  readonly onEvent?: (event: AlertEvent) => void
+  /** Replaces the channels built from config (tests). */
+  readonly channels?: readonly Channel[]
+  readonly deadLetters?: DeadLetterLog
+  readonly subscriptions?: PushSubscriptionStore
+}
+
+/** Hooks that observe raised alerts and stored events (Home Assistant discovery plugs in here). */
+export interface AlertObserver {
+  close?(): void
+  onStored?(events: readonly StoredEvent[]): void
+  onAlert?(alert: Alert): void
+  onHealth?(transition: HealthTransition): void
+}
+
+/**
+ * The alert pipeline (issue 9): turns stored events and presence into alerts, applies each user's
+ * settings, delivers through per-channel lanes with retries and a dead-letter log, measures every SLA as
+ * a histogram, and tells the operator about breaches. Collector-facing entry points are the forwarder,
+ * onStored and onCollectorEvent; none of them blocks ingest.
+ */
+export class AlertService {
+  readonly metrics = new AlertMetrics()
+  readonly health: DeviceHealthMonitor
+  readonly subscriptions: PushSubscriptionStore
+  readonly deadLetters: DeadLetterLog
+  readonly lanes: DeliveryLanes
+  readonly #config: AlertsConfig
+  readonly #now: () => number
+  readonly #onEvent: (event: AlertEvent) => void
+  readonly #links: AlertLinks
+  readonly #policy = new UserAlertPolicy()
+  readonly #temperature: TemperatureAnomalyDetector
+  readonly #lastOperatorAlertMs = new Map<string, number>()
+  /** Violations counted but not yet reported, per class and channel. */
+  readonly #unreportedViolations = new Map<string, number>()
+  readonly #observers: AlertObserver[] = []
+  readonly #healthTimer: NodeJS.Timeout
+  #isClosed = false
+
+  /** The forwarder to hand to startCollector: presses, armed motion and their snapshots and clips. */
+  readonly forwarder: Forwarder = {
+    name: 'alerts',
+    forward: async (event) => {
+      const alert = alertFromEvent(event, this.#links)
+      if (alert) this.raise(alert)
+    },
+  }
+
+  constructor(deps: AlertServiceDeps) {
+    this.#config = deps.config
+    this.#now = deps.now ?? Date.now
+    this.#onEvent = (event) => {
+      try {
+        deps.onEvent?.(event)
+      } catch {
+        // A faulty observer must not break alerts.
+      }
+    }
+    this.#links = alertLinks(deps.config.publicUrl)
+    const dir = join(deps.dataDir, 'alerts')
+    this.subscriptions =
+      deps.subscriptions ?? new FilePushSubscriptionStore(join(dir, 'push-subscriptions.json'))
+    this.deadLetters = deps.deadLetters ?? new FileDeadLetterLog(join(dir, 'dead-letters.jsonl'))
+    const channels =
+      deps.channels ??
+      createChannels(deps.config, {
+        subscriptions: this.subscriptions,
+        onSubscriptionGone: (subscription, status) =>
+          this.#onEvent({ kind: 'subscription_gone', user: subscription.user, status }),
+      })
+    this.lanes = new DeliveryLanes({
+      channels,
+      retry: deps.config.retry,
+      deadLetters: this.deadLetters,
+      now: this.#now,
+      onOutcome: (outcome) => this.#onDelivery(outcome),
+    })
+    this.health = new DeviceHealthMonitor(deps.config.health)
+    this.#temperature = new TemperatureAnomalyDetector(deps.config.temperature)
+    this.#healthTimer = setInterval(() => {
+      for (const transition of this.health.check(this.#now())) this.#onHealth(transition)
+    }, deps.config.health.checkIntervalMs)
+    this.#healthTimer.unref()
+  }
+
+  /** Adds the alert metrics to the collector's registry, so GET /metrics shows them. */
+  registerMetrics(registry: Registry): void {
+    this.metrics.registerInto(registry)
+  }
+
+  /** Adds an observer of alerts, stored events and health changes. */
+  addObserver(observer: AlertObserver): void {
+    this.#observers.push(observer)
+  }
+
+  /** Sends an alert to every user whose settings allow it, on each of their channels. */
+  raise(alert: Alert): void {
+    if (this.#isClosed) return
+    this.metrics.raised.inc({ kind: alert.kind })
+    this.#notifyObservers((o) => o.onAlert?.(alert))
+    const nowMs = this.#now()
+    for (const user of this.#config.users) {
+      const suppression = this.#policy.decide(user, alert, nowMs)
+      if (suppression) {
+        this.metrics.suppressed.inc({ reason: suppression })
+        this.#onEvent({ kind: 'suppressed', user: user.name, alertId: alert.id, reason: suppression })
+        continue
+      }
+      const recipient: Recipient = { name: user.name, isOperator: false }
+      for (const channel of user.channels) this.lanes.enqueue(channel, alert, recipient)
+    }
+  }
+
+  /** Sends an alert to the operator's channels (SLA breaches, dead letters). */
+  raiseOperator(alert: Alert): void {
+    if (this.#isClosed) return
+    this.metrics.raised.inc({ kind: alert.kind })
+    const recipient: Recipient = { name: 'operator', isOperator: true }
+    for (const channel of this.#config.operatorChannels) this.lanes.enqueue(channel, alert, recipient)
+  }
+
+  /** Newly stored events: heartbeats, readings for analytics, and the storage SLA of medium events. */
+  onStored(events: readonly StoredEvent[]): void {
+    for (const event of events) {
+      const transition = this.health.seen(
+        event.deviceId,
+        event.receivedAtMs,
+        event.type === 'health' ? event.payload : undefined,
+      )
+      if (transition) this.#onHealth(transition)
+      if (event.class === 'medium') {
+        this.#observeSla('medium', 'store', event.receivedAtMs - Date.parse(event.capturedAt), event.id)
+      }
+      if (event.type === 'temperature') {
+        const anomaly = this.#temperature.observe(
+          event.deviceId,
+          event.payload.sensor,
+          event.payload.celsius,
+          Date.parse(event.capturedAt),
+        )
+        if (anomaly) this.#onAnomaly(anomaly)
+      }
+    }
+    this.#notifyObservers((o) => o.onStored?.(events))
+  }
+
+  /** Presence changes and finished clips from the collector. */
+  onCollectorEvent(event: CollectorEvent): void {
+    if (event.kind === 'presence') {
+      const transition = this.health.presence(event.deviceId, event.state, this.#now())
+      if (transition) this.#onHealth(transition)
+    } else if (event.kind === 'clip' && event.verdict === 'complete') {
+      // The clip id is a ULID minted when recording started: "clip available within 24 h" of capture.
+      this.#observeSla('low', 'clip', this.#now() - eventIdTimeMs(event.clipId), event.clipId)
+    }
+  }
+
+  /** Resolves when every queued delivery and retry is done. */
+  whenIdle(): Promise<void> {
+    return this.lanes.whenIdle()
+  }
+
+  /** Stops timers and channels; deliveries waiting for a retry are dead-lettered. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return
+    this.#isClosed = true
+    clearInterval(this.#healthTimer)
+    this.#notifyObservers((o) => o.close?.())
+    await this.lanes.close()
+  }
+
+  #onDelivery(outcome: DeliveryOutcome): void {
+    this.metrics.deliveries.inc({ channel: outcome.channel, outcome: outcome.kind })
+    this.#onEvent({ kind: 'delivery', outcome })
+    if (outcome.kind === 'sent' && !outcome.recipient.isOperator && isTimed(outcome.alert)) {
+      const latencyMs = outcome.atMs - outcome.alert.capturedAtMs
+      this.#observeSla(outcome.alert.eventClass, outcome.channel, latencyMs, outcome.alert.id)
+    }
+    if (outcome.kind === 'dead_letter' && !outcome.recipient.isOperator) {
+      this.#operatorOnce(`dead:${outcome.channel}`, {
+        kind: 'delivery',
+        title: 'Doorbell: a notification could not be delivered',
+        body: `Channel ${outcome.channel} failed ${outcome.attempt} time(s) for ${outcome.recipient.name}; see the dead-letter log.`,
+      })
+    }
+  }
+
+  #observeSla(eventClass: EventClass, channel: string, latencyMs: number, subjectId: string): void {
+    const boundedMs = Math.max(0, latencyMs)
+    this.metrics.latency.observe({ class: eventClass, channel }, boundedMs / 1000)
+    const targetMs = this.#config.sla[eventClass].targetMs
+    if (boundedMs <= targetMs) return
+    this.metrics.violations.inc({ class: eventClass, channel })
+    // Every violation is counted; the error log and the operator alert are rate-limited together, so a
+    // backlog replayed after an outage (thousands of late readings) is one report, with its count.
+    const key = `sla:${eventClass}:${channel}`
+    const count = (this.#unreportedViolations.get(key) ?? 0) + 1
+    const isReported = this.#operatorOnce(key, {
+      kind: 'sla',
+      title: `Doorbell SLA missed: ${eventClass} via ${channel}`,
+      body: `${Math.round(boundedMs)} ms against a target of ${targetMs} ms (${subjectId}); ${count} violation(s) since the last report.`,
+    })
+    if (!isReported) {
+      this.#unreportedViolations.set(key, count)
+      return
+    }
+    this.#unreportedViolations.delete(key)
+    this.#onEvent({
+      kind: 'sla_violation',
+      eventClass,
+      channel,
+      latencyMs: boundedMs,
+      targetMs,
+      subjectId,
+      count,
+    })
+  }
+
+  /** One operator alert per key within the operator cooldown; true when this one was sent. */
+  #operatorOnce(key: string, alert: { kind: 'sla' | 'delivery'; title: string; body: string }): boolean {
+    const nowMs = this.#now()
+    const last = this.#lastOperatorAlertMs.get(key)
+    if (last !== undefined && nowMs - last < this.#config.sla.operatorCooldownMs) return false
+    this.#lastOperatorAlertMs.set(key, nowMs)
+    const id = newEventId(nowMs)
+    this.raiseOperator({
+      ...alert,
+      id,
+      tag: key.replaceAll(/[^A-Za-z0-9_-]/g, '-'),
+      eventClass: 'high',
+      priority: 4,
+      tags: ['warning'],
+      capturedAtMs: nowMs,
+      isUpdate: false,
+    })
+    return true
+  }
+
+  #onHealth(transition: HealthTransition): void {
+    this.#onEvent({ kind: 'device_health', transition })
+    this.#notifyObservers((o) => o.onHealth?.(transition))
+    this.raise(healthAlert(transition))
+  }
+
+  #onAnomaly(anomaly: TemperatureAnomaly): void {
+    this.#onEvent({ kind: 'temperature_anomaly', anomaly })
+    this.raise(temperatureAlert(anomaly))
+  }
+
+  #notifyObservers(call: (observer: AlertObserver) => void): void {
+    for (const observer of this.#observers) {
+      try {
+        call(observer)
+      } catch (err) {
+        this.#onEvent({ kind: 'task_failed', task: 'alert observer', err })
+      }
+    }
+  }
+}
+
+/** Presses and motion are measured against the SLA of their class; derived alerts have no capture time. */
+function isTimed(alert: Alert): boolean {
+  return alert.kind === 'press' || alert.kind === 'motion'
+}

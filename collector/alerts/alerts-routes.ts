@@ -1,0 +1,102 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { EventStore } from '../store/event-store.js'
+import type { AlertService } from './alert-service.js'
+import type { AlertsConfig } from './alerts-config.js'
+import { pushSubscriptionSchema } from './push-subscription-store.js'
+import { visitorStats } from './visitor-stats.js'
+
+/** Constant-time comparison of two strings of any length (hashes first, so lengths do not leak). */
+function isSameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+const addSubscriptionBody = z.strictObject({
+  user: z.string().min(1).max(64),
+  subscription: pushSubscriptionSchema,
+})
+const removeSubscriptionBody = z.strictObject({ endpoint: z.url() })
+const statsQuery = z.strictObject({
+  deviceId: z.string().min(1).max(64).optional(),
+  fromMs: z.coerce.number().int().nonnegative().optional(),
+  toMs: z.coerce.number().int().positive().optional(),
+  timeZone: z.string().min(1).max(64).optional(),
+})
+
+/**
+ * The alerts HTTP API. Device health, visitor statistics, the dead letters and the push subscription
+ * routes carry personal data, so until the dashboard issue adds user login they are operator-only: a
+ * bearer token from alerts.apiToken (503 when none is configured, 401 when it does not match). Only the
+ * VAPID public key, which is public by design, is open.
+ */
+export function registerAlertsRoutes(
+  app: FastifyInstance,
+  deps: { service: AlertService; config: AlertsConfig; store: EventStore; now?: () => number },
+): void {
+  const { service, config, store } = deps
+  const now = deps.now ?? Date.now
+  const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!config.apiToken) {
+      await reply.code(503).send({ error: 'alerts.apiToken is not configured; this API is off' })
+      return
+    }
+    const header = request.headers.authorization ?? ''
+    const token = header.startsWith('Bearer ') ? header.slice(7) : ''
+    if (!token || !isSameSecret(token, config.apiToken)) {
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'bad or missing bearer token' })
+    }
+  }
+  const webPush = config.channels.find((c) => c.kind === 'webpush')
+
+  app.get('/api/push/vapid-public-key', async (_request, reply) => {
+    if (!webPush) return reply.code(404).send({ error: 'no webpush channel configured' })
+    return { publicKey: webPush.vapid.publicKey }
+  })
+
+  app.get('/api/devices/health', { preHandler: guard }, async () => ({
+    devices: service.health.statuses(now()),
+  }))
+
+  app.get('/api/stats/visitors', { preHandler: guard }, async (request, reply) => {
+    const parsed = statsQuery.safeParse(request.query)
+    if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
+    const q = parsed.data
+    return visitorStats(store, {
+      ...(q.deviceId ? { deviceId: q.deviceId } : {}),
+      fromMs: q.fromMs ?? now() - 30 * 24 * 60 * 60 * 1000,
+      toMs: q.toMs ?? now() + 1,
+      ...(q.timeZone ? { timeZone: q.timeZone } : {}),
+    })
+  })
+
+  app.get('/api/alerts/dead-letters', { preHandler: guard }, async () => ({
+    deadLetters: await service.deadLetters.list(),
+  }))
+
+  app.post('/api/push/subscriptions', { preHandler: guard }, async (request, reply) => {
+    const parsed = addSubscriptionBody.safeParse(request.body)
+    if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
+    const { user, subscription } = parsed.data
+    if (!config.users.some((u) => u.name === user)) return reply.code(404).send({ error: `no user ${user}` })
+    service.subscriptions.add({
+      user,
+      endpoint: subscription.endpoint,
+      keys: subscription.keys,
+      createdAtMs: now(),
+    })
+    return reply.code(201).send({ ok: true })
+  })
+
+  app.delete('/api/push/subscriptions', { preHandler: guard }, async (request, reply) => {
+    const parsed = removeSubscriptionBody.safeParse(request.body)
+    if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
+    const removed = service.subscriptions.remove(parsed.data.endpoint)
+    return reply.code(removed ? 204 : 404).send()
+  })
+}

@@ -1,0 +1,61 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { Alert } from './alert.js'
+
+/** A delivery that failed for good, kept so an operator can see (and replay) what never arrived. */
+export interface DeadLetter {
+  readonly atMs: number
+  readonly channel: string
+  readonly recipient: string
+  readonly attempts: number
+  readonly error: string
+  readonly alert: Alert
+}
+
+/** Where dead letters are persisted. */
+export interface DeadLetterLog {
+  append(letter: DeadLetter): Promise<void>
+  list(): Promise<DeadLetter[]>
+}
+
+/** Dead letters as JSON lines in one append-only file (`<dataDir>/alerts/dead-letters.jsonl`). */
+export class FileDeadLetterLog implements DeadLetterLog {
+  readonly #path: string
+  #chain: Promise<void> = Promise.resolve()
+
+  constructor(path: string) {
+    this.#path = path
+  }
+
+  /** Appends one line; appends are serialised so lines never interleave. */
+  append(letter: DeadLetter): Promise<void> {
+    const line = `${JSON.stringify(letter)}\n`
+    const next = this.#chain.then(async () => {
+      await mkdir(dirname(this.#path), { recursive: true })
+      await appendFile(this.#path, line, 'utf8')
+    })
+    this.#chain = next.catch(() => undefined)
+    return next
+  }
+
+  /** Every dead letter recorded (a torn last line after a crash is skipped). */
+  async list(): Promise<DeadLetter[]> {
+    let text: string
+    try {
+      text = await readFile(this.#path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw err
+    }
+    const letters: DeadLetter[] = []
+    for (const line of text.split('\n')) {
+      if (!line) continue
+      try {
+        letters.push(JSON.parse(line) as DeadLetter)
+      } catch {
+        // torn line
+      }
+    }
+    return letters
+  }
+}

@@ -1,0 +1,87 @@
+import webPush from 'web-push'
+import { type Alert, alertJson } from './alert.js'
+import { type Channel, DeliveryError, httpDeliveryError, postWithTimeout, type Recipient } from './channel.js'
+import type { PushSubscriptionStore, StoredPushSubscription } from './push-subscription-store.js'
+
+/** Settings of the Web Push channel. */
+export interface WebPushChannelOptions {
+  readonly name: string
+  readonly vapid: { readonly subject: string; readonly publicKey: string; readonly privateKey: string }
+  readonly ttlS: number
+  readonly timeoutMs: number
+  readonly subscriptions: PushSubscriptionStore
+  /** A subscription was deleted because the push service said it is gone (404/410). */
+  readonly onSubscriptionGone?: (subscription: StoredPushSubscription, status: number) => void
+}
+
+/**
+ * Web Push (RFC 8030) with an aes128gcm payload (RFC 8291) and VAPID (RFC 8292). The web-push package
+ * encrypts and signs (generateRequestDetails); the request itself goes through fetch, so it honours our
+ * time limit and also reaches an http:// push service (the test's local stand-in). The alert's tag is the
+ * RFC 8030 Topic, so a pending press is replaced by its enrichment, and the service worker shows it with
+ * the same notification tag.
+ */
+export class WebPushChannel implements Channel {
+  readonly kind = 'webpush'
+  readonly name: string
+  readonly #options: WebPushChannelOptions
+
+  constructor(options: WebPushChannelOptions) {
+    this.name = options.name
+    this.#options = options
+  }
+
+  async send(alert: Alert, recipient: Recipient): Promise<void> {
+    const subscriptions = this.#options.subscriptions.forUser(recipient.name)
+    const payload = JSON.stringify(alertJson(alert))
+    const failures: DeliveryError[] = []
+    for (const subscription of subscriptions) {
+      try {
+        await this.#sendOne(subscription, payload, alert)
+      } catch (err) {
+        failures.push(
+          err instanceof DeliveryError
+            ? err
+            : new DeliveryError(`${this.name}: ${(err as Error).message}`, {
+                isRetryable: false,
+                cause: err,
+              }),
+        )
+      }
+    }
+    if (failures.length === 0) return
+    // Retry when any subscription may still succeed; the same Topic/tag makes a repeat replace, not add.
+    const retryable = failures.find((f) => f.isRetryable)
+    throw retryable ?? failures[0]
+  }
+
+  async #sendOne(subscription: StoredPushSubscription, payload: string, alert: Alert): Promise<void> {
+    const details = webPush.generateRequestDetails(
+      { endpoint: subscription.endpoint, keys: subscription.keys },
+      payload,
+      {
+        vapidDetails: this.#options.vapid,
+        TTL: this.#options.ttlS,
+        contentEncoding: 'aes128gcm',
+        urgency: alert.priority >= 5 ? 'high' : 'normal',
+        // RFC 8030 5.4: at most 32 URL-safe base64 characters; a ULID is 26.
+        topic: alert.tag.slice(0, 32),
+      },
+    )
+    const headers: Record<string, string> = {}
+    for (const [key, value] of Object.entries(details.headers)) headers[key] = String(value)
+    delete headers['Content-Length']
+    const response = await postWithTimeout(
+      this.name,
+      details.endpoint,
+      { headers, body: details.body ?? new Uint8Array() },
+      this.#options.timeoutMs,
+    )
+    if (response.status === 404 || response.status === 410) {
+      this.#options.subscriptions.remove(subscription.endpoint)
+      this.#options.onSubscriptionGone?.(subscription, response.status)
+      return
+    }
+    if (!response.ok) throw httpDeliveryError(this.name, response.status)
+  }
+}

@@ -1,0 +1,188 @@
+import type { MqttClient } from 'mqtt'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AlertEvent } from '../../../collector/alerts/alert-service.js'
+import { FileDeadLetterLog } from '../../../collector/alerts/dead-letter-log.js'
+import {
+  type RunningAlertingCollector,
+  startAlertingCollector,
+} from '../../../collector/alerts/start-alerts.js'
+import { signatureHeader, verifyWebhook } from '../../../collector/alerts/webhook-channel.js'
+import { addDevice, eventually, press, tempDir, testConfig } from '../collector-harness.js'
+import { connectDevice, publishEnvelope, type Receiver, snapshotOf, startReceiver } from './alerts-harness.js'
+
+const secret = 'webhook-secret-0123456789'
+
+describe('alert delivery through webhook and ntfy', () => {
+  let running: RunningAlertingCollector | undefined
+  let device: MqttClient | undefined
+  const receivers: Receiver[] = []
+  let cleanup: (() => void) | undefined
+
+  afterEach(async () => {
+    await device?.endAsync()
+    await running?.close()
+    await Promise.all(receivers.map((r) => r.close()))
+    receivers.length = 0
+    cleanup?.()
+    running = undefined
+    device = undefined
+  })
+
+  async function start(options: { hookStatuses?: number[]; attempts?: number; cooldownMs?: number } = {}) {
+    const dir = tempDir('alerts-delivery')
+    cleanup = dir.cleanup
+    const hook = await startReceiver(options.hookStatuses ?? [200])
+    const ntfy = await startReceiver()
+    const other = await startReceiver()
+    receivers.push(hook, ntfy, other)
+    const deviceSecret = await addDevice(dir.path, 'front-door')
+    const events: AlertEvent[] = []
+    running = await startAlertingCollector(
+      testConfig(dir.path, {
+        alerts: {
+          publicUrl: 'https://door.example.org',
+          channels: [
+            { kind: 'webhook', name: 'hook', url: `${hook.url}/doorbell`, secret },
+            { kind: 'ntfy', name: 'phone', serverUrl: ntfy.url, topic: 'alice-door', token: 'tk_abcdef' },
+            { kind: 'webhook', name: 'other', url: other.url, secret },
+          ],
+          users: [
+            { name: 'alice', channels: ['hook', 'phone', 'other'], cooldownMs: options.cooldownMs ?? 5_000 },
+          ],
+          retry: { attempts: options.attempts ?? 4, initialMs: 20, maxMs: 50 },
+        },
+      }),
+      {},
+      { onAlertEvent: (event) => events.push(event) },
+    )
+    device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
+    return { hook, ntfy, other, events, dir: dir.path, running }
+  }
+
+  it('signs the webhook with HMAC-SHA256 and sends ntfy priority, tags, click and attachment', async () => {
+    const { hook, ntfy } = await start()
+    const bell = press('front-door', 0)
+    await publishEnvelope(device as MqttClient, bell)
+    const hit = await eventually(() => hook.requests[0], 5000, 'webhook request')
+    const body = hit.body.toString('utf8')
+    expect(verifyWebhook(secret, body, String(hit.headers[signatureHeader]), Date.now() / 1000)).toBe(true)
+    expect(
+      verifyWebhook('another-secret-0123456', body, String(hit.headers[signatureHeader]), Date.now() / 1000),
+    ).toBe(false)
+    expect(verifyWebhook(secret, `${body} `, String(hit.headers[signatureHeader]), Date.now() / 1000)).toBe(
+      false,
+    )
+    expect(JSON.parse(body)).toMatchObject({
+      id: bell.id,
+      tag: bell.id,
+      kind: 'press',
+      isUpdate: false,
+      recipient: 'alice',
+    })
+
+    const note = await eventually(() => ntfy.requests[0], 5000, 'ntfy request')
+    expect(note.url).toBe('/alice-door')
+    expect(note.headers).toMatchObject({
+      'x-priority': '5',
+      'x-tags': 'bell',
+      'x-click': `https://door.example.org/events/${bell.id}`,
+      'x-sequence-id': bell.id,
+      authorization: 'Bearer tk_abcdef',
+    })
+
+    // Notify first, enrich later: the snapshot updates the same notification (same tag, attachment).
+    const picture = snapshotOf('front-door', 1, bell.id)
+    await publishEnvelope(device as MqttClient, picture)
+    const update = await eventually(() => ntfy.requests[1], 5000, 'ntfy update')
+    expect(update.headers['x-sequence-id']).toBe(bell.id)
+    expect(update.headers['x-attach']).toBe(`https://door.example.org/api/snapshots/${picture.id}`)
+    const hookUpdate = await eventually(() => hook.requests[1], 5000, 'webhook update')
+    expect(JSON.parse(hookUpdate.body.toString('utf8'))).toMatchObject({
+      tag: bell.id,
+      isUpdate: true,
+      snapshotId: picture.id,
+    })
+  })
+
+  it('does not push a second press within the cooldown', async () => {
+    const { hook, events } = await start()
+    await publishEnvelope(device as MqttClient, press('front-door', 0))
+    await publishEnvelope(device as MqttClient, press('front-door', 1))
+    await eventually(
+      () => events.some((e) => e.kind === 'suppressed' && e.reason === 'cooldown'),
+      5000,
+      'suppression',
+    )
+    await running?.alerts.whenIdle()
+    expect(hook.requests).toHaveLength(1)
+  })
+
+  it('retries a failing channel with backoff without holding up the other channels', async () => {
+    const { hook, other } = await start({ hookStatuses: [503, 503, 200] })
+    const bell = press('front-door', 0)
+    await publishEnvelope(device as MqttClient, bell)
+    await eventually(() => other.requests.length === 1, 5000, 'healthy channel delivered')
+    await eventually(() => hook.requests.length === 3, 5000, 'third attempt')
+    await running?.alerts.whenIdle()
+    expect(hook.requests.map((r) => JSON.parse(r.body.toString('utf8')).id)).toEqual([
+      bell.id,
+      bell.id,
+      bell.id,
+    ])
+    // The healthy channel did not wait for the failing one's retries.
+    expect(other.requests[0]?.atMs ?? Infinity).toBeLessThan(hook.requests[2]?.atMs ?? 0)
+  })
+
+  it('keeps storing, acking and delivering on other channels while one channel hangs', async () => {
+    const { hook, other } = await start({ cooldownMs: 0 })
+    hook.delayMs = 3000
+    const client = device as MqttClient
+    const acked = new Set<string>()
+    client.on('message', (_topic, payload) => {
+      for (const id of (JSON.parse(payload.toString('utf8')) as { payload: { ids: string[] } }).payload.ids)
+        acked.add(id)
+    })
+    await client.subscribeAsync('doorbell/v1/front-door/ack', { qos: 1 })
+    const first = press('front-door', 0)
+    const second = press('front-door', 1)
+    await publishEnvelope(client, first)
+    await eventually(() => hook.requests.length === 1, 5000, 'hanging request started')
+    const startedMs = Date.now()
+    await publishEnvelope(client, second)
+    await eventually(() => acked.has(first.id) && acked.has(second.id), 2000, 'both presses acked')
+    await eventually(() => other.requests.length === 2, 2000, 'healthy channel delivered both')
+    // Both happened while the slow channel was still holding its first request.
+    expect(Date.now() - startedMs).toBeLessThan(3000)
+    expect(hook.requests).toHaveLength(2)
+  })
+
+  it('records what still fails in the persisted dead-letter log', async () => {
+    const { hook, dir, events } = await start({ hookStatuses: [500], attempts: 3 })
+    const bell = press('front-door', 0)
+    await publishEnvelope(device as MqttClient, bell)
+    await eventually(
+      () => events.some((e) => e.kind === 'delivery' && e.outcome.kind === 'dead_letter'),
+      5000,
+      'dead letter',
+    )
+    expect(hook.requests).toHaveLength(3)
+    const letters = await new FileDeadLetterLog(`${dir}/alerts/dead-letters.jsonl`).list()
+    expect(letters).toHaveLength(1)
+    expect(letters[0]).toMatchObject({
+      channel: 'hook',
+      recipient: 'alice',
+      attempts: 3,
+      alert: { id: bell.id },
+    })
+  })
+
+  it('measures the high-class SLA per channel as a histogram at /metrics', async () => {
+    const { hook } = await start()
+    await publishEnvelope(device as MqttClient, press('front-door', 0))
+    await eventually(() => hook.requests[0], 5000, 'webhook request')
+    await running?.alerts.whenIdle()
+    const text = await (await fetch(`http://127.0.0.1:${running?.collector.httpPort}/metrics`)).text()
+    expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_count\{class="high",channel="hook"\} 1/)
+    expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_bucket\{le="1",class="high",channel="hook"\} 1/)
+  })
+})

@@ -1,0 +1,144 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { DeviceHealthMonitor } from '../../../collector/alerts/device-health-monitor.js'
+import {
+  type RunningAlertingCollector,
+  startAlertingCollector,
+} from '../../../collector/alerts/start-alerts.js'
+import { type AgentProcess, startAgentProcess } from '../../agent/support/agent-process.js'
+import { addDevice, eventually, tempDir, testConfig } from '../collector-harness.js'
+import { type Receiver, startReceiver } from './alerts-harness.js'
+
+const thresholds = { offlineAfterMs: 10_000, minDiskFreeBytes: 1000, maxOutboxEvents: 100 }
+const health = {
+  uptimeS: 5,
+  version: '0.1.0',
+  cpuTempC: 45,
+  diskFreeBytes: 10_000,
+  outbox: { high: 0, medium: 0, low: 0 },
+  outboxBytes: 0,
+  wifiRssiDbm: -50,
+}
+
+describe('device health monitor', () => {
+  it('goes offline when heartbeats stop and back online on the next event', () => {
+    const monitor = new DeviceHealthMonitor(thresholds)
+    expect(monitor.seen('front-door', 0, health)).toBeUndefined()
+    expect(monitor.status('front-door', 1000)?.status).toBe('ok')
+    expect(monitor.check(10_000)).toEqual([])
+    expect(monitor.check(10_001)).toMatchObject([
+      { deviceId: 'front-door', state: 'offline', reason: 'heartbeat_timeout' },
+    ])
+    expect(monitor.check(20_000)).toEqual([])
+    expect(monitor.status('front-door', 20_000)).toMatchObject({
+      status: 'offline',
+      offlineSince: new Date(10_001).toISOString(),
+    })
+    expect(monitor.seen('front-door', 21_000)).toMatchObject({ state: 'online', reason: 'event' })
+  })
+
+  it('goes offline at once on the last will and reports problems that make a device not OK', () => {
+    const monitor = new DeviceHealthMonitor(thresholds)
+    monitor.seen('front-door', 0, { ...health, diskFreeBytes: 10, outbox: { high: 0, medium: 500, low: 0 } })
+    expect(monitor.status('front-door', 0)).toMatchObject({
+      status: 'degraded',
+      problems: ['disk_low', 'outbox_backlog'],
+    })
+    expect(monitor.presence('front-door', 'offline', 5)).toMatchObject({
+      state: 'offline',
+      reason: 'last_will',
+    })
+    expect(monitor.presence('front-door', 'offline', 6)).toBeUndefined()
+    expect(monitor.presence('front-door', 'online', 7)).toMatchObject({ state: 'online', reason: 'status' })
+  })
+})
+
+describe('device health end to end', () => {
+  let running: RunningAlertingCollector | undefined
+  let agent: AgentProcess | undefined
+  let hook: Receiver | undefined
+  let cleanup: (() => void) | undefined
+
+  afterEach(async () => {
+    if (agent && agent.child.exitCode === null) await agent.kill9()
+    await running?.close()
+    await hook?.close()
+    cleanup?.()
+    running = undefined
+    agent = undefined
+  })
+
+  it('alerts offline when the real agent is killed with -9, back online when it returns, and serves the status', async () => {
+    const dir = tempDir('alerts-health')
+    cleanup = dir.cleanup
+    hook = await startReceiver()
+    const collectorDir = join(dir.path, 'collector')
+    const secret = await addDevice(collectorDir, 'front-door')
+    const apiToken = 'operator-token-0123456789'
+    running = await startAlertingCollector(
+      testConfig(collectorDir, {
+        alerts: {
+          apiToken,
+          channels: [{ kind: 'webhook', name: 'hook', url: hook.url, secret: 'webhook-secret-0123456789' }],
+          users: [{ name: 'alice', channels: ['hook'], kinds: ['offline', 'online'] }],
+          health: { offlineAfterMs: 60_000, checkIntervalMs: 200 },
+        },
+      }),
+    )
+    const file = join(dir.path, 'agent.yaml')
+    await writeFile(
+      file,
+      stringify({
+        deviceId: 'front-door',
+        mqtt: {
+          url: `mqtt://127.0.0.1:${running.collector.mqttPort}`,
+          username: 'front-door',
+          password: secret,
+          reconnectInitialMs: 50,
+          reconnectMaxMs: 400,
+        },
+        dataDir: join(dir.path, 'agent'),
+        medium: { batchIntervalMs: 100, batchMaxItems: 20 },
+        health: { intervalMs: 1000 },
+        logLevel: 'info',
+      }),
+    )
+    agent = await startAgentProcess(file)
+    const api = `http://127.0.0.1:${running.collector.httpPort}/api/devices/health`
+    const statusOf = async () => {
+      const res = await fetch(api, { headers: { authorization: `Bearer ${apiToken}` } })
+      return ((await res.json()) as { devices: { deviceId: string; status: string }[] }).devices[0]
+    }
+    await eventually(async () => (await statusOf())?.status === 'ok', 10_000, 'device OK')
+    expect((await fetch(api)).status).toBe(401)
+
+    await agent.kill9()
+    const offline = await eventually(
+      () => hook?.requests.find((r) => JSON.parse(r.body.toString('utf8')).kind === 'offline'),
+      10_000,
+      'offline alert',
+    )
+    expect(JSON.parse(offline.body.toString('utf8'))).toMatchObject({
+      deviceId: 'front-door',
+      kind: 'offline',
+    })
+    expect((await statusOf())?.status).toBe('offline')
+
+    agent = await startAgentProcess(file)
+    await eventually(
+      () => hook?.requests.find((r) => JSON.parse(r.body.toString('utf8')).kind === 'online'),
+      10_000,
+      'back-online notice',
+    )
+  })
+
+  it('keeps the health API off (503) without an operator token', async () => {
+    const dir = tempDir('alerts-health-off')
+    cleanup = dir.cleanup
+    running = await startAlertingCollector(testConfig(dir.path))
+    const res = await fetch(`http://127.0.0.1:${running.collector.httpPort}/api/devices/health`)
+    expect(res.status).toBe(503)
+  })
+})
