@@ -4,5 +4,6 @@ export const benchmarks = [
   'agent-latency',
   'media-clip',
   'media-chunking',
+  'media-priority',
   'alerts-latency',
 ] as const
