@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -27,6 +28,7 @@ const env = { ...process.env, NETNS_INDEX: nsIndex }
 const link = (...args: string[]) => execFileSync(netnsLink, args, { env, stdio: 'pipe' }).toString()
 
 function canUseNetns(): string | undefined {
+  if (!existsSync(netnsLink)) return `${netnsLink} is missing (the machine recipes beside the checkout)`
   try {
     execFileSync('ip', ['netns', 'list'], { stdio: 'pipe' })
     return process.getuid?.() === 0 ? undefined : 'needs root'
