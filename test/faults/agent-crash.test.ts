@@ -63,6 +63,8 @@ describe('fault: agent killed with SIGKILL during a stream', () => {
         },
         dataDir: agentDir,
         gpio: { button: { line: 17, debounceMs: 0 } },
+        // No camera or microphone: these scenarios are about events; ffmpeg would take the CPU (and the disk).
+        media: { enabled: false, microphone: { enabled: false } },
         medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 },
         logLevel: 'info',
       }),

@@ -58,6 +58,8 @@ describe('fault: the agent disk fills up while the collector is away', () => {
         // The outbox budget is what keeps a small disk from filling: half of this 2 MiB disk.
         outbox: { maxBytes: 1024 * 1024 },
         gpio: { button: { line: 17, debounceMs: 0 } },
+        // No camera or microphone: these scenarios are about events; ffmpeg would take the CPU (and the disk).
+        media: { enabled: false, microphone: { enabled: false } },
         medium: { batchIntervalMs: 50, batchMaxItems: 50, temperatureDeltaC: 0 },
         logLevel: 'info',
       }),

@@ -61,6 +61,8 @@ describe('fault: collector killed with SIGKILL during a stream', () => {
         },
         dataDir: join(dir.path, 'agent'),
         gpio: { button: { line: 17, debounceMs: 0 } },
+        // No camera or microphone: these scenarios are about events; ffmpeg would take the CPU (and the disk).
+        media: { enabled: false, microphone: { enabled: false } },
         outbox: { ackTimeoutMs: 2_000 },
         medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 },
         logLevel: 'info',

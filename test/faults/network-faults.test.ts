@@ -91,6 +91,8 @@ describe('fault: partition and packet loss between agent and collector', () => {
         dataDir: join(dir.path, 'agent'),
         outbox: { ackTimeoutMs: 3_000, retryDelayMs: 1_000 },
         gpio: { button: { line: 17, debounceMs: 0 } },
+        // No camera or microphone: these scenarios are about events; ffmpeg would take the CPU (and the disk).
+        media: { enabled: false, microphone: { enabled: false } },
         medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 },
         logLevel: 'info',
       }),
