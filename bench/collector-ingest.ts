@@ -272,7 +272,10 @@ async function main(): Promise<void> {
   const registry = new FileIdentityRegistry(join(dir, 'data'))
   const secrets = new Map<string, string>()
   for (let i = 0; i < devices; i++) secrets.set(`bench-${i}`, await registry.addDevice(`bench-${i}`))
-  const kinds = (process.env.BENCH_ONLY?.split(',') ?? ['collector', 'aedes', 'mosquitto']) as Kind[]
+  // BENCH_ONLY also names benchmarks (npm run bench): only broker names in it pick brokers.
+  const allKinds: Kind[] = ['collector', 'aedes', 'mosquitto']
+  const picked = allKinds.filter((k) => process.env.BENCH_ONLY?.split(',').includes(k))
+  const kinds = picked.length > 0 ? picked : allKinds
   const results = new Map<Kind, { rates: number[]; p50: number[]; p99: number[]; cpuPerK: number[] }>()
   for (const kind of kinds) results.set(kind, { rates: [], p50: [], p99: [], cpuPerK: [] })
   try {
