@@ -6,6 +6,8 @@ export interface BenchResults {
   readonly createdAt: string
   readonly node: string
   readonly commit: string
+  /** BENCH_* size settings of the run (runs, seconds, presses, ...); empty for the default sizes. */
+  readonly settings?: Readonly<Record<string, string>>
   readonly benches: readonly {
     readonly name: string
     readonly ok: boolean
@@ -42,6 +44,11 @@ export function reportMarkdown(current: BenchResults, previous: BenchResults | u
     `# Benchmark report ${current.createdAt}`,
     '',
     `node ${current.node}, commit ${current.commit}; previous run: ${previous ? `${previous.createdAt} (commit ${previous.commit})` : 'none'}.`,
+    `Sizes: ${
+      Object.entries(current.settings ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || 'defaults'
+    }.`,
     'Ratio = value / reference. Change vs previous: positive is better (faster, or more throughput).',
     '',
     '| benchmark | figure | value | unit | reference | reference value | ratio | previous | change vs previous |',

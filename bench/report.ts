@@ -69,7 +69,13 @@ try {
 }
 
 const createdAt = new Date().toISOString()
-const current: BenchResults = { createdAt, node: process.version, commit: commit(), benches }
+const settings = Object.fromEntries(
+  Object.entries(process.env).filter(
+    (entry): entry is [string, string] =>
+      entry[0].startsWith('BENCH_') && entry[0] !== 'BENCH_JSON' && entry[1] !== undefined,
+  ),
+)
+const current: BenchResults = { createdAt, node: process.version, commit: commit(), settings, benches }
 const stamp = createdAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
 mkdirSync(resultsDir, { recursive: true })
 writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(current, null, 1)}\n`)
