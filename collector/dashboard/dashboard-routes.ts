@@ -6,6 +6,7 @@ import type { EventStore } from '../store/event-store.js'
 import type { SseEventHub } from './event-stream.js'
 import { summarizeEvent } from './event-summary.js'
 import type { FileHomeownerStore } from './homeowner-store.js'
+import type { LoginThrottle } from './login-throttle.js'
 import { isCookieInsecureOk, requireRole, sessionCookieName, sessionOf } from './session-auth.js'
 import type { FileSessionStore } from './session-store.js'
 import { type FileUserSettingsStore, userSettingsSchema } from './user-settings-store.js'
@@ -17,6 +18,8 @@ export interface DashboardRoutesDeps {
   readonly sessions: FileSessionStore
   readonly settings: FileUserSettingsStore
   readonly hub: SseEventHub
+  /** Failed logins per account name, and (a looser limit) per client address. */
+  readonly throttle: { readonly byUser: LoginThrottle; readonly byAddress: LoginThrottle }
   readonly alerts: AlertsConfig
   readonly sessionTtlMs: number
   /** Sends a test notification to a user; the channels it went to (undefined before the service is up). */
@@ -72,14 +75,27 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRou
           required: ['name', 'password'],
           properties: { name: { type: 'string' }, password: { type: 'string' } },
         },
-        response: { 200: sessionReply, 400: error, 401: error },
+        response: { 200: sessionReply, 400: error, 401: error, 429: error },
       },
     },
     async (request, reply) => {
       const parsed = loginBody.safeParse(request.body)
       if (!parsed.success) return reply.code(400).send({ error: 'expected {name, password}' })
+      const { byUser, byAddress } = deps.throttle
+      const waitMs = Math.max(byUser.retryAfterMs([parsed.data.name]), byAddress.retryAfterMs([request.ip]))
+      if (waitMs > 0) {
+        return reply
+          .code(429)
+          .header('retry-after', String(Math.ceil(waitMs / 1000)))
+          .send({ error: 'too many failed logins; try again later' })
+      }
       const user = await deps.homeowners.verify(parsed.data.name, parsed.data.password)
-      if (!user) return reply.code(401).send({ error: 'wrong name or password' })
+      if (!user) {
+        byUser.fail([parsed.data.name])
+        byAddress.fail([request.ip])
+        return reply.code(401).send({ error: 'wrong name or password' })
+      }
+      byUser.succeed(parsed.data.name)
       const { token, session } = deps.sessions.create(user.name, user.role)
       void reply.setCookie(sessionCookieName, token, {
         path: '/',

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
 import { hashSecret, verifySecret } from '../registry/secret-hash.js'
@@ -15,6 +16,15 @@ export interface Homeowner {
 
 interface StoredHomeowner extends Homeowner {
   readonly passwordHash: string
+  /** Sessions started before this (ISO) are void: a new password logs out every browser. */
+  readonly passwordChangedAt?: string
+}
+
+/** What the session check needs to know about an account. */
+export interface HomeownerStanding {
+  readonly role: HomeownerRole
+  /** ms since the epoch of the last password change (or creation). */
+  readonly passwordChangedAtMs: number
 }
 
 const namePattern = /^[a-z0-9][a-z0-9_-]{0,31}$/
@@ -27,9 +37,29 @@ export const minPasswordLength = 10
  */
 export class FileHomeownerStore {
   readonly #path: string
+  #cache: { mtimeMs: number; size: number; items: StoredHomeowner[] } | undefined
 
   constructor(dataDir: string) {
     this.#path = join(dataDir, 'dashboard', 'homeowners.json')
+  }
+
+  /**
+   * Role and password age of an account, from a copy re-read when the file changes (mtime or size), so
+   * each request can check that its session's user still exists with that role.
+   */
+  standing(name: string): HomeownerStanding | undefined {
+    let stat: { mtimeMs: number; size: number }
+    try {
+      stat = statSync(this.#path)
+    } catch {
+      return undefined
+    }
+    if (!this.#cache || this.#cache.mtimeMs !== stat.mtimeMs || this.#cache.size !== stat.size) {
+      this.#cache = { mtimeMs: stat.mtimeMs, size: stat.size, items: this.#read() }
+    }
+    const found = this.#cache.items.find((h) => h.name === name)
+    if (!found) return undefined
+    return { role: found.role, passwordChangedAtMs: Date.parse(found.passwordChangedAt ?? found.createdAt) }
   }
 
   #read(): StoredHomeowner[] {
@@ -67,7 +97,11 @@ export class FileHomeownerStore {
   }
 
   /** Sets a new password and, when given, a new role. */
-  async update(name: string, change: { password?: string; role?: HomeownerRole }): Promise<void> {
+  async update(
+    name: string,
+    change: { password?: string; role?: HomeownerRole },
+    nowMs = Date.now(),
+  ): Promise<void> {
     const items = this.#read()
     const index = items.findIndex((h) => h.name === name)
     const current = items[index]
@@ -76,7 +110,12 @@ export class FileHomeownerStore {
     items[index] = {
       ...current,
       ...(change.role ? { role: change.role } : {}),
-      ...(change.password !== undefined ? { passwordHash: await hashSecret(change.password) } : {}),
+      ...(change.password !== undefined
+        ? {
+            passwordHash: await hashSecret(change.password),
+            passwordChangedAt: new Date(nowMs).toISOString(),
+          }
+        : {}),
     }
     writeJsonFile(this.#path, { homeowners: items })
   }

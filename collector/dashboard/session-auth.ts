@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { HomeownerRole } from './homeowner-store.js'
+import type { FileHomeownerStore, HomeownerRole } from './homeowner-store.js'
 import type { FileSessionStore, Session } from './session-store.js'
 
 /** Name of the session cookie (HttpOnly, SameSite=Strict, Secure unless plain HTTP on loopback). */
@@ -31,17 +31,24 @@ export function isCookieInsecureOk(request: FastifyRequest): boolean {
  * unsafe request (POST/PUT/PATCH/DELETE) that rides on the cookie must carry the session's CSRF token in
  * `x-csrf-token` (synchronizer token) and, when the browser sends Origin, a same-host Origin; the cookie is
  * SameSite=Strict on top. Requests authenticated by a bearer token carry no ambient credential, so they
- * need neither.
+ * need neither. A session counts only while its account exists, with the account's current role.
  */
-export async function registerSessionAuth(app: FastifyInstance, store: FileSessionStore): Promise<void> {
+export async function registerSessionAuth(
+  app: FastifyInstance,
+  store: FileSessionStore,
+  homeowners: FileHomeownerStore,
+): Promise<void> {
   await app.register(cookie)
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin
     if (unsafeMethods.has(request.method) && origin && !isSameOrigin(origin, request.headers.host)) {
       return reply.code(403).send({ error: 'cross-origin request refused' })
     }
-    const session = store.get(request.cookies[sessionCookieName])
-    if (!session) return
+    const found = store.get(request.cookies[sessionCookieName])
+    // The account may have been removed, demoted or given a new password since login (doorbell-admin).
+    const standing = found ? homeowners.standing(found.user) : undefined
+    if (!found || !standing || standing.passwordChangedAtMs > found.createdAtMs) return
+    const session = { ...found, role: standing.role }
     if (unsafeMethods.has(request.method) && request.url !== '/api/login') {
       const given = request.headers['x-csrf-token']
       if (typeof given !== 'string' || !sameText(given, session.csrfToken)) {

@@ -9,6 +9,7 @@ export interface Session {
   readonly role: HomeownerRole
   /** Sent back in the x-csrf-token header on every unsafe request (synchronizer token). */
   readonly csrfToken: string
+  readonly createdAtMs: number
   readonly expiresAtMs: number
 }
 
@@ -44,6 +45,7 @@ export class FileSessionStore {
       user,
       role,
       csrfToken: randomBytes(24).toString('base64url'),
+      createdAtMs: this.#now(),
       expiresAtMs: this.#now() + this.#ttlMs,
     }
     this.#sessions.set(hashToken(token), { ...session, tokenHash: hashToken(token) })

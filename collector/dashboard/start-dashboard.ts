@@ -13,6 +13,7 @@ import type { CollectorConfig } from '../config.js'
 import { registerDashboardRoutes } from './dashboard-routes.js'
 import { SseEventHub } from './event-stream.js'
 import { FileHomeownerStore } from './homeowner-store.js'
+import { LoginThrottle } from './login-throttle.js'
 import { registerSessionAuth, sessionOf } from './session-auth.js'
 import { FileSessionStore } from './session-store.js'
 import { FileUserSettingsStore } from './user-settings-store.js'
@@ -75,7 +76,7 @@ export async function startDashboardCollector(
               },
             },
           })
-          await registerSessionAuth(app, sessions)
+          await registerSessionAuth(app, sessions, homeowners)
           await deps.registerHttpRoutes?.(app, collector)
           registerDashboardRoutes(app, {
             store: collector.store,
@@ -83,6 +84,8 @@ export async function startDashboardCollector(
             sessions,
             settings,
             hub,
+            // A household shares one address behind NAT, so the address limit is looser than the account's.
+            throttle: { byUser: new LoginThrottle(), byAddress: new LoginThrottle({ maxFailures: 50 }) },
             alerts: config.alerts,
             sessionTtlMs,
             sendTest: (user) => running?.alerts.sendTest(user),
@@ -93,7 +96,13 @@ export async function startDashboardCollector(
             const { id } = request.params as { id: string }
             return reply.redirect(`/#/event/${encodeURIComponent(id)}`)
           })
-          await app.register(fastifyStatic, { root: dashboardPublicDir(), prefix: '/', index: 'index.html' })
+          // decorateReply:false: the media routes register @fastify/static too (for reply.sendFile).
+          await app.register(fastifyStatic, {
+            root: dashboardPublicDir(),
+            prefix: '/',
+            index: 'index.html',
+            decorateReply: false,
+          })
         },
       },
       {

@@ -232,6 +232,52 @@ describe('dashboard API', () => {
     expect(after.statusCode).toBe(401)
   })
 
+  it('voids sessions of a removed account, applies a new role at once, and logs out on a password change', async () => {
+    await running.homeowners.add('carol', 'carol password 1', 'viewer')
+    const carol = await login('carol', 'carol password 1')
+    const asViewer = await app.inject({
+      method: 'PUT',
+      url: '/api/settings',
+      headers: { cookie: carol.cookie, 'x-csrf-token': carol.csrf },
+      payload: { channels: [], kinds: [], quietHours: null },
+    })
+    expect(asViewer.statusCode).toBe(403)
+    await running.homeowners.update('carol', { role: 'owner' })
+    const promoted = await app.inject({
+      method: 'PUT',
+      url: '/api/settings',
+      headers: { cookie: carol.cookie, 'x-csrf-token': carol.csrf },
+      payload: { channels: [], kinds: [], quietHours: null },
+    })
+    expect(promoted.statusCode).toBe(200)
+    await running.homeowners.update('carol', { password: 'carol password 2' }, Date.now() + 1)
+    expect((await app.inject({ url: '/api/session', headers: { cookie: carol.cookie } })).statusCode).toBe(
+      401,
+    )
+    const again = await login('carol', 'carol password 2')
+    running.homeowners.remove('carol')
+    expect((await app.inject({ url: '/api/events', headers: { cookie: again.cookie } })).statusCode).toBe(401)
+  })
+
+  it('refuses logins for a while after repeated wrong passwords', async () => {
+    await running.homeowners.add('dave', 'dave password 1', 'viewer')
+    for (let i = 0; i < 10; i++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/login',
+        payload: { name: 'dave', password: `guess ${i}` },
+      })
+      expect(res.statusCode).toBe(401)
+    }
+    const blocked = await app.inject({
+      method: 'POST',
+      url: '/api/login',
+      payload: { name: 'dave', password: 'dave password 1' },
+    })
+    expect(blocked.statusCode).toBe(429)
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0)
+  })
+
   it('stores only hashes of session tokens', async () => {
     const { readFileSync } = await import('node:fs')
     const text = readFileSync(`${dir.path}/dashboard/sessions.json`, 'utf8')
