@@ -6,6 +6,9 @@ import { PeriodicTask } from './clock/periodic-task.js'
 import type { AgentConfig } from './config/agent-config.js'
 import { Debouncer } from './gpio/debouncer.js'
 import type { AgentHardware } from './hardware.js'
+import { type AgentMediaDeps, AgentMediaLink } from './media/agent-media.js'
+import type { ClipUploadOutcome } from './media/clip-upload-queue.js'
+import type { ClipEviction } from './media/fs-clip-store.js'
 import { LevelOutboxStore } from './outbox/level-outbox-store.js'
 import { Outbox, type RecordInput } from './outbox/outbox.js'
 import type { OutboxStore } from './outbox/outbox-store.js'
@@ -27,6 +30,8 @@ export interface AgentDeps {
   readonly store?: OutboxStore
   /** Low-class media (clip chunks); a function gets the agent's outbox (see ClipUploadLowClass). */
   readonly lowClass?: LowClassSource | ((outbox: Outbox) => LowClassSource)
+  /** Camera, clips and microphone (issue 5); absent: no media. Its clip upload is the low class. */
+  readonly media?: AgentMediaDeps
   /** How long close() waits for in-flight events to be acked before disconnecting. */
   readonly drainTimeoutMs?: number
 }
@@ -38,6 +43,10 @@ export interface AgentEvents {
   /** A sensor, input or store failed at its boundary; the agent keeps running. */
   fault: [where: string, error: unknown]
   armed: [isArmed: boolean]
+  /** A clip left the Pi's store; wasUploaded false means it was lost to the hard bound. */
+  clipEvicted: [eviction: ClipEviction]
+  /** A clip's upload finished (every chunk acked) or failed for good. */
+  clipDone: [outcome: ClipUploadOutcome]
 }
 
 /** A running agent, as startAgent returns it. */
@@ -47,6 +56,8 @@ export interface RunningAgent extends EventEmitter<AgentEvents> {
   readonly sender: OutboxSender
   readonly uplink: Uplink
   readonly batcher: ReadingBatcher
+  /** The media side when media is wired (deps.media). */
+  readonly media?: AgentMediaLink | undefined
   readonly isArmed: boolean
   setArmed(isArmed: boolean): void
   /** Samples every sensor now (the simulated twins' control endpoint uses it). */
@@ -61,6 +72,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
   readonly sender: OutboxSender
   readonly uplink: Uplink
   readonly batcher: ReadingBatcher
+  readonly media: AgentMediaLink | undefined
   readonly #config: AgentConfig
   readonly #deps: AgentDeps
   readonly #clock: Clock
@@ -92,6 +104,29 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
       options: config.medium,
       store: (inputs) => this.#record(inputs),
     })
+    this.media = deps.media
+      ? new AgentMediaLink({
+          deviceId: config.deviceId,
+          config: config.media,
+          media: deps.media,
+          outbox: this.outbox,
+          batcher: this.batcher,
+          clock: this.#clock,
+          record: (inputs) => this.#record(inputs),
+          retryDelayMs: config.outbox.retryDelayMs,
+          isSent: (id) => this.sender.isPublished(id) || !this.outbox.has(id),
+          events: {
+            fault: (where, err) => this.emit('fault', where, err),
+            clipEvicted: (eviction) => this.emit('clipEvicted', eviction),
+            clipDone: (outcome) => this.emit('clipDone', outcome),
+          },
+        })
+      : undefined
+    const lowClass = deps.lowClass
+      ? typeof deps.lowClass === 'function'
+        ? deps.lowClass(this.outbox)
+        : deps.lowClass
+      : this.media?.lowClass
     this.sender = new OutboxSender({
       deviceId: config.deviceId,
       outbox: this.outbox,
@@ -102,12 +137,13 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
         mediumWindow: config.outbox.mediumWindow,
         ackTimeoutMs: config.outbox.ackTimeoutMs,
         retryDelayMs: config.outbox.retryDelayMs,
+        lowMaxQueuedBytes: config.media.upload.maxQueuedBytes,
       },
-      ...(deps.lowClass
-        ? { lowClass: typeof deps.lowClass === 'function' ? deps.lowClass(this.outbox) : deps.lowClass }
-        : {}),
+      ...(lowClass ? { lowClass } : {}),
     })
     this.sender.on('command', (command) => this.#onCommand(command))
+    // Notify first, enrich later: media work for a press starts once the press is handed to the uplink.
+    this.sender.on('sent', (eventClass) => eventClass === 'high' && this.media?.releaseTriggers())
   }
 
   get isArmed(): boolean {
@@ -122,6 +158,10 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
 
   async start(): Promise<void> {
     await this.outbox.open()
+    if (this.media) {
+      // Before the uplink: the clip store must know its plans when the first acks arrive.
+      await this.media.start().catch((err) => this.emit('fault', 'media', err))
+    }
     this.uplink.start()
     const { hardware } = this.#deps
     await this.#watch('button', hardware.button, this.#config.gpio.button.debounceMs, (atMs) => {
@@ -181,6 +221,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
           ...host,
           outbox: depth.count,
           outboxBytes: depth.totalBytes,
+          ...mediaHealth(this.media),
         },
       })
     })
@@ -194,6 +235,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
     await Promise.all(this.#tasks.map((task) => task.stop()))
     for (const debouncer of this.#debouncers) debouncer.close()
     await Promise.all([this.#deps.hardware.button.close(), this.#deps.hardware.motion.close()])
+    await this.media?.stop().catch((err) => this.emit('fault', 'media', err))
     await this.batcher.close()
     const deadlineMs = Date.now() + (this.#deps.drainTimeoutMs ?? 3_000)
     while (this.sender.inflightCount > 0 && this.uplink.isOnline && Date.now() < deadlineMs) {
@@ -246,13 +288,17 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
 
   async #record(inputs: readonly RecordInput[]): Promise<void> {
     const envelopes = await this.outbox.record(inputs)
-    for (const envelope of envelopes) this.emit('recorded', envelope)
+    for (const envelope of envelopes) {
+      this.emit('recorded', envelope)
+      if (envelope.class === 'high') this.media?.trigger(Date.parse(envelope.capturedAt), envelope.id)
+    }
   }
 
   #onCommand(command: Envelope<'command'>): void {
     const name = command.payload.name
     if (name === 'arm' || name === 'disarm') this.setArmed(name === 'arm')
     else if (name === 'ping') void this.#healthTask?.runNow()
+    else if (name === 'snapshot') this.media?.snapshot()
   }
 
   #statusMessage(state: 'online' | 'offline'): Buffer {
@@ -266,6 +312,16 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
     })
     return Buffer.from(JSON.stringify(envelope))
   }
+}
+
+/** The health reading's media counters, when media runs. */
+function mediaHealth(media: AgentMediaLink | undefined): {
+  media?: { clips: number; clipBytes: number; segments: number }
+} {
+  const stats = media?.stats()
+  return stats
+    ? { media: { clips: stats.clips, clipBytes: stats.clipBytes, segments: stats.ring.segments } }
+    : {}
 }
 
 /** Starts the agent: opens the outbox, connects, watches inputs and polls sensors. */

@@ -9,6 +9,7 @@ import { SystemClock } from './clock/clock.js'
 import { agentConfigSchema } from './config/agent-config.js'
 import { type ControlServer, startControlServer } from './control/control-server.js'
 import { type AgentHardware, createSimulatedHardware, type SimulatedHardware } from './hardware.js'
+import { createMediaDeps, simulatedMediaConfig } from './media/create-media.js'
 import { createRealHardware } from './real-hardware.js'
 import { SystemdNotifier } from './system/sd-notify.js'
 
@@ -21,7 +22,8 @@ Options:
                       \`doorbell-admin devices add --write-config FILE\` writes; every other
                       field has a default (see docs/agent.md). DOORBELL_* variables
                       override fields, e.g. DOORBELL_MQTT__URL=mqtts://collector:8883.
-  -s, --simulate      use the simulated twins of the button, PIR, DS18B20 and BH1750 and
+  -s, --simulate      use the simulated twins of the button, PIR, DS18B20, BH1750, camera
+                      (ffmpeg testsrc2, 320x240 at 10 fps) and microphone, and
                       start the control endpoint on 127.0.0.1 (control.port, 0 = free):
                         curl -XPOST 127.0.0.1:PORT/button/press
                         curl -XPOST 127.0.0.1:PORT/motion
@@ -80,6 +82,14 @@ function wireLogs(log: Logger, agent: RunningAgent): void {
   agent.sender.on('badMessage', (err) => log.warn({ err }, 'bad message from collector'))
   agent.sender.on('publishFailed', (err) => log.debug({ err }, 'publish failed, will resend'))
   agent.sender.on('command', (c) => log.info({ id: c.id, name: c.payload.name }, 'command'))
+  agent.on('clipEvicted', (e) =>
+    e.wasUploaded
+      ? log.debug(e, 'uploaded clip evicted')
+      : log.warn(e, 'clip evicted before its upload finished (clip storage full)'),
+  )
+  agent.on('clipDone', (d) =>
+    d.outcome === 'uploaded' ? log.info(d, 'clip uploaded') : log.warn(d, 'clip upload failed'),
+  )
 }
 
 async function main(): Promise<void> {
@@ -88,7 +98,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${help}\n`)
     return
   }
-  const config = loadConfig({ schema: agentConfigSchema, file: cli.config, env: process.env })
+  const loaded = loadConfig({ schema: agentConfigSchema, file: cli.config, env: process.env })
+  // --simulate also simulates the camera (lavfi testsrc2 + sine, small) and the microphone.
+  const config = cli.simulate ? { ...loaded, media: simulatedMediaConfig(loaded) } : loaded
   const log = createLogger({ name: 'doorbell-agent', level: config.logLevel })
   const clock = new SystemClock()
   const notifier = new SystemdNotifier({
@@ -124,7 +136,7 @@ async function main(): Promise<void> {
         void stop('gpio watcher exited', 1)
       },
     }))
-  agent = await startAgent(config, { hardware, clock })
+  agent = await startAgent(config, { hardware, clock, media: createMediaDeps(config) })
   wireLogs(log, agent)
   if (simulated) control = await startControlServer(agent, simulated, config.control)
   log.info(

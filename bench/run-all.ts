@@ -12,6 +12,7 @@ const benchmarks = [
   'agent-latency',
   'media-clip',
   'media-chunking',
+  'media-priority',
   'alerts-latency',
 ] as const
 

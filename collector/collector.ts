@@ -23,6 +23,7 @@ import type { CollectorConfig } from './config.js'
 import { ForwardDispatcher } from './forwarding/forward-dispatcher.js'
 import { type Forwarder, isForwarded } from './forwarding/forwarder.js'
 import { buildHttpServer } from './http/http-server.js'
+import { bearerTokenAuthorizer, type HttpAuthorizer, registerMediaRoutes } from './http/media-routes.js'
 import { AckPublisher } from './ingest/ack-publisher.js'
 import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
 import { itemDevice, itemId, type RejectReason } from './ingest/ingest-item.js'
@@ -46,6 +47,8 @@ export interface CollectorDeps {
     app: FastifyInstance,
     collector: { store: EventStore },
   ) => Promise<void> | void
+  /** Who may read clips and snapshots over HTTP; default: the `http.apiToken` bearer token. */
+  readonly authorizeMedia?: HttpAuthorizer
 }
 
 /** A running collector. */
@@ -252,6 +255,12 @@ export async function startCollector(
     http = buildHttpServer({
       registry: metrics.registry,
       health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
+    })
+    await registerMediaRoutes(http, {
+      store,
+      clips,
+      clipsRoot: join(dataDir, 'clips'),
+      authorize: deps.authorizeMedia ?? bearerTokenAuthorizer(config.http.apiToken),
     })
     await deps.registerHttpRoutes?.(http, { store })
     await http.listen({ port: config.http.port, host: config.host })

@@ -36,6 +36,11 @@ export const collectorConfigSchema = z.strictObject({
     .strictObject({
       /** Health and metrics (and later the dashboard); 0 picks a free port, null disables it. */
       port: port.nullable().default(8080),
+      /**
+       * Bearer token for the media routes (/api/clips, /api/events/:id/snapshot) until the dashboard
+       * issue brings real authentication; unset: those routes refuse every request.
+       */
+      apiToken: z.string().min(16).optional(),
     })
     .prefault({}),
   limits: z

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
@@ -10,6 +11,7 @@ import { SystemClock } from '../agent/clock/clock.js'
 import { agentConfigSchema } from '../agent/config/agent-config.js'
 import { startControlServer } from '../agent/control/control-server.js'
 import { createSimulatedHardware } from '../agent/hardware.js'
+import { createMediaDeps, simulatedMediaConfig } from '../agent/media/create-media.js'
 import { agentConfigYaml } from '../collector/admin/admin-commands.js'
 import { type CollectorEvent, startCollector } from '../collector/collector.js'
 import { collectorConfig } from '../collector/config.js'
@@ -97,8 +99,15 @@ async function main(): Promise<void> {
   const agentDir = join(dataDir, 'agent')
   mkdirSync(agentDir, { recursive: true })
 
+  // The media routes need a bearer token until the dashboard issue brings logins: one per demo run.
+  const apiToken = randomBytes(16).toString('hex')
+  let httpBase = ''
   const onEvent = (event: CollectorEvent): void => {
     if (event.kind === 'presence') print(`[${time(Date.now())}] ${event.deviceId} is ${event.state}`)
+    if (event.kind === 'clip')
+      print(
+        `[${time(Date.now())}] clip ${event.verdict}: curl -H 'Authorization: Bearer ${apiToken}' -o clip.mp4 ${httpBase}/api/clips/${event.clipId}`,
+      )
     if (event.kind === 'rejected') print(`[${time(Date.now())}] rejected: ${event.reason}`)
   }
   const collector = await startCollector(
@@ -107,10 +116,11 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
-      http: { port: await preferredPort(8080) },
+      http: { port: await preferredPort(8080), apiToken },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
   )
+  httpBase = `http://127.0.0.1:${collector.httpPort}`
   const url = `mqtt://127.0.0.1:${collector.mqttPort}`
   const agentConfigFile = join(agentDir, 'agent.yaml')
   const registry = new FileIdentityRegistry(collectorDir)
@@ -118,14 +128,16 @@ async function main(): Promise<void> {
 
   const clock = new SystemClock()
   const hardware = createSimulatedHardware(clock)
-  const agentConfig = agentConfigSchema.parse({
+  const parsed = agentConfigSchema.parse({
     deviceId,
     mqtt: { url, username: deviceId, password: secret, reconnectInitialMs: 250 },
     dataDir: agentDir,
     medium: { batchIntervalMs: 5_000 },
     health: { intervalMs: 30_000 },
   })
-  const agent = await startAgent(agentConfig, { hardware, clock })
+  // The simulated camera (testsrc2 320x240 at 10 fps) and microphone: about 1-2 % of one core.
+  const agentConfig = { ...parsed, media: simulatedMediaConfig(parsed) }
+  const agent = await startAgent(agentConfig, { hardware, clock, media: createMediaDeps(agentConfig) })
   agent.on('fault', (where, err) => print(`[${time(Date.now())}] doorbell fault in ${where}: ${String(err)}`))
   const control = await startControlServer(agent, hardware, agentConfig.control)
   const controlUrl = `http://127.0.0.1:${control.port}`
@@ -143,6 +155,7 @@ The doorbell demo is running.
   Trigger motion          curl -X POST ${controlUrl}/motion
   Set the temperature     curl -X POST ${controlUrl}/temperature -d '{"celsius": 31.5}'
   See the doorbell        curl ${controlUrl}/state
+  Snapshot of a press     curl -H 'Authorization: Bearer ${apiToken}' -o snap.jpg ${httpBase}/api/events/<press id>/snapshot
   Stop                    Ctrl-C
 `)
 

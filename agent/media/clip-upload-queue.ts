@@ -20,6 +20,8 @@ export interface ClipUploadQueueDeps {
   readonly store: FsClipStore
   /** Chunks sent but not yet answered; keeps the uplink's queue short (pacing, issue 5). */
   readonly maxInFlightChunks: number
+  /** Bytes sent but not yet answered; one chunk may always go, however large. */
+  readonly maxInFlightBytes?: number
   readonly onClipDone?: (done: ClipUploadOutcome) => void
 }
 
@@ -31,7 +33,10 @@ export interface ClipUploadQueueDeps {
  */
 export class ClipUploadQueue {
   private readonly deps: ClipUploadQueueDeps
-  private readonly inFlight = new Map<string, { clipId: string; index: number }>()
+  private readonly inFlight = new Map<string, { clipId: string; index: number; size: number }>()
+  private inFlightBytesTotal = 0
+  /** No chunk goes before this time (ms since the epoch) after the collector said it is busy. */
+  private pausedUntilMs = 0
   /** Clips already reported done, so a duplicate ack does not report them twice. */
   private readonly reported = new Set<string>()
 
@@ -44,16 +49,29 @@ export class ClipUploadQueue {
     return this.inFlight.size
   }
 
+  /** Bytes of the chunks sent and not yet answered. */
+  get inFlightBytes(): number {
+    return this.inFlightBytesTotal
+  }
+
   /** The next chunk to send, or undefined when the window is full or nothing is ready. */
   async next(): Promise<ChunkToSend | undefined> {
     if (this.inFlight.size >= this.deps.maxInFlightChunks) return undefined
+    if (Date.now() < this.pausedUntilMs) return undefined
+    const maxBytes = this.deps.maxInFlightBytes ?? Number.POSITIVE_INFINITY
     for (const clip of this.deps.store.list()) {
       const { upload } = clip
       if (!upload.isManifestAcked || upload.isFailed) continue
+      if (upload.isComplete) continue
+      const peek = upload.peekNextChunk()
+      if (!peek) continue
+      const span = chunkSpan(upload.description, peek.index)
+      if (this.inFlight.size > 0 && this.inFlightBytesTotal + span.size > maxBytes) return undefined
       const chunk = upload.nextChunk()
       if (!chunk) continue
-      this.inFlight.set(chunk.id, { clipId: clip.clipId, index: chunk.index })
-      const data = await readChunk(clip.path, chunkSpan(upload.description, chunk.index))
+      this.inFlight.set(chunk.id, { clipId: clip.clipId, index: chunk.index, size: span.size })
+      this.inFlightBytesTotal += span.size
+      const data = await readChunk(clip.path, span)
       return { clip, chunk, data }
     }
     return undefined
@@ -72,7 +90,7 @@ export class ClipUploadQueue {
       const target = this.locate(id)
       if (!target) continue
       matched += 1
-      this.inFlight.delete(id)
+      this.forget(id)
       await target.clip.upload.markAcked(target.index)
       await this.settle(target.clip.clipId)
     }
@@ -86,17 +104,42 @@ export class ClipUploadQueue {
       const target = this.locate(id)
       if (!target) continue
       matched += 1
-      this.inFlight.delete(id)
+      this.forget(id)
       await target.clip.upload.markRejected(target.index, { retry })
       await this.settle(target.clip.clipId)
     }
     return matched
   }
 
+  /**
+   * Chunks the collector could not take for now (rate limit, busy, disk full): they go again after
+   * pauseMs, and these refusals do not count towards failing the clip, since the chunk itself was fine.
+   */
+  handleDeferred(ids: readonly string[], pauseMs: number): number {
+    let matched = 0
+    for (const id of ids) {
+      const target = this.locate(id)
+      if (!target) continue
+      matched += 1
+      this.forget(id)
+      target.clip.upload.releaseChunk(target.index)
+    }
+    if (matched > 0) this.pausedUntilMs = Date.now() + pauseMs
+    return matched
+  }
+
   /** After a reconnect: everything unanswered may be sent again (the collector deduplicates by id). */
   releaseInFlight(): void {
     this.inFlight.clear()
+    this.inFlightBytesTotal = 0
     for (const clip of this.deps.store.list()) clip.upload.releaseInFlight()
+  }
+
+  private forget(id: string): void {
+    const entry = this.inFlight.get(id)
+    if (!entry) return
+    this.inFlight.delete(id)
+    this.inFlightBytesTotal -= entry.size
   }
 
   private locate(id: string): { clip: StoredClip; index: number } | undefined {
@@ -122,7 +165,7 @@ export class ClipUploadQueue {
       this.deps.store.enforceBounds()
     } else if (clip.upload.isFailed) {
       this.reported.add(clipId)
-      for (const [id, entry] of this.inFlight) if (entry.clipId === clipId) this.inFlight.delete(id)
+      for (const [id, entry] of this.inFlight) if (entry.clipId === clipId) this.forget(id)
       this.deps.onClipDone?.({ clipId, outcome: 'failed' })
       this.deps.store.remove(clipId)
     }

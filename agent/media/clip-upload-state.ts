@@ -153,6 +153,15 @@ export class ClipUploadState {
     return index < 0 ? undefined : index
   }
 
+  /** The chunk nextChunk() would return, without marking it in flight. */
+  peekNextChunk(): { readonly index: number } | undefined {
+    if (this.state.isFailed) return undefined
+    for (let index = 0; index < this.state.chunkCount; index += 1) {
+      if (!this.ackedSet.has(index) && !this.inFlight.has(index)) return { index }
+    }
+    return undefined
+  }
+
   /**
    * The lowest chunk neither acknowledged nor in flight, now marked in flight; undefined when none
    * is left to send (all acknowledged, all in flight, or the clip failed).
@@ -179,6 +188,11 @@ export class ClipUploadState {
     if (this.ackedSet.has(index)) return
     this.ackedSet.add(index)
     await this.persist()
+  }
+
+  /** Chunk `index` may be sent again without counting a rejection (the collector was busy, not the chunk bad). */
+  releaseChunk(index: number): void {
+    this.inFlight.delete(index)
   }
 
   /** The collector refused chunk `index`: with retry it is sent again (up to the limit), else the clip fails. */

@@ -8,8 +8,11 @@ import type { LowClassSource, LowClassUnit } from './low-class-source.js'
 /** The part of the media branch's ClipUploadQueue the uplink drives. */
 export type ClipUploads = Pick<
   ClipUploadQueue,
-  'next' | 'handleAck' | 'handleRejected' | 'handleManifestAck' | 'releaseInFlight'
+  'next' | 'handleAck' | 'handleRejected' | 'handleDeferred' | 'handleManifestAck' | 'releaseInFlight'
 >
+
+/** Rejection codes that say the collector cannot take a chunk now, not that the chunk is bad. */
+const transientCodes: ReadonlySet<string> = new Set(['RATE_LIMITED', 'COLLECTOR_BUSY', 'STORE_WRITE_FAILED'])
 
 /** Collaborators of the adapter. */
 export interface ClipUploadLowClassDeps {
@@ -17,6 +20,13 @@ export interface ClipUploadLowClassDeps {
   readonly uploads: ClipUploads
   /** The outbox holding the clip.manifest events (low class), to tell which acked ids are manifests. */
   readonly outbox: Outbox
+  /**
+   * Least time between two chunks. The collector's per-device publish budget (limits.devicePublishesPerS)
+   * is shared with presses: a clip must never spend it, or a press would be refused RATE_LIMITED.
+   */
+  readonly minIntervalMs?: number
+  /** Pause of the whole upload after a transient refusal (the sender pumps again after its retry delay). */
+  readonly retryDelayMs?: number
 }
 
 /**
@@ -25,11 +35,16 @@ export interface ClipUploadLowClassDeps {
  * before the sender forgets it, so this works across restarts) releases its clip's chunks.
  */
 export class ClipUploadLowClass implements LowClassSource {
+  #lastAtMs = Number.NEGATIVE_INFINITY
+
   constructor(private readonly deps: ClipUploadLowClassDeps) {}
 
   async next(): Promise<LowClassUnit | undefined> {
+    const waitMs = this.#lastAtMs + (this.deps.minIntervalMs ?? 0) - Date.now()
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
     const next = await this.deps.uploads.next()
     if (!next) return undefined
+    this.#lastAtMs = Date.now()
     const { frame } = chunkFrameOf({
       deviceId: this.deps.deviceId,
       // A chunk is not an outbox event: like presence, it carries the latest seq without taking one.
@@ -49,7 +64,10 @@ export class ClipUploadLowClass implements LowClassSource {
         await this.deps.uploads.handleManifestAck(envelope.payload.clipId)
     }
     await this.deps.uploads.handleAck(ack.ids)
-    await this.deps.uploads.handleRejected(ack.rejected)
+    const isTransient = (r: { retry: boolean; code: string }) => r.retry && transientCodes.has(r.code)
+    const deferred = ack.rejected.filter(isTransient).map((r) => r.id)
+    if (deferred.length > 0) this.deps.uploads.handleDeferred(deferred, this.deps.retryDelayMs ?? 5_000)
+    await this.deps.uploads.handleRejected(ack.rejected.filter((r) => !isTransient(r)))
   }
 
   onOffline(): void {

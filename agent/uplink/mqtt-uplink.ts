@@ -58,6 +58,11 @@ export class MqttUplink extends EventEmitter<UplinkEvents> implements Uplink {
     return this.#isOnline
   }
 
+  get queuedBytes(): number {
+    // MQTT.js writes each packet straight to its stream; what the socket has not handed to the OS waits here.
+    return (this.#client?.stream as Partial<Socket> | undefined)?.writableLength ?? 0
+  }
+
   start(): void {
     this.#isClosing = false
     this.#connect()

@@ -23,6 +23,8 @@ export interface OutboxSenderOptions {
   readonly ackTimeoutMs: number
   /** Wait before resending an event rejected with retry:true. */
   readonly retryDelayMs: number
+  /** No low-class unit is published while the uplink buffers more than this many bytes (default 4 KiB). */
+  readonly lowMaxQueuedBytes?: number
 }
 
 /** What the sender reports; main.ts logs and counts. */
@@ -84,6 +86,11 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
   /** Events published and awaiting an ack. */
   get inflightCount(): number {
     return this.#inflight.size
+  }
+
+  /** True while event `id` is published and awaiting its ack. */
+  isPublished(id: string): boolean {
+    return this.#inflight.has(id)
   }
 
   /** Stops sending; the outbox keeps whatever is unacked for the next start. */
@@ -269,10 +276,14 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
       return
     }
     // Units of the source (clip chunks): as many as its own window allows, while nothing higher waits.
+    const maxQueuedBytes = this.#deps.options.lowMaxQueuedBytes ?? 4096
     for (;;) {
+      // A press published now goes behind whatever the socket still buffers: keep that short (issue 5).
+      if ((this.#deps.uplink.queuedBytes ?? 0) > maxQueuedBytes) break
       const unit = await this.#low.next()
       if (!unit || generation !== this.#generation) break
       this.#deps.uplink.publish(unit.topic, unit.payload).catch((err) => this.emit('publishFailed', err))
+      this.emit('sent', 'low', 1)
       const now = this.#deps.outbox.depth()
       if (now.count.high > 0 || now.count.medium > 0) break
     }

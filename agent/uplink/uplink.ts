@@ -19,6 +19,8 @@ export interface UplinkEvents {
 export interface Uplink extends EventEmitter<UplinkEvents> {
   /** True between `online` and `offline`. */
   readonly isOnline: boolean
+  /** Bytes written to the connection and not yet taken by the OS (0 when unknown); paces low-class uploads. */
+  readonly queuedBytes?: number
   /** Starts connecting; resolves at once, `online` follows. */
   start(): void
   /** Publishes at QoS 1. Resolves on PUBACK, which only means the broker has it (not stored: docs/protocol.md). */

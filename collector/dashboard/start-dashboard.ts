@@ -10,6 +10,7 @@ import {
 } from '../alerts/start-alerts.js'
 import type { CollectorDeps } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
+import { bearerTokenAuthorizer } from '../http/media-routes.js'
 import { registerDashboardRoutes } from './dashboard-routes.js'
 import { SseEventHub } from './event-stream.js'
 import { FileHomeownerStore } from './homeowner-store.js'
@@ -57,12 +58,15 @@ export async function startDashboardCollector(
   })
   const settings = new FileUserSettingsStore(dataDir, config.alerts.users)
   const hub = new SseEventHub()
+  const operatorMedia = deps.authorizeMedia ?? bearerTokenAuthorizer(config.http.apiToken)
   let running: RunningAlertingCollector | undefined
   try {
     running = await startAlertingCollector(
       config,
       {
         ...deps,
+        // A logged-in homeowner (any role) reads clips and snapshots; the operator's bearer token still works.
+        authorizeMedia: (request) => sessionOf(request) !== undefined || operatorMedia(request),
         onStored: (events) => {
           deps.onStored?.(events)
           hub.onStored(events)

@@ -21,9 +21,6 @@ const artifacts = join(import.meta.dirname, '../../test-artifacts/dashboard')
 const password = 'front door owner pw'
 const stepTimeoutMs = 15_000
 
-/** True once main has the media branch's clip route (GET /api/clips/:clipId). */
-const hasClipRoute = false
-
 describe('homeowner dashboard in a browser', () => {
   const dir = tempDir('dashboard-browser')
   let collector: RunningDashboardCollector
@@ -58,6 +55,18 @@ describe('homeowner dashboard in a browser', () => {
         dataDir: join(dir.path, 'agent'),
         gpio: { button: { line: 17, debounceMs: 0 } },
         medium: { batchIntervalMs: 100, batchMaxItems: 20 },
+        health: { intervalMs: 1000 },
+        // Small, short clips (ffmpeg testsrc2 in --simulate) keep the test to seconds.
+        media: {
+          widthPx: 320,
+          heightPx: 240,
+          frameRate: 10,
+          videoBitrateKbps: 300,
+          prerollMs: 1000,
+          postrollMs: 1000,
+          ring: { segmentMs: 1000, maxSegments: 10 },
+          microphone: { windowMs: 200, reportIntervalMs: 1000 },
+        },
         logLevel: 'info',
       }),
     )
@@ -110,27 +119,39 @@ describe('homeowner dashboard in a browser', () => {
   })
 
   it('opens the event with its snapshot', async () => {
+    const store = collector.collector.store
+    await eventually(
+      async () =>
+        (await store.queryEvents({ type: 'snapshot' })).items.some(
+          (e) => e.type === 'snapshot' && e.payload.relatesTo === pressId,
+        ),
+      20_000,
+      'snapshot of the press stored',
+    )
     await page.click(`[data-event-id="${pressId}"] a`)
     await page.waitForSelector('h3:text("Clip")')
     expect(page.url()).toContain(`#/event/${pressId}`)
+    await page.waitForFunction("(document.querySelector('img#snapshot')?.naturalWidth ?? 0) > 0")
     await shot('event-detail')
   })
 
-  it.skipIf(!hasClipRoute)(
-    'plays the clip of the press (video readyState >= 2) [skipped until main has GET /api/clips/:clipId from the media branch]',
-    async () => {
-      await eventually(
-        async () => {
-          await page.reload()
-          return (await page.$('video#clip')) !== null
-        },
-        30_000,
-        'clip of the press',
-      )
-      await page.waitForFunction("(document.querySelector('video#clip')?.readyState ?? 0) >= 2")
-      await shot('event-clip')
-    },
-  )
+  it('plays the clip of the press (video readyState >= 2)', async () => {
+    const store = collector.collector.store
+    const clipId = await eventually(
+      async () => {
+        const manifests = (await store.queryEvents({ type: 'clip.manifest' })).items
+        const found = manifests.find((e) => e.type === 'clip.manifest' && e.payload.relatesTo === pressId)
+        return found?.type === 'clip.manifest' ? found.payload.clipId : undefined
+      },
+      30_000,
+      'clip manifest of the press',
+    )
+    await eventually(async () => (await store.getClip(clipId))?.isComplete, 30_000, 'clip complete')
+    await page.reload()
+    await page.waitForSelector('video#clip')
+    await page.waitForFunction("(document.querySelector('video#clip')?.readyState ?? 0) >= 2")
+    await shot('event-clip')
+  })
 
   it('shows device health with charts, visitor statistics and the settings page', async () => {
     for (let i = 0; i < 3; i++) {

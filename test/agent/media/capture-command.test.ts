@@ -73,14 +73,14 @@ describe('buildCapturePipeline', () => {
 describe('mediaConfigSchema', () => {
   it('has defaults for every field', () => {
     const c = mediaConfigSchema.parse({})
-    expect(c).toMatchObject({ source: 'rpicam', prerollMs: 5000, postrollMs: 10_000, chunkBytes: 128 * 1024 })
+    expect(c).toMatchObject({ source: 'rpicam', prerollMs: 5000, postrollMs: 10_000, chunkBytes: 16 * 1024 })
     expect(c.ring.dir).toBe('/dev/shm/doorbell-ring')
     expect(c.snapshot.maxBytes).toBe(192 * 1024)
     expect(c.microphone).toMatchObject({ source: 'arecord', sampleRateHz: 16_000, loudDbfs: -20 })
   })
 
   it('refuses chunks outside 64-256 KiB, and a ring too small for the pre-roll', () => {
-    expect(mediaConfigSchema.safeParse({ chunkBytes: 32 * 1024 }).success).toBe(false)
+    expect(mediaConfigSchema.safeParse({ chunkBytes: 4 * 1024 }).success).toBe(false)
     expect(mediaConfigSchema.safeParse({ chunkBytes: 512 * 1024 }).success).toBe(false)
     const small = mediaConfigSchema.safeParse({ prerollMs: 20_000, ring: { maxSegments: 10 } })
     expect(small.success).toBe(false)

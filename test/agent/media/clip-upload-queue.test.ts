@@ -34,7 +34,7 @@ function writeClip(bytes: number, startedAtMs: number): RecordedClip {
   }
 }
 
-async function setup(maxInFlightChunks = 2) {
+async function setup(maxInFlightChunks = 2, maxInFlightBytes?: number) {
   const store = new FsClipStore({
     dir,
     maxBytes: 10 * 1024 * KiB,
@@ -43,7 +43,12 @@ async function setup(maxInFlightChunks = 2) {
   })
   await store.open()
   const done: ClipUploadOutcome[] = []
-  const queue = new ClipUploadQueue({ store, maxInFlightChunks, onClipDone: (d) => done.push(d) })
+  const queue = new ClipUploadQueue({
+    store,
+    maxInFlightChunks,
+    ...(maxInFlightBytes === undefined ? {} : { maxInFlightBytes }),
+    onClipDone: (d) => done.push(d),
+  })
   return { store, queue, done }
 }
 
@@ -66,6 +71,42 @@ describe('ClipUploadQueue', () => {
     await queue.handleAck([a?.chunk.id as string])
     expect((await queue.next())?.chunk.index).toBe(2)
     expect(b?.chunk.index).toBe(1)
+  })
+
+  it('keeps at most maxInFlightBytes unanswered, but always lets one chunk go', async () => {
+    const { store, queue } = await setup(10, 100 * KiB)
+    const added = await store.add(writeClip(300 * KiB, Date.now() - 10_000))
+    await queue.handleManifestAck(added?.stored.clipId as string)
+    const a = await queue.next()
+    expect(queue.inFlightBytes).toBe(64 * KiB)
+    expect(await queue.next()).toBeUndefined() // 128 KiB would exceed the 100 KiB window
+    await queue.handleAck([a?.chunk.id as string])
+    expect(queue.inFlightBytes).toBe(0)
+    expect((await queue.next())?.chunk.index).toBe(1)
+  })
+
+  it('sends a chunk the collector deferred again after the pause, never failing the clip for it', async () => {
+    const { store, queue } = await setup(2)
+    const added = await store.add(writeClip(100 * KiB, Date.now() - 5_000))
+    await queue.handleManifestAck(added?.stored.clipId as string)
+    for (let i = 0; i < 8; i++) {
+      const next = await queue.next()
+      expect(next?.chunk.index).toBe(0)
+      expect(queue.handleDeferred([next?.chunk.id as string], 30)).toBe(1)
+      expect(await queue.next()).toBeUndefined() // paused
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    expect(added?.stored.upload.isFailed).toBe(false)
+  })
+
+  it('lets one chunk go even when it is larger than maxInFlightBytes', async () => {
+    const { store, queue } = await setup(10, 1)
+    const added = await store.add(writeClip(200 * KiB, Date.now() - 5_000))
+    await queue.handleManifestAck(added?.stored.clipId as string)
+    expect((await queue.next())?.chunk.index).toBe(0)
+    expect(await queue.next()).toBeUndefined()
+    queue.releaseInFlight()
+    expect(queue.inFlightBytes).toBe(0)
   })
 
   it('uploads a whole clip that reassembles byte-identical, then reports it done', async () => {

@@ -31,6 +31,10 @@ function fakeUploads(clipId: string, chunkId: string) {
     releaseInFlight() {
       calls.push('release')
     },
+    handleDeferred(ids: readonly string[]) {
+      calls.push(`deferred ${ids.length}`)
+      return ids.length
+    },
   } as unknown as ClipUploads
   return { uploads, calls }
 }
@@ -69,5 +73,15 @@ describe('ClipUploadLowClass (media upload queue on the low-class seam)', () => 
     await low.onAck({ ids: [manifest?.id ?? ''], rejected: [] })
     low.onOffline()
     expect(calls).toEqual(['manifest of the clip', 'ack 1', 'rejected 0', 'release'])
+    calls.length = 0
+    await low.onAck({
+      ids: [],
+      rejected: [
+        { id: chunkId, code: 'RATE_LIMITED', retry: true },
+        { id: newEventId(), code: 'PROTOCOL_INVALID', retry: true },
+      ],
+    })
+    // A busy collector is not a bad chunk: deferred, not counted towards failing the clip.
+    expect(calls).toEqual(['ack 0', 'deferred 1', 'rejected 1'])
   })
 })

@@ -208,6 +208,23 @@ describe('dashboard API', () => {
     expect(bearer.statusCode).toBe(200)
   })
 
+  it('opens the media routes to any session and keeps them closed without one', async () => {
+    const list = await app.inject({
+      url: '/api/events?type=button.press',
+      headers: { cookie: viewer.cookie },
+    })
+    const id = list.json<{ items: { id: string }[] }>().items[0]?.id
+    expect((await app.inject({ url: `/api/events/${id}/snapshot` })).statusCode).toBe(401)
+    expect((await app.inject({ url: `/api/clips/${id}` })).statusCode).toBe(401)
+    const asViewer = await app.inject({
+      url: `/api/events/${id}/snapshot`,
+      headers: { cookie: viewer.cookie },
+    })
+    expect(asViewer.statusCode).toBe(404)
+    const clip = await app.inject({ url: `/api/clips/${id}`, headers: { cookie: viewer.cookie } })
+    expect(clip.statusCode).toBe(404)
+  })
+
   it('documents the API as OpenAPI and serves the PWA files', async () => {
     const doc = (await app.inject({ url: '/api/openapi.json' })).json<{ openapi: string; paths: object }>()
     expect(doc.openapi).toMatch(/^3\./)

@@ -1,0 +1,166 @@
+import type { Microphone } from '../audio/microphone.js'
+import { SoundLevelMonitor } from '../audio/sound-level-monitor.js'
+import type { Clock, TimerHandle } from '../clock/clock.js'
+import type { Outbox, RecordInput } from '../outbox/outbox.js'
+import type { ReadingBatcher } from '../readings/reading-batcher.js'
+import { ClipUploadLowClass } from '../uplink/clip-upload-low-class.js'
+import type { RecordedClip } from './clip-recorder.js'
+import { type ClipUploadOutcome, ClipUploadQueue } from './clip-upload-queue.js'
+import type { ClipEviction, StoredClip } from './fs-clip-store.js'
+import type { MediaConfig } from './media-config.js'
+import type { MediaPorts, MediaService, MediaStats } from './media-service.js'
+
+/** How the agent gets its media: a factory (the service needs ports wired to the agent) and a microphone. */
+export interface AgentMediaDeps {
+  /** Builds the media service around the ports the agent supplies. */
+  readonly service: (ports: MediaPorts) => MediaService
+  /** The microphone whose levels become `sound.level` readings; absent or disabled: none. */
+  readonly microphone?: Microphone
+}
+
+/** What the media link reports; the agent forwards it, main.ts logs. */
+export interface AgentMediaEvents {
+  fault(where: string, err: unknown): void
+  clipEvicted(eviction: ClipEviction): void
+  clipDone(outcome: ClipUploadOutcome): void
+}
+
+/** Collaborators of the link. */
+export interface AgentMediaLinkDeps {
+  readonly deviceId: string
+  readonly config: MediaConfig
+  readonly media: AgentMediaDeps
+  readonly outbox: Outbox
+  readonly batcher: ReadingBatcher
+  readonly clock: Clock
+  /** Records events (one outbox write); failures are the caller's to report. */
+  readonly record: (inputs: readonly RecordInput[]) => Promise<void>
+  readonly events: AgentMediaEvents
+  /** Whether high event `id` has already been handed to the uplink (or acked). */
+  readonly isSent: (id: string) => boolean
+  /** Pause of the clip upload after the collector refused a chunk for now (outbox.retryDelayMs). */
+  readonly retryDelayMs: number
+  /** Longest a trigger waits for its press to be published before the media work starts anyway. */
+  readonly triggerDelayMaxMs?: number
+}
+
+/**
+ * The media side wired into the agent (issue 5): a press or armed motion triggers a snapshot (medium
+ * `snapshot` with relatesTo) and a clip (low `clip.manifest`, then chunks through the sender's low-class
+ * seam, paced); the microphone's levels become `sound.level` readings. Notify first, enrich later: a
+ * trigger starts only once its press has been handed to the uplink (or after triggerDelayMaxMs when
+ * offline), so spawning ffmpeg never sits between a press and its publish.
+ */
+export class AgentMediaLink {
+  readonly service: MediaService
+  readonly uploads: ClipUploadQueue
+  readonly lowClass: ClipUploadLowClass
+  readonly #deps: AgentMediaLinkDeps
+  readonly #pending: { atMs: number; relatesTo: string }[] = []
+  #timer: TimerHandle | undefined
+  #isStarted = false
+
+  constructor(deps: AgentMediaLinkDeps) {
+    this.#deps = deps
+    const { events } = deps
+    this.service = deps.media.service({
+      onSnapshot: (payload) =>
+        this.#record({ type: 'snapshot', payload, capturedAtMs: deps.clock.now(), eventClass: 'medium' }),
+      onClip: (manifest) =>
+        this.#record({ type: 'clip.manifest', payload: manifest, capturedAtMs: deps.clock.now() }),
+      onError: (err, where) => events.fault(`media.${where}`, err),
+      onClipEvicted: (eviction) => events.clipEvicted(eviction),
+    })
+    this.uploads = new ClipUploadQueue({
+      store: this.service.store,
+      maxInFlightChunks: deps.config.upload.maxInFlightChunks,
+      maxInFlightBytes: deps.config.upload.maxInFlightBytes,
+      onClipDone: (done) => events.clipDone(done),
+    })
+    this.lowClass = new ClipUploadLowClass({
+      deviceId: deps.deviceId,
+      uploads: this.uploads,
+      outbox: deps.outbox,
+      minIntervalMs: 1000 / deps.config.upload.maxChunksPerS,
+      retryDelayMs: deps.retryDelayMs,
+    })
+  }
+
+  /** Opens the clip store (resuming uploads), starts the camera and the microphone. */
+  async start(): Promise<void> {
+    await this.service.start()
+    this.#isStarted = true
+    const { config, media, events } = this.#deps
+    if (media.microphone && config.microphone.enabled) {
+      const mic = config.microphone
+      media.microphone.start(
+        new SoundLevelMonitor({
+          sampleRateHz: media.microphone.sampleRateHz,
+          windowMs: mic.windowMs,
+          loudDbfs: mic.loudDbfs,
+          loudCooldownMs: mic.loudCooldownMs,
+          reportIntervalMs: mic.reportIntervalMs,
+          onReading: (r) =>
+            this.#deps.batcher.add({ type: 'sound.level', payload: r.payload, capturedAtMs: r.capturedAtMs }),
+          onError: (err) => events.fault('microphone', err),
+        }),
+      )
+    }
+  }
+
+  /** A press or armed motion was recorded: queue its snapshot and clip until the press is on its way. */
+  trigger(atMs: number, relatesTo: string): void {
+    if (!this.#isStarted || !this.#deps.config.enabled) return
+    if (this.#deps.isSent(relatesTo)) {
+      this.service.trigger({ atMs, relatesTo })
+      return
+    }
+    this.#pending.push({ atMs, relatesTo })
+    this.#timer ??= this.#deps.clock.setTimeout(
+      () => this.releaseTriggers(),
+      this.#deps.triggerDelayMaxMs ?? 200,
+    )
+  }
+
+  /** High events were handed to the uplink (or the wait ran out): start the queued media work now. */
+  releaseTriggers(): void {
+    this.#deps.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+    for (const t of this.#pending.splice(0)) this.service.trigger(t)
+  }
+
+  /**
+   * Stores a finished clip file (already in the clip folder as `<clipId>.mp4`) and records its manifest:
+   * what a trigger does once its clip is assembled; tests and the benchmark use it with their own file.
+   */
+  async enqueueClip(clip: RecordedClip): Promise<StoredClip | undefined> {
+    const added = await this.service.store.add(clip)
+    if (!added) return undefined
+    await this.#deps.record([
+      { type: 'clip.manifest', payload: added.manifest, capturedAtMs: this.#deps.clock.now() },
+    ])
+    return added.stored
+  }
+
+  /** The collector's `snapshot` command. */
+  snapshot(): void {
+    if (this.#isStarted) void this.service.snapshot()
+  }
+
+  /** Counters for the health reading. */
+  stats(): MediaStats | undefined {
+    return this.#isStarted ? this.service.stats() : undefined
+  }
+
+  /** Stops the microphone and the camera; a clip being collected is finished with what was recorded. */
+  async stop(): Promise<void> {
+    this.releaseTriggers()
+    await this.#deps.media.microphone?.stop()
+    if (this.#isStarted) await this.service.stop()
+    this.#isStarted = false
+  }
+
+  #record(input: RecordInput): void {
+    this.#deps.record([input]).catch((err) => this.#deps.events.fault('outbox', err))
+  }
+}
