@@ -229,7 +229,13 @@ describe('dashboard API', () => {
     const doc = (await app.inject({ url: '/api/openapi.json' })).json<{ openapi: string; paths: object }>()
     expect(doc.openapi).toMatch(/^3\./)
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/events', '/api/login', '/api/settings']),
+      expect.arrayContaining([
+        '/api/events',
+        '/api/login',
+        '/api/settings',
+        '/api/clips/{clipId}',
+        '/api/devices/health',
+      ]),
     )
     const index = await app.inject({ url: '/' })
     expect(index.statusCode).toBe(200)
