@@ -13,8 +13,9 @@ import { startControlServer } from '../agent/control/control-server.js'
 import { createSimulatedHardware } from '../agent/hardware.js'
 import { createMediaDeps, simulatedMediaConfig } from '../agent/media/create-media.js'
 import { agentConfigYaml } from '../collector/admin/admin-commands.js'
-import { type CollectorEvent, startCollector } from '../collector/collector.js'
+import type { CollectorEvent } from '../collector/collector.js'
 import { collectorConfig } from '../collector/config.js'
+import { startDashboardCollector } from '../collector/dashboard/start-dashboard.js'
 import type { Forwarder } from '../collector/forwarding/forwarder.js'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { runMain } from '../shared/run-main.js'
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
       )
     if (event.kind === 'rejected') print(`[${time(Date.now())}] rejected: ${event.reason}`)
   }
-  const collector = await startCollector(
+  const running = await startDashboardCollector(
     collectorConfig({
       dataDir: collectorDir,
       host: '127.0.0.1',
@@ -120,6 +121,17 @@ async function main(): Promise<void> {
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
   )
+  const collector = running.collector
+  // A dashboard login for the demo: kept in the data folder, so it stays the same across runs.
+  const demoPasswordFile = join(dataDir, 'dashboard-password.txt')
+  if (!running.homeowners.list().some((h) => h.name === 'demo')) {
+    const password = randomBytes(9).toString('base64url')
+    await running.homeowners.add('demo', password, 'owner')
+    writeFileSync(demoPasswordFile, `${password}\n`, { mode: 0o600 })
+  }
+  const demoPassword = existsSync(demoPasswordFile)
+    ? readFileSync(demoPasswordFile, 'utf8').trim()
+    : '(see doorbell-admin homeowners passwd)'
   httpBase = `http://127.0.0.1:${collector.httpPort}`
   const url = `mqtt://127.0.0.1:${collector.mqttPort}`
   const agentConfigFile = join(agentDir, 'agent.yaml')
@@ -148,6 +160,7 @@ The doorbell demo is running.
   Collector, MQTT         ${url}   (WebSocket: ws://127.0.0.1:${collector.wsPort}/mqtt)
   Collector, health       http://127.0.0.1:${collector.httpPort}/healthz
   Collector, metrics      http://127.0.0.1:${collector.httpPort}/metrics
+  Dashboard               http://127.0.0.1:${collector.httpPort}/   (log in as demo / ${demoPassword})
   Data folder             ${dataDir}
   Simulated doorbell      '${deviceId}', its config in ${agentConfigFile}
 
@@ -166,7 +179,7 @@ The doorbell demo is running.
     print('stopping...')
     await control.close()
     await agent.close()
-    await collector.close()
+    await running.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void stop())
