@@ -41,10 +41,10 @@ export interface AlertsRoutesAuth {
 
 /**
  * The alerts HTTP API. Device health, visitor statistics, the dead letters and the push subscription
- * routes carry personal data, so until the dashboard issue adds user login they are operator-only: a
- * bearer token from alerts.apiToken (503 when none is configured, 401 when it does not match). Only the
- * VAPID public key, which is public by design, is open. With the dashboard, a logged-in homeowner is
- * accepted too: a viewer reads, an owner also sees the dead letters; push subscriptions are the user's own.
+ * routes carry personal data: they need a dashboard session (viewer reads, owner for the dead letters,
+ * push subscriptions only the user's own) or the operator's bearer token from alerts.apiToken (503 when
+ * neither a session nor a token is configured, 401 when the token does not match). Only the VAPID public
+ * key, which is public by design, is open.
  */
 export function registerAlertsRoutes(
   app: FastifyInstance,

@@ -3,7 +3,7 @@ import { type EventClass, isMessageType, messageTypeNames } from '../../shared/p
 import type { EventStore } from '../store/event-store.js'
 import type { DashboardRoutesDeps } from './dashboard-routes.js'
 import { summarizeEvent } from './event-summary.js'
-import { requireRole } from './session-auth.js'
+import { requireRole, sessionOf } from './session-auth.js'
 
 const eventListQuery = {
   type: 'object',
@@ -84,9 +84,10 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
       },
       preHandler: viewer,
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       reply.hijack()
-      deps.hub.add(reply.raw)
+      // The CSRF token is unique per session and is what logout knows: it keys the session's streams.
+      deps.hub.add(reply.raw, sessionOf(request)?.csrfToken ?? '')
     },
   )
 

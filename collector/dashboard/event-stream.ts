@@ -11,7 +11,8 @@ const liveTypes = new Set(['button.press', 'motion', 'snapshot', 'clip.manifest'
  * Bounded: beyond maxClients the oldest stream is closed.
  */
 export class SseEventHub {
-  readonly #clients = new Set<ServerResponse>()
+  /** Open streams and the session each belongs to (logout ends that session's streams). */
+  readonly #clients = new Map<ServerResponse, string>()
   readonly #timer: NodeJS.Timeout
   readonly #maxClients: number
 
@@ -26,8 +27,8 @@ export class SseEventHub {
     return this.#clients.size
   }
 
-  /** Takes over a response as an event stream until the client goes away. */
-  add(res: ServerResponse): void {
+  /** Takes over a response as an event stream until the client goes away or its session ends. */
+  add(res: ServerResponse, sessionKey: string): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -36,11 +37,11 @@ export class SseEventHub {
     })
     res.write('retry: 3000\n: connected\n\n')
     if (this.#clients.size >= this.#maxClients) {
-      const oldest = this.#clients.values().next().value
+      const oldest = this.#clients.keys().next().value
       oldest?.end()
       if (oldest) this.#clients.delete(oldest)
     }
-    this.#clients.add(res)
+    this.#clients.set(res, sessionKey)
     res.on('close', () => this.#clients.delete(res))
   }
 
@@ -52,14 +53,23 @@ export class SseEventHub {
     }
   }
 
+  /** Ends the streams of one session (logout). */
+  endSession(sessionKey: string): void {
+    for (const [res, key] of this.#clients) {
+      if (key !== sessionKey) continue
+      res.end()
+      this.#clients.delete(res)
+    }
+  }
+
   /** Ends every stream (shutdown). */
   close(): void {
     clearInterval(this.#timer)
-    for (const res of this.#clients) res.end()
+    for (const res of this.#clients.keys()) res.end()
     this.#clients.clear()
   }
 
   #write(text: string): void {
-    for (const res of this.#clients) res.write(text)
+    for (const res of this.#clients.keys()) res.write(text)
   }
 }

@@ -64,6 +64,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
     async (request, reply) => {
       const token = request.cookies[sessionCookieName]
       if (token) deps.sessions.delete(token)
+      const session = sessionOf(request)
+      if (session) deps.hub.endSession(session.csrfToken)
       void reply.clearCookie(sessionCookieName, { path: '/' })
       return reply.code(204).send()
     },

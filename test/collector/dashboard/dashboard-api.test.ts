@@ -4,7 +4,7 @@ import {
   type RunningDashboardCollector,
   startDashboardCollector,
 } from '../../../collector/dashboard/start-dashboard.js'
-import { press, reading, tempDir, testConfig } from '../collector-harness.js'
+import { eventually, press, reading, tempDir, testConfig } from '../collector-harness.js'
 
 const ownerPassword = 'correct horse battery'
 const viewerPassword = 'viewer password 1'
@@ -305,5 +305,49 @@ describe('dashboard API', () => {
     const { readFileSync } = await import('node:fs')
     const text = readFileSync(`${dir.path}/dashboard/sessions.json`, 'utf8')
     expect(text).not.toContain(owner.cookie.split('=')[1])
+  })
+})
+
+describe('dashboard live stream', () => {
+  it('streams a stored press to a logged-in browser and ends the stream on logout', async () => {
+    const dir = tempDir('dashboard-sse')
+    const running = await startDashboardCollector(testConfig(dir.path))
+    try {
+      await running.homeowners.add('alice', ownerPassword, 'owner')
+      const base = `http://127.0.0.1:${running.collector.httpPort}`
+      expect((await fetch(`${base}/api/events/stream`)).status).toBe(401)
+      const login = await fetch(`${base}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'alice', password: ownerPassword }),
+      })
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+      const { csrfToken } = (await login.json()) as { csrfToken: string }
+      const stream = await fetch(`${base}/api/events/stream`, { headers: { cookie } })
+      expect(stream.headers.get('content-type')).toMatch(/text\/event-stream/)
+      const reader = stream.body?.getReader()
+      if (!reader) throw new Error('no body')
+      const decoder = new TextDecoder()
+      let text = ''
+      const event = { ...press('front-door', 7), receivedAtMs: Date.now() }
+      await eventually(() => running.hub.clientCount === 1, 5000, 'stream open')
+      running.hub.onStored([event, { ...reading('front-door', 8), receivedAtMs: Date.now() }])
+      while (!/event: stored[^]*?\n\n/.test(text)) {
+        const chunk = await reader.read()
+        if (chunk.done) break
+        text += decoder.decode(chunk.value)
+      }
+      expect(text).toContain(`event: stored\nid: ${event.id}\n`)
+      expect(text).not.toContain('temperature')
+      await fetch(`${base}/api/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken } })
+      for (;;) {
+        const chunk = await reader.read()
+        if (chunk.done) break
+      }
+      expect(running.hub.clientCount).toBe(0)
+    } finally {
+      await running.close()
+      dir.cleanup()
+    }
   })
 })
