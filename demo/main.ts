@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -13,7 +14,8 @@ import { startControlServer } from '../agent/control/control-server.js'
 import { createSimulatedHardware } from '../agent/hardware.js'
 import { createMediaDeps, simulatedMediaConfig } from '../agent/media/create-media.js'
 import { agentConfigYaml } from '../collector/admin/admin-commands.js'
-import { type CollectorEvent, startCollector } from '../collector/collector.js'
+import { startAlertingCollector } from '../collector/alerts/start-alerts.js'
+import type { CollectorEvent } from '../collector/collector.js'
 import { collectorConfig } from '../collector/config.js'
 import type { Forwarder } from '../collector/forwarding/forwarder.js'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
@@ -60,9 +62,14 @@ function consoleForwarder(print: (line: string) => void): Forwarder {
   return {
     name: 'console',
     async forward(event) {
+      const now = `[${time(Date.now())}]`
+      if (event.type === 'snapshot' || event.type === 'clip.manifest') {
+        print(`${now} ${event.type} for ${event.payload.relatesTo ?? 'a command'} is in (id ${event.id})`)
+        return
+      }
       const latencyMs = event.receivedAtMs - Date.parse(event.capturedAt)
       print(
-        `[${time(Date.now())}] ${event.type === 'button.press' ? 'DING DONG' : 'ALERT'}: ${event.type} from ` +
+        `${now} ${event.type === 'button.press' ? 'DING DONG' : 'ALERT'}: ${event.type} from ` +
           `${event.deviceId}, seq ${event.seq}, stored ${latencyMs} ms after capture (id ${event.id})`,
       )
     },
@@ -110,15 +117,23 @@ async function main(): Promise<void> {
       )
     if (event.kind === 'rejected') print(`[${time(Date.now())}] rejected: ${event.reason}`)
   }
-  const collector = await startCollector(
+  const { collector, close: closeCollector } = await startAlertingCollector(
     collectorConfig({
       dataDir: collectorDir,
       host: '127.0.0.1',
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
       http: { port: await preferredPort(8080), apiToken },
+      alerts: { apiToken },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
+    {
+      onAlertEvent: (event) => {
+        if (event.kind !== 'temperature_anomaly') return
+        const { celsius, reason } = event.anomaly
+        print(`[${time(Date.now())}] temperature alert: ${celsius} °C (${reason})`)
+      },
+    },
   )
   httpBase = `http://127.0.0.1:${collector.httpPort}`
   const url = `mqtt://127.0.0.1:${collector.mqttPort}`
@@ -136,7 +151,13 @@ async function main(): Promise<void> {
     health: { intervalMs: 30_000 },
   })
   // The simulated camera (testsrc2 320x240 at 10 fps) and microphone: about 1-2 % of one core.
-  const agentConfig = { ...parsed, media: simulatedMediaConfig(parsed) }
+  const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0
+  const media = simulatedMediaConfig(parsed)
+  const agentConfig = { ...parsed, media: hasFfmpeg ? media : { ...media, enabled: false } }
+  if (!hasFfmpeg) {
+    print('ffmpeg is not installed, so the simulated camera is off (no snapshots or clips).')
+    print('  fix: sudo apt-get install -y ffmpeg')
+  }
   const agent = await startAgent(agentConfig, { hardware, clock, media: createMediaDeps(agentConfig) })
   agent.on('fault', (where, err) => print(`[${time(Date.now())}] doorbell fault in ${where}: ${String(err)}`))
   const control = await startControlServer(agent, hardware, agentConfig.control)
@@ -156,6 +177,7 @@ The doorbell demo is running.
   Set the temperature     curl -X POST ${controlUrl}/temperature -d '{"celsius": 31.5}'
   See the doorbell        curl ${controlUrl}/state
   Snapshot of a press     curl -H 'Authorization: Bearer ${apiToken}' -o snap.jpg ${httpBase}/api/events/<press id>/snapshot
+  Device health           curl -H 'Authorization: Bearer ${apiToken}' ${httpBase}/api/devices/health
   Stop                    Ctrl-C
 `)
 
@@ -166,7 +188,7 @@ The doorbell demo is running.
     print('stopping...')
     await control.close()
     await agent.close()
-    await collector.close()
+    await closeCollector()
     process.exit(0)
   }
   process.on('SIGINT', () => void stop())
