@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -61,9 +62,14 @@ function consoleForwarder(print: (line: string) => void): Forwarder {
   return {
     name: 'console',
     async forward(event) {
+      const now = `[${time(Date.now())}]`
+      if (event.type === 'snapshot' || event.type === 'clip.manifest') {
+        print(`${now} ${event.type} for ${event.payload.relatesTo ?? 'a command'} is in (id ${event.id})`)
+        return
+      }
       const latencyMs = event.receivedAtMs - Date.parse(event.capturedAt)
       print(
-        `[${time(Date.now())}] ${event.type === 'button.press' ? 'DING DONG' : 'ALERT'}: ${event.type} from ` +
+        `${now} ${event.type === 'button.press' ? 'DING DONG' : 'ALERT'}: ${event.type} from ` +
           `${event.deviceId}, seq ${event.seq}, stored ${latencyMs} ms after capture (id ${event.id})`,
       )
     },
@@ -118,8 +124,16 @@ async function main(): Promise<void> {
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
       http: { port: await preferredPort(8080), apiToken },
+      alerts: { apiToken },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
+    {
+      onAlertEvent: (event) => {
+        if (event.kind !== 'temperature_anomaly') return
+        const { celsius, reason } = event.anomaly
+        print(`[${time(Date.now())}] temperature alert: ${celsius} °C (${reason})`)
+      },
+    },
   )
   const collector = running.collector
   // A dashboard login for the demo: kept in the data folder, so it stays the same across runs.
@@ -148,7 +162,13 @@ async function main(): Promise<void> {
     health: { intervalMs: 30_000 },
   })
   // The simulated camera (testsrc2 320x240 at 10 fps) and microphone: about 1-2 % of one core.
-  const agentConfig = { ...parsed, media: simulatedMediaConfig(parsed) }
+  const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0
+  const media = simulatedMediaConfig(parsed)
+  const agentConfig = { ...parsed, media: hasFfmpeg ? media : { ...media, enabled: false } }
+  if (!hasFfmpeg) {
+    print('ffmpeg is not installed, so the simulated camera is off (no snapshots or clips).')
+    print('  fix: sudo apt-get install -y ffmpeg')
+  }
   const agent = await startAgent(agentConfig, { hardware, clock, media: createMediaDeps(agentConfig) })
   agent.on('fault', (where, err) => print(`[${time(Date.now())}] doorbell fault in ${where}: ${String(err)}`))
   const control = await startControlServer(agent, hardware, agentConfig.control)
@@ -169,6 +189,7 @@ The doorbell demo is running.
   Set the temperature     curl -X POST ${controlUrl}/temperature -d '{"celsius": 31.5}'
   See the doorbell        curl ${controlUrl}/state
   Snapshot of a press     curl -H 'Authorization: Bearer ${apiToken}' -o snap.jpg ${httpBase}/api/events/<press id>/snapshot
+  Device health           curl -H 'Authorization: Bearer ${apiToken}' ${httpBase}/api/devices/health
   Stop                    Ctrl-C
 `)
 

@@ -21,11 +21,8 @@ export interface AgentProcess {
 /** Starts the built agent with --simulate and the given config file; resolves on 'agent ready'. */
 export async function startAgentProcess(configFile: string, deadlineMs = 15_000): Promise<AgentProcess> {
   if (!existsSync(builtAgentMain)) throw new Error(`${builtAgentMain} is missing: run npm run build`)
-  // Own process group, so kill9 also ends the agent's ffmpeg children (a power cut leaves none running;
-  // an orphaned camera ffmpeg kept writing into the test's temp folder and made its cleanup fail).
   const child = spawn(process.execPath, [builtAgentMain, '--simulate', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   })
   const lines: string[] = []
   let stderr = ''
@@ -66,13 +63,7 @@ export async function startAgentProcess(configFile: string, deadlineMs = 15_000)
       return (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>
     },
     async kill9() {
-      if (child.exitCode === null && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL')
-        } catch {
-          child.kill('SIGKILL')
-        }
-      }
+      child.kill('SIGKILL')
       await exited
     },
     async stop() {
