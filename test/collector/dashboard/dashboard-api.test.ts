@@ -332,7 +332,7 @@ describe('dashboard live stream', () => {
       const event = { ...press('front-door', 7), receivedAtMs: Date.now() }
       await eventually(() => running.hub.clientCount === 1, 5000, 'stream open')
       running.hub.onStored([event, { ...reading('front-door', 8), receivedAtMs: Date.now() }])
-      while (!/event: stored[^]*?\n\n/.test(text)) {
+      while (!/event: stored[\s\S]*?\n\n/.test(text)) {
         const chunk = await reader.read()
         if (chunk.done) break
         text += decoder.decode(chunk.value)
