@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { createEnvelope, type Envelope } from '../shared/protocol/index.js'
 import { type Clock, SystemClock } from './clock/clock.js'
-import { PeriodicTask } from './clock/periodic-task.js'
 import type { AgentConfig } from './config/agent-config.js'
 import { Debouncer } from './gpio/debouncer.js'
 import type { AgentHardware } from './hardware.js'
@@ -12,8 +11,8 @@ import type { ClipEviction } from './media/fs-clip-store.js'
 import { LevelOutboxStore } from './outbox/level-outbox-store.js'
 import { Outbox, type RecordInput } from './outbox/outbox.js'
 import type { OutboxStore } from './outbox/outbox-store.js'
-import { ChangeFilter } from './readings/change-filter.js'
 import { ReadingBatcher } from './readings/reading-batcher.js'
+import { SensorSampler } from './readings/sensor-sampler.js'
 import { createUplink } from './uplink/create-uplink.js'
 import type { LowClassSource } from './uplink/low-class-source.js'
 import { OutboxSender } from './uplink/outbox-sender.js'
@@ -76,12 +75,10 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
   readonly #config: AgentConfig
   readonly #deps: AgentDeps
   readonly #clock: Clock
-  readonly #filter = new ChangeFilter()
   readonly #debouncers: Debouncer[] = []
-  readonly #tasks: PeriodicTask[] = []
   readonly #startedAtMs: number
   #isArmed: boolean
-  #healthTask: PeriodicTask | undefined
+  #sampler: SensorSampler | undefined
 
   constructor(config: AgentConfig, deps: AgentDeps) {
     super()
@@ -184,55 +181,32 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
         })
       }
     })
-    const medium = this.#config.medium
-    const { temperature, light } = hardware
-    if (temperature && this.#config.sensors.temperature.enabled) {
-      this.#every('temperature', this.#config.sensors.temperature.intervalMs, async () => {
-        const reading = await temperature.read()
-        const key = `temperature:${reading.sensor}`
-        const deadband = { minDelta: medium.temperatureDeltaC, maxSilenceMs: medium.maxSilenceMs }
-        if (this.#filter.shouldSend(key, reading.celsius, this.#clock.now(), deadband)) {
-          this.batcher.add({ type: 'temperature', payload: reading, capturedAtMs: this.#clock.now() })
-        }
-      })
-    }
-    if (light && this.#config.sensors.light.enabled) {
-      this.#every('light', this.#config.sensors.light.intervalMs, async () => {
-        const reading = await light.read()
-        const deadband = {
-          minDelta: medium.lightDeltaLux,
-          minRatio: medium.lightDeltaRatio,
-          maxSilenceMs: medium.maxSilenceMs,
-        }
-        if (this.#filter.shouldSend(`light:${reading.sensor}`, reading.lux, this.#clock.now(), deadband)) {
-          this.batcher.add({ type: 'light', payload: reading, capturedAtMs: this.#clock.now() })
-        }
-      })
-    }
-    this.#healthTask = this.#every('health', this.#config.health.intervalMs, async () => {
-      const host = await hardware.health.read()
-      const depth = this.outbox.depth()
-      this.batcher.add({
-        type: 'health',
-        capturedAtMs: this.#clock.now(),
-        payload: {
+    this.#sampler = new SensorSampler({
+      clock: this.#clock,
+      batcher: this.batcher,
+      hardware,
+      config: this.#config,
+      healthStatus: () => {
+        const depth = this.outbox.depth()
+        return {
           uptimeS: Math.round((this.#clock.now() - this.#startedAtMs) / 1000),
           version: agentVersion,
-          ...host,
           outbox: depth.count,
           outboxBytes: depth.totalBytes,
           ...mediaHealth(this.media),
-        },
-      })
+        }
+      },
+      onError: (name, err) => this.emit('fault', name, err),
     })
+    this.#sampler.start()
   }
 
   async sampleNow(): Promise<void> {
-    await Promise.all(this.#tasks.map((task) => task.runNow()))
+    await this.#sampler?.sampleNow()
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#tasks.map((task) => task.stop()))
+    await this.#sampler?.stop()
     for (const debouncer of this.#debouncers) debouncer.close()
     await Promise.all([this.#deps.hardware.button.close(), this.#deps.hardware.motion.close()])
     await this.media?.stop().catch((err) => this.emit('fault', 'media', err))
@@ -265,18 +239,6 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
     await input.start((isActive, atMs) => debouncer.input(isActive, atMs))
   }
 
-  #every(name: string, intervalMs: number, run: () => Promise<void>): PeriodicTask {
-    const task = new PeriodicTask({
-      clock: this.#clock,
-      intervalMs,
-      run,
-      onError: (err) => this.emit('fault', name, err),
-    })
-    this.#tasks.push(task)
-    task.start()
-    return task
-  }
-
   /** A press or an armed motion: one fsync'd outbox write, then the sender publishes it at once. */
   async #recordHigh(input: RecordInput): Promise<void> {
     try {
@@ -297,7 +259,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
   #onCommand(command: Envelope<'command'>): void {
     const name = command.payload.name
     if (name === 'arm' || name === 'disarm') this.setArmed(name === 'arm')
-    else if (name === 'ping') void this.#healthTask?.runNow()
+    else if (name === 'ping') void this.#sampler?.reportHealth()
     else if (name === 'snapshot') this.media?.snapshot()
   }
 

@@ -260,13 +260,14 @@ export async function startCollector(
       registry: metrics.registry,
       health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
     })
+    // Plugins added by registerHttpRoutes (the dashboard's OpenAPI generator) see the routes after them.
+    await deps.registerHttpRoutes?.(http, { store })
     await registerMediaRoutes(http, {
       store,
       clips,
       clipsRoot: join(dataDir, 'clips'),
       authorize: deps.authorizeMedia ?? bearerTokenAuthorizer(config.http.apiToken),
     })
-    await deps.registerHttpRoutes?.(http, { store })
     await http.listen({ port: config.http.port, host: config.host })
     const address = http.server.address()
     httpPort = typeof address === 'object' && address ? address.port : undefined

@@ -4,9 +4,9 @@ import { DoorbellError, formatForUser } from '../shared/errors.js'
 import { createLogger } from '../shared/logger.js'
 import { runMain } from '../shared/run-main.js'
 import { logAlertEvent } from './alerts/log-alert-event.js'
-import { startAlertingCollector } from './alerts/start-alerts.js'
 import type { CollectorEvent } from './collector.js'
 import { loadCollectorConfig } from './config.js'
+import { startDashboardCollector } from './dashboard/start-dashboard.js'
 
 const help = `doorbell-collector: MQTT broker and durable event store of the doorbell
 
@@ -86,9 +86,9 @@ async function main(): Promise<number> {
         break
     }
   }
-  let running: Awaited<ReturnType<typeof startAlertingCollector>>
+  let running: Awaited<ReturnType<typeof startDashboardCollector>>
   try {
-    running = await startAlertingCollector(
+    running = await startDashboardCollector(
       config,
       { onEvent },
       { onAlertEvent: (event) => logAlertEvent(log, event) },

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -13,8 +14,9 @@ import { startControlServer } from '../agent/control/control-server.js'
 import { createSimulatedHardware } from '../agent/hardware.js'
 import { createMediaDeps, simulatedMediaConfig } from '../agent/media/create-media.js'
 import { agentConfigYaml } from '../collector/admin/admin-commands.js'
-import { type CollectorEvent, startCollector } from '../collector/collector.js'
+import type { CollectorEvent } from '../collector/collector.js'
 import { collectorConfig } from '../collector/config.js'
+import { startDashboardCollector } from '../collector/dashboard/start-dashboard.js'
 import type { Forwarder } from '../collector/forwarding/forwarder.js'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { runMain } from '../shared/run-main.js'
@@ -60,9 +62,14 @@ function consoleForwarder(print: (line: string) => void): Forwarder {
   return {
     name: 'console',
     async forward(event) {
+      const now = `[${time(Date.now())}]`
+      if (event.type === 'snapshot' || event.type === 'clip.manifest') {
+        print(`${now} ${event.type} for ${event.payload.relatesTo ?? 'a command'} is in (id ${event.id})`)
+        return
+      }
       const latencyMs = event.receivedAtMs - Date.parse(event.capturedAt)
       print(
-        `[${time(Date.now())}] ${event.type === 'button.press' ? 'DING DONG' : 'ALERT'}: ${event.type} from ` +
+        `${now} ${event.type === 'button.press' ? 'DING DONG' : 'ALERT'}: ${event.type} from ` +
           `${event.deviceId}, seq ${event.seq}, stored ${latencyMs} ms after capture (id ${event.id})`,
       )
     },
@@ -110,16 +117,35 @@ async function main(): Promise<void> {
       )
     if (event.kind === 'rejected') print(`[${time(Date.now())}] rejected: ${event.reason}`)
   }
-  const collector = await startCollector(
+  const running = await startDashboardCollector(
     collectorConfig({
       dataDir: collectorDir,
       host: '127.0.0.1',
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
       http: { port: await preferredPort(8080), apiToken },
+      alerts: { apiToken },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
+    {
+      onAlertEvent: (event) => {
+        if (event.kind !== 'temperature_anomaly') return
+        const { celsius, reason } = event.anomaly
+        print(`[${time(Date.now())}] temperature alert: ${celsius} °C (${reason})`)
+      },
+    },
   )
+  const collector = running.collector
+  // A dashboard login for the demo: kept in the data folder, so it stays the same across runs.
+  const demoPasswordFile = join(dataDir, 'dashboard-password.txt')
+  if (!running.homeowners.list().some((h) => h.name === 'demo')) {
+    const password = randomBytes(9).toString('base64url')
+    await running.homeowners.add('demo', password, 'owner')
+    writeFileSync(demoPasswordFile, `${password}\n`, { mode: 0o600 })
+  }
+  const demoPassword = existsSync(demoPasswordFile)
+    ? readFileSync(demoPasswordFile, 'utf8').trim()
+    : '(see doorbell-admin homeowners passwd)'
   httpBase = `http://127.0.0.1:${collector.httpPort}`
   const url = `mqtt://127.0.0.1:${collector.mqttPort}`
   const agentConfigFile = join(agentDir, 'agent.yaml')
@@ -136,7 +162,13 @@ async function main(): Promise<void> {
     health: { intervalMs: 30_000 },
   })
   // The simulated camera (testsrc2 320x240 at 10 fps) and microphone: about 1-2 % of one core.
-  const agentConfig = { ...parsed, media: simulatedMediaConfig(parsed) }
+  const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0
+  const media = simulatedMediaConfig(parsed)
+  const agentConfig = { ...parsed, media: hasFfmpeg ? media : { ...media, enabled: false } }
+  if (!hasFfmpeg) {
+    print('ffmpeg is not installed, so the simulated camera is off (no snapshots or clips).')
+    print('  fix: sudo apt-get install -y ffmpeg')
+  }
   const agent = await startAgent(agentConfig, { hardware, clock, media: createMediaDeps(agentConfig) })
   agent.on('fault', (where, err) => print(`[${time(Date.now())}] doorbell fault in ${where}: ${String(err)}`))
   const control = await startControlServer(agent, hardware, agentConfig.control)
@@ -148,6 +180,7 @@ The doorbell demo is running.
   Collector, MQTT         ${url}   (WebSocket: ws://127.0.0.1:${collector.wsPort}/mqtt)
   Collector, health       http://127.0.0.1:${collector.httpPort}/healthz
   Collector, metrics      http://127.0.0.1:${collector.httpPort}/metrics
+  Dashboard               http://127.0.0.1:${collector.httpPort}/   (log in as demo / ${demoPassword})
   Data folder             ${dataDir}
   Simulated doorbell      '${deviceId}', its config in ${agentConfigFile}
 
@@ -156,6 +189,7 @@ The doorbell demo is running.
   Set the temperature     curl -X POST ${controlUrl}/temperature -d '{"celsius": 31.5}'
   See the doorbell        curl ${controlUrl}/state
   Snapshot of a press     curl -H 'Authorization: Bearer ${apiToken}' -o snap.jpg ${httpBase}/api/events/<press id>/snapshot
+  Device health           curl -H 'Authorization: Bearer ${apiToken}' ${httpBase}/api/devices/health
   Stop                    Ctrl-C
 `)
 
@@ -166,7 +200,7 @@ The doorbell demo is running.
     print('stopping...')
     await control.close()
     await agent.close()
-    await collector.close()
+    await running.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void stop())

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 
 /** System programs the integration tests drive as real components, with the Debian package of each. */
 const requiredPrograms: Record<string, string> = {
   mosquitto_pub: 'mosquitto-clients',
   mosquitto_sub: 'mosquitto-clients',
-  mosquitto: 'mosquitto',
   ffmpeg: 'ffmpeg',
   ffprobe: 'ffmpeg',
   openssl: 'openssl',
@@ -20,20 +20,34 @@ const requiredPrograms: Record<string, string> = {
 
 function isOnPath(program: string): boolean {
   try {
-    execFileSync('sh', ['-c', `command -v ${program} || test -x /usr/sbin/${program}`], { stdio: 'ignore' })
+    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' })
     return true
   } catch {
     return false
   }
 }
 
-/** Fails the run at once, with the apt-get line to fix it, when a required program is missing. */
+/** Where Debian puts administration tools, which a non-root user's PATH often lacks. */
+const sbinDirs = ['/usr/local/sbin', '/usr/sbin', '/sbin']
+
+/** Fails the run at once, saying how to fix it, when a required program is missing or not on PATH. */
 export default function checkSystemPrograms(): void {
-  const missing = Object.keys(requiredPrograms).filter((program) => !isOnPath(program))
-  if (missing.length === 0) return
-  const packages = [...new Set(missing.map((program) => requiredPrograms[program]))].join(' ')
-  throw new Error(
-    `The tests need programs that are not installed: ${missing.join(', ')}.\n` +
-      `  fix: sudo apt-get install -y ${packages}   (or run .ci/run, which installs everything)`,
-  )
+  const notOnPath = Object.keys(requiredPrograms).filter((program) => !isOnPath(program))
+  const offPath = notOnPath.filter((program) => sbinDirs.some((dir) => existsSync(`${dir}/${program}`)))
+  const missing = notOnPath.filter((program) => !offPath.includes(program))
+  const problems: string[] = []
+  if (missing.length > 0) {
+    const packages = [...new Set(missing.map((program) => requiredPrograms[program]))].join(' ')
+    problems.push(
+      `The tests need programs that are not installed: ${missing.join(', ')}.\n` +
+        `  fix: sudo apt-get install -y ${packages}   (or run .ci/run, which installs everything)`,
+    )
+  }
+  if (offPath.length > 0) {
+    problems.push(
+      `The tests need programs that are installed but not on PATH: ${offPath.join(', ')}.\n` +
+        `  fix: export PATH="$PATH:${sbinDirs.join(':')}"`,
+    )
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'))
 }

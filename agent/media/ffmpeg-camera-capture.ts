@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { DoorbellError } from '../../shared/errors.js'
 import type { CapturePipeline } from './capture-command.js'
+import { boundToParent } from './parent-death.js'
 
 /** The camera port: a running capture that keeps the ring filled until stopped. */
 export interface CameraCapture {
@@ -86,7 +87,8 @@ export class FfmpegCameraCapture implements CameraCapture {
     const pipeline = typeof this.deps.pipeline === 'function' ? this.deps.pipeline() : this.deps.pipeline
     this.stderrTail = ''
     this.spawnedAtMs = Date.now()
-    const ffmpeg = spawn(pipeline.ffmpeg.command, [...pipeline.ffmpeg.args], {
+    const ffmpegLine = boundToParent(pipeline.ffmpeg)
+    const ffmpeg = spawn(ffmpegLine.command, [...ffmpegLine.args], {
       stdio: [pipeline.producer ? 'pipe' : 'ignore', 'ignore', 'pipe'],
     })
     this.ffmpeg = ffmpeg
@@ -96,7 +98,8 @@ export class FfmpegCameraCapture implements CameraCapture {
       if (this.ffmpeg === ffmpeg) this.fail(`ffmpeg exited with ${code ?? signal}: ${this.stderrTail.trim()}`)
     })
     if (pipeline.producer) {
-      const producer = spawn(pipeline.producer.command, [...pipeline.producer.args], {
+      const producerLine = boundToParent(pipeline.producer)
+      const producer = spawn(producerLine.command, [...producerLine.args], {
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       this.producer = producer

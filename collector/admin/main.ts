@@ -3,10 +3,12 @@ import { parseArgs } from 'node:util'
 import { DoorbellError } from '../../shared/errors.js'
 import { runMain } from '../../shared/run-main.js'
 import { loadCollectorConfig } from '../config.js'
+import { FileHomeownerStore } from '../dashboard/homeowner-store.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import { runAdminCommand } from './admin-commands.js'
+import { runHomeownerCommand } from './homeowner-commands.js'
 
-const help = `doorbell-admin: manage the collector's devices and read-only service users
+const help = `doorbell-admin: manage the collector's devices, read-only service users and dashboard homeowners
 
 Usage:
   doorbell-admin devices add <deviceId> [--write-config FILE] [--url URL] [--ca-file PATH]
@@ -16,6 +18,10 @@ Usage:
   doorbell-admin users add <name>
   doorbell-admin users list [--json]
   doorbell-admin users remove <name>
+  doorbell-admin homeowners add <name> --role owner|viewer   (password from DOORBELL_PASSWORD)
+  doorbell-admin homeowners list [--json]
+  doorbell-admin homeowners passwd <name> [--role owner|viewer]
+  doorbell-admin homeowners remove <name>
 
 Options:
   --config FILE        the collector's YAML config (to find dataDir)
@@ -23,6 +29,8 @@ Options:
   --write-config FILE  write a ready agent config (mode 0600) instead of printing the secret
   --url URL            broker URL for the agent config (default mqtt://localhost:1883)
   --ca-file PATH       pinned CA certificate path for the agent config (mqtts)
+  --role ROLE          homeowner role: owner (changes settings) or viewer (reads)
+  --password PASS      homeowner password (prefer the DOORBELL_PASSWORD variable)
   --json               machine-readable list
   --help               show this text
 
@@ -39,6 +47,8 @@ async function main(): Promise<number> {
     url: { type: 'string' },
     'ca-file': { type: 'string' },
     json: { type: 'boolean' },
+    role: { type: 'string' },
+    password: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   } as const
   try {
@@ -52,10 +62,21 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2
   }
   const [group, action, name] = positionals
-  if (!group || !action) throw new DoorbellError('USAGE', 'expected: devices|users <action> [name]')
+  if (!group || !action)
+    throw new DoorbellError('USAGE', 'expected: devices|users|homeowners <action> [name]')
   const dataDir =
     values['data-dir'] ??
     loadCollectorConfig(values.config ?? process.env.DOORBELL_CONFIG, process.env).dataDir
+  if (group === 'homeowners') {
+    const password = values.password ?? process.env.DOORBELL_PASSWORD
+    const out = await runHomeownerCommand(new FileHomeownerStore(dataDir), action, name, {
+      ...(values.role ? { role: values.role } : {}),
+      ...(password ? { password } : {}),
+      isJson: values.json === true,
+    })
+    process.stdout.write(out)
+    return 0
+  }
   const registry = new FileIdentityRegistry(dataDir)
   const out = await runAdminCommand(registry, group, action, name, {
     writeConfig: values['write-config'],

@@ -6,7 +6,7 @@ import type { Forwarder } from '../forwarding/forwarder.js'
 import type { StoredEvent } from '../store/event-store.js'
 import { type Alert, type AlertLinks, alertFromEvent, alertLinks } from './alert.js'
 import { AlertMetrics } from './alert-metrics.js'
-import type { AlertsConfig } from './alerts-config.js'
+import type { AlertsConfig, AlertUser } from './alerts-config.js'
 import type { Channel, Recipient } from './channel.js'
 import { createChannels } from './create-channels.js'
 import { type DeadLetterLog, FileDeadLetterLog } from './dead-letter-log.js'
@@ -52,6 +52,8 @@ export interface AlertServiceDeps {
   readonly channels?: readonly Channel[]
   readonly deadLetters?: DeadLetterLog
   readonly subscriptions?: PushSubscriptionStore
+  /** Current homeowner settings (the dashboard's settings store); default the config's users. */
+  readonly users?: () => readonly AlertUser[]
 }
 
 /** Hooks that observe raised alerts and stored events (Home Assistant discovery plugs in here). */
@@ -76,6 +78,7 @@ export class AlertService {
   readonly lanes: DeliveryLanes
   readonly #config: AlertsConfig
   readonly #now: () => number
+  readonly #users: () => readonly AlertUser[]
   readonly #onEvent: (event: AlertEvent) => void
   readonly #links: AlertLinks
   readonly #policy = new UserAlertPolicy()
@@ -99,6 +102,7 @@ export class AlertService {
   constructor(deps: AlertServiceDeps) {
     this.#config = deps.config
     this.#now = deps.now ?? Date.now
+    this.#users = deps.users ?? (() => deps.config.users)
     this.#onEvent = (event) => {
       try {
         deps.onEvent?.(event)
@@ -149,7 +153,7 @@ export class AlertService {
     this.metrics.raised.inc({ kind: alert.kind })
     this.#notifyObservers((o) => o.onAlert?.(alert))
     const nowMs = this.#now()
-    for (const user of this.#config.users) {
+    for (const user of this.#users()) {
       const suppression = this.#policy.decide(user, alert, nowMs)
       if (suppression) {
         this.metrics.suppressed.inc({ reason: suppression })
@@ -159,6 +163,29 @@ export class AlertService {
       const recipient: Recipient = { name: user.name, isOperator: false }
       for (const channel of user.channels) this.lanes.enqueue(channel, alert, recipient)
     }
+  }
+
+  /** Sends a test notification to one user's channels, bypassing their policy; the channels it went to. */
+  sendTest(userName: string): string[] {
+    const user = this.#users().find((u) => u.name === userName)
+    if (!user || this.#isClosed) return []
+    const nowMs = this.#now()
+    const id = newEventId(nowMs)
+    const alert: Alert = {
+      id,
+      tag: `test-${id}`,
+      kind: 'press',
+      eventClass: 'high',
+      title: 'Test notification',
+      body: `Notifications reach ${user.name} on this channel.`,
+      priority: 3,
+      tags: ['test'],
+      capturedAtMs: nowMs,
+      isUpdate: false,
+    }
+    for (const channel of user.channels)
+      this.lanes.enqueue(channel, alert, { name: user.name, isOperator: false })
+    return [...user.channels]
   }
 
   /** Sends an alert to the operator's channels (SLA breaches, dead letters). */

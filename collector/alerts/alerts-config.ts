@@ -77,8 +77,8 @@ export const alertsConfigSchema = z
     /** Channels the operator is told on (SLA violations, delivery failures). */
     operatorChannels: z.array(channelName).default([]),
     /**
-     * Bearer token guarding the alerts HTTP API (device health, statistics, push subscriptions) until the
-     * dashboard issue brings user login; without it those routes answer 503.
+     * Operator bearer token for the alerts HTTP API (device health, statistics, push subscriptions);
+     * dashboard sessions are accepted too. Without it and without a session those routes answer 503.
      */
     apiToken: z.string().min(16).optional(),
     /** Public base URL of the collector, used to build click and attachment links. */

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { EventStore } from '../store/event-store.js'
 import type { AlertService } from './alert-service.js'
-import type { AlertsConfig } from './alerts-config.js'
+import type { AlertsConfig, AlertUser } from './alerts-config.js'
 import { pushSubscriptionSchema } from './push-subscription-store.js'
 import { visitorStats } from './visitor-stats.js'
 
@@ -26,19 +26,50 @@ const statsQuery = z.strictObject({
   timeZone: z.string().min(1).max(64).optional(),
 })
 
+/** A logged-in homeowner, as the dashboard's session hook reports it. */
+export interface SessionUser {
+  readonly name: string
+  readonly role: 'owner' | 'viewer'
+}
+
+/** Optional hooks from the dashboard (issue 6): who is logged in, and the current user settings. */
+export interface AlertsRoutesAuth {
+  /** The session user of a request, when it carries a valid session cookie. */
+  readonly sessionUser?: (request: FastifyRequest) => SessionUser | undefined
+  readonly users?: () => readonly AlertUser[]
+}
+
 /**
  * The alerts HTTP API. Device health, visitor statistics, the dead letters and the push subscription
- * routes carry personal data, so until the dashboard issue adds user login they are operator-only: a
- * bearer token from alerts.apiToken (503 when none is configured, 401 when it does not match). Only the
- * VAPID public key, which is public by design, is open.
+ * routes carry personal data: they need a dashboard session (viewer reads, owner for the dead letters,
+ * push subscriptions only the user's own) or the operator's bearer token from alerts.apiToken (503 when
+ * neither a session nor a token is configured, 401 when the token does not match). Only the VAPID public
+ * key, which is public by design, is open.
  */
 export function registerAlertsRoutes(
   app: FastifyInstance,
-  deps: { service: AlertService; config: AlertsConfig; store: EventStore; now?: () => number },
+  deps: {
+    service: AlertService
+    config: AlertsConfig
+    store: EventStore
+    now?: () => number
+    auth?: AlertsRoutesAuth
+  },
 ): void {
   const { service, config, store } = deps
   const now = deps.now ?? Date.now
+  const users = deps.auth?.users ?? (() => config.users)
+  const sessionUser = (request: FastifyRequest): SessionUser | undefined => deps.auth?.sessionUser?.(request)
+  const ownerGuard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const user = sessionUser(request)
+    if (user && user.role !== 'owner') {
+      await reply.code(403).send({ error: 'owner role required' })
+      return
+    }
+    return guard(request, reply)
+  }
   const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (sessionUser(request)) return
     if (!config.apiToken) {
       await reply.code(503).send({ error: 'alerts.apiToken is not configured; this API is off' })
       return
@@ -75,7 +106,7 @@ export function registerAlertsRoutes(
     })
   })
 
-  app.get('/api/alerts/dead-letters', { preHandler: guard }, async () => ({
+  app.get('/api/alerts/dead-letters', { preHandler: ownerGuard }, async () => ({
     deadLetters: await service.deadLetters.list(),
   }))
 
@@ -83,7 +114,9 @@ export function registerAlertsRoutes(
     const parsed = addSubscriptionBody.safeParse(request.body)
     if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
     const { user, subscription } = parsed.data
-    if (!config.users.some((u) => u.name === user)) return reply.code(404).send({ error: `no user ${user}` })
+    const session = sessionUser(request)
+    if (session && session.name !== user) return reply.code(403).send({ error: 'not your subscription' })
+    if (!users().some((u) => u.name === user)) return reply.code(404).send({ error: `no user ${user}` })
     service.subscriptions.add({
       user,
       endpoint: subscription.endpoint,
@@ -96,6 +129,11 @@ export function registerAlertsRoutes(
   app.delete('/api/push/subscriptions', { preHandler: guard }, async (request, reply) => {
     const parsed = removeSubscriptionBody.safeParse(request.body)
     if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
+    const session = sessionUser(request)
+    const existing = service.subscriptions.all().find((s) => s.endpoint === parsed.data.endpoint)
+    if (session && existing && existing.user !== session.name) {
+      return reply.code(403).send({ error: 'not your subscription' })
+    }
     const removed = service.subscriptions.remove(parsed.data.endpoint)
     return reply.code(removed ? 204 : 404).send()
   })

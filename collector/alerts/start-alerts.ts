@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { type CollectorDeps, type RunningCollector, startCollector } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
 import { type AlertEvent, AlertService } from './alert-service.js'
-import { registerAlertsRoutes } from './alerts-routes.js'
+import { type AlertsRoutesAuth, registerAlertsRoutes } from './alerts-routes.js'
 import { HomeAssistantDiscovery } from './home-assistant-discovery.js'
 
 /** A collector with its alert service. */
@@ -16,6 +16,8 @@ export interface RunningAlertingCollector {
 export interface AlertsDeps {
   readonly onAlertEvent?: (event: AlertEvent) => void
   readonly service?: Partial<ConstructorParameters<typeof AlertService>[0]>
+  /** Lets logged-in homeowners use the alerts API (the dashboard, issue 6). */
+  readonly routesAuth?: AlertsRoutesAuth
 }
 
 /**
@@ -51,7 +53,13 @@ export async function startAlertingCollector(
       },
       registerHttpRoutes: async (app, running) => {
         await deps.registerHttpRoutes?.(app, running)
-        registerAlertsRoutes(app, { service: alerts, config: config.alerts, store: running.store, now })
+        registerAlertsRoutes(app, {
+          service: alerts,
+          config: config.alerts,
+          store: running.store,
+          now,
+          ...(alertsDeps.routesAuth ? { auth: alertsDeps.routesAuth } : {}),
+        })
       },
     })
   } catch (err) {

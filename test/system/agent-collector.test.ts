@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -42,6 +43,12 @@ async function writeAgentConfig(dir: string, url: string, secret: string): Promi
     }),
   )
   return file
+}
+
+/** PIDs of processes whose command line mentions path (a temp folder only this test uses). */
+function processesUsing(path: string): number[] {
+  const out = spawnSync('pgrep', ['-f', path], { encoding: 'utf8' }).stdout ?? ''
+  return out.split('\n').filter(Boolean).map(Number)
 }
 
 describe('agent and collector end to end', () => {
@@ -156,5 +163,20 @@ describe('agent and collector end to end', () => {
     )
     expect(recorded.length).toBeGreaterThan(0)
     expectNoDuplicates(await allEvents(collector, 'front-door'))
+  })
+
+  it('takes its camera down with it when the agent is killed with SIGKILL', async () => {
+    const dir = tempDir('system-orphan')
+    cleanup = dir.cleanup
+    const collectorDir = join(dir.path, 'collector')
+    const secret = await addDevice(collectorDir, 'front-door')
+    collector = await startCollector(testConfig(collectorDir))
+    agent = await startAgentProcess(
+      await writeAgentConfig(dir.path, `mqtt://127.0.0.1:${collector.mqttPort}`, secret),
+    )
+    const ring = join(dir.path, 'agent', 'ring')
+    await waitFor(() => processesUsing(ring).length > 0, 'the simulated camera running')
+    await agent.kill9()
+    await waitFor(() => processesUsing(ring).length === 0, 'no camera left behind', 5_000)
   })
 })

@@ -1,0 +1,172 @@
+import type { FastifyInstance } from 'fastify'
+import { type EventClass, isMessageType, messageTypeNames } from '../../shared/protocol/index.js'
+import type { EventStore } from '../store/event-store.js'
+import type { DashboardRoutesDeps } from './dashboard-routes.js'
+import { summarizeEvent } from './event-summary.js'
+import { requireRole, sessionOf } from './session-auth.js'
+
+const eventListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    deviceId: { type: 'string', maxLength: 64 },
+    type: { type: 'string', enum: messageTypeNames },
+    class: { type: 'string', enum: ['high', 'medium', 'low'] },
+    fromMs: { type: 'integer', minimum: 0, description: 'inclusive, capture time, ms since the epoch' },
+    toMs: { type: 'integer', minimum: 0, description: 'exclusive' },
+    limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+    cursor: { type: 'string', maxLength: 200, description: 'nextCursor of the previous page' },
+    order: { type: 'string', enum: ['newest', 'oldest'], default: 'newest' },
+  },
+} as const
+const readingsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { type: 'string', enum: ['temperature', 'light'] },
+    deviceId: { type: 'string', maxLength: 64 },
+    fromMs: { type: 'integer', minimum: 0 },
+    toMs: { type: 'integer', minimum: 0 },
+    limit: { type: 'integer', minimum: 1, maximum: 2000, default: 500 },
+  },
+} as const
+
+/** Events (paged, filtered, one with its media, live over SSE) and readings for the charts (issue 6). */
+export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesDeps): void {
+  const viewer = requireRole('viewer')
+
+  app.get(
+    '/api/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary:
+          'Stored events, newest first, paginated by cursor, filterable by device, type, class and time',
+        querystring: eventListQuery,
+      },
+      preHandler: viewer,
+    },
+    async (request) => {
+      const q = request.query as {
+        deviceId?: string
+        type?: string
+        class?: EventClass
+        fromMs?: number
+        toMs?: number
+        limit: number
+        cursor?: string
+        order: 'newest' | 'oldest'
+      }
+      const page = await deps.store.queryEvents({
+        ...(q.deviceId ? { deviceId: q.deviceId } : {}),
+        ...(q.type && isMessageType(q.type) ? { type: q.type } : {}),
+        ...(q.class ? { eventClass: q.class } : {}),
+        ...(q.fromMs !== undefined ? { fromMs: q.fromMs } : {}),
+        ...(q.toMs !== undefined ? { toMs: q.toMs } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+        limit: q.limit,
+        isNewestFirst: q.order === 'newest',
+      })
+      return {
+        items: page.items.map(summarizeEvent),
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      }
+    },
+  )
+
+  app.get(
+    '/api/events/stream',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Server-Sent Events: `stored` for each new press, motion, snapshot, clip',
+      },
+      preHandler: viewer,
+    },
+    async (request, reply) => {
+      reply.hijack()
+      // The CSRF token is unique per session and is what logout knows: it keys the session's streams.
+      deps.hub.add(reply.raw, sessionOf(request)?.csrfToken ?? '')
+    },
+  )
+
+  app.get(
+    '/api/events/:id',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'One event, with the snapshots and clip manifests that relate to it',
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' } },
+        },
+      },
+      preHandler: viewer,
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string }
+      const event = await deps.store.getEvent(id)
+      if (!event) return reply.code(404).send({ error: 'no such event' })
+      const related = await relatedMedia(deps.store, event.deviceId, id, Date.parse(event.capturedAt))
+      return { event: summarizeEvent(event), ...related }
+    },
+  )
+
+  app.get(
+    '/api/readings',
+    {
+      schema: {
+        tags: ['readings'],
+        summary: 'Temperature or light readings over time',
+        querystring: readingsQuery,
+      },
+      preHandler: viewer,
+    },
+    async (request) => {
+      const q = request.query as {
+        type: 'temperature' | 'light'
+        deviceId?: string
+        fromMs?: number
+        toMs?: number
+        limit: number
+      }
+      const page = await deps.store.queryEvents({
+        type: q.type,
+        ...(q.deviceId ? { deviceId: q.deviceId } : {}),
+        fromMs: q.fromMs ?? Date.now() - 24 * 60 * 60 * 1000,
+        ...(q.toMs !== undefined ? { toMs: q.toMs } : {}),
+        limit: q.limit,
+        isNewestFirst: true,
+      })
+      const points = page.items.reverse().map((e) => ({
+        deviceId: e.deviceId,
+        at: e.capturedAt,
+        value: e.type === 'temperature' ? e.payload.celsius : e.type === 'light' ? e.payload.lux : null,
+      }))
+      return { type: q.type, unit: q.type === 'temperature' ? '°C' : 'lx', points }
+    },
+  )
+}
+
+/** Snapshots and clip manifests of the same device captured around an event that name it. */
+async function relatedMedia(
+  store: EventStore,
+  deviceId: string,
+  id: string,
+  capturedAtMs: number,
+): Promise<{ snapshotIds: string[]; clipIds: string[] }> {
+  const windowMs = 10 * 60 * 1000
+  const around = { deviceId, fromMs: capturedAtMs - windowMs, toMs: capturedAtMs + windowMs, limit: 200 }
+  const [snapshots, clips] = await Promise.all([
+    store.queryEvents({ ...around, type: 'snapshot' }),
+    store.queryEvents({ ...around, type: 'clip.manifest' }),
+  ])
+  const relates = (p: unknown): boolean => (p as { relatesTo?: string }).relatesTo === id
+  return {
+    snapshotIds: snapshots.items.filter((e) => e.id === id || relates(e.payload)).map((e) => e.id),
+    clipIds: clips.items
+      .filter((e) => relates(e.payload))
+      .map((e) => (e.payload as { clipId: string }).clipId),
+  }
+}

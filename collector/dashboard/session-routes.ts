@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import type { DashboardRoutesDeps } from './dashboard-routes.js'
+import { isCookieInsecureOk, requireRole, sessionCookieName, sessionOf } from './session-auth.js'
+
+const error = { type: 'object', properties: { error: { type: 'string' } } } as const
+const sessionReply = {
+  type: 'object',
+  properties: { user: { type: 'string' }, role: { type: 'string' }, csrfToken: { type: 'string' } },
+} as const
+const loginBody = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(256) })
+
+/** POST /api/login, POST /api/logout, GET /api/session (issue 6). */
+export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoutesDeps): void {
+  const viewer = requireRole('viewer')
+
+  app.post(
+    '/api/login',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Log in; sets the session cookie and returns the CSRF token',
+        body: {
+          type: 'object',
+          required: ['name', 'password'],
+          properties: { name: { type: 'string' }, password: { type: 'string' } },
+        },
+        response: { 200: sessionReply, 400: error, 401: error, 429: error },
+      },
+    },
+    async (request, reply) => {
+      const parsed = loginBody.safeParse(request.body)
+      if (!parsed.success) return reply.code(400).send({ error: 'expected {name, password}' })
+      const { byUser, byAddress } = deps.throttle
+      const waitMs = Math.max(byUser.retryAfterMs([parsed.data.name]), byAddress.retryAfterMs([request.ip]))
+      if (waitMs > 0) {
+        return reply
+          .code(429)
+          .header('retry-after', String(Math.ceil(waitMs / 1000)))
+          .send({ error: 'too many failed logins; try again later' })
+      }
+      const user = await deps.homeowners.verify(parsed.data.name, parsed.data.password)
+      if (!user) {
+        byUser.fail([parsed.data.name])
+        byAddress.fail([request.ip])
+        return reply.code(401).send({ error: 'wrong name or password' })
+      }
+      byUser.succeed(parsed.data.name)
+      const { token, session } = deps.sessions.create(user.name, user.role)
+      void reply.setCookie(sessionCookieName, token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: !isCookieInsecureOk(request),
+        maxAge: Math.floor(deps.sessionTtlMs / 1000),
+      })
+      return { user: session.user, role: session.role, csrfToken: session.csrfToken }
+    },
+  )
+
+  app.post(
+    '/api/logout',
+    { schema: { tags: ['session'], summary: 'Ends the session' }, preHandler: viewer },
+    async (request, reply) => {
+      const token = request.cookies[sessionCookieName]
+      if (token) deps.sessions.delete(token)
+      const session = sessionOf(request)
+      if (session) deps.hub.endSession(session.csrfToken)
+      void reply.clearCookie(sessionCookieName, { path: '/' })
+      return reply.code(204).send()
+    },
+  )
+
+  app.get(
+    '/api/session',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'The logged-in user',
+        response: { 200: sessionReply, 401: error },
+      },
+    },
+    async (request, reply) => {
+      const session = sessionOf(request)
+      if (!session) return reply.code(401).send({ error: 'not logged in' })
+      return { user: session.user, role: session.role, csrfToken: session.csrfToken }
+    },
+  )
+}

@@ -1,0 +1,176 @@
+import { mkdirSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import {
+  type RunningDashboardCollector,
+  startDashboardCollector,
+} from '../../collector/dashboard/start-dashboard.js'
+import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import { addDevice, eventually, tempDir, testConfig } from '../collector/collector-harness.js'
+
+/**
+ * The dashboard in a real Chromium (Debian's, driven by playwright-core) against the real collector and the
+ * real agent program with --simulate (issue 6). Screenshots go to test-artifacts/dashboard/ (git-ignored).
+ */
+
+const chromiumPath = '/usr/bin/chromium'
+const artifacts = join(import.meta.dirname, '../../test-artifacts/dashboard')
+const password = 'front door owner pw'
+const stepTimeoutMs = 15_000
+
+describe('homeowner dashboard in a browser', () => {
+  const dir = tempDir('dashboard-browser')
+  let collector: RunningDashboardCollector
+  let agent: AgentProcess
+  let browser: Browser
+  let page: Page
+  let base: string
+  let pressId = ''
+
+  const shot = (name: string): Promise<Buffer> =>
+    page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true })
+    const collectorDir = join(dir.path, 'collector')
+    const secret = await addDevice(collectorDir, 'front-door')
+    collector = await startDashboardCollector(testConfig(collectorDir))
+    await collector.homeowners.add('alice', password, 'owner')
+    base = `http://127.0.0.1:${collector.collector.httpPort}`
+    const agentConfig = join(dir.path, 'agent.yaml')
+    await writeFile(
+      agentConfig,
+      stringify({
+        deviceId: 'front-door',
+        mqtt: {
+          url: `mqtt://127.0.0.1:${collector.collector.mqttPort}`,
+          username: 'front-door',
+          password: secret,
+          reconnectInitialMs: 50,
+          reconnectMaxMs: 400,
+        },
+        dataDir: join(dir.path, 'agent'),
+        gpio: { button: { line: 17, debounceMs: 0 } },
+        medium: { batchIntervalMs: 100, batchMaxItems: 20 },
+        health: { intervalMs: 1000 },
+        // Small, short clips (ffmpeg testsrc2 in --simulate) keep the test to seconds.
+        media: {
+          widthPx: 320,
+          heightPx: 240,
+          frameRate: 10,
+          videoBitrateKbps: 300,
+          prerollMs: 1000,
+          postrollMs: 1000,
+          ring: { segmentMs: 1000, maxSegments: 10 },
+          microphone: { windowMs: 200, reportIntervalMs: 1000 },
+        },
+        logLevel: 'info',
+      }),
+    )
+    agent = await startAgentProcess(agentConfig)
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      timeout: stepTimeoutMs,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    page = await browser.newPage({ viewport: { width: 1000, height: 700 } })
+    page.setDefaultTimeout(stepTimeoutMs)
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    if (agent && agent.child.exitCode === null) await agent.stop()
+    await collector?.close()
+    dir.cleanup()
+  })
+
+  it('logs in', async () => {
+    await page.goto(`${base}/`)
+    await page.fill('input[name=name]', 'alice')
+    await page.fill('input[name=password]', password)
+    await page.click('button[type=submit]')
+    await page.waitForSelector('#timeline')
+    // launch() gives each run a fresh temporary profile (user-data dir).
+    await page.waitForFunction("document.getElementById('live')?.textContent === 'live'")
+    await shot('timeline-empty')
+  })
+
+  it('shows a press of the simulated button live, without a reload', async () => {
+    const navigations: string[] = []
+    page.on('framenavigated', (frame) => navigations.push(frame.url()))
+    const press = await agent.post('/button/press')
+    expect(press.status).toBe(200)
+    pressId = String(press.body.id)
+    await page.waitForSelector(`#timeline [data-event-id="${pressId}"]`)
+    expect(navigations).toEqual([])
+    await shot('timeline-live-press')
+  })
+
+  it('opens the event with its snapshot', async () => {
+    const store = collector.collector.store
+    await eventually(
+      async () =>
+        (await store.queryEvents({ type: 'snapshot' })).items.some(
+          (e) => e.type === 'snapshot' && e.payload.relatesTo === pressId,
+        ),
+      20_000,
+      'snapshot of the press stored',
+    )
+    await page.click(`[data-event-id="${pressId}"] a`)
+    await page.waitForSelector('h3:text("Clip")')
+    expect(page.url()).toContain(`#/event/${pressId}`)
+    await page.waitForFunction("(document.querySelector('img#snapshot')?.naturalWidth ?? 0) > 0")
+    await shot('event-detail')
+  })
+
+  it('plays the clip of the press (video readyState >= 2)', async () => {
+    const store = collector.collector.store
+    const clipId = await eventually(
+      async () => {
+        const manifests = (await store.queryEvents({ type: 'clip.manifest' })).items
+        const found = manifests.find((e) => e.type === 'clip.manifest' && e.payload.relatesTo === pressId)
+        return found?.type === 'clip.manifest' ? found.payload.clipId : undefined
+      },
+      30_000,
+      'clip manifest of the press',
+    )
+    await eventually(async () => (await store.getClip(clipId))?.isComplete, 30_000, 'clip complete')
+    await page.reload()
+    await page.waitForSelector('video#clip')
+    await page.waitForFunction("(document.querySelector('video#clip')?.readyState ?? 0) >= 2")
+    await shot('event-clip')
+  })
+
+  it('shows device health with charts, visitor statistics and the settings page', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect((await agent.post('/temperature', { celsius: 18 + i })).status).toBe(200)
+      expect((await agent.post('/light', { lux: 200 + 50 * i })).status).toBe(200)
+    }
+    await eventually(
+      async () => (await collector.collector.store.queryEvents({ type: 'light' })).items.length >= 3,
+      10_000,
+      'readings stored',
+    )
+    await page.goto(`${base}/#/devices`)
+    await page.waitForSelector('svg.chart')
+    await shot('devices')
+    await page.goto(`${base}/#/stats`)
+    await page.waitForSelector('text=Doorbell presses: 1')
+    await shot('visitors')
+    await page.goto(`${base}/#/settings`)
+    await page.waitForSelector('#settings-form')
+    await shot('settings')
+  })
+})
