@@ -14,7 +14,7 @@ import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './
  * readings, FAULT_KILLS times over FAULT_EVENTS events (full size: FAULT_EVENTS=10000 FAULT_KILLS=20).
  * Sent = presses the control endpoint confirmed + every id found in the dead agent's outbox.
  */
-const totalEvents = envCount('FAULT_EVENTS', 1_000)
+const totalEvents = envCount('FAULT_EVENTS', 10_000)
 const kills = envCount('FAULT_KILLS', 20)
 
 async function outboxIds(dataDir: string): Promise<string[]> {

@@ -14,7 +14,7 @@ import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './
  * at random points while the real agent streams presses and readings, FAULT_KILLS times over FAULT_EVENTS
  * events. Sent = every event the agent recorded (seqs 1..lastSeq; presses also by confirmed id).
  */
-const totalEvents = envCount('FAULT_EVENTS', 1_000)
+const totalEvents = envCount('FAULT_EVENTS', 10_000)
 const kills = envCount('FAULT_KILLS', 20)
 
 describe('fault: collector killed with SIGKILL during a stream', () => {
