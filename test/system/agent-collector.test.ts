@@ -1,11 +1,9 @@
 import { spawnSync } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
-import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
 import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
 
@@ -28,21 +26,8 @@ function expectNoDuplicates(events: readonly StoredEvent[]): void {
   expect(new Set(seqs).size).toBe(seqs.length)
 }
 
-async function writeAgentConfig(dir: string, url: string, secret: string): Promise<string> {
-  const file = join(dir, 'agent.yaml')
-  await writeFile(
-    file,
-    stringify({
-      deviceId: 'front-door',
-      mqtt: { url, username: 'front-door', password: secret, reconnectInitialMs: 50, reconnectMaxMs: 400 },
-      dataDir: join(dir, 'agent'),
-      // Presses here come milliseconds apart, faster than the 50 ms debounce a real button needs.
-      gpio: { button: { line: 17, debounceMs: 0 } },
-      medium: { batchIntervalMs: 100, batchMaxItems: 20 },
-      logLevel: 'info',
-    }),
-  )
-  return file
+function writeAgentConfig(dir: string, url: string, secret: string): Promise<string> {
+  return writeAgentConfigFile(dir, { url, secret })
 }
 
 /** PIDs of processes whose command line mentions path (a temp folder only this test uses). */

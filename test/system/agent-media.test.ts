@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { type ShapedProxy, startShapedProxy } from '../../bench/shaped-tcp-proxy.js'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
-import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
 import { addDevice, eventually, metric, tempDir, testConfig } from '../collector/collector-harness.js'
 
 /** The real agent program (--simulate: ffmpeg testsrc2 camera, simulated microphone) with the real collector. */
@@ -23,21 +21,16 @@ async function eventsOfType(collector: RunningCollector, type: StoredEvent['type
   return (await collector.store.queryEvents({ deviceId: 'front-door', type, limit: 1000 })).items
 }
 
-async function writeAgentConfig(
+function writeAgentConfig(
   dir: string,
   url: string,
   secret: string,
   video: { videoBitrateKbps?: number } = {},
 ): Promise<string> {
-  const file = join(dir, 'agent.yaml')
-  await writeFile(
-    file,
-    stringify({
-      deviceId: 'front-door',
-      mqtt: { url, username: 'front-door', password: secret, reconnectInitialMs: 50, reconnectMaxMs: 400 },
-      dataDir: join(dir, 'agent'),
-      gpio: { button: { line: 17, debounceMs: 0 } },
-      medium: { batchIntervalMs: 100, batchMaxItems: 20 },
+  return writeAgentConfigFile(
+    dir,
+    { url, secret },
+    {
       health: { intervalMs: 1000 },
       media: {
         widthPx: 320,
@@ -49,10 +42,8 @@ async function writeAgentConfig(
         ring: { segmentMs: 1000, maxSegments: 10 },
         microphone: { windowMs: 200, reportIntervalMs: 1000 },
       },
-      logLevel: 'info',
-    }),
+    },
   )
-  return file
 }
 
 /** The clip.manifest relating to a press, once stored. */

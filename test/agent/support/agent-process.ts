@@ -1,9 +1,43 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { stringify } from 'yaml'
 
 /** The built agent (npm test builds before vitest runs). */
 export const builtAgentMain = new URL('../../../dist/agent/main.js', import.meta.url).pathname
+
+/**
+ * Writes dir/agent.yaml for a `front-door` agent of the built program: fast reconnects and batches, a
+ * debounce-free button (test presses come milliseconds apart), data under dir/agent; `extra` adds fields.
+ */
+export async function writeAgentConfigFile(
+  dir: string,
+  mqtt: { url: string; secret: string },
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const file = join(dir, 'agent.yaml')
+  await writeFile(
+    file,
+    stringify({
+      deviceId: 'front-door',
+      mqtt: {
+        url: mqtt.url,
+        username: 'front-door',
+        password: mqtt.secret,
+        reconnectInitialMs: 50,
+        reconnectMaxMs: 400,
+      },
+      dataDir: join(dir, 'agent'),
+      gpio: { button: { line: 17, debounceMs: 0 } },
+      medium: { batchIntervalMs: 100, batchMaxItems: 20 },
+      logLevel: 'info',
+      ...extra,
+    }),
+  )
+  return file
+}
 
 /** A `doorbell-agent --simulate` child process and its control endpoint. */
 export interface AgentProcess {
