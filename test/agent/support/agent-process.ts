@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -46,7 +46,10 @@ export interface AgentProcess {
   readonly lines: string[]
   post(path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>
   get(path: string): Promise<Record<string, unknown>>
-  /** SIGKILL, as a power cut would. */
+  /**
+   * SIGKILL, as a power cut would; resolves once the agent and the children it had (ffmpeg, arecord), which the
+   * kernel sends SIGTERM through PR_SET_PDEATHSIG, are gone, so nothing still writes into its data folder.
+   */
   kill9(): Promise<void>
   /** SIGTERM and wait for exit; resolves with the exit code. */
   stop(): Promise<number | null>
@@ -97,12 +100,64 @@ export async function startAgentProcess(configFile: string, deadlineMs = 15_000)
       return (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>
     },
     async kill9() {
+      const children = child.pid === undefined ? [] : descendantsOf(child.pid)
       child.kill('SIGKILL')
       await exited
+      await waitUntilGone(children, 5000)
     },
     async stop() {
       child.kill('SIGTERM')
       return exited
     },
+  }
+}
+
+/** The PIDs below pid, from /proc (Linux); empty when the process is already gone. */
+function descendantsOf(pid: number): number[] {
+  const found: number[] = []
+  const queue = [pid]
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    let tasks: string[]
+    try {
+      tasks = readdirSync(`/proc/${next}/task`)
+    } catch {
+      continue
+    }
+    for (const task of tasks) {
+      let children = ''
+      try {
+        children = readFileSync(`/proc/${next}/task/${task}/children`, 'utf8')
+      } catch {
+        // the thread ended meanwhile
+      }
+      for (const child of children.split(' ').filter(Boolean).map(Number)) {
+        found.push(child)
+        queue.push(child)
+      }
+    }
+  }
+  return found
+}
+
+/** Polls until none of pids exists, or throws after timeoutMs naming those left. */
+async function waitUntilGone(pids: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let alive = pids
+  while (alive.length > 0) {
+    alive = alive.filter(isRunning)
+    if (alive.length === 0) return
+    if (Date.now() > deadline)
+      throw new Error(`agent children still running after SIGKILL: ${alive.join(', ')}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** True while pid exists and is not a zombie. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
   }
 }
