@@ -55,6 +55,22 @@ export class AlertMetrics {
     registers: [],
   })
 
+  readonly #latencyChildren = new Map<string, { observe(seconds: number): void }>()
+
+  /**
+   * The latency histogram of one class and channel. Stored medium events are observed one by one at ingest
+   * rate, so the child is looked up once rather than hashing its labels on every observation.
+   */
+  latencyOf(eventClass: string, channel: string): { observe(seconds: number): void } {
+    const key = `${eventClass}\u0000${channel}`
+    let child = this.#latencyChildren.get(key)
+    if (!child) {
+      child = this.latency.labels({ class: eventClass, channel })
+      this.#latencyChildren.set(key, child)
+    }
+    return child
+  }
+
   /** Adds every metric to a registry (the collector's). */
   registerInto(registry: Registry): void {
     const metrics: Metric<string>[] = [

@@ -198,25 +198,34 @@ export class AlertService {
 
   /** Newly stored events: heartbeats, readings for analytics, and the storage SLA of medium events. */
   onStored(events: readonly StoredEvent[]): void {
+    // Health is updated once per device per commit (a commit holds thousands of events under load).
+    const lastByDevice = new Map<
+      string,
+      { atMs: number; health?: Extract<StoredEvent, { type: 'health' }> }
+    >()
     for (const event of events) {
-      const transition = this.health.seen(
-        event.deviceId,
-        event.receivedAtMs,
-        event.type === 'health' ? event.payload : undefined,
-      )
-      if (transition) this.#onHealth(transition)
-      if (event.class === 'medium') {
-        this.#observeSla('medium', 'store', event.receivedAtMs - Date.parse(event.capturedAt), event.id)
-      }
+      let last = lastByDevice.get(event.deviceId)
+      if (!last) {
+        last = { atMs: event.receivedAtMs }
+        lastByDevice.set(event.deviceId, last)
+      } else if (event.receivedAtMs > last.atMs) last.atMs = event.receivedAtMs
+      if (event.type === 'health') last.health = event
+      if (event.class !== 'medium') continue
+      const capturedMs = Date.parse(event.capturedAt)
+      this.#observeSla('medium', 'store', event.receivedAtMs - capturedMs, event.id)
       if (event.type === 'temperature') {
-        const anomaly = this.#temperature.observe(
-          event.deviceId,
-          event.payload.sensor,
-          event.payload.celsius,
-          Date.parse(event.capturedAt),
-        )
+        const { sensor, celsius } = event.payload
+        const anomaly = this.#temperature.observe(event.deviceId, sensor, celsius, capturedMs)
         if (anomaly) this.#onAnomaly(anomaly)
       }
+    }
+    for (const [deviceId, last] of lastByDevice) {
+      if (last.health) {
+        const transition = this.health.seen(deviceId, last.health.receivedAtMs, last.health.payload)
+        if (transition) this.#onHealth(transition)
+      }
+      const transition = this.health.seen(deviceId, last.atMs)
+      if (transition) this.#onHealth(transition)
     }
     this.#notifyObservers((o) => o.onStored?.(events))
   }
@@ -264,7 +273,7 @@ export class AlertService {
 
   #observeSla(eventClass: EventClass, channel: string, latencyMs: number, subjectId: string): void {
     const boundedMs = Math.max(0, latencyMs)
-    this.metrics.latency.observe({ class: eventClass, channel }, boundedMs / 1000)
+    this.metrics.latencyOf(eventClass, channel).observe(boundedMs / 1000)
     const targetMs = this.#config.sla[eventClass].targetMs
     if (boundedMs <= targetMs) return
     this.metrics.violations.inc({ class: eventClass, channel })

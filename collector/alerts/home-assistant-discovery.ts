@@ -49,7 +49,7 @@ export class HomeAssistantDiscovery implements AlertObserver {
   readonly #announced = new Set<string>()
   readonly #minIntervalMs: number
   /** Retained sensor states: when each topic was last published, and the latest value held back. */
-  readonly #throttle = new Map<string, { lastMs: number; pending?: Buffer; timer?: NodeJS.Timeout }>()
+  readonly #throttle = new Map<string, { lastMs: number; pending?: string; timer?: NodeJS.Timeout }>()
 
   constructor(deps: { publish: BrokerPublish; onError: (err: unknown) => void; minIntervalMs?: number }) {
     this.#publish = deps.publish
@@ -158,15 +158,14 @@ export class HomeAssistantDiscovery implements AlertObserver {
    */
   #sendThrottled(topic: string, payload: string): void {
     const nowMs = Date.now()
-    const body = Buffer.from(payload, 'utf8')
     const entry = this.#throttle.get(topic)
     if (!entry || nowMs - entry.lastMs >= this.#minIntervalMs) {
       if (entry?.timer) clearTimeout(entry.timer)
       this.#throttle.set(topic, { lastMs: nowMs })
-      this.#send(topic, body, true)
+      this.#send(topic, payload, true)
       return
     }
-    entry.pending = body
+    entry.pending = payload
     if (entry.timer) return
     entry.timer = setTimeout(
       () => {

@@ -21,6 +21,13 @@ export interface TemperatureAnomaly {
 
 interface Window {
   readonly readings: { celsius: number; atMs: number }[]
+  /** Sum and sum of squares of the readings' °C, kept as readings come and go (the z-score is O(1)). */
+  sum: number
+  sumSquares: number
+  /** Readings added since the sums were last recomputed exactly, to bound floating-point drift. */
+  sinceExact: number
+  /** At most the earliest atMs in the window (exact at each recompute): no rate to look for when recent. */
+  oldestMs: number
   isAnomalous: boolean
 }
 
@@ -37,7 +44,7 @@ const minRateSpanMs = 30_000
  */
 export class TemperatureAnomalyDetector {
   readonly #settings: TemperatureAnomalySettings
-  readonly #windows = new Map<string, Window>()
+  readonly #windows = new Map<string, Map<string, Window>>()
 
   constructor(settings: TemperatureAnomalySettings) {
     this.#settings = settings
@@ -45,15 +52,18 @@ export class TemperatureAnomalyDetector {
 
   /** Adds a reading; returns an anomaly when this reading starts one. */
   observe(deviceId: string, sensor: string, celsius: number, atMs: number): TemperatureAnomaly | undefined {
-    const key = `${deviceId}\u0000${sensor}`
-    let window = this.#windows.get(key)
-    if (!window) {
-      window = { readings: [], isAnomalous: false }
-      this.#windows.set(key, window)
+    let sensors = this.#windows.get(deviceId)
+    if (!sensors) {
+      sensors = new Map()
+      this.#windows.set(deviceId, sensors)
     }
-    const found = this.#check(window.readings, celsius, atMs)
-    window.readings.push({ celsius, atMs })
-    if (window.readings.length > this.#settings.windowSize) window.readings.shift()
+    let window = sensors.get(sensor)
+    if (!window) {
+      window = { readings: [], sum: 0, sumSquares: 0, sinceExact: 0, oldestMs: Infinity, isAnomalous: false }
+      sensors.set(sensor, window)
+    }
+    const found = this.#check(window, celsius, atMs)
+    add(window, celsius, atMs, this.#settings.windowSize)
     if (!found) {
       window.isAnomalous = false
       return undefined
@@ -64,24 +74,52 @@ export class TemperatureAnomalyDetector {
   }
 
   #check(
-    history: readonly { celsius: number; atMs: number }[],
+    window: Window,
     celsius: number,
     atMs: number,
   ): Pick<TemperatureAnomaly, 'reason' | 'value'> | undefined {
     const s = this.#settings
+    const history = window.readings
     if (celsius >= s.maxCelsius) return { reason: 'over_max', value: celsius }
-    const previous = history.findLast((r) => atMs - r.atMs >= minRateSpanMs)
+    const previous =
+      atMs - window.oldestMs >= minRateSpanMs
+        ? history.findLast((r) => atMs - r.atMs >= minRateSpanMs)
+        : undefined
     if (previous) {
       const ratePerMin = ((celsius - previous.celsius) / (atMs - previous.atMs)) * 60_000
       if (ratePerMin > s.maxRiseCPerMin) return { reason: 'fast_rise', value: round(ratePerMin) }
     }
     if (history.length >= s.minSamples) {
-      const mean = history.reduce((sum, r) => sum + r.celsius, 0) / history.length
-      const variance = history.reduce((sum, r) => sum + (r.celsius - mean) ** 2, 0) / history.length
+      const mean = window.sum / history.length
+      const variance = Math.max(0, window.sumSquares / history.length - mean * mean)
       const z = (celsius - mean) / Math.max(Math.sqrt(variance), minStdC)
       if (Math.abs(z) > s.zScore) return { reason: 'z_score', value: round(z) }
     }
     return undefined
+  }
+}
+
+/** Appends a reading, drops the oldest beyond windowSize, and keeps the sums (exact again every window). */
+function add(window: Window, celsius: number, atMs: number, windowSize: number): void {
+  window.readings.push({ celsius, atMs })
+  window.sum += celsius
+  window.sumSquares += celsius * celsius
+  window.oldestMs = Math.min(window.oldestMs, atMs)
+  if (window.readings.length > windowSize) {
+    const dropped = window.readings.shift() as { celsius: number }
+    window.sum -= dropped.celsius
+    window.sumSquares -= dropped.celsius * dropped.celsius
+  }
+  window.sinceExact += 1
+  if (window.sinceExact < windowSize) return
+  window.sinceExact = 0
+  window.sum = 0
+  window.sumSquares = 0
+  window.oldestMs = Infinity
+  for (const r of window.readings) {
+    window.sum += r.celsius
+    window.sumSquares += r.celsius * r.celsius
+    window.oldestMs = Math.min(window.oldestMs, r.atMs)
   }
 }
 

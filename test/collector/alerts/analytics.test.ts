@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TemperatureAnomalyDetector } from '../../../collector/alerts/temperature-anomaly.js'
 import { isInWindow, localMinutes } from '../../../collector/alerts/user-policy.js'
@@ -27,6 +28,85 @@ describe('temperature anomaly detector', () => {
     expect(detector.observe('d', 's', 4, 15 * minute)).toMatchObject({ reason: 'z_score' })
     const sun = new TemperatureAnomalyDetector(settings)
     expect(sun.observe('d', 's', 71, 0)).toMatchObject({ reason: 'over_max', value: 71 })
+  })
+})
+
+interface Reading {
+  readonly celsius: number
+  readonly atMs: number
+}
+
+/**
+ * What the detector should find for a reading against the window before it, computed the textbook way
+ * (two passes for the z-score, a scan for the rate); `isNearThreshold` when rounding could tip it either way.
+ */
+function referenceCheck(
+  limits: typeof settings,
+  history: readonly Reading[],
+  { celsius, atMs }: Reading,
+): { reason: string | undefined; value?: number; isNearThreshold: boolean } {
+  const near = (value: number, threshold: number) => Math.abs(value - threshold) < 1e-6
+  if (celsius >= limits.maxCelsius) return { reason: 'over_max', value: celsius, isNearThreshold: false }
+  const previous = history.findLast((r) => atMs - r.atMs >= 30_000)
+  let isNearThreshold = false
+  if (previous) {
+    const rate = ((celsius - previous.celsius) / (atMs - previous.atMs)) * 60_000
+    isNearThreshold ||= near(rate, limits.maxRiseCPerMin)
+    if (rate > limits.maxRiseCPerMin) return { reason: 'fast_rise', value: rate, isNearThreshold }
+  }
+  if (history.length >= limits.minSamples) {
+    const mean = history.reduce((sum, r) => sum + r.celsius, 0) / history.length
+    const variance = history.reduce((sum, r) => sum + (r.celsius - mean) ** 2, 0) / history.length
+    const z = (celsius - mean) / Math.max(Math.sqrt(variance), 0.5)
+    isNearThreshold ||= near(Math.abs(z), limits.zScore)
+    if (Math.abs(z) > limits.zScore) return { reason: 'z_score', value: z, isNearThreshold }
+  }
+  return { reason: undefined, isNearThreshold }
+}
+
+describe('temperature anomaly detector against a textbook reference', () => {
+  it('finds exactly the anomalies the reference finds, on readings in and out of time order', () => {
+    const limits = { windowSize: 12, minSamples: 5, zScore: 2.5, maxRiseCPerMin: 2, maxCelsius: 55 }
+    const found = { over_max: 0, fast_rise: 0, z_score: 0 } as Record<string, number>
+    fc.assert(
+      fc.property(
+        // Readings near 20 °C with the odd spike, seconds to a minute apart, sometimes stepping back in time.
+        fc.array(
+          fc.record({
+            celsius: fc.oneof(
+              { weight: 30, arbitrary: fc.double({ min: 19, max: 21, noNaN: true }) },
+              { weight: 1, arbitrary: fc.double({ min: -30, max: 80, noNaN: true }) },
+            ),
+            gapMs: fc.integer({ min: -20_000, max: 60_000 }),
+          }),
+          { minLength: 50, maxLength: 400, size: 'max' },
+        ),
+        (steps) => {
+          const detector = new TemperatureAnomalyDetector(limits)
+          const history: Reading[] = []
+          let wasAnomalous = false
+          let atMs = 0
+          for (const { celsius, gapMs } of steps) {
+            atMs += gapMs
+            const expected = referenceCheck(limits, history, { celsius, atMs })
+            // Within rounding of a threshold either answer is right, and the states may part from here.
+            if (expected.isNearThreshold) return
+            const anomaly = detector.observe('d', 's', celsius, atMs)
+            expect(anomaly?.reason).toBe(wasAnomalous ? undefined : expected.reason)
+            if (anomaly) {
+              found[anomaly.reason] = (found[anomaly.reason] ?? 0) + 1
+              expect(anomaly.value).toBeCloseTo(expected.value ?? Number.NaN, 1)
+            }
+            wasAnomalous = expected.reason !== undefined
+            history.push({ celsius, atMs })
+            if (history.length > limits.windowSize) history.shift()
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+    // The readings did exercise every kind of anomaly.
+    expect(Math.min(found.over_max ?? 0, found.fast_rise ?? 0, found.z_score ?? 0)).toBeGreaterThan(5)
   })
 })
 
