@@ -5,10 +5,9 @@ import type { Client } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { DoorbellError } from '../shared/errors.js'
 import {
-  createEnvelope,
   type Envelope,
   type EventClass,
-  encodeEvent,
+  encodeNewEvent,
   type PayloadInputOf,
   topics,
 } from '../shared/protocol/index.js'
@@ -312,8 +311,8 @@ export async function startCollector(
     async sendCommand(deviceId, payload) {
       const seq = commandSeq.get(deviceId) ?? 0
       commandSeq.set(deviceId, seq + 1)
-      const envelope = createEnvelope({ deviceId, seq, type: 'command', payload })
-      await publish(topics.command(deviceId), encodeEvent(envelope))
+      const { envelope, buffer } = encodeNewEvent({ deviceId, seq, type: 'command', payload })
+      await publish(topics.command(deviceId), buffer)
       return envelope
     },
     async close() {

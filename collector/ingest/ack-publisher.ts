@@ -1,4 +1,4 @@
-import { createEnvelope, encodeEvent, maxAckIds, topics } from '../../shared/protocol/index.js'
+import { encodeNewEvent, maxAckIds, topics } from '../../shared/protocol/index.js'
 import type { DeviceAck } from './group-commit-writer.js'
 
 /** Publishes a message through the broker (aedes.publish, which skips authorizePublish). */
@@ -26,7 +26,7 @@ export class AckPublisher {
     for (let start = 0; start < Math.max(ack.ids.length, rejected.length); start += maxAckIds) {
       const seq = this.#seqByDevice.get(ack.deviceId) ?? 0
       this.#seqByDevice.set(ack.deviceId, seq + 1)
-      const envelope = createEnvelope({
+      const { buffer } = encodeNewEvent({
         deviceId: ack.deviceId,
         seq,
         type: 'ack',
@@ -35,7 +35,7 @@ export class AckPublisher {
           rejected: rejected.slice(start, start + maxAckIds),
         },
       })
-      await this.#publish(topics.ack(ack.deviceId), encodeEvent(envelope))
+      await this.#publish(topics.ack(ack.deviceId), buffer)
       sent += 1
     }
     return sent

@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib'
 import { DoorbellError } from '../errors.js'
 import type { EventClass } from './classes.js'
-import { type Envelope, validateEnvelope } from './envelope.js'
+import { createEnvelope, type Envelope, type EnvelopeInit, validateEnvelope } from './envelope.js'
 import {
   maxAckEnvelopeBytes,
   maxBatchBytes,
@@ -11,6 +11,7 @@ import {
   maxEventBytes,
   maxSnapshotEnvelopeBytes,
 } from './limits.js'
+import type { MessageType } from './messages.js'
 import type { ParsedTopic } from './topics.js'
 
 /**
@@ -74,7 +75,24 @@ function assertMatchesTopic(envelope: Envelope, expect: TopicExpectation | undef
 
 /** Encodes one envelope as JSON, validating it and its size first. */
 export function encodeEvent(envelope: Envelope): Buffer {
-  const valid = validateEnvelope(envelope)
+  return encodeValid(validateEnvelope(envelope))
+}
+
+/**
+ * Builds, validates and encodes a new envelope in one step: the envelope and its JSON. Validates once, where
+ * createEnvelope then encodeEvent validate twice (an ack lists up to maxAckIds ids, each checked as a ULID).
+ */
+export function encodeNewEvent<T extends MessageType>(
+  init: EnvelopeInit<T>,
+): {
+  envelope: Envelope<T>
+  buffer: Buffer
+} {
+  const envelope = createEnvelope(init)
+  return { envelope, buffer: encodeValid(envelope as Envelope) }
+}
+
+function encodeValid(valid: Envelope): Buffer {
   if (valid.type === 'clip.chunk') {
     throw new DoorbellError(
       'PROTOCOL_MALFORMED',

@@ -10,6 +10,7 @@ import {
   encodeBatch,
   encodeChunk,
   encodeEvent,
+  encodeNewEvent,
   maxAckIds,
   maxBatchItems,
   maxEventBytes,
@@ -181,6 +182,25 @@ describe('protocol codec', () => {
     expect(rejection(() => decodeEvent(Buffer.from(JSON.stringify(value)))).details.field).toBe(
       'payload.data',
     )
+  })
+})
+
+describe('encodeNewEvent', () => {
+  it('builds, validates and encodes in one step, naming the field of a bad init', () => {
+    const { envelope, buffer } = encodeNewEvent({
+      deviceId: 'front-door',
+      seq: 3,
+      type: 'ack',
+      payload: { ids: [newEventId()] },
+    })
+    expect(envelope.class).toBe('high')
+    expect(decodeEvent(buffer, { deviceId: 'front-door' })).toEqual(envelope)
+    const bad = rejection(() =>
+      encodeNewEvent({ deviceId: 'front-door', seq: 4, type: 'ack', payload: { ids: ['not-a-ulid'] } }),
+    )
+    expect(bad.details.field).toBe('payload.ids.0')
+    const chunk = exampleEnvelopes().find((e) => e.type === 'clip.chunk') as Envelope<'clip.chunk'>
+    expect(rejection(() => encodeNewEvent({ ...chunk })).code).toBe('PROTOCOL_MALFORMED')
   })
 })
 
