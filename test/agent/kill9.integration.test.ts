@@ -1,9 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
-import { type AgentProcess, startAgentProcess } from './support/agent-process.js'
+import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from './support/agent-process.js'
 import { TestAcker, waitFor } from './support/test-acker.js'
 import { startTestBroker, type TestBroker } from './support/test-broker.js'
 
@@ -24,18 +23,7 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
     broker = await startTestBroker()
     acker = await TestAcker.start(broker.url)
     dir = await mkdtemp(join(tmpdir(), 'agent-kill9-'))
-    const configFile = join(dir, 'agent.yaml')
-    await writeFile(
-      configFile,
-      stringify({
-        deviceId: 'front-door',
-        mqtt: { url: broker.url, password: 'secret', reconnectInitialMs: 50, reconnectMaxMs: 500 },
-        dataDir: join(dir, 'data'),
-        gpio: { button: { line: 17, debounceMs: 0 } },
-        medium: { batchIntervalMs: 100, batchMaxItems: 20 },
-        logLevel: 'info',
-      }),
-    )
+    const configFile = await writeAgentConfigFile(dir, { url: broker.url, secret: 'secret' })
     const recordedIds: string[] = []
     const attempts: Promise<unknown>[] = []
     agent = await startAgentProcess(configFile)

@@ -1,10 +1,13 @@
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { LevelOutboxStore } from '../../agent/outbox/level-outbox-store.js'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
-import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import {
+  type AgentProcess,
+  startAgentProcess,
+  withoutMedia,
+  writeAgentConfigFile,
+} from '../agent/support/agent-process.js'
 import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
@@ -49,25 +52,10 @@ describe('fault: agent killed with SIGKILL during a stream', () => {
     collector = await startCollector(
       testConfig(collectorDir, { limits: { devicePublishesPerS: 100_000, devicePublishBurst: 100_000 } }),
     )
-    const configFile = join(dir.path, 'agent.yaml')
-    await writeFile(
-      configFile,
-      stringify({
-        deviceId: 'front-door',
-        mqtt: {
-          url: `mqtt://127.0.0.1:${collector.mqttPort}`,
-          username: 'front-door',
-          password: secret,
-          reconnectInitialMs: 50,
-          reconnectMaxMs: 400,
-        },
-        dataDir: agentDir,
-        gpio: { button: { line: 17, debounceMs: 0 } },
-        // No camera or microphone: these scenarios are about events; ffmpeg would take the CPU (and the disk).
-        media: { enabled: false, microphone: { enabled: false } },
-        medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 },
-        logLevel: 'info',
-      }),
+    const configFile = await writeAgentConfigFile(
+      dir.path,
+      { url: `mqtt://127.0.0.1:${collector.mqttPort}`, secret },
+      { ...withoutMedia, medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 } },
     )
     // Kill points: distinct pairs (press + reading) after the first, chosen at random.
     const killAt = new Set<number>()

@@ -1,9 +1,12 @@
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
-import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import {
+  type AgentProcess,
+  startAgentProcess,
+  withoutMedia,
+  writeAgentConfigFile,
+} from '../agent/support/agent-process.js'
 import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
@@ -42,27 +45,16 @@ describe('fault: the agent disk fills up while the collector is away', () => {
     const secret = await addDevice(collectorDir, 'front-door')
     collector = await startCollector(testConfig(collectorDir))
     const port = collector.mqttPort
-    const configFile = join(dir.path, 'agent.yaml')
-    await writeFile(
-      configFile,
-      stringify({
-        deviceId: 'front-door',
-        mqtt: {
-          url: `mqtt://127.0.0.1:${port}`,
-          username: 'front-door',
-          password: secret,
-          reconnectInitialMs: 50,
-          reconnectMaxMs: 400,
-        },
+    const configFile = await writeAgentConfigFile(
+      dir.path,
+      { url: `mqtt://127.0.0.1:${port}`, secret },
+      {
+        ...withoutMedia,
         dataDir: mounted.path,
         // The outbox budget is what keeps a small disk from filling: half of this 2 MiB disk.
         outbox: { maxBytes: 1024 * 1024 },
-        gpio: { button: { line: 17, debounceMs: 0 } },
-        // No camera or microphone: these scenarios are about events; ffmpeg would take the CPU (and the disk).
-        media: { enabled: false, microphone: { enabled: false } },
         medium: { batchIntervalMs: 50, batchMaxItems: 50, temperatureDeltaC: 0 },
-        logLevel: 'info',
-      }),
+      },
     )
     agent = await startAgentProcess(configFile)
     const running = agent

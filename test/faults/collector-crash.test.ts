@@ -3,7 +3,12 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { LevelEventStore } from '../../collector/store/level-event-store.js'
-import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import {
+  type AgentProcess,
+  startAgentProcess,
+  withoutMedia,
+  writeAgentConfigFile,
+} from '../agent/support/agent-process.js'
 import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir } from '../collector/collector-harness.js'
 import { type CollectorProcess, startCollectorProcess } from './support/collector-process.js'
@@ -47,26 +52,14 @@ describe('fault: collector killed with SIGKILL during a stream', () => {
     collector = await startCollectorProcess(collectorConfig)
     // Later lives listen on the same port, so the agent finds the collector again.
     await writeFile(collectorConfig, collectorYaml(collector.mqttPort))
-    const agentConfig = join(dir.path, 'agent.yaml')
-    await writeFile(
-      agentConfig,
-      stringify({
-        deviceId: 'front-door',
-        mqtt: {
-          url: `mqtt://127.0.0.1:${collector.mqttPort}`,
-          username: 'front-door',
-          password: secret,
-          reconnectInitialMs: 50,
-          reconnectMaxMs: 400,
-        },
-        dataDir: join(dir.path, 'agent'),
-        gpio: { button: { line: 17, debounceMs: 0 } },
-        // No camera or microphone: these scenarios are about events; ffmpeg would take the CPU (and the disk).
-        media: { enabled: false, microphone: { enabled: false } },
+    const agentConfig = await writeAgentConfigFile(
+      dir.path,
+      { url: `mqtt://127.0.0.1:${collector.mqttPort}`, secret },
+      {
+        ...withoutMedia,
         outbox: { ackTimeoutMs: 2_000 },
         medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 },
-        logLevel: 'info',
-      }),
+      },
     )
     agent = await startAgentProcess(agentConfig)
     const running = agent

@@ -1,14 +1,12 @@
 import { mkdirSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import {
   type RunningDashboardCollector,
   startDashboardCollector,
 } from '../../collector/dashboard/start-dashboard.js'
-import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
+import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
 import { addDevice, eventually, tempDir, testConfig } from '../collector/collector-harness.js'
 
 /**
@@ -40,21 +38,10 @@ describe('homeowner dashboard in a browser', () => {
     collector = await startDashboardCollector(testConfig(collectorDir))
     await collector.homeowners.add('alice', password, 'owner')
     base = `http://127.0.0.1:${collector.collector.httpPort}`
-    const agentConfig = join(dir.path, 'agent.yaml')
-    await writeFile(
-      agentConfig,
-      stringify({
-        deviceId: 'front-door',
-        mqtt: {
-          url: `mqtt://127.0.0.1:${collector.collector.mqttPort}`,
-          username: 'front-door',
-          password: secret,
-          reconnectInitialMs: 50,
-          reconnectMaxMs: 400,
-        },
-        dataDir: join(dir.path, 'agent'),
-        gpio: { button: { line: 17, debounceMs: 0 } },
-        medium: { batchIntervalMs: 100, batchMaxItems: 20 },
+    const agentConfig = await writeAgentConfigFile(
+      dir.path,
+      { url: `mqtt://127.0.0.1:${collector.collector.mqttPort}`, secret },
+      {
         health: { intervalMs: 1000 },
         // Small, short clips (ffmpeg testsrc2 in --simulate) keep the test to seconds.
         media: {
@@ -67,8 +54,7 @@ describe('homeowner dashboard in a browser', () => {
           ring: { segmentMs: 1000, maxSegments: 10 },
           microphone: { windowMs: 200, reportIntervalMs: 1000 },
         },
-        logLevel: 'info',
-      }),
+      },
     )
     agent = await startAgentProcess(agentConfig)
     browser = await chromium.launch({

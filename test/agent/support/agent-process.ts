@@ -39,6 +39,9 @@ export async function writeAgentConfigFile(
   return file
 }
 
+/** Config fields of an agent without camera or microphone: for scenarios about events, where ffmpeg would take the CPU and the disk. */
+export const withoutMedia = { media: { enabled: false, microphone: { enabled: false } } } as const
+
 /** A `doorbell-agent --simulate` child process and its control endpoint. */
 export interface AgentProcess {
   readonly child: ChildProcess

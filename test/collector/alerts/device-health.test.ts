@@ -1,13 +1,15 @@
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { stringify } from 'yaml'
 import { DeviceHealthMonitor } from '../../../collector/alerts/device-health-monitor.js'
 import {
   type RunningAlertingCollector,
   startAlertingCollector,
 } from '../../../collector/alerts/start-alerts.js'
-import { type AgentProcess, startAgentProcess } from '../../agent/support/agent-process.js'
+import {
+  type AgentProcess,
+  startAgentProcess,
+  writeAgentConfigFile,
+} from '../../agent/support/agent-process.js'
 import { addDevice, eventually, tempDir, testConfig } from '../collector-harness.js'
 import { type Receiver, startReceiver } from './alerts-harness.js'
 
@@ -87,23 +89,10 @@ describe('device health end to end', () => {
         },
       }),
     )
-    const file = join(dir.path, 'agent.yaml')
-    await writeFile(
-      file,
-      stringify({
-        deviceId: 'front-door',
-        mqtt: {
-          url: `mqtt://127.0.0.1:${running.collector.mqttPort}`,
-          username: 'front-door',
-          password: secret,
-          reconnectInitialMs: 50,
-          reconnectMaxMs: 400,
-        },
-        dataDir: join(dir.path, 'agent'),
-        medium: { batchIntervalMs: 100, batchMaxItems: 20 },
-        health: { intervalMs: 1000 },
-        logLevel: 'info',
-      }),
+    const file = await writeAgentConfigFile(
+      dir.path,
+      { url: `mqtt://127.0.0.1:${running.collector.mqttPort}`, secret },
+      { health: { intervalMs: 1000 } },
     )
     agent = await startAgentProcess(file)
     const api = `http://127.0.0.1:${running.collector.httpPort}/api/devices/health`
