@@ -1,24 +1,29 @@
 import { once } from 'node:events'
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 
-/** A TCP proxy on 127.0.0.1 (tests, and the benchmark's fallback without netns) whose device-to-collector direction is rate-limited; it can be cut. */
+/**
+ * A TCP proxy on 127.0.0.1 (tests, and the benchmark's fallback without netns) whose device-to-collector
+ * direction can be rate-limited; it can be cut, as when the Pi's Wi-Fi drops, and healed.
+ */
 export interface ShapedProxy {
   readonly port: number
   readonly url: string
   /** Bytes forwarded from device to collector so far. */
   readonly forwardedBytes: number
+  /** Drops every connection and refuses new ones until heal(). */
   cut(): void
   heal(): void
   close(): Promise<void>
 }
 
 /**
- * Starts a proxy to 127.0.0.1:targetPort that forwards the client's bytes at most bytesPerS (in pieces
+ * Starts a proxy to targetHost:targetPort that forwards the client's bytes at most bytesPerS (in pieces
  * of at most 1 KiB, each released when the rate allows), like a slow uplink; the way back is not shaped.
+ * With bytesPerS Infinity (the default) both ways are plain pipes, no pacing.
  */
 export async function startShapedProxy(
   targetPort: number,
-  bytesPerS: number,
+  bytesPerS = Number.POSITIVE_INFINITY,
   targetHost = '127.0.0.1',
 ): Promise<ShapedProxy> {
   const sockets = new Set<Socket>()
@@ -36,27 +41,16 @@ export async function startShapedProxy(
       s.on('close', () => sockets.delete(s))
       s.on('error', () => undefined)
     }
-    let nextFreeAtMs = performance.now()
-    let queuedBytes = 0
-    client.on('data', (data: Buffer) => {
-      for (let offset = 0; offset < data.length; offset += 1024) {
-        const piece = data.subarray(offset, offset + 1024)
-        nextFreeAtMs = Math.max(nextFreeAtMs, performance.now()) + (piece.length * 1000) / bytesPerS
-        queuedBytes += piece.length
-        setTimeout(
-          () => {
-            queuedBytes -= piece.length
-            if (upstream.destroyed) return
-            forwardedBytes += piece.length
-            upstream.write(piece)
-            if (queuedBytes < 64 * 1024 && client.isPaused()) client.resume()
-          },
-          Math.max(0, nextFreeAtMs - performance.now()),
-        )
-      }
-      // Backpressure to the device, as a full send queue would give it.
-      if (queuedBytes >= 64 * 1024) client.pause()
-    })
+    if (Number.isFinite(bytesPerS)) {
+      forwardShaped(client, upstream, bytesPerS, (bytes) => {
+        forwardedBytes += bytes
+      })
+    } else {
+      client.on('data', (data: Buffer) => {
+        forwardedBytes += data.length
+      })
+      client.pipe(upstream)
+    }
     upstream.pipe(client)
     client.on('close', () => upstream.destroy())
     upstream.on('close', () => client.destroy())
@@ -83,4 +77,34 @@ export async function startShapedProxy(
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** Forwards client to upstream at most bytesPerS in pieces of 1 KiB; pauses client while 64 KiB wait. */
+function forwardShaped(
+  client: Socket,
+  upstream: Socket,
+  bytesPerS: number,
+  onForwarded: (bytes: number) => void,
+): void {
+  let nextFreeAtMs = performance.now()
+  let queuedBytes = 0
+  client.on('data', (data: Buffer) => {
+    for (let offset = 0; offset < data.length; offset += 1024) {
+      const piece = data.subarray(offset, offset + 1024)
+      nextFreeAtMs = Math.max(nextFreeAtMs, performance.now()) + (piece.length * 1000) / bytesPerS
+      queuedBytes += piece.length
+      setTimeout(
+        () => {
+          queuedBytes -= piece.length
+          if (upstream.destroyed) return
+          onForwarded(piece.length)
+          upstream.write(piece)
+          if (queuedBytes < 64 * 1024 && client.isPaused()) client.resume()
+        },
+        Math.max(0, nextFreeAtMs - performance.now()),
+      )
+    }
+    // Backpressure to the device, as a full send queue would give it.
+    if (queuedBytes >= 64 * 1024) client.pause()
+  })
 }

@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { eventually } from '../support/eventually.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from './support/agent-process.js'
-import { TestAcker, waitFor } from './support/test-acker.js'
+import { TestAcker } from './support/test-acker.js'
 import { startTestBroker, type TestBroker } from './support/test-broker.js'
 
 describe('doorbell-agent killed with SIGKILL mid-stream', () => {
@@ -44,7 +45,7 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
     await Promise.all(attempts)
     expect(recordedIds.length).toBeGreaterThan(0)
     // The broker saw the socket die and published the last will.
-    await waitFor(() => acker?.statuses.at(-1)?.state === 'offline', 'last will')
+    await eventually(() => acker?.statuses.at(-1)?.state === 'offline', 'last will')
 
     agent = await startAgentProcess(configFile)
     for (let i = 0; i < 10; i++) {
@@ -53,15 +54,15 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
       recordedIds.push(String(r.body.id))
     }
     const stored = () => acker?.stored ?? new Map()
-    await waitFor(() => recordedIds.every((id) => stored().has(id)), 'every recorded press stored')
+    await eventually(() => recordedIds.every((id) => stored().has(id)), 'every recorded press stored')
     const running = agent
-    await waitFor(
+    await eventually(
       async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
       'outbox drained',
     )
     expect(await running.stop()).toBe(0)
     // A graceful stop publishes the retained offline status itself (no will on a clean DISCONNECT).
-    await waitFor(() => acker?.statuses.at(-1)?.state === 'offline', 'offline status on SIGTERM')
+    await eventually(() => acker?.statuses.at(-1)?.state === 'offline', 'offline status on SIGTERM')
     expect(acker.statuses.filter((s) => s.state === 'online').length).toBeGreaterThanOrEqual(2)
 
     // Each confirmed press got its own event.

@@ -94,21 +94,6 @@ export function text(envelope: Envelope): string {
   return encodeEvent(envelope).toString('utf8')
 }
 
-/** Polls until check() returns a truthy value or the deadline passes (then throws). */
-export async function eventually<T>(
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value) return value as T
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
-
 /** Value of one Prometheus sample from /metrics text, 0 when absent. */
 export async function metric(collector: RunningCollector, name: string, labels = ''): Promise<number> {
   const text = await collector.metrics.registry.metrics()

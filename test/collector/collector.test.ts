@@ -2,9 +2,9 @@ import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningCollector } from '../../collector/collector.js'
 import { topics } from '../../shared/protocol/index.js'
+import { eventually } from '../support/eventually.js'
 import {
   addDevice,
-  eventually,
   metric,
   press,
   pubArgs,
@@ -64,6 +64,8 @@ describe('collector over real sockets, with mosquitto clients', () => {
     ])
     await eventually(
       () => collector.presence !== undefined && metric(collector, 'doorbell_collector_connected_clients'),
+      'the device connected',
+      10_000,
     )
     const pub = await run('mosquitto_pub', [
       ...pubArgs(collector.mqttPort, 'front-door', frontSecret, 'front-door:pub'),
@@ -113,6 +115,8 @@ describe('collector over real sockets, with mosquitto clients', () => {
     await eventually(
       async () =>
         (await metric(collector, 'doorbell_collector_rejections_total', 'reason="foreign_topic"')) > before,
+      'the foreign-topic rejection counted',
+      10_000,
     )
     await collector.flush()
     expect(await collector.store.getEvent(forged.id)).toBeUndefined()

@@ -3,9 +3,9 @@ import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningCollector } from '../../collector/collector.js'
 import { encodeEvent, topics } from '../../shared/protocol/index.js'
+import { eventually } from '../support/eventually.js'
 import {
   addDevice,
-  eventually,
   metric,
   press,
   reading,
@@ -71,7 +71,7 @@ describe('collector hardening and WebSocket', () => {
       await client.subscribeAsync(topics.ack('porch'), { qos: 1 })
       const events = [press('porch', 0), ...Array.from({ length: 9 }, (_, i) => reading('porch', i + 1))]
       for (const e of events) client.publish(topics.event('porch', e.class), encodeEvent(e), { qos: 1 })
-      await eventually(() => acked.length + retry.length >= events.length, 10_000, 'acks')
+      await eventually(() => acked.length + retry.length >= events.length, 'acks', 10_000)
       expect(acked).toHaveLength(5)
       expect(retry).toHaveLength(5)
       expect(await metric(collector, 'doorbell_collector_rejections_total', 'reason="rate_limited"')).toBe(5)
@@ -83,7 +83,7 @@ describe('collector hardening and WebSocket', () => {
       })
       await client.subscribeAsync(topics.command('porch'), { qos: 1 })
       const sent = await collector.sendCommand('porch', { name: 'snapshot' })
-      await eventually(() => commands.length > 0, 5000, 'command')
+      await eventually(() => commands.length > 0, 'command', 5000)
       expect(JSON.parse(commands[0] as string)).toMatchObject({
         id: sent.id,
         type: 'command',
@@ -113,6 +113,8 @@ describe('collector hardening and WebSocket', () => {
       async () =>
         (await metric(collector, 'doorbell_collector_rejections_total', 'reason="packet_too_large"')) >
         before,
+      'the oversized-packet rejection counted',
+      10_000,
     )
   })
 
@@ -141,7 +143,7 @@ describe('collector hardening and WebSocket', () => {
       await new Promise((resolve) => setTimeout(resolve, 1100))
       const event = press('porch', 99)
       client.publish(topics.event('porch', 'high'), encodeEvent(event), { qos: 1 })
-      await eventually(() => acked.includes(event.id), 5000, 'ack without subscribe')
+      await eventually(() => acked.includes(event.id), 'ack without subscribe', 5000)
     } finally {
       await client.endAsync()
     }
@@ -173,10 +175,10 @@ describe('collector hardening and WebSocket', () => {
       payload: { state: 'online' },
     }
     client.publish(topics.status('porch'), JSON.stringify(online), { qos: 1, retain: true })
-    await eventually(() => collector.presence.get('porch')?.state === 'online', 5000, 'online')
+    await eventually(() => collector.presence.get('porch')?.state === 'online', 'online', 5000)
     // An abrupt end (no DISCONNECT) makes the broker publish the will.
     client.stream.destroy()
-    await eventually(() => collector.presence.get('porch')?.state === 'offline', 5000, 'offline')
+    await eventually(() => collector.presence.get('porch')?.state === 'offline', 'offline', 5000)
     client.end(true)
   })
 })

@@ -5,7 +5,8 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LevelEventStore } from '../../collector/store/level-event-store.js'
 import { type Envelope, encodeBatch, encodeEvent, topics } from '../../shared/protocol/index.js'
-import { addDevice, eventually, press, reading, tempDir } from './collector-harness.js'
+import { eventually } from '../support/eventually.js'
+import { addDevice, press, reading, tempDir } from './collector-harness.js'
 
 const mainJs = join(import.meta.dirname, '..', '..', 'dist', 'collector', 'main.js')
 
@@ -92,12 +93,12 @@ describe('restart safety', () => {
       const resentAcked = events.filter((e) => acknowledged.has(e.id)).slice(0, 100)
       send(agent, [...unacked, ...resentAcked])
       if (Number.isFinite(killAfterAcks)) {
-        await eventually(() => acknowledged.size + ackedNow.size >= killAfterAcks, 20_000, 'acks before kill')
+        await eventually(() => acknowledged.size + ackedNow.size >= killAfterAcks, 'acks before kill', 20_000)
         life.child.kill('SIGKILL')
         await new Promise((resolve) => life.child.once('exit', resolve))
         agent.end(true)
       } else {
-        await eventually(() => unacked.every((e) => ackedNow.has(e.id)), 30_000, 'all acks')
+        await eventually(() => unacked.every((e) => ackedNow.has(e.id)), 'all acks', 30_000)
         await agent.endAsync()
         life.child.kill('SIGTERM')
         await new Promise((resolve) => life.child.once('exit', resolve))

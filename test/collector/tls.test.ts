@@ -2,9 +2,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningCollector } from '../../collector/collector.js'
 import { topics } from '../../shared/protocol/index.js'
+import { eventually } from '../support/eventually.js'
 import {
   addDevice,
-  eventually,
   metric,
   press,
   run,
@@ -164,6 +164,10 @@ describe('MQTT over TLS', () => {
       ...['-u', 'porch', '-P', secret, '-i', 'porch:x', '-t', topics.status('porch'), '-m', '{}'],
     ])
     expect(result.code).not.toBe(0)
-    await eventually(() => metric(collector, 'doorbell_collector_rejections_total', 'reason="tls_handshake"'))
+    await eventually(
+      () => metric(collector, 'doorbell_collector_rejections_total', 'reason="tls_handshake"'),
+      'the TLS handshake rejection counted',
+      10_000,
+    )
   })
 })

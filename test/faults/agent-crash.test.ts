@@ -8,8 +8,8 @@ import {
   withoutMedia,
   writeAgentConfigFile,
 } from '../agent/support/agent-process.js'
-import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
 
 /**
@@ -93,7 +93,7 @@ describe('fault: agent killed with SIGKILL during a stream', () => {
     // Readings still in the batcher are written to the outbox within batchIntervalMs.
     await new Promise((resolve) => setTimeout(resolve, 200))
     const store = collector.store
-    await waitFor(
+    await eventually(
       async () => ((await last.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
       'agent outbox drained',
       60_000,

@@ -7,8 +7,8 @@ import {
   withoutMedia,
   writeAgentConfigFile,
 } from '../agent/support/agent-process.js'
-import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
 import { mountTinyDisk, type TinyDisk } from './support/tiny-disk.js'
 
@@ -79,7 +79,7 @@ describe('fault: the agent disk fills up while the collector is away', () => {
     }
 
     collector = await startCollector(testConfig(collectorDir, { mqtt: { port, wsPort: null } }))
-    await waitFor(
+    await eventually(
       async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
       'agent outbox drained',
       60_000,

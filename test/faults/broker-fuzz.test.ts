@@ -8,7 +8,8 @@ import { generate } from 'mqtt-packet'
 import { afterAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { createEnvelope, encodeEvent, topics } from '../../shared/protocol/index.js'
-import { addDevice, eventually, tempDir } from '../collector/collector-harness.js'
+import { addDevice, tempDir } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 import { type CollectorProcess, startCollectorProcess } from './support/collector-process.js'
 import { envCount, printCountLine } from './support/fault-count.js'
 
@@ -239,7 +240,7 @@ describe('fault: bad input to the broker over real sockets', () => {
       await honest.subscribeAsync(topics.ack(deviceId), { qos: 1 })
       const press = createEnvelope({ deviceId, seq: 2, type: 'button.press', payload: {} })
       await honest.publishAsync(topics.event(deviceId, 'high'), encodeEvent(press), { qos: 1 })
-      await eventually(() => acked.has(press.id), 10_000, 'ack of the honest press')
+      await eventually(() => acked.has(press.id), 'ack of the honest press', 10_000)
       await honest.endAsync()
 
       const byReason = Object.fromEntries(await rejections(httpPort))

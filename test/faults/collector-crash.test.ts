@@ -9,8 +9,8 @@ import {
   withoutMedia,
   writeAgentConfigFile,
 } from '../agent/support/agent-process.js'
-import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 import { type CollectorProcess, startCollectorProcess } from './support/collector-process.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
 
@@ -91,7 +91,7 @@ describe('fault: collector killed with SIGKILL during a stream', () => {
     }
     await restarting
     await new Promise((resolve) => setTimeout(resolve, 200))
-    await waitFor(
+    await eventually(
       async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
       'agent outbox drained',
       60_000,

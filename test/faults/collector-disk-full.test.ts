@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import { LevelEventStore } from '../../collector/store/level-event-store.js'
 import { type Envelope, encodeEvent, topics } from '../../shared/protocol/index.js'
-import { addDevice, eventually, metric, press, testConfig } from '../collector/collector-harness.js'
+import { addDevice, metric, press, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
 import { mountTinyDisk, type TinyDisk } from './support/tiny-disk.js'
 
@@ -80,7 +81,7 @@ describe('fault: the collector disk fills up', () => {
     // A first quarter while there is room.
     const first = events.slice(0, total / 4)
     await send(first)
-    await eventually(() => first.every((e) => acked().has(e.id)), 10_000, 'acks before the disk fills')
+    await eventually(() => first.every((e) => acked().has(e.id)), 'acks before the disk fills', 10_000)
 
     const ballast = join(dataDir, 'ballast')
     const ballastBytes = fillDisk(ballast)
@@ -89,8 +90,8 @@ describe('fault: the collector disk fills up', () => {
     const refused = () => new Set(acks.flatMap((a) => a.rejected.filter((r) => r.retry).map((r) => r.id)))
     await eventually(
       () => rest.every((e) => acked().has(e.id) || refused().has(e.id)),
-      10_000,
       'answers while full',
+      10_000,
     )
     const refusedWhileFull = rest.filter((e) => refused().has(e.id) && !acked().has(e.id))
     const codes = new Set(acks.flatMap((a) => a.rejected.map((r) => r.code)))

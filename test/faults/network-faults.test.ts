@@ -7,8 +7,8 @@ import { stringify } from 'yaml'
 import type { StoredEvent } from '../../collector/store/event-store.js'
 import { LevelEventStore } from '../../collector/store/level-event-store.js'
 import { type AgentProcess, startAgentProcess } from '../agent/support/agent-process.js'
-import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 import { type CollectorProcess, startCollectorProcess } from './support/collector-process.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
 
@@ -101,7 +101,7 @@ describe('fault: partition and packet loss between agent and collector', () => {
     const running = agent
     const drained = async () =>
       ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0
-    await waitFor(async () => (await running.get('/state')).isOnline === true, 'agent online')
+    await eventually(async () => (await running.get('/state')).isOnline === true, 'agent online')
 
     const record = async (presses: Set<string>) => {
       for (let i = 0; i < perPhase; i++) {
@@ -119,14 +119,14 @@ describe('fault: partition and packet loss between agent and collector', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, cutAtMs + partitionS * 1000 - Date.now())))
     link('heal', ns)
     const healedAtMs = Date.now()
-    await waitFor(drained, 'outbox drained after the partition', 60_000)
+    await eventually(drained, 'outbox drained after the partition', 60_000)
     const deliveredAfterS = (Date.now() - healedAtMs) / 1000
 
     // Packet loss on the collector's outgoing packets (acks, CONNACKs, TCP ACKs).
     const lossPresses = new Set<string>()
     link('loss', ns, String(lossPercent))
     await record(lossPresses)
-    await waitFor(drained, `outbox drained under ${lossPercent}% loss`, 120_000)
+    await eventually(drained, `outbox drained under ${lossPercent}% loss`, 120_000)
     link('loss', ns, '0')
     const lastSeq = Number((await running.get('/state')).lastSeq)
 

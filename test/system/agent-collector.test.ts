@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
-import { waitFor } from '../agent/support/test-acker.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 
 /** The real agent program (built, --simulate) against the real collector: the product end to end. */
 
@@ -61,7 +61,7 @@ describe('agent and collector end to end', () => {
 
     const online = await running.post('/button/press')
     expect(online.status).toBe(200)
-    await waitFor(
+    await eventually(
       async () => Boolean(await collector?.store.getEvent(String(online.body.id))),
       'first press stored',
     )
@@ -80,11 +80,11 @@ describe('agent and collector end to end', () => {
 
     collector = await startCollector(testConfig(collectorDir, { mqtt: { port, wsPort: null } }))
     const back = collector
-    await waitFor(async () => {
+    await eventually(async () => {
       for (const id of outagePresses) if (!(await back.store.getEvent(id))) return false
       return true
     }, 'every outage press stored')
-    await waitFor(
+    await eventually(
       async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
       'agent outbox drained',
     )
@@ -138,11 +138,11 @@ describe('agent and collector end to end', () => {
     agent = await startAgentProcess(configFile)
     const last = agent
     const store = collector.store
-    await waitFor(async () => {
+    await eventually(async () => {
       for (const id of recorded) if (!(await store.getEvent(id))) return false
       return true
     }, 'every recorded press stored')
-    await waitFor(
+    await eventually(
       async () => ((await last.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
       'agent outbox drained',
     )
@@ -160,8 +160,8 @@ describe('agent and collector end to end', () => {
       await writeAgentConfig(dir.path, `mqtt://127.0.0.1:${collector.mqttPort}`, secret),
     )
     const ring = join(dir.path, 'agent', 'ring')
-    await waitFor(() => processesUsing(ring).length > 0, 'the simulated camera running')
+    await eventually(() => processesUsing(ring).length > 0, 'the simulated camera running')
     await agent.kill9()
-    await waitFor(() => processesUsing(ring).length === 0, 'no camera left behind', 5_000)
+    await eventually(() => processesUsing(ring).length === 0, 'no camera left behind', 5_000)
   })
 })

@@ -6,7 +6,8 @@ import { type ShapedProxy, startShapedProxy } from '../../bench/shaped-tcp-proxy
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
-import { addDevice, eventually, metric, tempDir, testConfig } from '../collector/collector-harness.js'
+import { addDevice, metric, tempDir, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 
 /** The real agent program (--simulate: ffmpeg testsrc2 camera, simulated microphone) with the real collector. */
 
@@ -54,13 +55,13 @@ async function manifestFor(collector: RunningCollector, pressId: string) {
       const found = manifests.find((e) => e.type === 'clip.manifest' && e.payload.relatesTo === pressId)
       return found?.type === 'clip.manifest' ? found.payload : undefined
     },
-    20_000,
     'clip manifest stored',
+    20_000,
   )
 }
 
 async function clipComplete(collector: RunningCollector, clipId: string): Promise<string> {
-  await eventually(async () => (await collector.store.getClip(clipId))?.isComplete, 60_000, 'clip complete')
+  await eventually(async () => (await collector.store.getClip(clipId))?.isComplete, 'clip complete', 60_000)
   const path = collector.clips.clipPath('front-door', clipId)
   if (!path) throw new Error('complete clip has no file')
   return path
@@ -105,8 +106,8 @@ describe('agent media end to end', () => {
         const shots = await eventsOfType(c, 'snapshot')
         return shots.find((e) => e.type === 'snapshot' && e.payload.relatesTo === pressId)
       },
-      20_000,
       'snapshot of the press',
+      20_000,
     )
     const pressEvent = await c.store.getEvent(pressId)
     expect(pressEvent && pressEvent.receivedAtMs <= snapshot.receivedAtMs).toBe(true)
@@ -135,22 +136,22 @@ describe('agent media end to end', () => {
 
     await eventually(
       async () => (await eventsOfType(c, 'sound.level')).length > 0,
-      20_000,
       'sound levels stored',
+      20_000,
     )
     await eventually(
       async () =>
         (await eventsOfType(c, 'health')).some((e) => e.type === 'health' && e.payload.media !== undefined),
-      20_000,
       'health with media counters',
+      20_000,
     )
 
     const before = (await eventsOfType(c, 'snapshot')).length
     await c.sendCommand('front-door', { name: 'snapshot' })
     await eventually(
       async () => (await eventsOfType(c, 'snapshot')).length > before,
-      20_000,
       'snapshot on command',
+      20_000,
     )
   }, 60_000)
 
@@ -164,8 +165,8 @@ describe('agent media end to end', () => {
     const manifest = await manifestFor(c, String(press.body.id))
     await eventually(
       async () => (await c.store.listChunkIndexes(manifest.clipId)).length >= 3,
-      20_000,
       'upload under way',
+      20_000,
     )
     expect(manifest.chunkCount).toBeGreaterThan(6)
     link.cut()
@@ -188,8 +189,8 @@ describe('agent media end to end', () => {
     const manifest = await manifestFor(c, String(press.body.id))
     await eventually(
       async () => (await c.store.listChunkIndexes(manifest.clipId)).length >= manifest.chunkCount / 2,
-      20_000,
       'half the clip uploaded',
+      20_000,
     )
     await agent.kill9()
     const storedBeforeRestart = (await c.store.listChunkIndexes(manifest.clipId)).length

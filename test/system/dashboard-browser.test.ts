@@ -7,7 +7,8 @@ import {
   startDashboardCollector,
 } from '../../collector/dashboard/start-dashboard.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
-import { addDevice, eventually, tempDir, testConfig } from '../collector/collector-harness.js'
+import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
 
 /**
  * The dashboard in a real Chromium (Debian's, driven by playwright-core) against the real collector and the
@@ -111,8 +112,8 @@ describe('homeowner dashboard in a browser', () => {
         (await store.queryEvents({ type: 'snapshot' })).items.some(
           (e) => e.type === 'snapshot' && e.payload.relatesTo === pressId,
         ),
-      20_000,
       'snapshot of the press stored',
+      20_000,
     )
     await page.click(`[data-event-id="${pressId}"] a`)
     await page.waitForSelector('h3:text("Clip")')
@@ -129,10 +130,10 @@ describe('homeowner dashboard in a browser', () => {
         const found = manifests.find((e) => e.type === 'clip.manifest' && e.payload.relatesTo === pressId)
         return found?.type === 'clip.manifest' ? found.payload.clipId : undefined
       },
-      30_000,
       'clip manifest of the press',
+      30_000,
     )
-    await eventually(async () => (await store.getClip(clipId))?.isComplete, 30_000, 'clip complete')
+    await eventually(async () => (await store.getClip(clipId))?.isComplete, 'clip complete', 30_000)
     await page.reload()
     await page.waitForSelector('video#clip')
     await page.waitForFunction("(document.querySelector('video#clip')?.readyState ?? 0) >= 2")
@@ -146,8 +147,8 @@ describe('homeowner dashboard in a browser', () => {
     }
     await eventually(
       async () => (await collector.collector.store.queryEvents({ type: 'light' })).items.length >= 3,
-      10_000,
       'readings stored',
+      10_000,
     )
     await page.goto(`${base}/#/devices`)
     await page.waitForSelector('svg.chart')

@@ -5,8 +5,8 @@ import { type ControlServer, startControlServer } from '../../../agent/control/c
 import { createSimulatedHardware } from '../../../agent/hardware.js'
 import { MemoryOutboxStore } from '../../../agent/outbox/memory-outbox-store.js'
 import { LoopbackUplink } from '../../../agent/uplink/loopback-uplink.js'
+import { eventually } from '../../support/eventually.js'
 import { testAgentConfig } from '../support/agent-config.js'
-import { waitFor } from '../support/test-acker.js'
 
 describe('control endpoint of the simulated twins', () => {
   let agent: RunningAgent | undefined
@@ -44,7 +44,7 @@ describe('control endpoint of the simulated twins', () => {
     const { post } = await start()
     const res = await post('/button/press')
     expect(res.status).toBe(200)
-    await waitFor(() => uplink.stored.has(String(res.body.id)), 'press delivered')
+    await eventually(() => uplink.stored.has(String(res.body.id)), 'press delivered')
     expect(uplink.stored.get(String(res.body.id))?.type).toBe('button.press')
   })
 
@@ -60,7 +60,7 @@ describe('control endpoint of the simulated twins', () => {
     const { post } = await start()
     await post('/temperature', { celsius: 31.5 })
     await post('/light', { lux: 1234 })
-    await waitFor(
+    await eventually(
       () =>
         [...uplink.stored.values()].some((e) => e.type === 'temperature' && e.payload.celsius === 31.5) &&
         [...uplink.stored.values()].some((e) => e.type === 'light' && e.payload.lux === 1234),

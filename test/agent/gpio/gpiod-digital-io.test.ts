@@ -6,7 +6,7 @@ import { SystemClock } from '../../../agent/clock/clock.js'
 import { GpiodDigitalOutput } from '../../../agent/gpio/gpiod-digital-io.js'
 import { parseGpiodetect, parseGpiodVersion, parseGpiomonLine } from '../../../agent/gpio/gpiod-tools.js'
 import { selectGpioBackend } from '../../../agent/gpio/select-gpio-backend.js'
-import { waitFor } from '../support/test-acker.js'
+import { eventually } from '../../support/eventually.js'
 
 const dirs: string[] = []
 afterEach(async () => {
@@ -85,7 +85,7 @@ for (const major of [1, 2] as const) {
       const input = backend.input('button', 17, true)
       const levels: boolean[] = []
       await input.start((isActive) => levels.push(isActive))
-      await waitFor(() => levels.length === 2, 'two edges', 5_000)
+      await eventually(() => levels.length === 2, 'two edges', 5_000)
       await input.close()
       expect(levels).toEqual([true, false])
       const args = (await readFile(join(binDir, 'gpiomon.args'), 'utf8')).trim()
@@ -104,7 +104,7 @@ for (const major of [1, 2] as const) {
         activeLow: false,
       })
       await output.write(true)
-      await waitFor(
+      await eventually(
         async () => (await readFile(join(binDir, 'gpioset.args'), 'utf8').catch(() => '')) !== '',
         'gpioset',
       )

@@ -72,17 +72,3 @@ export class TestAcker {
     await this.client.endAsync(true)
   }
 }
-
-/** Polls check every 20 ms until it is true or deadlineMs passes. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  deadlineMs = 15_000,
-): Promise<void> {
-  const start = Date.now()
-  while (!(await check())) {
-    if (Date.now() - start > deadlineMs)
-      throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}

@@ -5,14 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { RunningAgent } from '../../../agent/agent.js'
 import type { RunningCollector } from '../../../collector/collector.js'
 import { decodeChunk, topics } from '../../../shared/protocol/index.js'
-import {
-  addDevice,
-  eventually,
-  metric,
-  startCollector,
-  tempDir,
-  testConfig,
-} from '../../collector/collector-harness.js'
+import { addDevice, metric, startCollector, tempDir, testConfig } from '../../collector/collector-harness.js'
+import { eventually } from '../../support/eventually.js'
 import { enqueueRandomClip, startMediaAgent } from '../support/media-agent.js'
 
 const KiB = 1024
@@ -48,7 +42,7 @@ describe('clip upload pacing and priority', () => {
       media,
     })
     agent = started.agent
-    await eventually(() => started.agent.uplink.isOnline, 5_000, 'agent online')
+    await eventually(() => started.agent.uplink.isOnline, 'agent online', 5_000)
     return { ...started, collector, collectorDir }
   }
 
@@ -57,8 +51,8 @@ describe('clip upload pacing and priority', () => {
     const clip = await enqueueRandomClip(running, 4 * 1024 * KiB)
     await eventually(
       async () => (await c.store.listChunkIndexes(clip.clipId)).length >= 10,
-      20_000,
       'upload under way',
+      20_000,
     )
 
     const latenciesMs: number[] = []
@@ -69,10 +63,10 @@ describe('clip upload pacing and priority', () => {
       const startMs = performance.now()
       hardware.button.pulse(20)
       const id = await recorded
-      await eventually(async () => Boolean(await c.store.getEvent(id)), 5_000, 'press stored')
+      await eventually(async () => Boolean(await c.store.getEvent(id)), 'press stored', 5_000)
       latenciesMs.push(performance.now() - startMs)
       // The ack reached the agent: the press left its outbox.
-      await eventually(() => running.outbox.depth().count.high === 0, 5_000, 'press acked')
+      await eventually(() => running.outbox.depth().count.high === 0, 'press acked', 5_000)
       const clipRecord = await c.store.getClip(clip.clipId)
       expect(clipRecord?.isComplete).toBe(false)
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -82,8 +76,8 @@ describe('clip upload pacing and priority', () => {
 
     const done = await eventually(
       async () => (await c.store.getClip(clip.clipId))?.isComplete,
-      60_000,
       'clip complete',
+      60_000,
     )
     expect(done).toBe(true)
     const path = c.clips.clipPath('front-door', clip.clipId)
@@ -101,7 +95,7 @@ describe('clip upload pacing and priority', () => {
       if (eventClass === 'low') maxInFlightBytes = Math.max(maxInFlightBytes, media.uploads.inFlightBytes)
     })
     const clip = await enqueueRandomClip(running, 600 * KiB)
-    await eventually(async () => (await c.store.getClip(clip.clipId))?.isComplete, 30_000, 'clip complete')
+    await eventually(async () => (await c.store.getClip(clip.clipId))?.isComplete, 'clip complete', 30_000)
     expect(maxInFlightBytes).toBeGreaterThan(0)
     expect(maxInFlightBytes).toBeLessThanOrEqual(32 * KiB)
   }, 40_000)
@@ -126,7 +120,7 @@ describe('clip upload pacing and priority', () => {
     const rejected: string[] = []
     running.sender.on('rejected', (_id, code) => rejected.push(code))
     const clip = await enqueueRandomClip(running, 100 * KiB)
-    await eventually(async () => (await c.store.getClip(clip.clipId))?.isComplete, 30_000, 'clip complete')
+    await eventually(async () => (await c.store.getClip(clip.clipId))?.isComplete, 'clip complete', 30_000)
     expect(corruptedIndex).toBe(2)
     expect(rejected.length).toBe(1)
     expect(await metric(c, 'doorbell_collector_rejections_total', 'reason="chunk_crc"')).toBe(1)

@@ -7,21 +7,22 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type RunningAgent, startAgent } from '../../../agent/agent.js'
 import { SystemClock } from '../../../agent/clock/clock.js'
 import { createSimulatedHardware, type SimulatedHardware } from '../../../agent/hardware.js'
+import { type ShapedProxy, startShapedProxy } from '../../../bench/shaped-tcp-proxy.js'
+import { eventually } from '../../support/eventually.js'
 import { testAgentConfig } from '../support/agent-config.js'
-import { type CuttableProxy, startCuttableProxy } from '../support/cuttable-proxy.js'
-import { TestAcker, waitFor } from '../support/test-acker.js'
+import { TestAcker } from '../support/test-acker.js'
 import { startTestBroker, type TestBroker } from '../support/test-broker.js'
 
 describe('agent uplink against a real aedes broker and a test acker', () => {
   let broker: TestBroker
-  let proxy: CuttableProxy
+  let proxy: ShapedProxy
   let acker: TestAcker
   let agent: RunningAgent | undefined
   let dataDir: string
 
   async function start(): Promise<{ agent: RunningAgent; hardware: SimulatedHardware }> {
     broker = await startTestBroker()
-    proxy = await startCuttableProxy(broker.port)
+    proxy = await startShapedProxy(broker.port)
     acker = await TestAcker.start(broker.url)
     dataDir = await mkdtemp(join(tmpdir(), 'agent-it-'))
     const clock = new SystemClock()
@@ -32,7 +33,7 @@ describe('agent uplink against a real aedes broker and a test acker', () => {
       gpio: { button: { line: 17, debounceMs: 0 } },
     })
     agent = await startAgent(config, { hardware, clock })
-    await waitFor(() => agent?.uplink.isOnline === true, 'online')
+    await eventually(() => agent?.uplink.isOnline === true, 'online')
     return { agent, hardware }
   }
 
@@ -48,8 +49,8 @@ describe('agent uplink against a real aedes broker and a test acker', () => {
   it('publishes the retained online status and the press, and forgets the press on the ack', async () => {
     const { agent, hardware } = await start()
     hardware.button.pulse(5)
-    await waitFor(() => acker.storedOf('high').length === 1, 'press stored')
-    await waitFor(() => agent.outbox.depth().count.high === 0, 'press acked')
+    await eventually(() => acker.storedOf('high').length === 1, 'press stored')
+    await eventually(() => agent.outbox.depth().count.high === 0, 'press acked')
     expect(acker.statuses).toContainEqual({ deviceId: 'front-door', state: 'online' })
     // An outside client that connects later still sees the retained presence.
     // Async: the broker runs in this process, a sync child would block it.
@@ -78,10 +79,10 @@ describe('agent uplink against a real aedes broker and a test acker', () => {
 
   it('after an outage delivers every event exactly once, high before medium', async () => {
     const { agent, hardware } = await start()
-    await waitFor(() => agent.outbox.depth().totalBytes === 0, 'startup readings acked')
+    await eventually(() => agent.outbox.depth().totalBytes === 0, 'startup readings acked')
     const storedBefore = acker.stored.size
     proxy.cut()
-    await waitFor(() => !agent.uplink.isOnline, 'offline')
+    await eventually(() => !agent.uplink.isOnline, 'offline')
     const arrivalsBefore = acker.arrivals.length
     for (let i = 0; i < 5; i++) {
       hardware.temperature.celsius = 20 + i
@@ -90,10 +91,10 @@ describe('agent uplink against a real aedes broker and a test acker', () => {
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     await agent.batcher.flush()
-    await waitFor(() => agent.outbox.depth().count.high === 5, 'presses stored offline')
+    await eventually(() => agent.outbox.depth().count.high === 5, 'presses stored offline')
     expect(acker.arrivals.length).toBe(arrivalsBefore)
     proxy.heal()
-    await waitFor(() => agent.outbox.depth().totalBytes === 0, 'drained after reconnect')
+    await eventually(() => agent.outbox.depth().totalBytes === 0, 'drained after reconnect')
     const afterOutage = acker.arrivals.slice(arrivalsBefore)
     const firstMedium = afterOutage.findIndex((e) => e.class === 'medium')
     const lastHigh = afterOutage.map((e) => e.class).lastIndexOf('high')
@@ -107,12 +108,12 @@ describe('agent uplink against a real aedes broker and a test acker', () => {
 
   it('receives acks the collector sent while the device was away (persistent session)', async () => {
     const { agent, hardware } = await start()
-    await waitFor(() => agent.outbox.depth().totalBytes === 0, 'startup readings acked')
+    await eventually(() => agent.outbox.depth().totalBytes === 0, 'startup readings acked')
     acker.isAcking = false
     hardware.button.pulse(1)
-    await waitFor(() => acker.storedOf('high').length === 1, 'press stored')
+    await eventually(() => acker.storedOf('high').length === 1, 'press stored')
     proxy.cut()
-    await waitFor(() => !agent.uplink.isOnline, 'offline')
+    await eventually(() => !agent.uplink.isOnline, 'offline')
     const [press] = acker.storedOf('high')
     const { createEnvelope, topics } = await import('../../../shared/protocol/index.js')
     const mqtt = await import('mqtt')
@@ -126,7 +127,7 @@ describe('agent uplink against a real aedes broker and a test acker', () => {
     await collector.publishAsync(topics.ack('front-door'), Buffer.from(JSON.stringify(ack)), { qos: 1 })
     await collector.endAsync()
     proxy.heal()
-    await waitFor(() => agent.outbox.depth().count.high === 0, 'queued ack delivered')
+    await eventually(() => agent.outbox.depth().count.high === 0, 'queued ack delivered')
     expect(acker.arrivals.filter((e) => e.id === press?.id).length).toBeLessThanOrEqual(2)
   })
 })

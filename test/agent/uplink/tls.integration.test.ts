@@ -9,7 +9,7 @@ import { Aedes } from 'aedes'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SystemClock } from '../../../agent/clock/clock.js'
 import { MqttUplink } from '../../../agent/uplink/mqtt-uplink.js'
-import { waitFor } from '../support/test-acker.js'
+import { eventually } from '../../support/eventually.js'
 
 const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
 
@@ -111,7 +111,7 @@ describe('MqttUplink over TLS with a pinned CA', () => {
   it('connects when the broker certificate chains to the pinned CA', async () => {
     const u = uplink(pki.ca)
     u.start()
-    await waitFor(() => u.isOnline, 'online over TLS')
+    await eventually(() => u.isOnline, 'online over TLS')
     await u.close()
   })
 
@@ -120,7 +120,7 @@ describe('MqttUplink over TLS with a pinned CA', () => {
     const errors: Error[] = []
     u.on('connectionError', (err) => errors.push(err))
     u.start()
-    await waitFor(() => errors.length > 0, 'TLS refusal')
+    await eventually(() => errors.length > 0, 'TLS refusal')
     expect(u.isOnline).toBe(false)
     expect(String(errors[0]?.message)).toMatch(/certificate|self.signed|verify/i)
     await u.close()

@@ -4,7 +4,8 @@ import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { topics } from '../../../shared/protocol/index.js'
-import { eventually, press, run, startCollector, tempDir, testConfig, text } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { press, run, startCollector, tempDir, testConfig, text } from '../collector-harness.js'
 
 const adminJs = join(import.meta.dirname, '..', '..', '..', 'dist', 'collector', 'admin', 'main.js')
 
@@ -70,14 +71,9 @@ describe('doorbell-admin', () => {
     try {
       const secret = (await admin('devices', 'rotate', 'porch')).stdout.match(/secret: (\S+)/)?.[1] as string
       const base = ['-h', '127.0.0.1', '-p', String(collector.mqttPort), '-q', '1']
+      const asPorch = [...base, '-u', 'porch', '-P', secret, '-i', 'porch']
       const ok = await run('mosquitto_pub', [
-        ...base,
-        '-u',
-        'porch',
-        '-P',
-        secret,
-        '-i',
-        'porch',
+        ...asPorch,
         '-t',
         topics.event('porch', 'high'),
         '-m',
@@ -85,22 +81,20 @@ describe('doorbell-admin', () => {
       ])
       expect(ok.code).toBe(0)
       await admin('devices', 'disable', 'porch')
-      const refused = await eventually(async () => {
-        const r = await run('mosquitto_pub', [
-          ...base,
-          '-u',
-          'porch',
-          '-P',
-          secret,
-          '-i',
-          'porch',
-          '-t',
-          topics.status('porch'),
-          '-m',
-          '{"state":"online"}',
-        ])
-        return r.code !== 0 ? r : undefined
-      })
+      const refused = await eventually(
+        async () => {
+          const r = await run('mosquitto_pub', [
+            ...asPorch,
+            '-t',
+            topics.status('porch'),
+            '-m',
+            '{"state":"online"}',
+          ])
+          return r.code !== 0 ? r : undefined
+        },
+        'the disabled device refused',
+        10_000,
+      )
       expect(refused.stderr).toMatch(/refused/i)
       const userSecret = (await admin('users', 'add', 'homeassistant')).stdout.match(
         /secret: (\S+)/,

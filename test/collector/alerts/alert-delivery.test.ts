@@ -7,7 +7,8 @@ import {
   startAlertingCollector,
 } from '../../../collector/alerts/start-alerts.js'
 import { signatureHeader, verifyWebhook } from '../../../collector/alerts/webhook-channel.js'
-import { addDevice, eventually, press, tempDir, testConfig } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { addDevice, press, tempDir, testConfig } from '../collector-harness.js'
 import { connectDevice, publishEnvelope, type Receiver, snapshotOf, startReceiver } from './alerts-harness.js'
 
 const secret = 'webhook-secret-0123456789'
@@ -63,7 +64,7 @@ describe('alert delivery through webhook and ntfy', () => {
     const { hook, ntfy } = await start()
     const bell = press('front-door', 0)
     await publishEnvelope(device as MqttClient, bell)
-    const hit = await eventually(() => hook.requests[0], 5000, 'webhook request')
+    const hit = await eventually(() => hook.requests[0], 'webhook request', 5000)
     const body = hit.body.toString('utf8')
     expect(verifyWebhook(secret, body, String(hit.headers[signatureHeader]), Date.now() / 1000)).toBe(true)
     expect(
@@ -80,7 +81,7 @@ describe('alert delivery through webhook and ntfy', () => {
       recipient: 'alice',
     })
 
-    const note = await eventually(() => ntfy.requests[0], 5000, 'ntfy request')
+    const note = await eventually(() => ntfy.requests[0], 'ntfy request', 5000)
     expect(note.url).toBe('/alice-door')
     expect(note.headers).toMatchObject({
       'x-priority': '5',
@@ -93,10 +94,10 @@ describe('alert delivery through webhook and ntfy', () => {
     // Notify first, enrich later: the snapshot updates the same notification (same tag, attachment).
     const picture = snapshotOf('front-door', 1, bell.id)
     await publishEnvelope(device as MqttClient, picture)
-    const update = await eventually(() => ntfy.requests[1], 5000, 'ntfy update')
+    const update = await eventually(() => ntfy.requests[1], 'ntfy update', 5000)
     expect(update.headers['x-sequence-id']).toBe(bell.id)
     expect(update.headers['x-attach']).toBe(`https://door.example.org/api/snapshots/${picture.id}`)
-    const hookUpdate = await eventually(() => hook.requests[1], 5000, 'webhook update')
+    const hookUpdate = await eventually(() => hook.requests[1], 'webhook update', 5000)
     expect(JSON.parse(hookUpdate.body.toString('utf8'))).toMatchObject({
       tag: bell.id,
       isUpdate: true,
@@ -110,8 +111,8 @@ describe('alert delivery through webhook and ntfy', () => {
     await publishEnvelope(device as MqttClient, press('front-door', 1))
     await eventually(
       () => events.some((e) => e.kind === 'suppressed' && e.reason === 'cooldown'),
-      5000,
       'suppression',
+      5000,
     )
     await running?.alerts.whenIdle()
     expect(hook.requests).toHaveLength(1)
@@ -121,8 +122,8 @@ describe('alert delivery through webhook and ntfy', () => {
     const { hook, other } = await start({ hookStatuses: [503, 503, 200] })
     const bell = press('front-door', 0)
     await publishEnvelope(device as MqttClient, bell)
-    await eventually(() => other.requests.length === 1, 5000, 'healthy channel delivered')
-    await eventually(() => hook.requests.length === 3, 5000, 'third attempt')
+    await eventually(() => other.requests.length === 1, 'healthy channel delivered', 5000)
+    await eventually(() => hook.requests.length === 3, 'third attempt', 5000)
     await running?.alerts.whenIdle()
     expect(hook.requests.map((r) => JSON.parse(r.body.toString('utf8')).id)).toEqual([
       bell.id,
@@ -146,11 +147,11 @@ describe('alert delivery through webhook and ntfy', () => {
     const first = press('front-door', 0)
     const second = press('front-door', 1)
     await publishEnvelope(client, first)
-    await eventually(() => hook.requests.length === 1, 5000, 'hanging request started')
+    await eventually(() => hook.requests.length === 1, 'hanging request started', 5000)
     const startedMs = Date.now()
     await publishEnvelope(client, second)
-    await eventually(() => acked.has(first.id) && acked.has(second.id), 2000, 'both presses acked')
-    await eventually(() => other.requests.length === 2, 2000, 'healthy channel delivered both')
+    await eventually(() => acked.has(first.id) && acked.has(second.id), 'both presses acked', 2000)
+    await eventually(() => other.requests.length === 2, 'healthy channel delivered both', 2000)
     // Both happened while the slow channel was still holding its first request.
     expect(Date.now() - startedMs).toBeLessThan(3000)
     expect(hook.requests).toHaveLength(2)
@@ -162,8 +163,8 @@ describe('alert delivery through webhook and ntfy', () => {
     await publishEnvelope(device as MqttClient, bell)
     await eventually(
       () => events.some((e) => e.kind === 'delivery' && e.outcome.kind === 'dead_letter'),
-      5000,
       'dead letter',
+      5000,
     )
     expect(hook.requests).toHaveLength(3)
     const letters = await new FileDeadLetterLog(`${dir}/alerts/dead-letters.jsonl`).list()
@@ -179,7 +180,7 @@ describe('alert delivery through webhook and ntfy', () => {
   it('measures the high-class SLA per channel as a histogram at /metrics', async () => {
     const { hook } = await start()
     await publishEnvelope(device as MqttClient, press('front-door', 0))
-    await eventually(() => hook.requests[0], 5000, 'webhook request')
+    await eventually(() => hook.requests[0], 'webhook request', 5000)
     await running?.alerts.whenIdle()
     const text = await (await fetch(`http://127.0.0.1:${running?.collector.httpPort}/metrics`)).text()
     expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_count\{class="high",channel="hook"\} 1/)

@@ -10,7 +10,8 @@ import {
   startAgentProcess,
   writeAgentConfigFile,
 } from '../../agent/support/agent-process.js'
-import { addDevice, eventually, tempDir, testConfig } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { addDevice, tempDir, testConfig } from '../collector-harness.js'
 import { type Receiver, startReceiver } from './alerts-harness.js'
 
 const thresholds = { offlineAfterMs: 10_000, minDiskFreeBytes: 1000, maxOutboxEvents: 100 }
@@ -100,14 +101,14 @@ describe('device health end to end', () => {
       const res = await fetch(api, { headers: { authorization: `Bearer ${apiToken}` } })
       return ((await res.json()) as { devices: { deviceId: string; status: string }[] }).devices[0]
     }
-    await eventually(async () => (await statusOf())?.status === 'ok', 10_000, 'device OK')
+    await eventually(async () => (await statusOf())?.status === 'ok', 'device OK', 10_000)
     expect((await fetch(api)).status).toBe(401)
 
     await agent.kill9()
     const offline = await eventually(
       () => hook?.requests.find((r) => JSON.parse(r.body.toString('utf8')).kind === 'offline'),
-      10_000,
       'offline alert',
+      10_000,
     )
     expect(JSON.parse(offline.body.toString('utf8'))).toMatchObject({
       deviceId: 'front-door',
@@ -118,8 +119,8 @@ describe('device health end to end', () => {
     agent = await startAgentProcess(file)
     await eventually(
       () => hook?.requests.find((r) => JSON.parse(r.body.toString('utf8')).kind === 'online'),
-      10_000,
       'back-online notice',
+      10_000,
     )
   })
 

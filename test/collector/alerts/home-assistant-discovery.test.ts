@@ -8,7 +8,8 @@ import {
 import { isSubscribeAllowed } from '../../../collector/broker/access-policy.js'
 import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
-import { addDevice, eventually, press, reading, tempDir, testConfig } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { addDevice, press, reading, tempDir, testConfig } from '../collector-harness.js'
 import { connectDevice, publishEnvelope, snapshotOf } from './alerts-harness.js'
 
 describe('Home Assistant MQTT discovery', () => {
@@ -64,7 +65,7 @@ describe('Home Assistant MQTT discovery', () => {
       'homeassistant/sensor/doorbell_front-door/health/config',
       'homeassistant/image/doorbell_front-door/snapshot/config',
     ]
-    await eventually(() => configTopics.every((t) => seen.has(t)), 5000, 'discovery configs')
+    await eventually(() => configTopics.every((t) => seen.has(t)), 'discovery configs', 5000)
     const pressConfig = JSON.parse(String(seen.get(configTopics[0] as string)))
     expect(pressConfig).toMatchObject({
       event_types: ['press'],
@@ -78,8 +79,8 @@ describe('Home Assistant MQTT discovery', () => {
     expect(imageConfig.image_topic).toBe(topics.homeAssistantState('front-door', 'snapshot'))
     await eventually(
       () => seen.get(topics.homeAssistantState('front-door', 'temperature')),
-      5000,
       'temperature',
+      5000,
     )
     expect(String(seen.get(topics.homeAssistantState('front-door', 'temperature')))).toBe('23.5')
     expect(seen.get(topics.homeAssistantState('front-door', 'snapshot'))?.subarray(0, 2)).toEqual(
@@ -94,8 +95,8 @@ describe('Home Assistant MQTT discovery', () => {
         const value = seen.get(topics.homeAssistantState('front-door', 'press'))
         return value && JSON.parse(String(value)).id === next.id
       },
-      5000,
       'press event',
+      5000,
     )
   })
 })

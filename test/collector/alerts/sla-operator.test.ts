@@ -6,7 +6,8 @@ import {
 } from '../../../collector/alerts/start-alerts.js'
 import { collectorConfig } from '../../../collector/config.js'
 import { createEnvelope } from '../../../shared/protocol/index.js'
-import { addDevice, eventually, metric, press, tempDir, testConfig } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { addDevice, metric, press, tempDir, testConfig } from '../collector-harness.js'
 import { connectDevice, publishEnvelope, type Receiver, startReceiver } from './alerts-harness.js'
 
 const secret = 'webhook-secret-0123456789'
@@ -63,9 +64,9 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
     })
     await publishEnvelope(device as MqttClient, late)
     await publishEnvelope(device as MqttClient, press('front-door', 1))
-    const note = await eventually(() => ops.requests[0], 5000, 'operator alert')
+    const note = await eventually(() => ops.requests[0], 'operator alert', 5000)
     expect(JSON.parse(note.body.toString('utf8'))).toMatchObject({ kind: 'sla', recipient: 'operator' })
-    await eventually(() => home.requests.length >= 1, 5000, 'homeowner alert')
+    await eventually(() => home.requests.length >= 1, 'homeowner alert', 5000)
     await running?.alerts.whenIdle()
     const collector = running?.collector
     if (!collector) throw new Error('not running')
@@ -96,7 +97,7 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
       capturedAtMs: base + 5 * 60_000,
     })
     await publishEnvelope(device as MqttClient, fire)
-    const hit = await eventually(() => home.requests[0], 5000, 'temperature alert')
+    const hit = await eventually(() => home.requests[0], 'temperature alert', 5000)
     expect(JSON.parse(hit.body.toString('utf8'))).toMatchObject({
       kind: 'temperature',
       deviceId: 'front-door',

@@ -6,7 +6,8 @@ import {
   type RunningAlertingCollector,
   startAlertingCollector,
 } from '../../../collector/alerts/start-alerts.js'
-import { addDevice, eventually, press, tempDir, testConfig } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { addDevice, press, tempDir, testConfig } from '../collector-harness.js'
 import { connectDevice, publishEnvelope, type Receiver, startReceiver } from './alerts-harness.js'
 
 /** RFC 8291 section 3.4 / RFC 8188 section 2: decrypts one aes128gcm push message with the UA's keys. */
@@ -135,7 +136,7 @@ describe('Web Push round trip', () => {
     device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
     const bell = press('front-door', 0)
     await publishEnvelope(device, bell)
-    const request = await eventually(() => pushService?.requests[0], 5000, 'push request')
+    const request = await eventually(() => pushService?.requests[0], 'push request', 5000)
 
     expect(request.url).toBe('/push/sub-1')
     expect(request.headers['content-encoding']).toBe('aes128gcm')
@@ -155,7 +156,7 @@ describe('Web Push round trip', () => {
     // The push service says the subscription is gone: it is deleted, not retried.
     pushService.statuses = [410]
     await publishEnvelope(device, press('front-door', 1))
-    await eventually(() => running?.alerts.subscriptions.all().length === 0, 5000, 'subscription removed')
+    await eventually(() => running?.alerts.subscriptions.all().length === 0, 'subscription removed', 5000)
     expect(pushService.requests).toHaveLength(2)
   })
 })

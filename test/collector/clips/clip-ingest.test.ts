@@ -11,7 +11,8 @@ import {
   newEventId,
   topics,
 } from '../../../shared/protocol/index.js'
-import { addDevice, eventually, startCollector, tempDir, testConfig } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { addDevice, startCollector, tempDir, testConfig } from '../collector-harness.js'
 
 describe('clip ingest', () => {
   const dir = tempDir('collector-clips')
@@ -86,12 +87,16 @@ describe('clip ingest', () => {
       }
       client.publish(topics.chunk('porch'), frame, { qos: 1 })
     }
-    await eventually(() => [manifest.id, ...chunkIds].every((id) => acked.has(id)), 10_000, 'chunk acks')
+    await eventually(() => [manifest.id, ...chunkIds].every((id) => acked.has(id)), 'chunk acks', 10_000)
     expect(rejected).toContainEqual(expect.objectContaining({ id: chunkIds[1], retry: true }))
-    const clip = await eventually(async () => {
-      const record = await collector.store.getClip(clipId)
-      return record?.isComplete ? record : undefined
-    })
+    const clip = await eventually(
+      async () => {
+        const record = await collector.store.getClip(clipId)
+        return record?.isComplete ? record : undefined
+      },
+      'the clip complete',
+      10_000,
+    )
     expect(clip.manifestId).toBe(manifest.id)
     const path = collector.clips.clipPath('porch', clipId)
     expect(path).toBeDefined()

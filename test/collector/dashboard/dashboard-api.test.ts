@@ -4,7 +4,8 @@ import {
   type RunningDashboardCollector,
   startDashboardCollector,
 } from '../../../collector/dashboard/start-dashboard.js'
-import { eventually, press, reading, tempDir, testConfig } from '../collector-harness.js'
+import { eventually } from '../../support/eventually.js'
+import { press, reading, tempDir, testConfig } from '../collector-harness.js'
 
 const ownerPassword = 'correct horse battery'
 const viewerPassword = 'viewer password 1'
@@ -330,7 +331,7 @@ describe('dashboard live stream', () => {
       const decoder = new TextDecoder()
       let text = ''
       const event = { ...press('front-door', 7), receivedAtMs: Date.now() }
-      await eventually(() => running.hub.clientCount === 1, 5000, 'stream open')
+      await eventually(() => running.hub.clientCount === 1, 'stream open', 5000)
       running.hub.onStored([event, { ...reading('front-door', 8), receivedAtMs: Date.now() }])
       while (!/event: stored[\s\S]*?\n\n/.test(text)) {
         const chunk = await reader.read()
