@@ -9,6 +9,7 @@ import {
 } from '../../../agent/audio/lpcm16-microphone.js'
 import type { PcmSink } from '../../../agent/audio/microphone.js'
 import { isDoorbellError } from '../../../shared/errors.js'
+import { eventually } from '../../support/eventually.js'
 
 const sineRecorder = fileURLToPath(new URL('./fixtures/ffmpeg-sine-recorder.cjs', import.meta.url))
 
@@ -17,14 +18,6 @@ function collectingSink() {
   const errors: Error[] = []
   const sink: PcmSink = { onPcm: (b) => pcm.push(b), onError: (e) => errors.push(e) }
   return { pcm, errors, sink, bytes: () => pcm.reduce((n, b) => n + b.length, 0) }
-}
-
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 /** A stand-in for node-record-lpcm16 that behaves as the library does, driven by the test. */
@@ -118,7 +111,7 @@ describe('Lpcm16Microphone restarts', () => {
     mic.start(out.sink)
     libs[0]?.stream.emit('error', 'arecord has exited with error code 1.')
     libs[0]?.process.emit('close', 1)
-    await until(() => starts === 2)
+    await eventually(() => starts === 2, 'the recorder started twice', 10_000)
     await mic.stop()
     libs[1]?.stream.emit('error', 'late')
     await new Promise((r) => setTimeout(r, 50))
@@ -135,7 +128,7 @@ describe('Lpcm16Microphone with the real library', () => {
     recording.stream().resume()
     await new Promise((r) => setTimeout(r, 300))
     recording.stop()
-    await until(() => errors.length > 0)
+    await eventually(() => errors.length > 0, 'an error reported', 10_000)
     expect(typeof errors[0]).toBe('string')
     // null when the recorder dies of the signal; ffmpeg (255) and arecord (1) catch SIGTERM and exit non-zero.
     expect(String(errors[0])).toMatch(/has exited with error code (null|\d+)/)
@@ -145,7 +138,7 @@ describe('Lpcm16Microphone with the real library', () => {
     const out = collectingSink()
     const mic = new Lpcm16Microphone({ sampleRateHz: 16_000, recorder: sineRecorder })
     mic.start(out.sink)
-    await until(() => out.bytes() >= 3200)
+    await eventually(() => out.bytes() >= 3200, '100 ms of PCM', 10_000)
     await mic.stop()
     await new Promise((r) => setTimeout(r, 50))
     expect(out.errors).toEqual([])
@@ -155,7 +148,7 @@ describe('Lpcm16Microphone with the real library', () => {
     const out = collectingSink()
     const mic = new Lpcm16Microphone({ sampleRateHz: 16_000, device: 'doorbell-test-no-such-device' })
     mic.start(out.sink)
-    await until(() => out.errors.length > 0)
+    await eventually(() => out.errors.length > 0, 'an error reported', 10_000)
     expect(out.errors[0]).toBeInstanceOf(Error)
     expect(isDoorbellError(out.errors[0], 'MICROPHONE_FAILED')).toBe(true)
     await mic.stop()

@@ -4,6 +4,7 @@ import { Lpcm16Microphone } from '../../../agent/audio/lpcm16-microphone.js'
 import type { Microphone } from '../../../agent/audio/microphone.js'
 import { SimulatedMicrophone } from '../../../agent/audio/simulated-microphone.js'
 import { levelOfPcm16 } from '../../../agent/audio/sound-level.js'
+import { eventually } from '../../support/eventually.js'
 
 // One contract for both microphones (the aedes-persistence pattern): the real library runs with a
 // recorder that plays a real-time ffmpeg sine, so it needs no sound card.
@@ -17,14 +18,6 @@ const microphones: [string, () => Microphone][] = [
   ],
 ]
 
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 describe.each(microphones)('Microphone contract: %s', (_name, make) => {
   it('delivers whole 16-bit samples of the tone, in real time, and stops quietly', async () => {
     const mic = make()
@@ -33,7 +26,7 @@ describe.each(microphones)('Microphone contract: %s', (_name, make) => {
     const startedAtMs = Date.now()
     mic.start({ onPcm: (b) => pcm.push(b), onError: (e) => errors.push(e) })
     const bytes = () => pcm.reduce((n, b) => n + b.length, 0)
-    await until(() => bytes() >= 8000) // 250 ms of 16 kHz mono
+    await eventually(() => bytes() >= 8000, '250 ms of 16 kHz mono PCM', 10_000)
     const elapsedMs = Date.now() - startedAtMs
     await mic.stop()
     expect(errors).toEqual([])
@@ -54,7 +47,7 @@ describe.each(microphones)('Microphone contract: %s', (_name, make) => {
     await mic.stop()
     pcm.length = 0
     mic.start(sink)
-    await until(() => pcm.length > 0)
+    await eventually(() => pcm.length > 0, 'PCM from the microphone', 10_000)
     await mic.stop()
     expect(errors).toEqual([])
   })

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FfmpegCameraCapture } from '../../../agent/media/ffmpeg-camera-capture.js'
 import type { DoorbellError } from '../../../shared/errors.js'
-
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { eventually } from '../../support/eventually.js'
 
 describe('FfmpegCameraCapture', () => {
   it('reports a pipeline that dies as CAMERA_FAILED and restarts it with backoff', async () => {
@@ -20,7 +13,7 @@ describe('FfmpegCameraCapture', () => {
       events: { onFailure: (e) => failures.push(e), onStarted: () => starts++ },
     })
     capture.start()
-    await until(() => failures.length >= 2)
+    await eventually(() => failures.length >= 2, 'two capture failures', 10_000)
     await capture.stop()
     expect(failures[0]?.code).toBe('CAMERA_FAILED')
     expect(failures[0]?.message).toContain('no camera')
@@ -35,7 +28,7 @@ describe('FfmpegCameraCapture', () => {
       events: { onFailure: (e) => failures.push(e) },
     })
     capture.start()
-    await until(() => failures.length >= 1)
+    await eventually(() => failures.length >= 1, 'a capture failure', 10_000)
     await capture.stop()
     // Spawned directly, Node reports ENOENT; under setpriv (parent-death signal) setpriv says it cannot exec.
     expect(failures[0]?.message).toMatch(/doorbell-no-such-ffmpeg.*(ENOENT|No such file or directory)/)
