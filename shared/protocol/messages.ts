@@ -105,9 +105,45 @@ export const clipChunkPayload = z.strictObject({
   crc32: z.number().int().min(0).max(0xffff_ffff),
 })
 
-export const commandPayload = z.strictObject({
-  name: z.enum(['arm', 'disarm', 'snapshot', 'ping']),
-  args: z.record(z.string(), z.unknown()).optional(),
+/** Arguments of `clip.resend`: the clip whose whole-file check failed, and which request this is (1, 2, ...). */
+export const clipResendArgs = z.strictObject({
+  clipId: eventId,
+  /** The same attempt may be delivered twice (queued, then asked again on reconnect): a device acts once. */
+  attempt: z.number().int().positive(),
+})
+
+/** Arguments of `clip.verified`: the clip the collector checked whole (size and sha256) and stored. */
+export const clipVerifiedArgs = z.strictObject({ clipId: eventId })
+
+/** Commands whose args have a schema; the others take none. */
+const commandArgs: Partial<Record<string, z.ZodType>> = {
+  'clip.resend': clipResendArgs,
+  'clip.verified': clipVerifiedArgs,
+}
+
+export const commandPayload = z
+  .strictObject({
+    /**
+     * arm, disarm, snapshot, ping: asked by a person. clip.resend: the collector asks for a clip again
+     * (chunks all arrived but the file failed its check); clip.verified: the collector holds the clip whole.
+     */
+    name: z.enum(['arm', 'disarm', 'snapshot', 'ping', 'clip.resend', 'clip.verified']),
+    args: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((payload, ctx) => {
+    const schema = commandArgs[payload.name]
+    if (!schema) return
+    const result = schema.safeParse(payload.args)
+    for (const issue of result.error?.issues ?? []) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: ['args', ...issue.path] })
+    }
+  })
+
+/** The device's answer to `clip.resend` when it no longer holds the clip (evicted): the collector stops asking. */
+export const clipUnavailablePayload = z.strictObject({
+  clipId: eventId,
+  /** The `clip.resend` attempt this answers. */
+  attempt: z.number().int().positive(),
 })
 
 export const ackPayload = z.strictObject({
@@ -132,6 +168,7 @@ export const messageTypes = {
   snapshot: { payload: snapshotPayload, classes: ['medium'] },
   'clip.manifest': { payload: clipManifestPayload, classes: ['low'] },
   'clip.chunk': { payload: clipChunkPayload, classes: ['low'] },
+  'clip.unavailable': { payload: clipUnavailablePayload, classes: ['medium'] },
   command: { payload: commandPayload, classes: ['high'] },
   ack: { payload: ackPayload, classes: ['high'] },
 } as const satisfies Record<string, { payload: z.ZodType; classes: readonly EventClass[] }>

@@ -185,6 +185,39 @@ describe('protocol codec', () => {
   })
 })
 
+describe('command args', () => {
+  const command = (payload: Record<string, unknown>) => ({
+    v: 1,
+    id: newEventId(),
+    deviceId: 'front-door',
+    seq: 1,
+    class: 'high',
+    type: 'command',
+    capturedAt: new Date().toISOString(),
+    payload,
+  })
+
+  it('accepts clip.resend with a clip id and an attempt, and clip.verified with a clip id', () => {
+    const clipId = newEventId()
+    for (const payload of [
+      { name: 'clip.resend', args: { clipId, attempt: 2 } },
+      { name: 'clip.verified', args: { clipId } },
+    ]) {
+      const decoded = decodeEvent(Buffer.from(JSON.stringify(command(payload))))
+      expect(decoded.type === 'command' && decoded.payload).toEqual(payload)
+    }
+  })
+
+  it('names the bad argument of a clip command', () => {
+    const noAttempt = command({ name: 'clip.resend', args: { clipId: newEventId() } })
+    expect(rejection(() => decodeEvent(Buffer.from(JSON.stringify(noAttempt)))).details.field).toBe(
+      'payload.args.attempt',
+    )
+    const noArgs = command({ name: 'clip.verified' })
+    expect(rejection(() => decodeEvent(Buffer.from(JSON.stringify(noArgs)))).code).toBe('PROTOCOL_MALFORMED')
+  })
+})
+
 describe('encodeNewEvent', () => {
   it('builds, validates and encodes in one step, naming the field of a bad init', () => {
     const { envelope, buffer } = encodeNewEvent({

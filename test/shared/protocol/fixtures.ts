@@ -78,6 +78,7 @@ export function exampleEnvelopes(deviceId = 'front-door'): Envelope[] {
       type: 'clip.chunk',
       payload: { clipId, index: 0, offset: 0, size: chunk.length, crc32: crc32(chunk) },
     }),
+    createEnvelope({ ...base, seq: seq++, type: 'clip.unavailable', payload: { clipId, attempt: 1 } }),
     createEnvelope({ ...base, seq: seq++, type: 'command', payload: { name: 'arm' } }),
     createEnvelope({
       ...base,
