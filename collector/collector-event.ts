@@ -1,3 +1,4 @@
+import type { ClipResendReport } from './clips/clip-recovery.js'
 import type { ForwardOutcome } from './forwarding/forward-dispatcher.js'
 import type { RejectReason } from './ingest/ingest-item.js'
 
@@ -17,5 +18,6 @@ export type CollectorEvent =
   | { readonly kind: 'ack_failed'; readonly deviceId: string; readonly err: unknown }
   | { readonly kind: 'forward'; readonly outcome: ForwardOutcome }
   | { readonly kind: 'clip'; readonly deviceId: string; readonly clipId: string; readonly verdict: string }
+  | ({ readonly kind: 'clip_resend' } & ClipResendReport)
   | { readonly kind: 'retention'; readonly deletedCount: number }
   | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }

@@ -14,7 +14,7 @@ import {
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
 import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
 import { TokenBucketRateLimiter } from './broker/token-bucket.js'
-import { finalizeClipIfComplete } from './clips/clip-finalizer.js'
+import { ClipRecovery } from './clips/clip-recovery.js'
 import type { ClipStore } from './clips/clip-store.js'
 import { FileClipStore } from './clips/file-clip-store.js'
 import type { CollectorEvent } from './collector-event.js'
@@ -48,6 +48,8 @@ export interface CollectorDeps {
   ) => Promise<void> | void
   /** Who may read clips and snapshots over HTTP; default: the `http.apiToken` bearer token. */
   readonly authorizeMedia?: HttpAuthorizer
+  /** Where clip bodies are reassembled; default: files under `<dataDir>/clips` (FileClipStore). */
+  readonly clipStore?: ClipStore
 }
 
 /** A running collector. */
@@ -95,7 +97,7 @@ export async function startCollector(
     path: join(dataDir, 'events'),
     isSyncWrite: config.store.isSyncWrite,
   })
-  const clips = new FileClipStore(dataDir)
+  const clips = deps.clipStore ?? new FileClipStore(dataDir)
   const registry = new FileIdentityRegistry(dataDir)
   const presence = new Map<string, { state: 'online' | 'offline'; atMs: number }>()
 
@@ -125,6 +127,26 @@ export async function startCollector(
     })
   const acks = new AckPublisher(publish)
   const commandSeq = new Map<string, number>()
+  const sendCommand = async (
+    deviceId: string,
+    payload: PayloadInputOf<'command'>,
+  ): Promise<Envelope<'command'>> => {
+    const seq = commandSeq.get(deviceId) ?? 0
+    commandSeq.set(deviceId, seq + 1)
+    const { envelope, buffer } = encodeNewEvent({ deviceId, seq, type: 'command', payload })
+    await publish(topics.command(deviceId), buffer)
+    return envelope
+  }
+  const recovery = new ClipRecovery({
+    store,
+    clips,
+    sendCommand,
+    maxResends: config.limits.maxClipResends,
+    onReport: (report) => {
+      metrics.clipResends.inc({ outcome: report.outcome })
+      emit({ kind: 'clip_resend', ...report })
+    },
+  })
   const pendingTasks = new Set<Promise<unknown>>()
   const track = (task: string, promise: Promise<unknown>): void => {
     const tracked = promise.catch((err: unknown) => emit({ kind: 'task_failed', task, err }))
@@ -164,11 +186,13 @@ export async function startCollector(
     const touchedClips = new Map(result.storedChunks.map((c) => [c.clipId, c.deviceId]))
     for (const event of result.stored) {
       if (event.type === 'clip.manifest') touchedClips.set(event.payload.clipId, event.deviceId)
+      if (event.type === 'clip.unavailable')
+        track('clip', recovery.unavailable(event.deviceId, event.payload))
     }
     for (const [clipId, deviceId] of touchedClips) {
       track(
         'clip',
-        finalizeClipIfComplete(store, clips, deviceId, clipId).then((verdict) => {
+        recovery.check(deviceId, clipId).then((verdict) => {
           if (verdict) emit({ kind: 'clip', deviceId, clipId, verdict })
         }),
       )
@@ -218,6 +242,8 @@ export async function startCollector(
     onPresence: (deviceId, state) => {
       presence.set(deviceId, { state, atMs: now() })
       emit({ kind: 'presence', deviceId, state })
+      // A clip.resend queued while the device was away is lost if the collector restarted: ask again.
+      if (state === 'online') track('clip', recovery.deviceOnline(deviceId))
     },
   })
   const aedes = broker.aedes
@@ -308,13 +334,7 @@ export async function startCollector(
     presence,
     flush,
     publish: (topic, payload, options) => publish(topic, payload, options?.retain ?? false),
-    async sendCommand(deviceId, payload) {
-      const seq = commandSeq.get(deviceId) ?? 0
-      commandSeq.set(deviceId, seq + 1)
-      const { envelope, buffer } = encodeNewEvent({ deviceId, seq, type: 'command', payload })
-      await publish(topics.command(deviceId), buffer)
-      return envelope
-    },
+    sendCommand,
     async close() {
       if (isClosing) return
       isClosing = true

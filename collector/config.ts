@@ -53,6 +53,11 @@ export const collectorConfigSchema = z.strictObject({
       devicePublishesPerS: z.number().positive().default(200),
       /** Burst of publishes a device may send above its sustained rate. */
       devicePublishBurst: z.number().int().positive().default(2000),
+      /**
+       * Times a device is asked (`clip.resend`) to upload a clip again whose chunks all arrived but whose
+       * whole file failed the manifest's sha256; after that the clip stays corrupt (docs/media.md).
+       */
+      maxClipResends: z.number().int().min(0).max(10).default(3),
     })
     .prefault({}),
   store: z

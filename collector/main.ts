@@ -78,6 +78,15 @@ async function main(): Promise<number> {
       case 'clip':
         log.info({ deviceId: event.deviceId, clipId: event.clipId, verdict: event.verdict }, 'clip received')
         break
+      case 'clip_resend': {
+        const { kind: _kind, ...report } = event
+        // exhausted and unavailable: a recorded clip is lost for good, someone should know.
+        if (event.outcome === 'exhausted' || event.outcome === 'unavailable')
+          log.error(report, 'clip corrupt and cannot be sent again')
+        else if (event.outcome === 'recovered') log.info(report, 'clip sent again and verified')
+        else log.warn(report, 'clip failed its check: asked the device to send it again')
+        break
+      }
       case 'retention':
         log.info({ deletedCount: event.deletedCount }, 'retention sweep')
         break

@@ -3,8 +3,9 @@ import type { ClipStore, ClipVerdict } from './clip-store.js'
 
 /**
  * Once a clip's manifest and all its chunks are stored, checks the reassembled file against the manifest
- * (size, sha256) and records the verdict. Idempotent: a finished clip is left alone, and two concurrent
- * calls reach the same verdict. Returns undefined while the clip is still incomplete.
+ * (size, sha256). A complete clip is recorded as such here; a corrupt one is left for the caller to
+ * recover or give up on (ClipRecovery). Idempotent: a finished clip is left alone. Returns undefined
+ * while the clip is still incomplete, already finished, or given up.
  */
 export async function finalizeClipIfComplete(
   store: EventStore,
@@ -13,16 +14,16 @@ export async function finalizeClipIfComplete(
   clipId: string,
 ): Promise<ClipVerdict | undefined> {
   const clip = await store.getClip(clipId)
-  if (!clip?.manifest || clip.isComplete || clip.deviceId !== deviceId) return undefined
+  if (!clip?.manifest || clip.isComplete || clip.isCorrupt || clip.deviceId !== deviceId) return undefined
   const indexes = await store.listChunkIndexes(clipId)
   if (indexes.length < clip.manifest.chunkCount) return undefined
   const verdict = await clips.finalize(deviceId, clip.manifest)
-  await store.commit({
-    events: [],
-    chunks: [],
-    clips: [
-      { ...clip, isComplete: verdict === 'complete', ...(verdict === 'corrupt' ? { isCorrupt: true } : {}) },
-    ],
-  })
+  if (verdict === 'complete') {
+    await store.commit({
+      events: [],
+      chunks: [],
+      clips: [{ ...clip, isComplete: true, isAwaitingResend: false }],
+    })
+  }
   return verdict
 }

@@ -49,6 +49,12 @@ export class PromCollectorMetrics {
     help: 'Ack envelopes published to devices',
     registers: [this.registry],
   })
+  readonly clipResends = new Counter({
+    name: 'doorbell_collector_clip_resends_total',
+    help: 'Clips whose whole-file check failed, by step: requested, repeated (device back online), recovered, exhausted, unavailable',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
   readonly forwards = new Counter({
     name: 'doorbell_collector_forwards_total',
     help: 'Events handed to forwarders (high class, and media relating to them), by forwarder and outcome',

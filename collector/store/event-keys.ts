@@ -6,6 +6,7 @@
  *   k!<chunkId>            chunk receipt (deduplication of clip chunks)
  *   kc!<clipId>!<index>    chunk indexes on disk per clip
  *   clip!<clipId>          clip metadata
+ *   cr!<deviceId>!<clipId> clips awaiting a resend from their device (asked again when it reconnects)
  * '!' sorts below every ULID and id character, so a prefix range never leaks into a longer prefix.
  */
 
@@ -35,3 +36,5 @@ export const clipChunkKey = (clipId: string, index: number): string =>
   `kc!${clipId}!${String(index).padStart(8, '0')}`
 /** Clip metadata. */
 export const clipKey = (clipId: string): string => `clip!${clipId}`
+/** A clip awaiting a resend from its device; the value is empty. */
+export const resendKey = (deviceId: string, clipId: string): string => `cr!${deviceId}!${clipId}`

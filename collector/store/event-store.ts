@@ -15,8 +15,17 @@ export interface ClipRecord {
   readonly manifest?: Extract<Envelope, { type: 'clip.manifest' }>['payload']
   /** Set when every chunk is on disk and the whole file matched the manifest's sha256. */
   readonly isComplete: boolean
-  /** Set when the reassembled file did not match the manifest's sha256. */
+  /**
+   * Every chunk arrived but the reassembled file failed the manifest's size or sha256 check: its chunk
+   * receipts and partial file were dropped and the device was asked (`clip.resend`) to upload it again.
+   */
+  readonly isAwaitingResend?: boolean
+  /** `clip.resend` requests made so far; also the attempt number of the latest. */
+  readonly resendCount?: number
+  /** Given up: the file failed its check and no resend is coming (bound reached, or the device lost it). */
   readonly isCorrupt?: boolean
+  /** The device answered `clip.unavailable`: it no longer holds the clip. */
+  readonly isGoneFromDevice?: boolean
 }
 
 /** A clip chunk whose body is durably written; recorded so a resent chunk is acked, not rewritten. */
@@ -83,6 +92,13 @@ export interface EventStore {
   getClip(clipId: string): Promise<ClipRecord | undefined>
   /** Indexes of the chunks of a clip that are on disk. */
   listChunkIndexes(clipId: string): Promise<number[]>
+  /**
+   * Forgets every chunk receipt of a clip (so chunks sent again are stored, not deduplicated) and writes
+   * its new record, in one atomic batch.
+   */
+  forgetClipChunks(record: ClipRecord): Promise<void>
+  /** Clips of a device awaiting a resend (`isAwaitingResend`), oldest first. */
+  listClipsAwaitingResend(deviceId: string): Promise<ClipRecord[]>
   /** Deletes events older than the retention of their class, with the metadata of expired clips. */
   sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult>
   /** True while the store is open. */

@@ -8,6 +8,7 @@ import {
   clipKey,
   deviceKey,
   eventKey,
+  resendKey,
   ulidTimePrefix,
 } from './event-keys.js'
 import type {
@@ -95,7 +96,35 @@ export class LevelEventStore implements EventStore {
       chained.put(chunkKey(chunk.id), JSON.stringify(chunk))
       chained.put(clipChunkKey(chunk.clipId, chunk.index), chunk.id)
     }
-    for (const clip of batch.clips) chained.put(clipKey(clip.clipId), JSON.stringify(clip))
+    for (const clip of batch.clips) putClip(chained, clip)
+    await this.#write(chained)
+  }
+
+  async forgetClipChunks(record: ClipRecord): Promise<void> {
+    if (this.#isTorn) await this.#reopen()
+    const chained = this.#db.batch()
+    await this.#delChunkReceipts(chained, record.clipId)
+    putClip(chained, record)
+    await this.#write(chained)
+  }
+
+  async listClipsAwaitingResend(deviceId: string): Promise<ClipRecord[]> {
+    const prefix = resendKey(deviceId, '')
+    const keys = await this.#db.keys({ gte: prefix, lt: `${prefix}~` }).all()
+    const values = await this.#db.getMany(keys.map((key) => clipKey(key.slice(prefix.length))))
+    return values.flatMap((value) => (value === undefined ? [] : [JSON.parse(value) as ClipRecord]))
+  }
+
+  /** Queues the deletion of a clip's chunk receipts: the per-clip index and the dedup keys it names. */
+  async #delChunkReceipts(chained: ChainedBatch, clipId: string): Promise<void> {
+    const prefix = clipChunkKey(clipId, 0).slice(0, -8)
+    for await (const [key, chunkId] of this.#db.iterator({ gte: prefix, lt: `${prefix}~` })) {
+      chained.del(key)
+      chained.del(chunkKey(chunkId))
+    }
+  }
+
+  async #write(chained: ChainedBatch): Promise<void> {
     try {
       await chained.write({ sync: this.#isSyncWrite })
     } catch (err) {
@@ -229,6 +258,7 @@ export class LevelEventStore implements EventStore {
             const clipId = event.payload.clipId
             expiredClips.push({ deviceId: event.deviceId, clipId })
             chained.del(clipKey(clipId))
+            chained.del(resendKey(event.deviceId, clipId))
             const chunkKeys = await this.#db.keys({ gte: `kc!${clipId}!`, lt: `kc!${clipId}!~` }).all()
             for (const key of chunkKeys) chained.del(key)
           }
@@ -243,4 +273,13 @@ export class LevelEventStore implements EventStore {
   async close(): Promise<void> {
     await this.#db.close()
   }
+}
+
+type ChainedBatch = ReturnType<Level<string, string>['batch']>
+
+/** Queues a clip record and keeps the index of clips awaiting a resend in step with it. */
+function putClip(chained: ChainedBatch, clip: ClipRecord): void {
+  chained.put(clipKey(clip.clipId), JSON.stringify(clip))
+  if (clip.isAwaitingResend) chained.put(resendKey(clip.deviceId, clip.clipId), '')
+  else chained.del(resendKey(clip.deviceId, clip.clipId))
 }

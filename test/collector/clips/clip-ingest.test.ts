@@ -20,6 +20,7 @@ describe('clip ingest', () => {
   let client: MqttClient
   const acked = new Set<string>()
   const rejected: { id: string; retry: boolean }[] = []
+  const commands: unknown[] = []
 
   beforeAll(async () => {
     const secret = await addDevice(dir.path, 'porch')
@@ -30,7 +31,11 @@ describe('clip ingest', () => {
       password: secret,
       reconnectPeriod: 0,
     })
-    client.on('message', (_topic, message) => {
+    client.on('message', (topic, message) => {
+      if (topic === topics.command('porch')) {
+        commands.push(JSON.parse(message.toString()).payload)
+        return
+      }
       const ack = JSON.parse(message.toString()) as { payload: { ids: string[]; rejected: typeof rejected } }
       for (const id of ack.payload.ids) acked.add(id)
       rejected.push(...ack.payload.rejected)
@@ -102,5 +107,8 @@ describe('clip ingest', () => {
     expect(path).toBeDefined()
     expect(readFileSync(path as string).equals(body)).toBe(true)
     expect(await collector.store.listChunkIndexes(clipId)).toEqual([0, 1, 2, 3])
+    // The device may now evict its copy.
+    await eventually(() => commands.length > 0, 'the clip.verified command', 5_000)
+    expect(commands).toEqual([{ name: 'clip.verified', args: { clipId } }])
   })
 })

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../../collector/store/event-store.js'
 import { LevelEventStore } from '../../../collector/store/level-event-store.js'
-import { createEnvelope } from '../../../shared/protocol/index.js'
+import { createEnvelope, newEventId } from '../../../shared/protocol/index.js'
 import { tempDir } from '../collector-harness.js'
 
 const baseMs = Date.UTC(2026, 0, 1)
@@ -83,5 +83,31 @@ describe('LevelEventStore', () => {
     expect(left.items.every((e) => e.class === 'high')).toBe(true)
     expect(left.items).toHaveLength(10)
     expect(await store.getEvent(events[1]?.id as string)).toBeUndefined()
+  })
+
+  it('forgets the chunk receipts of a clip sent again and lists the clips awaiting a resend', async () => {
+    const clipId = newEventId()
+    const otherClipId = newEventId()
+    const receipt = (clip: string, index: number) => ({
+      id: newEventId(),
+      deviceId: 'front',
+      clipId: clip,
+      index,
+      size: 10,
+    })
+    const chunks = [receipt(clipId, 0), receipt(clipId, 1), receipt(otherClipId, 0)]
+    const record = { clipId, deviceId: 'front', isComplete: false }
+    await store.commit({ events: [], chunks, clips: [record, { ...record, clipId: otherClipId }] })
+    await store.forgetClipChunks({ ...record, isAwaitingResend: true, resendCount: 1 })
+
+    const ids = chunks.map((c) => c.id)
+    expect([...(await store.findExisting([], ids))]).toEqual([chunks[2]?.id])
+    expect(await store.listChunkIndexes(clipId)).toEqual([])
+    expect(await store.listChunkIndexes(otherClipId)).toEqual([0])
+    expect((await store.listClipsAwaitingResend('front')).map((c) => c.clipId)).toEqual([clipId])
+    expect(await store.listClipsAwaitingResend('back')).toEqual([])
+
+    await store.commit({ events: [], chunks: [], clips: [{ ...record, isComplete: true, resendCount: 1 }] })
+    expect(await store.listClipsAwaitingResend('front')).toEqual([])
   })
 })
