@@ -5,7 +5,7 @@ import { type Clock, SystemClock } from './clock/clock.js'
 import type { AgentConfig } from './config/agent-config.js'
 import { Debouncer } from './gpio/debouncer.js'
 import type { AgentHardware } from './hardware.js'
-import { type AgentMediaDeps, AgentMediaLink } from './media/agent-media.js'
+import { type AgentMediaDeps, AgentMediaLink, type ClipResendReport } from './media/agent-media.js'
 import type { ClipUploadOutcome } from './media/clip-upload-queue.js'
 import type { ClipEviction } from './media/fs-clip-store.js'
 import { LevelOutboxStore } from './outbox/level-outbox-store.js'
@@ -46,6 +46,8 @@ export interface AgentEvents {
   clipEvicted: [eviction: ClipEviction]
   /** A clip's upload finished (every chunk acked) or failed for good. */
   clipDone: [outcome: ClipUploadOutcome]
+  /** The collector asked for a clip again (its whole file failed the check); what the agent did. */
+  clipResend: [report: ClipResendReport]
 }
 
 /** A running agent, as startAgent returns it. */
@@ -116,6 +118,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
             fault: (where, err) => this.emit('fault', where, err),
             clipEvicted: (eviction) => this.emit('clipEvicted', eviction),
             clipDone: (outcome) => this.emit('clipDone', outcome),
+            clipResend: (report) => this.emit('clipResend', report),
           },
         })
       : undefined
@@ -261,6 +264,10 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
     if (name === 'arm' || name === 'disarm') this.setArmed(name === 'arm')
     else if (name === 'ping') void this.#sampler?.reportHealth()
     else if (name === 'snapshot') this.media?.snapshot()
+    else if (name === 'clip.resend' || name === 'clip.verified') {
+      // The chunks queued again go out through the low lane, which runs only while nothing higher waits.
+      void this.media?.clipCommand(command.payload).then(() => this.sender.pump())
+    }
   }
 
   #statusMessage(state: 'online' | 'offline'): Buffer {

@@ -87,6 +87,11 @@ function wireLogs(log: Logger, agent: RunningAgent): void {
       ? log.debug(e, 'uploaded clip evicted')
       : log.warn(e, 'clip evicted before its upload finished (clip storage full)'),
   )
+  agent.on('clipResend', (r) =>
+    r.outcome === 'unavailable'
+      ? log.error(r, 'collector asked for a clip again, but it is no longer stored: the clip is lost')
+      : log.warn(r, 'collector asked for a clip again (its whole file failed the check)'),
+  )
   agent.on('clipDone', (d) =>
     d.outcome === 'uploaded' ? log.info(d, 'clip uploaded') : log.warn(d, 'clip upload failed'),
   )

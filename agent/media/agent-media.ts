@@ -1,3 +1,4 @@
+import { clipResendArgs, clipVerifiedArgs, type PayloadOf } from '../../shared/protocol/index.js'
 import type { Microphone } from '../audio/microphone.js'
 import { SoundLevelMonitor } from '../audio/sound-level-monitor.js'
 import type { Clock, TimerHandle } from '../clock/clock.js'
@@ -18,11 +19,23 @@ export interface AgentMediaDeps {
   readonly microphone?: Microphone
 }
 
+/**
+ * What the agent did with a `clip.resend`: `resending` (every chunk queued again), `duplicate` (that attempt
+ * was already acted on), `unavailable` (the clip is gone: a `clip.unavailable` event answers), `ignored`
+ * (media is not running, so the store cannot tell; the collector asks again on the next connect).
+ */
+export interface ClipResendReport {
+  readonly clipId: string
+  readonly attempt: number
+  readonly outcome: 'resending' | 'duplicate' | 'unavailable' | 'ignored'
+}
+
 /** What the media link reports; the agent forwards it, main.ts logs. */
 export interface AgentMediaEvents {
   fault(where: string, err: unknown): void
   clipEvicted(eviction: ClipEviction): void
   clipDone(outcome: ClipUploadOutcome): void
+  clipResend(report: ClipResendReport): void
 }
 
 /** Collaborators of the link. */
@@ -55,6 +68,13 @@ export class AgentMediaLink {
   readonly service: MediaService
   readonly uploads: ClipUploadQueue
   readonly lowClass: ClipUploadLowClass
+  /** `clip.resend` commands by what was done with them. */
+  readonly resendCounts: Record<ClipResendReport['outcome'], number> = {
+    resending: 0,
+    duplicate: 0,
+    unavailable: 0,
+    ignored: 0,
+  }
   readonly #deps: AgentMediaLinkDeps
   readonly #pending: { atMs: number; relatesTo: string }[] = []
   #timer: TimerHandle | undefined
@@ -145,6 +165,36 @@ export class AgentMediaLink {
   /** The collector's `snapshot` command. */
   snapshot(): void {
     if (this.#isStarted) void this.service.snapshot()
+  }
+
+  /**
+   * The collector's clip commands. `clip.resend`: upload the clip again (the caller pumps the sender), or
+   * answer `clip.unavailable` when it is gone. `clip.verified`: the clip may now be evicted. Never throws.
+   */
+  async clipCommand(command: PayloadOf<'command'>): Promise<void> {
+    try {
+      if (command.name === 'clip.verified') {
+        if (this.#isStarted) await this.uploads.handleVerified(clipVerifiedArgs.parse(command.args).clipId)
+      } else if (command.name === 'clip.resend') {
+        const { clipId, attempt } = clipResendArgs.parse(command.args)
+        const outcome = await this.#resend(clipId, attempt)
+        this.resendCounts[outcome] += 1
+        this.#deps.events.clipResend({ clipId, attempt, outcome })
+      }
+    } catch (err) {
+      this.#deps.events.fault('media.resend', err)
+    }
+  }
+
+  async #resend(clipId: string, attempt: number): Promise<ClipResendReport['outcome']> {
+    if (!this.#isStarted) return 'ignored'
+    const result = await this.uploads.handleResend(clipId, attempt)
+    if (result !== 'missing') return result
+    // A recorded event, kept until acked: the answer survives a reconnect, and the collector stops asking.
+    await this.#deps.record([
+      { type: 'clip.unavailable', payload: { clipId, attempt }, capturedAtMs: this.#deps.clock.now() },
+    ])
+    return 'unavailable'
   }
 
   /** Counters for the health reading. */

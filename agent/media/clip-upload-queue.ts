@@ -15,6 +15,12 @@ export interface ClipUploadOutcome {
   readonly outcome: 'uploaded' | 'failed'
 }
 
+/**
+ * What a `clip.resend` did: `resending` (every chunk queued again), `duplicate` (this attempt was already
+ * acted on), `missing` (the clip is no longer stored here).
+ */
+export type ClipResendResult = 'resending' | 'duplicate' | 'missing'
+
 /** Collaborators of the queue. */
 export interface ClipUploadQueueDeps {
   readonly store: FsClipStore
@@ -126,6 +132,30 @@ export class ClipUploadQueue {
     }
     if (matched > 0) this.pausedUntilMs = Date.now() + pauseMs
     return matched
+  }
+
+  /**
+   * The collector's `clip.resend`: the clip's chunks all go again, through next() like any upload (low
+   * class, paced, behind any press). Chunks of the clip still in flight are forgotten: their acks name
+   * ids the new plan no longer has.
+   */
+  async handleResend(clipId: string, attempt: number): Promise<ClipResendResult> {
+    const clip = this.deps.store.get(clipId)
+    if (!clip) return 'missing'
+    if (attempt <= clip.upload.resendAttempt) return 'duplicate'
+    for (const [id, entry] of this.inFlight) if (entry.clipId === clipId) this.forget(id)
+    this.reported.delete(clipId)
+    await clip.upload.restartForResend(attempt)
+    return 'resending'
+  }
+
+  /** The collector's `clip.verified`: the clip is safely stored there and may now be evicted here. */
+  async handleVerified(clipId: string): Promise<boolean> {
+    const clip = this.deps.store.get(clipId)
+    if (!clip) return false
+    await clip.upload.markVerified()
+    this.deps.store.enforceBounds()
+    return true
   }
 
   /** After a reconnect: everything unanswered may be sent again (the collector deduplicates by id). */

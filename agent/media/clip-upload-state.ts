@@ -23,6 +23,10 @@ const stateSchema = z.strictObject({
   isFailed: z.boolean(),
   /** The clip.manifest payload, so it can be queued again after a restart if it was never acknowledged. */
   manifest: clipManifestPayload.optional(),
+  /** The collector checked the whole file (`clip.verified`): only now is the upload safe to evict. */
+  isVerified: z.boolean().default(false),
+  /** The latest `clip.resend` attempt acted on (0: none); a repeated delivery of it is ignored. */
+  resendAttempt: z.number().int().nonnegative().default(0),
 })
 
 type StateFile = z.output<typeof stateSchema>
@@ -75,12 +79,14 @@ export class ClipUploadState {
       sha256: description.sha256,
       chunkBytes: description.chunkBytes,
       chunkCount: description.chunkCount,
-      chunkIds: Array.from({ length: description.chunkCount }, () => newEventId()),
+      chunkIds: newChunkIds(description.chunkCount),
       isManifestAcked: false,
       acked: [],
       rejects: {},
       isFailed: false,
       ...(options.manifest ? { manifest: clipManifestPayload.parse(options.manifest) } : {}),
+      isVerified: false,
+      resendAttempt: 0,
     }
     const plan = new ClipUploadState(path, state, options.maxRejects ?? defaultMaxRejectsPerChunk)
     await plan.persist()
@@ -127,6 +133,16 @@ export class ClipUploadState {
 
   get isFailed(): boolean {
     return this.state.isFailed
+  }
+
+  /** The collector verified the whole file (size and sha256), not only every chunk. */
+  get isVerified(): boolean {
+    return this.state.isVerified
+  }
+
+  /** The latest `clip.resend` attempt acted on; 0 when the collector never asked. */
+  get resendAttempt(): number {
+    return this.state.resendAttempt
   }
 
   /** The description the plan was made for (to rebuild the manifest after a restart). */
@@ -206,6 +222,32 @@ export class ClipUploadState {
     await this.persist()
   }
 
+  /**
+   * The collector asked for the whole clip again (`clip.resend`, attempt `attempt`): every chunk becomes
+   * unsent, under a new envelope id, so an ack of a copy sent before the request cannot count for the new
+   * upload. The manifest stays acknowledged (the collector keeps it). Returns false, changing nothing,
+   * for an attempt already acted on (a command delivered twice).
+   */
+  async restartForResend(attempt: number): Promise<boolean> {
+    if (attempt <= this.state.resendAttempt) return false
+    this.state.resendAttempt = attempt
+    this.state.chunkIds = newChunkIds(this.state.chunkCount)
+    this.state.rejects = {}
+    this.state.isFailed = false
+    this.state.isVerified = false
+    this.ackedSet.clear()
+    this.inFlight.clear()
+    await this.persist()
+    return true
+  }
+
+  /** The collector verified the whole clip (`clip.verified`). */
+  async markVerified(): Promise<void> {
+    if (this.state.isVerified) return
+    this.state.isVerified = true
+    await this.persist()
+  }
+
   /** The collector stored the clip.manifest event. */
   async markManifestAcked(): Promise<void> {
     if (this.state.isManifestAcked) return
@@ -230,4 +272,9 @@ export class ClipUploadState {
     this.writing = next.catch(() => undefined)
     return next
   }
+}
+
+/** One fresh envelope id per chunk. */
+function newChunkIds(count: number): string[] {
+  return Array.from({ length: count }, () => newEventId())
 }

@@ -21,12 +21,14 @@ export interface ClipEviction {
   readonly bytes: number
   /** False when the hard bound forced out a clip whose upload had not finished: data lost, count it. */
   readonly wasUploaded: boolean
+  /** Whether the collector had verified the whole clip (`clip.verified`); only then is it surely safe. */
+  readonly wasVerified: boolean
 }
 
 /** Collaborators and bounds of the store. */
 export interface FsClipStoreDeps {
   readonly dir: string
-  /** Soft bound: above it, fully uploaded clips are evicted, oldest first. */
+  /** Soft bound: above it, fully uploaded clips are evicted, verified ones first, oldest first. */
   readonly maxBytes: number
   /** Hard bound: above it, the oldest clip goes even mid-upload. */
   readonly hardMaxBytes: number
@@ -37,9 +39,11 @@ export interface FsClipStoreDeps {
 const clipFile = /^([0-9A-HJKMNP-TV-Z]{26})\.mp4$/
 
 /**
- * Finished clips on the Pi's disk, bounded in bytes. Eviction takes the oldest uploaded clip first; a
- * clip still uploading stays while the total is under hardMaxBytes, above it the oldest clip goes
- * whatever its state (a full SD card would stop everything else the agent stores).
+ * Finished clips on the Pi's disk, bounded in bytes. Eviction takes the oldest uploaded clip the
+ * collector has verified first, then the oldest uploaded but unverified one (every chunk acked, but the
+ * collector may still find the whole file bad and ask for it again: `clip.resend`); a clip still
+ * uploading stays while the total is under hardMaxBytes, above it the oldest clip goes whatever its state
+ * (a full SD card would stop everything else the agent stores).
  */
 export class FsClipStore {
   readonly dir: string
@@ -131,11 +135,15 @@ export class FsClipStore {
   enforceBounds(): void {
     const { maxBytes, hardMaxBytes } = this.deps
     let total = this.totalBytes()
-    for (const clip of this.list()) {
-      if (total <= maxBytes) return
-      if (!clip.upload.isComplete) continue
-      this.evict(clip, true)
-      total -= clip.bytes
+    // Unverified clips last: a verification lost on the way (a collector restart while the device was
+    // offline) must not pin clips for ever, so they are still evicted, but only after every verified one.
+    for (const isVerified of [true, false]) {
+      for (const clip of this.list()) {
+        if (total <= maxBytes) return
+        if (!clip.upload.isComplete || clip.upload.isVerified !== isVerified) continue
+        this.evict(clip, true)
+        total -= clip.bytes
+      }
     }
     for (const clip of this.list()) {
       if (total <= hardMaxBytes) return
@@ -154,6 +162,9 @@ export class FsClipStore {
     this.clips.delete(clip.clipId)
     rmSync(clip.path, { force: true })
     rmSync(clip.upload.path, { force: true })
-    if (shouldReport) this.deps.onEvicted?.({ clipId: clip.clipId, bytes: clip.bytes, wasUploaded })
+    if (shouldReport) {
+      const wasVerified = clip.upload.isVerified
+      this.deps.onEvicted?.({ clipId: clip.clipId, bytes: clip.bytes, wasUploaded, wasVerified })
+    }
   }
 }

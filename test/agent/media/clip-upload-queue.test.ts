@@ -152,6 +152,44 @@ describe('ClipUploadQueue', () => {
     expect(store.get(clipId)).toBeUndefined()
   })
 
+  it('on a clip.resend sends every chunk again, ignoring acks of the copies sent before', async () => {
+    const { store, queue, done } = await setup(2)
+    const added = await store.add(writeClip(200 * KiB, Date.now() - 10_000))
+    const clipId = added?.stored.clipId as string
+    await queue.handleManifestAck(clipId)
+    const firstIds: string[] = []
+    for (let next = await queue.next(); next; next = await queue.next()) {
+      firstIds.push(next.chunk.id)
+      await queue.handleAck([next.chunk.id])
+    }
+    expect(done).toEqual([{ clipId, outcome: 'uploaded' }])
+    const stale = firstIds.slice(-1)
+
+    expect(await queue.handleResend(clipId, 1)).toBe('resending')
+    expect(await queue.handleResend(clipId, 1)).toBe('duplicate')
+    expect(await queue.handleAck(stale)).toBe(0)
+    const again: number[] = []
+    for (let next = await queue.next(); next; next = await queue.next()) {
+      expect(firstIds).not.toContain(next.chunk.id)
+      again.push(next.chunk.index)
+      await queue.handleAck([next.chunk.id])
+    }
+    expect(again).toEqual([0, 1, 2, 3])
+    expect(done).toEqual([
+      { clipId, outcome: 'uploaded' },
+      { clipId, outcome: 'uploaded' },
+    ])
+    expect(await queue.handleResend(newEventId(), 1)).toBe('missing')
+  })
+
+  it('marks a clip verified on clip.verified', async () => {
+    const { store, queue } = await setup(1)
+    const added = await store.add(writeClip(100 * KiB, Date.now() - 10_000))
+    expect(await queue.handleVerified(added?.stored.clipId as string)).toBe(true)
+    expect(store.get(added?.stored.clipId as string)?.upload.isVerified).toBe(true)
+    expect(await queue.handleVerified(newEventId())).toBe(false)
+  })
+
   it('routes an ack for a chunk sent before a restart', async () => {
     const { store, queue } = await setup(1)
     const added = await store.add(writeClip(200 * KiB, Date.now() - 10_000))

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -52,6 +52,42 @@ describe('ClipUploadState', () => {
     expect(next?.id).toBe(first[2]?.id)
     expect(resumed.nextChunk()?.index).toBe(4)
     expect(resumed.indexOfChunkId(first[3]?.id as string)).toBe(3)
+  })
+
+  it('on a clip.resend plans every chunk again under new ids, once per attempt, and keeps it across a restart', async () => {
+    const plan = await newPlan()
+    const firstIds = Array.from({ length: plan.chunkCount }, (_, i) => plan.chunkId(i))
+    for (let i = 0; i < plan.chunkCount; i += 1) await plan.markAcked(i)
+    await plan.markManifestAcked()
+    expect(plan.isComplete).toBe(true)
+
+    expect(await plan.restartForResend(1)).toBe(true)
+    expect(plan.isComplete).toBe(false)
+    expect(plan.isManifestAcked).toBe(true)
+    expect(plan.ackedCount).toBe(0)
+    // An ack of a copy sent before the request names an old id: it cannot count for the new upload.
+    expect(firstIds.map((id) => plan.indexOfChunkId(id))).toEqual(firstIds.map(() => undefined))
+    await plan.markAcked(0)
+    const secondIds = Array.from({ length: plan.chunkCount }, (_, i) => plan.chunkId(i))
+    expect(await plan.restartForResend(1)).toBe(false) // delivered twice: acted on once
+    expect(plan.ackedCount).toBe(1)
+
+    const resumed = await ClipUploadState.open(statePath)
+    expect(resumed.resendAttempt).toBe(1)
+    expect(resumed.ackedCount).toBe(1)
+    expect(resumed.chunkId(3)).toBe(secondIds[3])
+    expect(resumed.nextChunk()?.index).toBe(1)
+  })
+
+  it('remembers the collector’s verification, and reads state files written before it existed', async () => {
+    const plan = await newPlan()
+    expect(plan.isVerified).toBe(false)
+    await plan.markVerified()
+    expect((await ClipUploadState.open(statePath)).isVerified).toBe(true)
+    const { isVerified: _v, resendAttempt: _r, ...older } = JSON.parse(readFileSync(statePath, 'utf8'))
+    writeFileSync(statePath, JSON.stringify(older))
+    const old = await ClipUploadState.open(statePath)
+    expect([old.isVerified, old.resendAttempt]).toEqual([false, 0])
   })
 
   it('is complete only when every chunk and the manifest are acknowledged', async () => {

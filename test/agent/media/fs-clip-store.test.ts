@@ -91,6 +91,25 @@ describe('FsClipStore', () => {
     expect(store.totalBytes()).toBeLessThanOrEqual(1024 * KiB)
   })
 
+  it('evicts clips the collector verified before clips only uploaded, which go last but still go', async () => {
+    const store = newStore()
+    await store.open()
+    const t0 = Date.now() - 60_000
+    const ids: string[] = []
+    for (let i = 0; i < 4; i += 1)
+      ids.push((await store.add(writeClip(400 * KiB, t0 + i * 1000)))?.stored.clipId as string)
+    for (const id of ids.slice(0, 3)) await uploadAll(store, id)
+    await store.get(ids[2] as string)?.upload.markVerified()
+    store.enforceBounds()
+    // 1600 KiB over a 1024 KiB bound: the verified clip goes first although it is the newest uploaded,
+    // then the oldest uploaded one the collector has not verified yet.
+    expect(evictions.map((e) => [e.clipId, e.wasVerified])).toEqual([
+      [ids[2], true],
+      [ids[0], false],
+    ])
+    expect(store.list().map((c) => c.clipId)).toEqual([ids[1], ids[3]])
+  })
+
   it('keeps clips and their upload progress across a restart, dropping half-written files', async () => {
     const store = newStore()
     await store.open()
