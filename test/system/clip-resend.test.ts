@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { RunningAgent } from '../../agent/agent.js'
+import type { ClipResendReport } from '../../agent/media/agent-media.js'
+import type { ClipManifest, ClipStore } from '../../collector/clips/clip-store.js'
+import { FileClipStore } from '../../collector/clips/file-clip-store.js'
+import type { CollectorEvent, RunningCollector } from '../../collector/collector.js'
+import { enqueueRandomClip, startMediaAgent } from '../agent/support/media-agent.js'
+import { addDevice, metric, startCollector, tempDir, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
+
+/**
+ * Clip recovery end to end: the real collector and the agent's real upload path (MQTT uplink, Level
+ * outbox, clip files) with a clip store whose reassembled file gets a flipped byte before its check.
+ */
+
+const KiB = 1024
+
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex')
+}
+
+/**
+ * The real file clip store, except that the first `times` whole-file checks find one byte of the
+ * reassembled `.part` flipped on disk (after every chunk was committed, before the check), as a bad
+ * sector or a bug in reassembly would. `beforeCheck` runs just before such a corrupted check.
+ */
+function corruptingClipStore(
+  dataDir: string,
+  times: number,
+  beforeCheck: (clipId: string) => Promise<void> = async () => {},
+): ClipStore & { corrupted: number } {
+  const real = new FileClipStore(dataDir)
+  const store = {
+    corrupted: 0,
+    writeChunk: real.writeChunk.bind(real),
+    clipPath: real.clipPath.bind(real),
+    deleteClip: real.deleteClip.bind(real),
+    async finalize(deviceId: string, manifest: ClipManifest) {
+      if (store.corrupted < times) {
+        store.corrupted += 1
+        const part = join(dataDir, 'clips', deviceId, `${manifest.clipId}.part`)
+        const bytes = readFileSync(part)
+        bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff
+        writeFileSync(part, bytes)
+        await beforeCheck(manifest.clipId)
+      }
+      return real.finalize(deviceId, manifest)
+    },
+  }
+  return store
+}
+
+describe('clip recovery after a failed whole-file check', () => {
+  let collector: RunningCollector | undefined
+  let agent: RunningAgent | undefined
+  let cleanup: (() => void) | undefined
+
+  afterEach(async () => {
+    await agent?.close()
+    await collector?.close()
+    cleanup?.()
+    agent = undefined
+    collector = undefined
+  })
+
+  async function setup(
+    name: string,
+    clipStore: (collectorDir: string) => ClipStore,
+    limits: { maxClipResends?: number } = {},
+  ) {
+    const dir = tempDir(name)
+    cleanup = dir.cleanup
+    const collectorDir = join(dir.path, 'collector')
+    const secret = await addDevice(collectorDir, 'front-door')
+    const events: CollectorEvent[] = []
+    const c = await startCollector(testConfig(collectorDir, { limits }), {
+      clipStore: clipStore(collectorDir),
+      onEvent: (event) => events.push(event),
+    })
+    collector = c
+    const agentDir = join(dir.path, 'agent')
+    const start = async (on: RunningCollector) => {
+      const started = await startMediaAgent({
+        url: `mqtt://127.0.0.1:${on.mqttPort}`,
+        secret,
+        dataDir: agentDir,
+      })
+      agent = started.agent
+      started.agent.on('clipResend', (report) => resends.push(report))
+      await eventually(() => started.agent.uplink.isOnline, 'agent online', 5_000)
+      return started.agent
+    }
+    const resends: ClipResendReport[] = []
+    return { collector: c, collectorDir, events, resends, start, agent: await start(c) }
+  }
+
+  /** The agent's current envelope id for every chunk of a clip. */
+  function chunkIdsOf(running: RunningAgent, clipId: string): string[] {
+    const upload = running.media?.service.store.get(clipId)?.upload
+    if (!upload) throw new Error(`the agent holds no clip ${clipId}`)
+    return Array.from({ length: upload.chunkCount }, (_, i) => upload.chunkId(i))
+  }
+
+  it('asks the agent again, which resends the clip: byte-identical, verified, nothing stored twice', async () => {
+    const { collector: c, agent: running, resends } = await setup('resend', (d) => corruptingClipStore(d, 1))
+    const clip = await enqueueRandomClip(running, 100 * KiB)
+    const firstIds = chunkIdsOf(running, clip.clipId)
+    const record = await eventually(
+      async () => {
+        const found = await c.store.getClip(clip.clipId)
+        return found?.isComplete ? found : undefined
+      },
+      'the clip verified after its resend',
+      20_000,
+    )
+    expect(record).toMatchObject({ resendCount: 1, isAwaitingResend: false })
+    expect(record.isCorrupt).toBeUndefined()
+    expect(resends).toEqual([{ clipId: clip.clipId, attempt: 1, outcome: 'resending' }])
+
+    const path = c.clips.clipPath('front-door', clip.clipId)
+    expect(path && sha256Of(path)).toBe(clip.sha256)
+    const agentClip = running.media?.service.store.get(clip.clipId)?.path as string
+    expect(sha256Of(agentClip)).toBe(clip.sha256)
+
+    // The first upload's receipts were forgotten; the resent chunks are stored once each.
+    const finalIds = chunkIdsOf(running, clip.clipId)
+    expect((await c.store.findExisting([], firstIds)).size).toBe(0)
+    expect((await c.store.findExisting([], finalIds)).size).toBe(clip.chunkCount)
+    expect(await c.store.listChunkIndexes(clip.clipId)).toEqual([...Array(clip.chunkCount).keys()])
+    expect(await metric(c, 'doorbell_collector_chunks_stored_total')).toBe(2 * clip.chunkCount)
+    const events = (await c.store.queryEvents({ deviceId: 'front-door', limit: 1000 })).items
+    expect(events.filter((e) => e.type === 'clip.manifest')).toHaveLength(1)
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
+    expect(await metric(c, 'doorbell_collector_clip_resends_total', 'outcome="requested"')).toBe(1)
+    expect(await metric(c, 'doorbell_collector_clip_resends_total', 'outcome="recovered"')).toBe(1)
+
+    // Only now may the agent treat the clip as safe to evict.
+    await eventually(
+      () => running.media?.service.store.get(clip.clipId)?.upload.isVerified,
+      'the agent told the clip is verified',
+      5_000,
+    )
+  })
+
+  it('gives up after limits.maxClipResends requests: the clip stays corrupt and that is reported', async () => {
+    const {
+      collector: c,
+      events,
+      resends,
+    } = await setup('resend-bounded', (d) => corruptingClipStore(d, Number.POSITIVE_INFINITY), {
+      maxClipResends: 2,
+    })
+    const clip = await enqueueRandomClip(agent as RunningAgent, 64 * KiB)
+    const record = await eventually(
+      async () => {
+        const found = await c.store.getClip(clip.clipId)
+        return found?.isCorrupt ? found : undefined
+      },
+      'the clip given up',
+      20_000,
+    )
+    expect(record).toMatchObject({ resendCount: 2, isAwaitingResend: false, isComplete: false })
+    await c.flush()
+    expect(resends.map((r) => [r.attempt, r.outcome])).toEqual([
+      [1, 'resending'],
+      [2, 'resending'],
+    ])
+    expect(events).toContainEqual({
+      kind: 'clip_resend',
+      deviceId: 'front-door',
+      clipId: clip.clipId,
+      attempt: 2,
+      outcome: 'exhausted',
+    })
+    expect(await metric(c, 'doorbell_collector_clip_resends_total', 'outcome="requested"')).toBe(2)
+    expect(await metric(c, 'doorbell_collector_clip_resends_total', 'outcome="exhausted"')).toBe(1)
+    expect(c.clips.clipPath('front-door', clip.clipId)).toBeUndefined()
+  })
+
+  it('stops asking once the agent reports it no longer holds the clip', async () => {
+    let running: RunningAgent | undefined
+    const {
+      collector: c,
+      events,
+      resends,
+      agent: started,
+    } = await setup('resend-gone', (d) =>
+      // The Pi evicted the clip between its last ack and the collector's check.
+      corruptingClipStore(d, 1, async (clipId) => running?.media?.service.store.remove(clipId)),
+    )
+    running = started
+    const clip = await enqueueRandomClip(started, 64 * KiB)
+    const record = await eventually(
+      async () => {
+        const found = await c.store.getClip(clip.clipId)
+        return found?.isCorrupt ? found : undefined
+      },
+      'the clip given up',
+      20_000,
+    )
+    expect(record).toMatchObject({ isGoneFromDevice: true, isAwaitingResend: false, resendCount: 1 })
+    expect(resends).toEqual([{ clipId: clip.clipId, attempt: 1, outcome: 'unavailable' }])
+    expect(started.media?.resendCounts.unavailable).toBe(1)
+    const answers = await c.store.queryEvents({ deviceId: 'front-door', type: 'clip.unavailable' })
+    expect(answers.items.map((e) => e.payload)).toEqual([{ clipId: clip.clipId, attempt: 1 }])
+    expect(
+      events.filter((e) => e.kind === 'clip_resend').map((e) => e.kind === 'clip_resend' && e.outcome),
+    ).toEqual(['requested', 'unavailable'])
+    expect(await metric(c, 'doorbell_collector_clip_resends_total', 'outcome="unavailable"')).toBe(1)
+  })
+
+  it('asks again when the device reconnects, even after a collector restart lost the queued command', async () => {
+    const { collectorDir, start } = await setup('resend-offline', (d) =>
+      // The device goes away just before the check, so the request can only be queued for it.
+      corruptingClipStore(d, 1, async () => {
+        await agent?.close()
+        agent = undefined
+      }),
+    )
+    const clip = await enqueueRandomClip(agent as RunningAgent, 64 * KiB)
+    const first = collector as RunningCollector
+    await eventually(
+      async () => (await first.store.getClip(clip.clipId))?.isAwaitingResend,
+      'the clip awaiting its resend',
+      20_000,
+    )
+    await first.close()
+    // The queued command lived in the broker's memory only; the restarted collector has just the record.
+    collector = await startCollector(testConfig(collectorDir))
+    const second = collector
+    await start(second)
+    await eventually(
+      async () => (await second.store.getClip(clip.clipId))?.isComplete,
+      'the clip verified after the reconnect',
+      20_000,
+    )
+    const path = second.clips.clipPath('front-door', clip.clipId)
+    expect(path && sha256Of(path)).toBe(clip.sha256)
+    expect(await metric(second, 'doorbell_collector_clip_resends_total', 'outcome="repeated"')).toBe(1)
+    expect(await metric(second, 'doorbell_collector_clip_resends_total', 'outcome="recovered"')).toBe(1)
+  })
+})
