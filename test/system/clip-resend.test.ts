@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RunningAgent } from '../../agent/agent.js'
 import type { ClipResendReport } from '../../agent/media/agent-media.js'
 import type { ClipManifest, ClipStore } from '../../collector/clips/clip-store.js'
 import { FileClipStore } from '../../collector/clips/file-clip-store.js'
 import type { CollectorEvent, RunningCollector } from '../../collector/collector.js'
-import { enqueueRandomClip, startMediaAgent } from '../agent/support/media-agent.js'
-import { addDevice, metric, startCollector, tempDir, testConfig } from '../collector/collector-harness.js'
+import type { ClipRecord } from '../../collector/store/event-store.js'
+import { collectorWithMediaAgent, enqueueRandomClip } from '../agent/support/media-agent.js'
+import { metric, startCollector, testConfig } from '../collector/collector-harness.js'
 import { eventually } from '../support/eventually.js'
 
 /**
@@ -54,47 +55,40 @@ function corruptingClipStore(
 }
 
 describe('clip recovery after a failed whole-file check', () => {
-  let collector: RunningCollector | undefined
-  let agent: RunningAgent | undefined
-  let cleanup: (() => void) | undefined
-
-  afterEach(async () => {
-    await agent?.close()
-    await collector?.close()
-    cleanup?.()
-    agent = undefined
-    collector = undefined
-  })
+  const rig = collectorWithMediaAgent()
 
   async function setup(
     name: string,
     clipStore: (collectorDir: string) => ClipStore,
     limits: { maxClipResends?: number } = {},
   ) {
-    const dir = tempDir(name)
-    cleanup = dir.cleanup
-    const collectorDir = join(dir.path, 'collector')
-    const secret = await addDevice(collectorDir, 'front-door')
     const events: CollectorEvent[] = []
-    const c = await startCollector(testConfig(collectorDir, { limits }), {
-      clipStore: clipStore(collectorDir),
-      onEvent: (event) => events.push(event),
-    })
-    collector = c
-    const agentDir = join(dir.path, 'agent')
-    const start = async (on: RunningCollector) => {
-      const started = await startMediaAgent({
-        url: `mqtt://127.0.0.1:${on.mqttPort}`,
-        secret,
-        dataDir: agentDir,
-      })
-      agent = started.agent
-      started.agent.on('clipResend', (report) => resends.push(report))
-      await eventually(() => started.agent.uplink.isOnline, 'agent online', 5_000)
-      return started.agent
-    }
     const resends: ClipResendReport[] = []
-    return { collector: c, collectorDir, events, resends, start, agent: await start(c) }
+    const started = await rig.start(name, {
+      config: { limits },
+      deps: (collectorDir) => ({ clipStore: clipStore(collectorDir), onEvent: (e) => events.push(e) }),
+    })
+    const listen = (agent: RunningAgent) => agent.on('clipResend', (report) => resends.push(report))
+    listen(started.agent)
+    const startAgent = async (on: RunningCollector) => listen(await started.startAgent(on))
+    return { ...started, events, resends, startAgent }
+  }
+
+  /** The collector's record of a clip once `isDone` holds for it. */
+  function clipRecordOnce(
+    c: RunningCollector,
+    clipId: string,
+    isDone: (r: ClipRecord) => unknown,
+    what: string,
+  ) {
+    return eventually(
+      async () => {
+        const found = await c.store.getClip(clipId)
+        return found && isDone(found) ? found : undefined
+      },
+      what,
+      20_000,
+    )
   }
 
   /** The agent's current envelope id for every chunk of a clip. */
@@ -108,13 +102,11 @@ describe('clip recovery after a failed whole-file check', () => {
     const { collector: c, agent: running, resends } = await setup('resend', (d) => corruptingClipStore(d, 1))
     const clip = await enqueueRandomClip(running, 100 * KiB)
     const firstIds = chunkIdsOf(running, clip.clipId)
-    const record = await eventually(
-      async () => {
-        const found = await c.store.getClip(clip.clipId)
-        return found?.isComplete ? found : undefined
-      },
+    const record = await clipRecordOnce(
+      c,
+      clip.clipId,
+      (r) => r.isComplete,
       'the clip verified after its resend',
-      20_000,
     )
     expect(record).toMatchObject({ resendCount: 1, isAwaitingResend: false })
     expect(record.isCorrupt).toBeUndefined()
@@ -148,20 +140,14 @@ describe('clip recovery after a failed whole-file check', () => {
   it('gives up after limits.maxClipResends requests: the clip stays corrupt and that is reported', async () => {
     const {
       collector: c,
+      agent: running,
       events,
       resends,
     } = await setup('resend-bounded', (d) => corruptingClipStore(d, Number.POSITIVE_INFINITY), {
       maxClipResends: 2,
     })
-    const clip = await enqueueRandomClip(agent as RunningAgent, 64 * KiB)
-    const record = await eventually(
-      async () => {
-        const found = await c.store.getClip(clip.clipId)
-        return found?.isCorrupt ? found : undefined
-      },
-      'the clip given up',
-      20_000,
-    )
+    const clip = await enqueueRandomClip(running, 64 * KiB)
+    const record = await clipRecordOnce(c, clip.clipId, (r) => r.isCorrupt, 'the clip given up')
     expect(record).toMatchObject({ resendCount: 2, isAwaitingResend: false, isComplete: false })
     await c.flush()
     expect(resends.map((r) => [r.attempt, r.outcome])).toEqual([
@@ -181,7 +167,6 @@ describe('clip recovery after a failed whole-file check', () => {
   })
 
   it('stops asking once the agent reports it no longer holds the clip', async () => {
-    let running: RunningAgent | undefined
     const {
       collector: c,
       events,
@@ -189,18 +174,10 @@ describe('clip recovery after a failed whole-file check', () => {
       agent: started,
     } = await setup('resend-gone', (d) =>
       // The Pi evicted the clip between its last ack and the collector's check.
-      corruptingClipStore(d, 1, async (clipId) => running?.media?.service.store.remove(clipId)),
+      corruptingClipStore(d, 1, async (clipId) => rig.agent?.media?.service.store.remove(clipId)),
     )
-    running = started
     const clip = await enqueueRandomClip(started, 64 * KiB)
-    const record = await eventually(
-      async () => {
-        const found = await c.store.getClip(clip.clipId)
-        return found?.isCorrupt ? found : undefined
-      },
-      'the clip given up',
-      20_000,
-    )
+    const record = await clipRecordOnce(c, clip.clipId, (r) => r.isCorrupt, 'the clip given up')
     expect(record).toMatchObject({ isGoneFromDevice: true, isAwaitingResend: false, resendCount: 1 })
     expect(resends).toEqual([{ clipId: clip.clipId, attempt: 1, outcome: 'unavailable' }])
     expect(started.media?.resendCounts.unavailable).toBe(1)
@@ -213,30 +190,26 @@ describe('clip recovery after a failed whole-file check', () => {
   })
 
   it('asks again when the device reconnects, even after a collector restart lost the queued command', async () => {
-    const { collectorDir, start } = await setup('resend-offline', (d) =>
+    const {
+      collector: first,
+      collectorDir,
+      agent: running,
+      startAgent,
+    } = await setup('resend-offline', (d) =>
       // The device goes away just before the check, so the request can only be queued for it.
       corruptingClipStore(d, 1, async () => {
-        await agent?.close()
-        agent = undefined
+        await rig.agent?.close()
+        rig.agent = undefined
       }),
     )
-    const clip = await enqueueRandomClip(agent as RunningAgent, 64 * KiB)
-    const first = collector as RunningCollector
-    await eventually(
-      async () => (await first.store.getClip(clip.clipId))?.isAwaitingResend,
-      'the clip awaiting its resend',
-      20_000,
-    )
+    const clip = await enqueueRandomClip(running, 64 * KiB)
+    await clipRecordOnce(first, clip.clipId, (r) => r.isAwaitingResend, 'the clip awaiting its resend')
     await first.close()
     // The queued command lived in the broker's memory only; the restarted collector has just the record.
-    collector = await startCollector(testConfig(collectorDir))
-    const second = collector
-    await start(second)
-    await eventually(
-      async () => (await second.store.getClip(clip.clipId))?.isComplete,
-      'the clip verified after the reconnect',
-      20_000,
-    )
+    const second = await startCollector(testConfig(collectorDir))
+    rig.collector = second
+    await startAgent(second)
+    await clipRecordOnce(second, clip.clipId, (r) => r.isComplete, 'the clip verified after the reconnect')
     const path = second.clips.clipPath('front-door', clip.clipId)
     expect(path && sha256Of(path)).toBe(clip.sha256)
     expect(await metric(second, 'doorbell_collector_clip_resends_total', 'outcome="repeated"')).toBe(1)

@@ -58,6 +58,17 @@ async function uploadAll(store: FsClipStore, clipId: string): Promise<void> {
   await upload.markManifestAcked()
 }
 
+/** An open store holding `count` clips of `bytes` each, a second apart, oldest first. */
+async function storeWithClips(count: number, bytes: number): Promise<{ store: FsClipStore; ids: string[] }> {
+  const store = newStore()
+  await store.open()
+  const t0 = Date.now() - 60_000
+  const ids: string[] = []
+  for (let i = 0; i < count; i += 1)
+    ids.push((await store.add(writeClip(bytes, t0 + i * 1000)))?.stored.clipId as string)
+  return { store, ids }
+}
+
 describe('FsClipStore', () => {
   it('never exceeds the hard bound, evicting the oldest clip when nothing has been uploaded', async () => {
     const store = newStore()
@@ -75,12 +86,7 @@ describe('FsClipStore', () => {
   })
 
   it('evicts uploaded clips first, oldest first, down to the soft bound', async () => {
-    const store = newStore()
-    await store.open()
-    const t0 = Date.now() - 60_000
-    const ids: string[] = []
-    for (let i = 0; i < 4; i += 1)
-      ids.push((await store.add(writeClip(400 * KiB, t0 + i * 1000)))?.stored.clipId as string)
+    const { store, ids } = await storeWithClips(4, 400 * KiB)
     expect(evictions).toEqual([]) // 1600 KiB: over the soft bound, but nothing is uploaded yet
     await uploadAll(store, ids[1] as string)
     await uploadAll(store, ids[3] as string)
@@ -92,12 +98,7 @@ describe('FsClipStore', () => {
   })
 
   it('evicts clips the collector verified before clips only uploaded, which go last but still go', async () => {
-    const store = newStore()
-    await store.open()
-    const t0 = Date.now() - 60_000
-    const ids: string[] = []
-    for (let i = 0; i < 4; i += 1)
-      ids.push((await store.add(writeClip(400 * KiB, t0 + i * 1000)))?.stored.clipId as string)
+    const { store, ids } = await storeWithClips(4, 400 * KiB)
     for (const id of ids.slice(0, 3)) await uploadAll(store, id)
     await store.get(ids[2] as string)?.upload.markVerified()
     store.enforceBounds()

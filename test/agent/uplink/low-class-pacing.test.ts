@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { RunningAgent } from '../../../agent/agent.js'
-import type { RunningCollector } from '../../../collector/collector.js'
+import { describe, expect, it } from 'vitest'
 import { decodeChunk, topics } from '../../../shared/protocol/index.js'
-import { addDevice, metric, startCollector, tempDir, testConfig } from '../../collector/collector-harness.js'
+import { metric, tempDir } from '../../collector/collector-harness.js'
 import { eventually } from '../../support/eventually.js'
-import { enqueueRandomClip, startMediaAgent } from '../support/media-agent.js'
+import { collectorWithMediaAgent, enqueueRandomClip, startMediaAgent } from '../support/media-agent.js'
 
 const KiB = 1024
 
@@ -17,34 +15,9 @@ function sha256Of(path: string): string {
 
 /** The agent's clip upload against the real collector over real MQTT on loopback. */
 describe('clip upload pacing and priority', () => {
-  let collector: RunningCollector | undefined
-  let agent: RunningAgent | undefined
-  let cleanup: (() => void) | undefined
-
-  afterEach(async () => {
-    await agent?.close()
-    await collector?.close()
-    cleanup?.()
-    agent = undefined
-    collector = undefined
-  })
-
-  async function setup(name: string, media: Parameters<typeof startMediaAgent>[0]['media'] = {}) {
-    const dir = tempDir(name)
-    cleanup = dir.cleanup
-    const collectorDir = join(dir.path, 'collector')
-    const secret = await addDevice(collectorDir, 'front-door')
-    collector = await startCollector(testConfig(collectorDir))
-    const started = await startMediaAgent({
-      url: `mqtt://127.0.0.1:${collector.mqttPort}`,
-      secret,
-      dataDir: join(dir.path, 'agent'),
-      media,
-    })
-    agent = started.agent
-    await eventually(() => started.agent.uplink.isOnline, 'agent online', 5_000)
-    return { ...started, collector, collectorDir }
-  }
+  const rig = collectorWithMediaAgent()
+  const setup = (name: string, media: Parameters<typeof startMediaAgent>[0]['media'] = {}) =>
+    rig.start(name, { media })
 
   it('sends a press at once while a large clip uploads, and its ack comes before the clip finishes', async () => {
     const { agent: running, hardware, collector: c } = await setup('pacing')
@@ -130,14 +103,14 @@ describe('clip upload pacing and priority', () => {
 
   it('keeps clips on the Pi within the hard bound when the collector is away', async () => {
     const dir = tempDir('bound')
-    cleanup = dir.cleanup
+    rig.cleanup = dir.cleanup
     const started = await startMediaAgent({
       url: 'mqtt://127.0.0.1:1', // nothing listens: the uploads cannot finish
       secret: 'x'.repeat(20),
       dataDir: join(dir.path, 'agent'),
       media: { clips: { maxBytes: 1024 * KiB, hardMaxBytes: 2048 * KiB } },
     })
-    agent = started.agent
+    rig.agent = started.agent
     const evicted: boolean[] = []
     started.agent.on('clipEvicted', (e) => evicted.push(e.wasUploaded))
     for (let i = 0; i < 5; i++) await enqueueRandomClip(started.agent, 700 * KiB)
