@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Registry } from 'prom-client'
+import type { DoorbellError } from '../../shared/errors.js'
 import { type EventClass, eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
 import type { CollectorEvent } from '../collector-event.js'
 import type { Forwarder } from '../forwarding/forwarder.js'
@@ -12,9 +13,11 @@ import { createChannels } from './create-channels.js'
 import { type DeadLetterLog, FileDeadLetterLog } from './dead-letter-log.js'
 import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
 import { healthAlert, temperatureAlert } from './derived-alerts.js'
+import { type DeviceHealthStore, FileDeviceHealthStore } from './device-health-file.js'
 import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
 import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
 import { type TemperatureAnomaly, TemperatureAnomalyDetector } from './temperature-anomaly.js'
+import { ThrottledSaver } from './throttled-saver.js'
 import { type Suppression, UserAlertPolicy } from './user-policy.js'
 
 /** What the alert service reports; main.ts logs it (error for SLA violations and dead letters). */
@@ -37,6 +40,8 @@ export type AlertEvent =
       readonly count: number
     }
   | { readonly kind: 'device_health'; readonly transition: HealthTransition }
+  /** The saved device health was unreadable at start and is ignored (HEALTH_STATE_INVALID). */
+  | { readonly kind: 'health_state_invalid'; readonly err: DoorbellError }
   | { readonly kind: 'temperature_anomaly'; readonly anomaly: TemperatureAnomaly }
   | { readonly kind: 'subscription_gone'; readonly user: string; readonly status: number }
   | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }
@@ -52,6 +57,7 @@ export interface AlertServiceDeps {
   readonly channels?: readonly Channel[]
   readonly deadLetters?: DeadLetterLog
   readonly subscriptions?: PushSubscriptionStore
+  readonly healthStore?: DeviceHealthStore
   /** Current homeowner settings (the dashboard's settings store); default the config's users. */
   readonly users?: () => readonly AlertUser[]
 }
@@ -88,6 +94,7 @@ export class AlertService {
   readonly #unreportedViolations = new Map<string, number>()
   readonly #observers: AlertObserver[] = []
   readonly #healthTimer: NodeJS.Timeout
+  readonly #healthSaver: ThrottledSaver
   #isClosed = false
 
   /** The forwarder to hand to startCollector: presses, armed motion and their snapshots and clips. */
@@ -130,9 +137,19 @@ export class AlertService {
       onOutcome: (outcome) => this.#onDelivery(outcome),
     })
     this.health = new DeviceHealthMonitor(deps.config.health)
+    const healthStore = deps.healthStore ?? new FileDeviceHealthStore(join(dir, 'device-health.json'))
+    const saved = healthStore.load()
+    if (saved.err) this.#onEvent({ kind: 'health_state_invalid', err: saved.err })
+    this.health.restore(saved.records, this.#now())
+    this.#healthSaver = new ThrottledSaver({
+      save: () => healthStore.save(this.health.records(), this.#now()),
+      intervalMs: healthSaveIntervalMs,
+      onError: (err) => this.#onEvent({ kind: 'task_failed', task: 'device health save', err }),
+    })
     this.#temperature = new TemperatureAnomalyDetector(deps.config.temperature)
     this.#healthTimer = setInterval(() => {
-      for (const transition of this.health.check(this.#now())) this.#onHealth(transition)
+      const transitions = this.health.check(this.#now())
+      if (transitions.length > 0) this.#afterHealthUpdate(transitions)
     }, deps.config.health.checkIntervalMs)
     this.#healthTimer.unref()
   }
@@ -219,26 +236,31 @@ export class AlertService {
         if (anomaly) this.#onAnomaly(anomaly)
       }
     }
+    const transitions: (HealthTransition | undefined)[] = []
     for (const [deviceId, last] of lastByDevice) {
-      if (last.health) {
-        const transition = this.health.seen(deviceId, last.health.receivedAtMs, last.health.payload)
-        if (transition) this.#onHealth(transition)
-      }
-      const transition = this.health.seen(deviceId, last.atMs)
-      if (transition) this.#onHealth(transition)
+      if (last.health)
+        transitions.push(this.health.seen(deviceId, last.health.receivedAtMs, last.health.payload))
+      transitions.push(this.health.seen(deviceId, last.atMs))
     }
+    this.#afterHealthUpdate(transitions)
     this.#notifyObservers((o) => o.onStored?.(events))
   }
 
-  /** Presence changes and finished clips from the collector. */
+  /** Presence changes, registry changes and finished clips from the collector. */
   onCollectorEvent(event: CollectorEvent): void {
     if (event.kind === 'presence') {
-      const transition = this.health.presence(event.deviceId, event.state, this.#now())
-      if (transition) this.#onHealth(transition)
+      this.#afterHealthUpdate([this.health.presence(event.deviceId, event.state, this.#now())])
+    } else if (event.kind === 'registry_changed') {
+      this.watchDevices(event.enabledDeviceIds)
     } else if (event.kind === 'clip' && event.verdict === 'complete') {
       // The clip id is a ULID minted when recording started: "clip available within 24 h" of capture.
       this.#observeSla('low', 'clip', this.#now() - eventIdTimeMs(event.clipId), event.clipId)
     }
+  }
+
+  /** The registry's enabled devices (at start and after each change): device health watches exactly these. */
+  watchDevices(deviceIds: readonly string[]): void {
+    if (this.health.watch(deviceIds, this.#now())) this.#healthSaver.changed(true)
   }
 
   /** Resolves when every queued delivery and retry is done. */
@@ -246,11 +268,15 @@ export class AlertService {
     return this.lanes.whenIdle()
   }
 
-  /** Stops timers and channels; deliveries waiting for a retry are dead-lettered. */
+  /**
+   * Stops timers and channels; deliveries waiting for a retry are dead-lettered. Device health is saved
+   * one last time: what follows (the last wills the broker publishes as it closes) is not a device fault.
+   */
   async close(): Promise<void> {
     if (this.#isClosed) return
     this.#isClosed = true
     clearInterval(this.#healthTimer)
+    this.#healthSaver.close()
     this.#notifyObservers((o) => o.close?.())
     await this.lanes.close()
   }
@@ -322,6 +348,17 @@ export class AlertService {
     return true
   }
 
+  /** Raises the alerts of the transitions, then saves the state: at once after a transition. */
+  #afterHealthUpdate(transitions: readonly (HealthTransition | undefined)[]): void {
+    let isTransition = false
+    for (const transition of transitions) {
+      if (!transition) continue
+      isTransition = true
+      this.#onHealth(transition)
+    }
+    this.#healthSaver.changed(isTransition)
+  }
+
   #onHealth(transition: HealthTransition): void {
     this.#onEvent({ kind: 'device_health', transition })
     this.#notifyObservers((o) => o.onHealth?.(transition))
@@ -343,6 +380,9 @@ export class AlertService {
     }
   }
 }
+
+/** Least time between two saves of device health for last-seen times alone (transitions save at once). */
+const healthSaveIntervalMs = 5000
 
 /** Presses and motion are measured against the SLA of their class; derived alerts have no capture time. */
 function isTimed(alert: Alert): boolean {
