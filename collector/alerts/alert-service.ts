@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { Registry } from 'prom-client'
 import type { DoorbellError } from '../../shared/errors.js'
-import { type EventClass, eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
+import { eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
 import type { CollectorEvent } from '../collector-event.js'
 import type { Forwarder } from '../forwarding/forwarder.js'
 import type { StoredEvent } from '../store/event-store.js'
@@ -15,7 +15,9 @@ import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
 import { healthAlert, temperatureAlert } from './derived-alerts.js'
 import { type DeviceHealthStore, FileDeviceHealthStore } from './device-health-file.js'
 import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
+import { OperatorReports } from './operator-reports.js'
 import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
+import { SlaTracker, type SlaViolation } from './sla-tracker.js'
 import { type TemperatureAnomaly, TemperatureAnomalyDetector } from './temperature-anomaly.js'
 import { ThrottledSaver } from './throttled-saver.js'
 import { type Suppression, UserAlertPolicy } from './user-policy.js'
@@ -29,16 +31,7 @@ export type AlertEvent =
       readonly alertId: string
       readonly reason: Suppression
     }
-  | {
-      readonly kind: 'sla_violation'
-      readonly eventClass: EventClass
-      readonly channel: string
-      readonly latencyMs: number
-      readonly targetMs: number
-      readonly subjectId: string
-      /** Violations of this class and channel since the last report (reports are rate-limited). */
-      readonly count: number
-    }
+  | ({ readonly kind: 'sla_violation' } & SlaViolation)
   | { readonly kind: 'device_health'; readonly transition: HealthTransition }
   /** The saved device health was unreadable at start and is ignored (HEALTH_STATE_INVALID). */
   | { readonly kind: 'health_state_invalid'; readonly err: DoorbellError }
@@ -89,9 +82,8 @@ export class AlertService {
   readonly #links: AlertLinks
   readonly #policy = new UserAlertPolicy()
   readonly #temperature: TemperatureAnomalyDetector
-  readonly #lastOperatorAlertMs = new Map<string, number>()
-  /** Violations counted but not yet reported, per class and channel. */
-  readonly #unreportedViolations = new Map<string, number>()
+  readonly #sla: SlaTracker
+  readonly #operatorReports: OperatorReports
   readonly #observers: AlertObserver[] = []
   readonly #healthTimer: NodeJS.Timeout
   readonly #healthSaver: ThrottledSaver
@@ -135,6 +127,17 @@ export class AlertService {
       deadLetters: this.deadLetters,
       now: this.#now,
       onOutcome: (outcome) => this.#onDelivery(outcome),
+    })
+    this.#operatorReports = new OperatorReports({
+      cooldownMs: deps.config.sla.operatorCooldownMs,
+      now: this.#now,
+      raise: (alert) => this.raiseOperator(alert),
+    })
+    this.#sla = new SlaTracker({
+      targetMsOf: (eventClass) => deps.config.sla[eventClass].targetMs,
+      metrics: this.metrics,
+      reports: this.#operatorReports,
+      onViolation: (violation) => this.#onEvent({ kind: 'sla_violation', ...violation }),
     })
     this.health = new DeviceHealthMonitor(deps.config.health)
     const healthStore = deps.healthStore ?? new FileDeviceHealthStore(join(dir, 'device-health.json'))
@@ -229,7 +232,7 @@ export class AlertService {
       if (event.type === 'health') last.health = event
       if (event.class !== 'medium') continue
       const capturedMs = Date.parse(event.capturedAt)
-      this.#observeSla('medium', 'store', event.receivedAtMs - capturedMs, event.id)
+      this.#sla.observe('medium', 'store', event.receivedAtMs - capturedMs, event.id)
       if (event.type === 'temperature') {
         const { sensor, celsius } = event.payload
         const anomaly = this.#temperature.observe(event.deviceId, sensor, celsius, capturedMs)
@@ -254,7 +257,7 @@ export class AlertService {
       this.watchDevices(event.enabledDeviceIds)
     } else if (event.kind === 'clip' && event.verdict === 'complete') {
       // The clip id is a ULID minted when recording started: "clip available within 24 h" of capture.
-      this.#observeSla('low', 'clip', this.#now() - eventIdTimeMs(event.clipId), event.clipId)
+      this.#sla.observe('low', 'clip', this.#now() - eventIdTimeMs(event.clipId), event.clipId)
     }
   }
 
@@ -286,66 +289,15 @@ export class AlertService {
     this.#onEvent({ kind: 'delivery', outcome })
     if (outcome.kind === 'sent' && !outcome.recipient.isOperator && isTimed(outcome.alert)) {
       const latencyMs = outcome.atMs - outcome.alert.capturedAtMs
-      this.#observeSla(outcome.alert.eventClass, outcome.channel, latencyMs, outcome.alert.id)
+      this.#sla.observe(outcome.alert.eventClass, outcome.channel, latencyMs, outcome.alert.id)
     }
     if (outcome.kind === 'dead_letter' && !outcome.recipient.isOperator) {
-      this.#operatorOnce(`dead:${outcome.channel}`, {
+      this.#operatorReports.once(`dead:${outcome.channel}`, {
         kind: 'delivery',
         title: 'Doorbell: a notification could not be delivered',
         body: `Channel ${outcome.channel} failed ${outcome.attempt} time(s) for ${outcome.recipient.name}; see the dead-letter log.`,
       })
     }
-  }
-
-  #observeSla(eventClass: EventClass, channel: string, latencyMs: number, subjectId: string): void {
-    const boundedMs = Math.max(0, latencyMs)
-    this.metrics.latencyOf(eventClass, channel).observe(boundedMs / 1000)
-    const targetMs = this.#config.sla[eventClass].targetMs
-    if (boundedMs <= targetMs) return
-    this.metrics.violations.inc({ class: eventClass, channel })
-    // Every violation is counted; the error log and the operator alert are rate-limited together, so a
-    // backlog replayed after an outage (thousands of late readings) is one report, with its count.
-    const key = `sla:${eventClass}:${channel}`
-    const count = (this.#unreportedViolations.get(key) ?? 0) + 1
-    const isReported = this.#operatorOnce(key, {
-      kind: 'sla',
-      title: `Doorbell SLA missed: ${eventClass} via ${channel}`,
-      body: `${Math.round(boundedMs)} ms against a target of ${targetMs} ms (${subjectId}); ${count} violation(s) since the last report.`,
-    })
-    if (!isReported) {
-      this.#unreportedViolations.set(key, count)
-      return
-    }
-    this.#unreportedViolations.delete(key)
-    this.#onEvent({
-      kind: 'sla_violation',
-      eventClass,
-      channel,
-      latencyMs: boundedMs,
-      targetMs,
-      subjectId,
-      count,
-    })
-  }
-
-  /** One operator alert per key within the operator cooldown; true when this one was sent. */
-  #operatorOnce(key: string, alert: { kind: 'sla' | 'delivery'; title: string; body: string }): boolean {
-    const nowMs = this.#now()
-    const last = this.#lastOperatorAlertMs.get(key)
-    if (last !== undefined && nowMs - last < this.#config.sla.operatorCooldownMs) return false
-    this.#lastOperatorAlertMs.set(key, nowMs)
-    const id = newEventId(nowMs)
-    this.raiseOperator({
-      ...alert,
-      id,
-      tag: key.replaceAll(/[^A-Za-z0-9_-]/g, '-'),
-      eventClass: 'high',
-      priority: 4,
-      tags: ['warning'],
-      capturedAtMs: nowMs,
-      isUpdate: false,
-    })
-    return true
   }
 
   /** Raises the alerts of the transitions, then saves the state: at once after a transition. */
