@@ -14,6 +14,8 @@ export type CollectorEvent =
   | { readonly kind: 'client_disconnected'; readonly clientId: string }
   | { readonly kind: 'client_error'; readonly clientId: string; readonly err: Error }
   | { readonly kind: 'presence'; readonly deviceId: string; readonly state: 'online' | 'offline' }
+  /** The device registry changed on disk (admin CLI); the devices that may connect now. */
+  | { readonly kind: 'registry_changed'; readonly enabledDeviceIds: readonly string[] }
   | { readonly kind: 'commit_failed'; readonly err: unknown; readonly itemCount: number }
   | { readonly kind: 'ack_failed'; readonly deviceId: string; readonly err: unknown }
   | { readonly kind: 'forward'; readonly outcome: ForwardOutcome }

@@ -63,6 +63,8 @@ export interface RunningCollector {
   readonly clips: ClipStore
   readonly metrics: PromCollectorMetrics
   readonly http?: FastifyInstance
+  /** Ids of the registered devices that may connect (enabled), sorted; see the registry_changed event. */
+  enabledDeviceIds(): string[]
   /** Last known presence of each device. */
   readonly presence: ReadonlyMap<string, { state: 'online' | 'offline'; atMs: number }>
   /** Publishes from the collector itself (not subject to device ACLs), e.g. retained discovery configs. */
@@ -298,9 +300,14 @@ export async function startCollector(
     httpPort = typeof address === 'object' && address ? address.port : undefined
   }
 
+  let registryRevision = registry.revision
   const registryTimer = setInterval(() => {
     try {
-      if (registry.reloadIfChanged()) broker?.cutRevokedClients()
+      registry.reloadIfChanged()
+      if (registry.revision === registryRevision) return
+      registryRevision = registry.revision
+      broker?.cutRevokedClients()
+      emit({ kind: 'registry_changed', enabledDeviceIds: registry.enabledDeviceIds() })
     } catch (err) {
       emit({ kind: 'task_failed', task: 'registry', err })
     }
@@ -332,6 +339,7 @@ export async function startCollector(
     clips,
     metrics,
     presence,
+    enabledDeviceIds: () => registry.enabledDeviceIds(),
     flush,
     publish: (topic, payload, options) => publish(topic, payload, options?.retain ?? false),
     sendCommand,

@@ -62,6 +62,9 @@ async function main(): Promise<number> {
       case 'presence':
         log.info({ deviceId: event.deviceId, state: event.state }, 'device presence')
         break
+      case 'registry_changed':
+        log.info({ enabledDevices: event.enabledDeviceIds.length }, 'device registry changed')
+        break
       case 'commit_failed':
         log.error(
           { err: event.err, itemCount: event.itemCount },

@@ -98,6 +98,10 @@ export const errorCatalogue = {
     message: 'A clip upload state file is invalid',
     fix: 'The clip will be uploaded again from its first chunk; remove the .upload.json file if this repeats.',
   },
+  HEALTH_STATE_INVALID: {
+    message: 'The device health state file is invalid',
+    fix: 'Nothing to do: it was ignored and is rewritten; devices are watched from this start (docs/alerts.md). Look at the file if this repeats.',
+  },
   MICROPHONE_FAILED: {
     message: 'The microphone recording failed',
     fix: 'Check the ALSA device (arecord -l) and media.microphone.device, or use the simulated microphone.',

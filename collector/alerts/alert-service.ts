@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { Registry } from 'prom-client'
-import { type EventClass, eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
+import type { DoorbellError } from '../../shared/errors.js'
+import { eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
 import type { CollectorEvent } from '../collector-event.js'
 import type { Forwarder } from '../forwarding/forwarder.js'
 import type { StoredEvent } from '../store/event-store.js'
@@ -12,9 +13,13 @@ import { createChannels } from './create-channels.js'
 import { type DeadLetterLog, FileDeadLetterLog } from './dead-letter-log.js'
 import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
 import { healthAlert, temperatureAlert } from './derived-alerts.js'
+import { type DeviceHealthStore, FileDeviceHealthStore } from './device-health-file.js'
 import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
+import { OperatorReports } from './operator-reports.js'
 import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
+import { SlaTracker, type SlaViolation } from './sla-tracker.js'
 import { type TemperatureAnomaly, TemperatureAnomalyDetector } from './temperature-anomaly.js'
+import { ThrottledSaver } from './throttled-saver.js'
 import { type Suppression, UserAlertPolicy } from './user-policy.js'
 
 /** What the alert service reports; main.ts logs it (error for SLA violations and dead letters). */
@@ -26,17 +31,10 @@ export type AlertEvent =
       readonly alertId: string
       readonly reason: Suppression
     }
-  | {
-      readonly kind: 'sla_violation'
-      readonly eventClass: EventClass
-      readonly channel: string
-      readonly latencyMs: number
-      readonly targetMs: number
-      readonly subjectId: string
-      /** Violations of this class and channel since the last report (reports are rate-limited). */
-      readonly count: number
-    }
+  | ({ readonly kind: 'sla_violation' } & SlaViolation)
   | { readonly kind: 'device_health'; readonly transition: HealthTransition }
+  /** The saved device health was unreadable at start and is ignored (HEALTH_STATE_INVALID). */
+  | { readonly kind: 'health_state_invalid'; readonly err: DoorbellError }
   | { readonly kind: 'temperature_anomaly'; readonly anomaly: TemperatureAnomaly }
   | { readonly kind: 'subscription_gone'; readonly user: string; readonly status: number }
   | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }
@@ -52,6 +50,7 @@ export interface AlertServiceDeps {
   readonly channels?: readonly Channel[]
   readonly deadLetters?: DeadLetterLog
   readonly subscriptions?: PushSubscriptionStore
+  readonly healthStore?: DeviceHealthStore
   /** Current homeowner settings (the dashboard's settings store); default the config's users. */
   readonly users?: () => readonly AlertUser[]
 }
@@ -83,11 +82,11 @@ export class AlertService {
   readonly #links: AlertLinks
   readonly #policy = new UserAlertPolicy()
   readonly #temperature: TemperatureAnomalyDetector
-  readonly #lastOperatorAlertMs = new Map<string, number>()
-  /** Violations counted but not yet reported, per class and channel. */
-  readonly #unreportedViolations = new Map<string, number>()
+  readonly #sla: SlaTracker
+  readonly #operatorReports: OperatorReports
   readonly #observers: AlertObserver[] = []
   readonly #healthTimer: NodeJS.Timeout
+  readonly #healthSaver: ThrottledSaver
   #isClosed = false
 
   /** The forwarder to hand to startCollector: presses, armed motion and their snapshots and clips. */
@@ -129,10 +128,31 @@ export class AlertService {
       now: this.#now,
       onOutcome: (outcome) => this.#onDelivery(outcome),
     })
+    this.#operatorReports = new OperatorReports({
+      cooldownMs: deps.config.sla.operatorCooldownMs,
+      now: this.#now,
+      raise: (alert) => this.raiseOperator(alert),
+    })
+    this.#sla = new SlaTracker({
+      targetMsOf: (eventClass) => deps.config.sla[eventClass].targetMs,
+      metrics: this.metrics,
+      reports: this.#operatorReports,
+      onViolation: (violation) => this.#onEvent({ kind: 'sla_violation', ...violation }),
+    })
     this.health = new DeviceHealthMonitor(deps.config.health)
+    const healthStore = deps.healthStore ?? new FileDeviceHealthStore(join(dir, 'device-health.json'))
+    const saved = healthStore.load()
+    if (saved.err) this.#onEvent({ kind: 'health_state_invalid', err: saved.err })
+    this.health.restore(saved.records, this.#now())
+    this.#healthSaver = new ThrottledSaver({
+      save: () => healthStore.save(this.health.records(), this.#now()),
+      intervalMs: healthSaveIntervalMs,
+      onError: (err) => this.#onEvent({ kind: 'task_failed', task: 'device health save', err }),
+    })
     this.#temperature = new TemperatureAnomalyDetector(deps.config.temperature)
     this.#healthTimer = setInterval(() => {
-      for (const transition of this.health.check(this.#now())) this.#onHealth(transition)
+      const transitions = this.health.check(this.#now())
+      if (transitions.length > 0) this.#afterHealthUpdate(transitions)
     }, deps.config.health.checkIntervalMs)
     this.#healthTimer.unref()
   }
@@ -212,33 +232,38 @@ export class AlertService {
       if (event.type === 'health') last.health = event
       if (event.class !== 'medium') continue
       const capturedMs = Date.parse(event.capturedAt)
-      this.#observeSla('medium', 'store', event.receivedAtMs - capturedMs, event.id)
+      this.#sla.observe('medium', 'store', event.receivedAtMs - capturedMs, event.id)
       if (event.type === 'temperature') {
         const { sensor, celsius } = event.payload
         const anomaly = this.#temperature.observe(event.deviceId, sensor, celsius, capturedMs)
         if (anomaly) this.#onAnomaly(anomaly)
       }
     }
+    const transitions: (HealthTransition | undefined)[] = []
     for (const [deviceId, last] of lastByDevice) {
-      if (last.health) {
-        const transition = this.health.seen(deviceId, last.health.receivedAtMs, last.health.payload)
-        if (transition) this.#onHealth(transition)
-      }
-      const transition = this.health.seen(deviceId, last.atMs)
-      if (transition) this.#onHealth(transition)
+      if (last.health)
+        transitions.push(this.health.seen(deviceId, last.health.receivedAtMs, last.health.payload))
+      transitions.push(this.health.seen(deviceId, last.atMs))
     }
+    this.#afterHealthUpdate(transitions)
     this.#notifyObservers((o) => o.onStored?.(events))
   }
 
-  /** Presence changes and finished clips from the collector. */
+  /** Presence changes, registry changes and finished clips from the collector. */
   onCollectorEvent(event: CollectorEvent): void {
     if (event.kind === 'presence') {
-      const transition = this.health.presence(event.deviceId, event.state, this.#now())
-      if (transition) this.#onHealth(transition)
+      this.#afterHealthUpdate([this.health.presence(event.deviceId, event.state, this.#now())])
+    } else if (event.kind === 'registry_changed') {
+      this.watchDevices(event.enabledDeviceIds)
     } else if (event.kind === 'clip' && event.verdict === 'complete') {
       // The clip id is a ULID minted when recording started: "clip available within 24 h" of capture.
-      this.#observeSla('low', 'clip', this.#now() - eventIdTimeMs(event.clipId), event.clipId)
+      this.#sla.observe('low', 'clip', this.#now() - eventIdTimeMs(event.clipId), event.clipId)
     }
+  }
+
+  /** The registry's enabled devices (at start and after each change): device health watches exactly these. */
+  watchDevices(deviceIds: readonly string[]): void {
+    if (this.health.watch(deviceIds, this.#now())) this.#healthSaver.changed(true)
   }
 
   /** Resolves when every queued delivery and retry is done. */
@@ -246,11 +271,15 @@ export class AlertService {
     return this.lanes.whenIdle()
   }
 
-  /** Stops timers and channels; deliveries waiting for a retry are dead-lettered. */
+  /**
+   * Stops timers and channels; deliveries waiting for a retry are dead-lettered. Device health is saved
+   * one last time: what follows (the last wills the broker publishes as it closes) is not a device fault.
+   */
   async close(): Promise<void> {
     if (this.#isClosed) return
     this.#isClosed = true
     clearInterval(this.#healthTimer)
+    this.#healthSaver.close()
     this.#notifyObservers((o) => o.close?.())
     await this.lanes.close()
   }
@@ -260,10 +289,10 @@ export class AlertService {
     this.#onEvent({ kind: 'delivery', outcome })
     if (outcome.kind === 'sent' && !outcome.recipient.isOperator && isTimed(outcome.alert)) {
       const latencyMs = outcome.atMs - outcome.alert.capturedAtMs
-      this.#observeSla(outcome.alert.eventClass, outcome.channel, latencyMs, outcome.alert.id)
+      this.#sla.observe(outcome.alert.eventClass, outcome.channel, latencyMs, outcome.alert.id)
     }
     if (outcome.kind === 'dead_letter' && !outcome.recipient.isOperator) {
-      this.#operatorOnce(`dead:${outcome.channel}`, {
+      this.#operatorReports.once(`dead:${outcome.channel}`, {
         kind: 'delivery',
         title: 'Doorbell: a notification could not be delivered',
         body: `Channel ${outcome.channel} failed ${outcome.attempt} time(s) for ${outcome.recipient.name}; see the dead-letter log.`,
@@ -271,55 +300,15 @@ export class AlertService {
     }
   }
 
-  #observeSla(eventClass: EventClass, channel: string, latencyMs: number, subjectId: string): void {
-    const boundedMs = Math.max(0, latencyMs)
-    this.metrics.latencyOf(eventClass, channel).observe(boundedMs / 1000)
-    const targetMs = this.#config.sla[eventClass].targetMs
-    if (boundedMs <= targetMs) return
-    this.metrics.violations.inc({ class: eventClass, channel })
-    // Every violation is counted; the error log and the operator alert are rate-limited together, so a
-    // backlog replayed after an outage (thousands of late readings) is one report, with its count.
-    const key = `sla:${eventClass}:${channel}`
-    const count = (this.#unreportedViolations.get(key) ?? 0) + 1
-    const isReported = this.#operatorOnce(key, {
-      kind: 'sla',
-      title: `Doorbell SLA missed: ${eventClass} via ${channel}`,
-      body: `${Math.round(boundedMs)} ms against a target of ${targetMs} ms (${subjectId}); ${count} violation(s) since the last report.`,
-    })
-    if (!isReported) {
-      this.#unreportedViolations.set(key, count)
-      return
+  /** Raises the alerts of the transitions, then saves the state: at once after a transition. */
+  #afterHealthUpdate(transitions: readonly (HealthTransition | undefined)[]): void {
+    let isTransition = false
+    for (const transition of transitions) {
+      if (!transition) continue
+      isTransition = true
+      this.#onHealth(transition)
     }
-    this.#unreportedViolations.delete(key)
-    this.#onEvent({
-      kind: 'sla_violation',
-      eventClass,
-      channel,
-      latencyMs: boundedMs,
-      targetMs,
-      subjectId,
-      count,
-    })
-  }
-
-  /** One operator alert per key within the operator cooldown; true when this one was sent. */
-  #operatorOnce(key: string, alert: { kind: 'sla' | 'delivery'; title: string; body: string }): boolean {
-    const nowMs = this.#now()
-    const last = this.#lastOperatorAlertMs.get(key)
-    if (last !== undefined && nowMs - last < this.#config.sla.operatorCooldownMs) return false
-    this.#lastOperatorAlertMs.set(key, nowMs)
-    const id = newEventId(nowMs)
-    this.raiseOperator({
-      ...alert,
-      id,
-      tag: key.replaceAll(/[^A-Za-z0-9_-]/g, '-'),
-      eventClass: 'high',
-      priority: 4,
-      tags: ['warning'],
-      capturedAtMs: nowMs,
-      isUpdate: false,
-    })
-    return true
+    this.#healthSaver.changed(isTransition)
   }
 
   #onHealth(transition: HealthTransition): void {
@@ -343,6 +332,9 @@ export class AlertService {
     }
   }
 }
+
+/** Least time between two saves of device health for last-seen times alone (transitions save at once). */
+const healthSaveIntervalMs = 5000
 
 /** Presses and motion are measured against the SLA of their class; derived alerts have no capture time. */
 function isTimed(alert: Alert): boolean {

@@ -16,13 +16,20 @@ export function healthAlert(transition: HealthTransition): Alert {
       ? `Doorbell offline: ${transition.deviceId}`
       : `Doorbell back online: ${transition.deviceId}`,
     body: isOffline
-      ? `Not heard from since ${new Date(transition.lastSeenMs).toISOString()} (${transition.reason.replace('_', ' ')}).`
+      ? `${silence(transition.lastSeenMs)} (${transition.reason.replace('_', ' ')}).`
       : 'It is connected again; anything it recorded meanwhile is being delivered.',
     priority: isOffline ? 4 : 2,
     tags: isOffline ? ['warning', 'electric_plug'] : ['white_check_mark'],
     capturedAtMs: transition.atMs,
     isUpdate: false,
   }
+}
+
+/** A registered device the collector never heard from (since this start or its registration) has no time. */
+function silence(lastSeenMs: number | null): string {
+  return lastSeenMs === null
+    ? 'Not heard from yet'
+    : `Not heard from since ${new Date(lastSeenMs).toISOString()}`
 }
 
 /** The alert of a temperature anomaly (a doorbell in the sun, or a fire). */

@@ -16,8 +16,8 @@ export interface HealthTransition {
   readonly state: 'online' | 'offline'
   readonly reason: PresenceReason
   readonly atMs: number
-  /** When the device was last heard from. */
-  readonly lastSeenMs: number
+  /** When the device was last heard from; null when never (a registered device that did not show up). */
+  readonly lastSeenMs: number | null
 }
 
 /** The "is everything OK" status of one device, as GET /api/devices/health returns it. */
@@ -26,15 +26,28 @@ export interface DeviceHealthStatus {
   /** ok: online and nothing wrong; degraded: online with problems; offline. */
   readonly status: 'ok' | 'degraded' | 'offline'
   readonly problems: readonly string[]
-  readonly lastSeenAt: string
+  /** null for a registered device not heard from yet. */
+  readonly lastSeenAt: string | null
   readonly offlineSince: string | null
   readonly health: PayloadOf<'health'> | null
   readonly lastHealthAt: string | null
 }
 
+/** One device's state as it is saved across restarts (device-health-file.ts). */
+export interface DeviceHealthRecord {
+  readonly deviceId: string
+  readonly isOnline: boolean
+  readonly lastSeenMs: number | null
+  readonly offlineSinceMs: number | null
+  readonly health: PayloadOf<'health'> | null
+  readonly lastHealthMs: number | null
+}
+
 interface DeviceState {
   isOnline: boolean
-  lastSeenMs: number
+  lastSeenMs: number | null
+  /** The silence timeout counts from here when it is later than lastSeenMs (a restart, a registration). */
+  graceFromMs?: number
   offlineSinceMs?: number
   health?: PayloadOf<'health'>
   lastHealthMs?: number
@@ -44,6 +57,7 @@ interface DeviceState {
  * Device health for alerts (issue 9): offline when the last will fires (or the device says so) or when
  * nothing was heard for offlineAfterMs; back online on the next status or event. Transitions are
  * returned to the caller, which raises the alerts; check() is called on a timer by the service.
+ * The state survives restarts through records()/restore(); watch() keeps it to the registered devices.
  */
 export class DeviceHealthMonitor {
   readonly #thresholds: HealthThresholds
@@ -77,12 +91,66 @@ export class DeviceHealthMonitor {
   check(nowMs: number): HealthTransition[] {
     const transitions: HealthTransition[] = []
     for (const [deviceId, device] of this.#devices) {
-      if (device.isOnline && nowMs - device.lastSeenMs > this.#thresholds.offlineAfterMs) {
+      const silentSinceMs = Math.max(device.lastSeenMs ?? 0, device.graceFromMs ?? 0)
+      if (device.isOnline && nowMs - silentSinceMs > this.#thresholds.offlineAfterMs) {
         const transition = this.#markOffline(deviceId, device, nowMs, 'heartbeat_timeout')
         if (transition) transitions.push(transition)
       }
     }
     return transitions
+  }
+
+  /**
+   * Takes back the state saved before a restart. Offline devices stay offline since their saved time (their
+   * alert was sent); online ones get offlineAfterMs of grace from nowMs, as the collector heard nothing
+   * while it was down and cannot tell a dead device from one that had no reason to talk to it.
+   */
+  restore(records: readonly DeviceHealthRecord[], nowMs: number): void {
+    for (const record of records) {
+      this.#devices.set(record.deviceId, {
+        isOnline: record.isOnline,
+        lastSeenMs: record.lastSeenMs,
+        ...(record.isOnline ? { graceFromMs: nowMs } : {}),
+        ...(record.offlineSinceMs === null || record.isOnline
+          ? {}
+          : { offlineSinceMs: record.offlineSinceMs }),
+        ...(record.health === null ? {} : { health: record.health }),
+        ...(record.lastHealthMs === null ? {} : { lastHealthMs: record.lastHealthMs }),
+      })
+    }
+  }
+
+  /**
+   * Watches exactly these devices (the registry's enabled ones): others are forgotten, and one not known
+   * yet counts as online with offlineAfterMs of grace from nowMs, so a device that never shows up is
+   * reported offline. True when the set of devices changed.
+   */
+  watch(deviceIds: Iterable<string>, nowMs: number): boolean {
+    const wanted = new Set(deviceIds)
+    let isChanged = false
+    for (const deviceId of this.#devices.keys()) {
+      if (wanted.has(deviceId)) continue
+      this.#devices.delete(deviceId)
+      isChanged = true
+    }
+    for (const deviceId of wanted) {
+      if (this.#devices.has(deviceId)) continue
+      this.#devices.set(deviceId, { isOnline: true, lastSeenMs: null, graceFromMs: nowMs })
+      isChanged = true
+    }
+    return isChanged
+  }
+
+  /** The state to save, one record per device. */
+  records(): DeviceHealthRecord[] {
+    return [...this.#devices].map(([deviceId, device]) => ({
+      deviceId,
+      isOnline: device.isOnline,
+      lastSeenMs: device.lastSeenMs,
+      offlineSinceMs: device.offlineSinceMs ?? null,
+      health: device.health ?? null,
+      lastHealthMs: device.lastHealthMs ?? null,
+    }))
   }
 
   /** The status of every known device, sorted by id. */
@@ -111,7 +179,7 @@ export class DeviceHealthMonitor {
       deviceId,
       status: !device.isOnline ? 'offline' : problems.length > 0 ? 'degraded' : 'ok',
       problems,
-      lastSeenAt: new Date(device.lastSeenMs).toISOString(),
+      lastSeenAt: device.lastSeenMs === null ? null : new Date(device.lastSeenMs).toISOString(),
       offlineSince:
         device.offlineSinceMs === undefined ? null : new Date(device.offlineSinceMs).toISOString(),
       health: health ?? null,
@@ -125,7 +193,7 @@ export class DeviceHealthMonitor {
       this.#devices.set(deviceId, { isOnline: true, lastSeenMs: atMs })
       return undefined
     }
-    device.lastSeenMs = Math.max(device.lastSeenMs, atMs)
+    device.lastSeenMs = Math.max(device.lastSeenMs ?? atMs, atMs)
     if (device.isOnline) return undefined
     device.isOnline = true
     delete device.offlineSinceMs

@@ -39,6 +39,9 @@ export function logAlertEvent(log: Logger, event: AlertEvent): void {
         event.transition.state === 'offline' ? 'device offline' : 'device back online',
       )
       break
+    case 'health_state_invalid':
+      log.warn({ err: event.err }, 'saved device health ignored')
+      break
     case 'temperature_anomaly':
       log.warn({ ...event.anomaly }, 'temperature anomaly')
       break

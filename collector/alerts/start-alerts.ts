@@ -67,6 +67,8 @@ export async function startAlertingCollector(
     throw err
   }
   alerts.registerMetrics(collector.metrics.registry)
+  // Registered devices the saved health does not know are watched from now; later changes come as events.
+  alerts.watchDevices(collector.enabledDeviceIds())
   if (config.alerts.mqttDiscovery.isEnabled) {
     alerts.addObserver(
       new HomeAssistantDiscovery({

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
+import { readJsonFile, writeJsonFile } from '../json-file.js'
 import { hashSecret, verifySecret } from '../registry/secret-hash.js'
-import { readJsonFile, writeJsonFile } from './json-file.js'
 
 /** A homeowner's role: an owner changes settings, a viewer only reads. */
 export type HomeownerRole = 'owner' | 'viewer'

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { readJsonFile, writeJsonFile } from '../json-file.js'
 import type { HomeownerRole } from './homeowner-store.js'
-import { readJsonFile, writeJsonFile } from './json-file.js'
 
 /** A logged-in browser. */
 export interface Session {

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { z } from 'zod'
 import { type AlertUser, alertKinds } from '../alerts/alerts-config.js'
-import { readJsonFile, writeJsonFile } from './json-file.js'
+import { readJsonFile, writeJsonFile } from '../json-file.js'
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')
 

@@ -28,10 +28,19 @@ export class FileIdentityRegistry implements IdentityRegistry {
   readonly path: string
   #data: RegistryFile = emptyRegistry()
   #stamp = ''
+  #revision = 0
 
   constructor(dataDir: string) {
     this.path = join(dataDir, registryFileName)
     this.reloadIfChanged()
+  }
+
+  /**
+   * Counts the changes taken from disk. A watcher compares it rather than relying on reloadIfChanged():
+   * any login reloads first, so the change would be seen by that caller and not by the watcher.
+   */
+  get revision(): number {
+    return this.#revision
   }
 
   /** Re-reads the file if it changed on disk; returns true when it did. */
@@ -45,6 +54,7 @@ export class FileIdentityRegistry implements IdentityRegistry {
     }
     if (stamp === this.#stamp) return false
     this.#stamp = stamp
+    this.#revision += 1
     if (stamp === 'missing') {
       this.#data = emptyRegistry()
       return true
@@ -80,6 +90,13 @@ export class FileIdentityRegistry implements IdentityRegistry {
   isDeviceEnabled(deviceId: string): boolean {
     const device = Object.hasOwn(this.#data.devices, deviceId) ? this.#data.devices[deviceId] : undefined
     return device !== undefined && !device.isDisabled
+  }
+
+  /** Ids of the devices that may connect (enabled), sorted. */
+  enabledDeviceIds(): string[] {
+    return this.listDevices()
+      .filter((d) => !d.isDisabled)
+      .map((d) => d.deviceId)
   }
 
   /** Devices, sorted by id. */

@@ -38,7 +38,7 @@ export async function renderDevices(view) {
   })
   view.innerHTML = `<section class="card"><h2>Devices</h2>
     <table><thead><tr><th>Device</th><th>State</th><th>Last heartbeat</th><th>Outbox</th><th>CPU temp.</th><th>Free disk</th><th>Problems</th></tr></thead>
-    <tbody>${rows.join('') || '<tr><td colspan="7" class="muted">No device seen since the collector started.</td></tr>'}</tbody></table></section>
+    <tbody>${rows.join('') || '<tr><td colspan="7" class="muted">No device registered yet.</td></tr>'}</tbody></table></section>
     <section class="card"><h2>Temperature (24 h)</h2>${lineChart(temperature.points, temperature.unit)}</section>
     <section class="card"><h2>Light (24 h)</h2>${lineChart(light.points, ` ${light.unit}`)}</section>`
 }

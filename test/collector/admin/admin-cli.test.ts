@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
 import { press, run, startCollector, tempDir, testConfig, text } from '../collector-harness.js'
@@ -140,6 +141,42 @@ describe('doorbell-admin', () => {
       await closed
       client.end(true)
     } finally {
+      await collector.close()
+    }
+  })
+
+  it('cuts a disabled device even when another device logs in before the collector checks the registry', async () => {
+    const collector = await startCollector(testConfig(join(dir.path)))
+    const clients: mqtt.MqttClient[] = []
+    const connect = async (deviceId: string, secret: string) => {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${collector.mqttPort}`, {
+        clientId: deviceId,
+        username: deviceId,
+        password: secret,
+        reconnectPeriod: 0,
+      })
+      client.on('error', () => {})
+      clients.push(client)
+      return client
+    }
+    try {
+      const secretOf = async (deviceId: string) => {
+        await admin('devices', 'add', deviceId)
+        return (await admin('devices', 'rotate', deviceId)).stdout.match(/secret: (\S+)/)?.[1] as string
+      }
+      const shedSecret = await secretOf('shed')
+      const gateSecret = await secretOf('gate')
+      const shed = await connect('shed', shedSecret)
+      let isShedCut = false
+      shed.once('close', () => {
+        isShedCut = true
+      })
+      // The login right after the change reloads the registry before the collector's periodic check does.
+      new FileIdentityRegistry(dir.path).setDeviceDisabled('shed', true)
+      await connect('gate', gateSecret)
+      await eventually(() => isShedCut, 'the disabled device cut off', 6000)
+    } finally {
+      for (const client of clients) client.end(true)
       await collector.close()
     }
   })

@@ -61,13 +61,29 @@ export async function startReceiver(statuses: number[] = [200]): Promise<Receive
 }
 
 /** A device connected to the collector with MQTT.js, publishing envelopes as the agent would. */
-export async function connectDevice(port: number, deviceId: string, secret: string): Promise<MqttClient> {
+export async function connectDevice(
+  port: number,
+  deviceId: string,
+  secret: string,
+  options: { hasLastWill?: boolean } = {},
+): Promise<MqttClient> {
   return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     clientId: deviceId,
     username: deviceId,
     password: secret,
     reconnectPeriod: 0,
     protocolVersion: 4,
+    // The agent's last will: its retained status goes offline when the connection drops.
+    ...(options.hasLastWill
+      ? {
+          will: {
+            topic: topics.status(deviceId),
+            payload: Buffer.from('{"state":"offline"}'),
+            qos: 1,
+            retain: true,
+          },
+        }
+      : {}),
   })
 }
 

@@ -58,6 +58,69 @@ describe('device health monitor', () => {
   })
 })
 
+describe('device health monitor across restarts', () => {
+  const iso = (ms: number) => new Date(ms).toISOString()
+
+  it('keeps a device that was offline before the restart offline since then, and alerts only its return', () => {
+    const before = new DeviceHealthMonitor(thresholds)
+    before.seen('front-door', 0, health)
+    expect(before.check(10_001)).toHaveLength(1)
+    const after = new DeviceHealthMonitor(thresholds)
+    after.restore(before.records(), 50_000)
+    expect(after.check(100_000)).toEqual([])
+    expect(after.status('front-door', 50_000)).toMatchObject({
+      status: 'offline',
+      offlineSince: iso(10_001),
+      lastSeenAt: iso(0),
+      health,
+      lastHealthAt: iso(0),
+    })
+    expect(after.seen('front-door', 100_001)).toMatchObject({ state: 'online', reason: 'event' })
+  })
+
+  it('gives a device that was online offlineAfterMs of grace from the restart, then reports when it was last seen', () => {
+    const before = new DeviceHealthMonitor(thresholds)
+    before.seen('front-door', 0, health)
+    const after = new DeviceHealthMonitor(thresholds)
+    after.restore(before.records(), 50_000)
+    expect(after.status('front-door', 50_000)).toMatchObject({ lastSeenAt: iso(0), offlineSince: null })
+    expect(after.check(60_000)).toEqual([])
+    expect(after.check(60_001)).toMatchObject([
+      { deviceId: 'front-door', state: 'offline', reason: 'heartbeat_timeout', lastSeenMs: 0 },
+    ])
+  })
+
+  it('reports a registered device that never shows up, and forgets a device no longer registered', () => {
+    const monitor = new DeviceHealthMonitor(thresholds)
+    monitor.seen('old-door', 0)
+    expect(monitor.watch(['front-door'], 1000)).toBe(true)
+    expect(monitor.watch(['front-door'], 2000)).toBe(false)
+    expect(monitor.statuses(1000)).toMatchObject([
+      { deviceId: 'front-door', status: 'degraded', problems: ['no_recent_health'], lastSeenAt: null },
+    ])
+    expect(monitor.check(11_000)).toEqual([])
+    expect(monitor.check(11_001)).toEqual([
+      {
+        deviceId: 'front-door',
+        state: 'offline',
+        reason: 'heartbeat_timeout',
+        atMs: 11_001,
+        lastSeenMs: null,
+      },
+    ])
+    expect(monitor.records()).toEqual([
+      {
+        deviceId: 'front-door',
+        isOnline: false,
+        lastSeenMs: null,
+        offlineSinceMs: 11_001,
+        health: null,
+        lastHealthMs: null,
+      },
+    ])
+  })
+})
+
 describe('device health end to end', () => {
   let running: RunningAlertingCollector | undefined
   let agent: AgentProcess | undefined

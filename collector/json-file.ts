@@ -11,7 +11,7 @@ export function readJsonFile<T>(path: string, fallback: T): T {
   }
 }
 
-/** Writes a JSON file atomically (temp file + rename), mode 0600: it holds hashes and settings. */
+/** Writes a JSON file atomically (temp file + rename), mode 0600: such files hold hashes and settings. */
 export function writeJsonFile(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true })
   const temp = `${path}.${process.pid}.tmp`
