@@ -1,6 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { z } from 'zod'
+import { readJsonFile, writeJsonFile } from '../json-file.js'
 
 /** A browser's PushSubscription (its toJSON()), as the dashboard's service worker sends it. */
 export const pushSubscriptionSchema = z.strictObject({
@@ -56,13 +55,8 @@ export class FilePushSubscriptionStore implements PushSubscriptionStore {
   }
 
   static #read(path: string): StoredPushSubscription[] {
-    try {
-      const value = JSON.parse(readFileSync(path, 'utf8')) as { subscriptions?: StoredPushSubscription[] }
-      return Array.isArray(value.subscriptions) ? value.subscriptions : []
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-      throw err
-    }
+    const value = readJsonFile<{ subscriptions?: StoredPushSubscription[] }>(path, {})
+    return Array.isArray(value.subscriptions) ? value.subscriptions : []
   }
 
   forUser(user: string): readonly StoredPushSubscription[] {
@@ -87,9 +81,6 @@ export class FilePushSubscriptionStore implements PushSubscriptionStore {
   }
 
   #write(): void {
-    mkdirSync(dirname(this.#path), { recursive: true })
-    const temp = `${this.#path}.tmp`
-    writeFileSync(temp, `${JSON.stringify({ subscriptions: this.#items }, null, 2)}\n`, { mode: 0o600 })
-    renameSync(temp, this.#path)
+    writeJsonFile(this.#path, { subscriptions: this.#items })
   }
 }
