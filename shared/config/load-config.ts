@@ -20,6 +20,11 @@ export interface LoadConfigOptions<S extends z.ZodType> {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Prefix of the environment variables that override fields. */
   readonly envPrefix?: string
+  /**
+   * Fields that no longer exist, by dotted path, each with what to do instead. Setting one is a problem
+   * reported under its own path (not as an unknown key of its parent), alongside the others.
+   */
+  readonly removedFields?: Readonly<Record<string, string>>
 }
 
 /** Recursively freezes a value so config cannot change after start. */
@@ -52,6 +57,20 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   }
   const last = path.at(-1)
   if (last !== undefined) node[last] = value
+}
+
+/** Deletes the field at path from target; true when it was set. */
+function takePath(target: Record<string, unknown>, path: readonly string[]): boolean {
+  let node: unknown = target
+  for (const key of path.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return false
+    node = (node as Record<string, unknown>)[key]
+  }
+  const last = path.at(-1)
+  if (last === undefined || node === null || typeof node !== 'object' || !Object.hasOwn(node, last))
+    return false
+  delete (node as Record<string, unknown>)[last]
+  return true
 }
 
 function readYamlFile(file: string): Record<string, unknown> {
@@ -102,12 +121,22 @@ export function loadConfig<S extends z.ZodType>(options: LoadConfigOptions<S>): 
     setPath(raw, path, value)
     sources.set(path.join('.'), name)
   }
+  // Taken out before validation, so the schema reports the rest and each removed field is named once.
+  const found = Object.entries(options.removedFields ?? {}).filter(([field]) =>
+    takePath(raw, field.split('.')),
+  )
   const result = options.schema.safeParse(raw)
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const field = issue.path.map(String).join('.') || '(root)'
-      const from = sources.get(field)
-      return { field, message: issue.message, ...(from ? { env: from } : {}) }
+  if (!result.success || found.length > 0) {
+    const issues = result.success ? [] : result.error.issues
+    const problems = [
+      ...found.map(([field, message]) => ({ field, message })),
+      ...issues.map((issue) => ({
+        field: issue.path.map(String).join('.') || '(root)',
+        message: issue.message,
+      })),
+    ].map((p) => {
+      const from = sources.get(p.field)
+      return { ...p, ...(from ? { env: from } : {}) }
     })
     const lines = problems.map((p) => `  ${p.field}: ${p.message}${p.env ? ` (from ${p.env})` : ''}`)
     throw new DoorbellError(

@@ -86,6 +86,28 @@ describe('loadConfig', () => {
     expect(err.message).toContain('unknownField')
   })
 
+  it('names a removed field under its own path with its hint, alongside the other problems', () => {
+    const removedFields = { 'mqtt.password': 'removed: use the device secret file instead' }
+    const withoutPassword = z.strictObject({
+      deviceId: z.string().min(1),
+      mqtt: z.strictObject({ keepaliveS: z.number().int().positive().default(30) }).prefault({}),
+    })
+    const err = configError(() =>
+      loadConfig({
+        schema: withoutPassword,
+        file: yamlFile('deviceId: d1\nmqtt:\n  password: hunter2\n  keepaliveS: -1\n'),
+        removedFields,
+      }),
+    )
+    expect(err.details.problems).toEqual([
+      { field: 'mqtt.password', message: 'removed: use the device secret file instead' },
+      expect.objectContaining({ field: 'mqtt.keepaliveS' }),
+    ])
+    expect(err.message).not.toContain('Unrecognized key')
+    const fine = loadConfig({ schema: withoutPassword, file: yamlFile('deviceId: d1\n'), removedFields })
+    expect(fine.deviceId).toBe('d1')
+  })
+
   it('freezes the result deeply', () => {
     const config = loadConfig({ schema, env: { DOORBELL_DEVICE_ID: 'd1' } })
     expect(Object.isFrozen(config)).toBe(true)
