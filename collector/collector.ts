@@ -21,8 +21,9 @@ import type { CollectorEvent } from './collector-event.js'
 import type { CollectorConfig } from './config.js'
 import { ForwardDispatcher } from './forwarding/forward-dispatcher.js'
 import { type Forwarder, isForwarded } from './forwarding/forwarder.js'
+import { bearerTokenAuthorizer, type HttpAuthorizer } from './http/http-auth.js'
 import { buildHttpServer } from './http/http-server.js'
-import { bearerTokenAuthorizer, type HttpAuthorizer, registerMediaRoutes } from './http/media-routes.js'
+import { registerMediaRoutes } from './http/media-routes.js'
 import { AckPublisher } from './ingest/ack-publisher.js'
 import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
 import { itemDevice, itemId, type RejectReason } from './ingest/ingest-item.js'
@@ -46,7 +47,7 @@ export interface CollectorDeps {
     app: FastifyInstance,
     collector: { store: EventStore },
   ) => Promise<void> | void
-  /** Who may read clips and snapshots over HTTP; default: the `http.apiToken` bearer token. */
+  /** Who may read clips and snapshots over HTTP; default: the operator's `http.apiToken` bearer token. */
   readonly authorizeMedia?: HttpAuthorizer
   /** Where clip bodies are reassembled; default: files under `<dataDir>/clips` (FileClipStore). */
   readonly clipStore?: ClipStore

@@ -37,8 +37,9 @@ export const collectorConfigSchema = z.strictObject({
       /** Health and metrics (and later the dashboard); 0 picks a free port, null disables it. */
       port: port.nullable().default(8080),
       /**
-       * Bearer token for the media routes (/api/clips, /api/events/:id/snapshot) until the dashboard
-       * issue brings real authentication; unset: those routes refuse every request.
+       * The operator's one bearer token, for every operator route: media (/api/clips, snapshots) and the
+       * alerts API (/api/devices/health, /api/stats/visitors, /api/alerts/dead-letters, /api/push/*).
+       * Homeowner sessions work without it; unset, only sessions get in (everything else: 401).
        */
       apiToken: z.string().min(16).optional(),
     })
@@ -101,12 +102,17 @@ export const collectorConfigSchema = z.strictObject({
 /** The validated, frozen collector configuration. */
 export type CollectorConfig = z.output<typeof collectorConfigSchema>
 
+/** Fields that existed once; a config still setting one fails to load, told what to use instead. */
+const removedFields = {
+  'alerts.apiToken': 'removed: use http.apiToken instead, the one operator token for every route',
+}
+
 /** Loads the collector config from an optional YAML file plus DOORBELL_* environment overrides. */
 export function loadCollectorConfig(
   file: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): CollectorConfig {
-  return loadConfig({ schema: collectorConfigSchema, file, env })
+  return loadConfig({ schema: collectorConfigSchema, file, env, removedFields })
 }
 
 /** The defaults with some fields changed, for tests and the demo. */

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   const agentDir = join(dataDir, 'agent')
   mkdirSync(agentDir, { recursive: true })
 
-  // The media routes need a bearer token until the dashboard issue brings logins: one per demo run.
+  // The operator's one bearer token (media and alerts API; the dashboard uses logins): one per demo run.
   const apiToken = randomBytes(16).toString('hex')
   let httpBase = ''
   const onEvent = (event: CollectorEvent): void => {
@@ -124,7 +124,6 @@ async function main(): Promise<void> {
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
       http: { port: await preferredPort(8080), apiToken },
-      alerts: { apiToken },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
     {

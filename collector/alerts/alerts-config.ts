@@ -76,11 +76,6 @@ export const alertsConfigSchema = z
     users: z.array(userSchema).default([]),
     /** Channels the operator is told on (SLA violations, delivery failures). */
     operatorChannels: z.array(channelName).default([]),
-    /**
-     * Operator bearer token for the alerts HTTP API (device health, statistics, push subscriptions);
-     * dashboard sessions are accepted too. Without it and without a session those routes answer 503.
-     */
-    apiToken: z.string().min(16).optional(),
     /** Public base URL of the collector, used to build click and attachment links. */
     publicUrl: z.url().optional(),
     retry: z

@@ -1,18 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import { type HttpAuthorizer, requireAuthorized } from '../http/http-auth.js'
 import type { EventStore } from '../store/event-store.js'
 import type { AlertService } from './alert-service.js'
 import type { AlertsConfig, AlertUser } from './alerts-config.js'
 import { pushSubscriptionSchema } from './push-subscription-store.js'
 import { visitorStats } from './visitor-stats.js'
-
-/** Constant-time comparison of two strings of any length (hashes first, so lengths do not leak). */
-function isSameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest()
-  const b = createHash('sha256').update(expected).digest()
-  return timingSafeEqual(a, b)
-}
 
 const addSubscriptionBody = z.strictObject({
   user: z.string().min(1).max(64),
@@ -42,9 +35,9 @@ export interface AlertsRoutesAuth {
 /**
  * The alerts HTTP API. Device health, visitor statistics, the dead letters and the push subscription
  * routes carry personal data: they need a dashboard session (viewer reads, owner for the dead letters,
- * push subscriptions only the user's own) or the operator's bearer token from alerts.apiToken (503 when
- * neither a session nor a token is configured, 401 when the token does not match). Only the VAPID public
- * key, which is public by design, is open.
+ * push subscriptions only the user's own) or the operator, as `isOperator` decides (the `http.apiToken`
+ * bearer token); anything else gets 401, whether or not a token is configured (http-auth.ts). Only the
+ * VAPID public key, which is public by design, is open.
  */
 export function registerAlertsRoutes(
   app: FastifyInstance,
@@ -52,6 +45,8 @@ export function registerAlertsRoutes(
     service: AlertService
     config: AlertsConfig
     store: EventStore
+    /** The operator's check, shared with the media routes: bearerTokenAuthorizer(http.apiToken). */
+    isOperator: HttpAuthorizer
     now?: () => number
     auth?: AlertsRoutesAuth
   },
@@ -60,6 +55,7 @@ export function registerAlertsRoutes(
   const now = deps.now ?? Date.now
   const users = deps.auth?.users ?? (() => config.users)
   const sessionUser = (request: FastifyRequest): SessionUser | undefined => deps.auth?.sessionUser?.(request)
+  const guard = requireAuthorized((request) => sessionUser(request) !== undefined || deps.isOperator(request))
   const ownerGuard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const user = sessionUser(request)
     if (user && user.role !== 'owner') {
@@ -67,21 +63,6 @@ export function registerAlertsRoutes(
       return
     }
     return guard(request, reply)
-  }
-  const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (sessionUser(request)) return
-    if (!config.apiToken) {
-      await reply.code(503).send({ error: 'alerts.apiToken is not configured; this API is off' })
-      return
-    }
-    const header = request.headers.authorization ?? ''
-    const token = header.startsWith('Bearer ') ? header.slice(7) : ''
-    if (!token || !isSameSecret(token, config.apiToken)) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'bad or missing bearer token' })
-    }
   }
   const webPush = config.channels.find((c) => c.kind === 'webpush')
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { type CollectorDeps, type RunningCollector, startCollector } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
+import { bearerTokenAuthorizer } from '../http/http-auth.js'
 import { type AlertEvent, AlertService } from './alert-service.js'
 import { type AlertsRoutesAuth, registerAlertsRoutes } from './alerts-routes.js'
 import { HomeAssistantDiscovery } from './home-assistant-discovery.js'
@@ -57,6 +58,8 @@ export async function startAlertingCollector(
           service: alerts,
           config: config.alerts,
           store: running.store,
+          // The same operator token as the media routes: one secret for one role.
+          isOperator: bearerTokenAuthorizer(config.http.apiToken),
           now,
           ...(alertsDeps.routesAuth ? { auth: alertsDeps.routesAuth } : {}),
         })

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isSameSecret } from '../http/http-auth.js'
 import type { FileHomeownerStore, HomeownerRole } from './homeowner-store.js'
 import type { FileSessionStore, Session } from './session-store.js'
 
@@ -9,9 +9,6 @@ export const sessionCookieName = 'doorbell_session'
 
 const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
-
-const sameText = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest())
 
 /** The session attached to a request by the hook below. */
 const sessions = new WeakMap<FastifyRequest, Session>()
@@ -51,7 +48,7 @@ export async function registerSessionAuth(
     const session = { ...found, role: standing.role }
     if (unsafeMethods.has(request.method) && request.url !== '/api/login') {
       const given = request.headers['x-csrf-token']
-      if (typeof given !== 'string' || !sameText(given, session.csrfToken)) {
+      if (typeof given !== 'string' || !isSameSecret(given, session.csrfToken)) {
         return reply.code(403).send({ error: 'missing or wrong x-csrf-token' })
       }
     }

@@ -10,7 +10,7 @@ import {
 } from '../alerts/start-alerts.js'
 import type { CollectorDeps } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
-import { bearerTokenAuthorizer } from '../http/media-routes.js'
+import { bearerTokenAuthorizer } from '../http/http-auth.js'
 import { registerDashboardRoutes } from './dashboard-routes.js'
 import { SseEventHub } from './event-stream.js'
 import { FileHomeownerStore } from './homeowner-store.js'

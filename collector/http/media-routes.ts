@@ -1,12 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { ulidPattern } from '../../shared/protocol/ids.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { EventStore, StoredEvent } from '../store/event-store.js'
-
-/** Decides whether a request may read media; the dashboard issue replaces it with real sessions. */
-export type HttpAuthorizer = (request: FastifyRequest) => boolean | Promise<boolean>
+import { type HttpAuthorizer, requireAuthorized } from './http-auth.js'
 
 /** Collaborators of the media routes. */
 export interface MediaRoutesDeps {
@@ -14,6 +11,7 @@ export interface MediaRoutesDeps {
   readonly clips: ClipStore
   /** Clip files live under this folder (`<dataDir>/clips`); ranged responses are served from it. */
   readonly clipsRoot: string
+  /** Who may read media: the operator's token (http-auth.ts), and homeowner sessions with the dashboard. */
   readonly authorize: HttpAuthorizer
 }
 
@@ -21,37 +19,16 @@ export interface MediaRoutesDeps {
 const snapshotWindowMs = 60_000
 
 /**
- * An authorizer accepting `Authorization: Bearer <token>` (constant-time compare). Without a token it
- * refuses everything: media stays closed until the dashboard issue brings real authentication.
- */
-export function bearerTokenAuthorizer(token: string | undefined): HttpAuthorizer {
-  const expected = token ? createHash('sha256').update(token).digest() : undefined
-  return (request) => {
-    const header = request.headers.authorization
-    if (!expected || !header?.startsWith('Bearer ')) return false
-    const given = createHash('sha256').update(header.slice('Bearer '.length)).digest()
-    return timingSafeEqual(given, expected)
-  }
-}
-
-/**
  * GET /api/clips/:clipId: the verified MP4 with range requests (206, Accept-Ranges, ETag) through
  * @fastify/static's send; GET /api/events/:id/snapshot: the JPEG of a snapshot event, or of the snapshot
- * that enriches the press or motion `id`. Both behind deps.authorize (401 when it refuses).
+ * that enriches the press or motion `id`. Both behind deps.authorize (401 when it refuses, http-auth.ts).
  */
 export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoutesDeps): Promise<void> {
   // serve:false: only reply.sendFile, no wildcard route over the data folder.
   await app.register(fastifyStatic, { root: deps.clipsRoot, serve: false })
-  const guard = async (request: FastifyRequest): Promise<boolean> => {
-    try {
-      return await deps.authorize(request)
-    } catch {
-      return false
-    }
-  }
+  const preHandler = requireAuthorized(deps.authorize)
 
-  app.get<{ Params: { clipId: string } }>('/api/clips/:clipId', async (request, reply) => {
-    if (!(await guard(request))) return reply.code(401).send({ error: 'unauthorized' })
+  app.get<{ Params: { clipId: string } }>('/api/clips/:clipId', { preHandler }, async (request, reply) => {
     const { clipId } = request.params
     if (!ulidPattern.test(clipId)) return reply.code(400).send({ error: 'bad clip id' })
     const clip = await deps.store.getClip(clipId)
@@ -66,8 +43,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
     })
   })
 
-  app.get<{ Params: { id: string } }>('/api/events/:id/snapshot', async (request, reply) => {
-    if (!(await guard(request))) return reply.code(401).send({ error: 'unauthorized' })
+  app.get<{ Params: { id: string } }>('/api/events/:id/snapshot', { preHandler }, async (request, reply) => {
     const { id } = request.params
     if (!ulidPattern.test(id)) return reply.code(400).send({ error: 'bad event id' })
     const snapshot = await findSnapshot(deps.store, id)

@@ -56,8 +56,8 @@ describe('device health across a collector restart', () => {
   async function start(dataDir: string, onAlertEvent?: (event: AlertEvent) => void) {
     running = await startAlertingCollector(
       testConfig(dataDir, {
+        http: { port: 0, apiToken },
         alerts: {
-          apiToken,
           channels: [
             { kind: 'webhook', name: 'hook', url: hook?.url ?? '', secret: 'webhook-secret-0123456789' },
           ],

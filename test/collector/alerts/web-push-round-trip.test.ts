@@ -97,8 +97,8 @@ describe('Web Push round trip', () => {
     const deviceSecret = await addDevice(dir.path, 'front-door')
     running = await startAlertingCollector(
       testConfig(dir.path, {
+        http: { port: 0, apiToken },
         alerts: {
-          apiToken,
           channels: [
             { kind: 'webpush', name: 'push', vapid: { subject: 'mailto:ops@example.org', ...vapid } },
           ],

@@ -28,8 +28,8 @@ describe('dashboard API', () => {
   beforeAll(async () => {
     running = await startDashboardCollector(
       testConfig(dir.path, {
+        http: { port: 0, apiToken },
         alerts: {
-          apiToken,
           channels: [
             { kind: 'webhook', name: 'hook', url: 'http://127.0.0.1:9/hook', secret: 'a'.repeat(32) },
           ],
