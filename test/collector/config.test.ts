@@ -2,18 +2,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadCollectorConfig } from '../../collector/config.js'
-import { DoorbellError } from '../../shared/errors.js'
+import { thrownDoorbellError as configError } from '../support/doorbell-error.js'
 import { tempDir } from './collector-harness.js'
-
-function configError(fn: () => unknown): DoorbellError {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof DoorbellError) return err
-    throw err
-  }
-  throw new Error('expected a config error')
-}
 
 describe('collector config', () => {
   const dir = tempDir('collector-config')

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { envPath, loadConfig } from '../../../shared/config/load-config.js'
-import { DoorbellError } from '../../../shared/errors.js'
+import { thrownDoorbellError as configError } from '../../support/doorbell-error.js'
 
 const schema = z.strictObject({
   deviceId: z.string().min(1),
@@ -30,16 +30,6 @@ function yamlFile(text: string): string {
   const file = join(dir, 'config.yaml')
   writeFileSync(file, text)
   return file
-}
-
-function configError(fn: () => unknown): DoorbellError {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof DoorbellError) return err
-    throw err
-  }
-  throw new Error('expected a config error')
 }
 
 describe('loadConfig', () => {

@@ -1,6 +1,5 @@
 import { crc32 } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { DoorbellError } from '../../../shared/errors.js'
 import {
   createEnvelope,
   decodeBatch,
@@ -18,17 +17,8 @@ import {
   messageTypeNames,
   newEventId,
 } from '../../../shared/protocol/index.js'
+import { thrownDoorbellError as rejection } from '../../support/doorbell-error.js'
 import { exampleEnvelopes } from './fixtures.js'
-
-function rejection(fn: () => unknown): DoorbellError {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof DoorbellError) return err
-    throw err
-  }
-  throw new Error('expected a DoorbellError, nothing was thrown')
-}
 
 const press = () => createEnvelope({ deviceId: 'front-door', seq: 7, type: 'button.press', payload: {} })
 
