@@ -4,13 +4,8 @@ import { join, resolve } from 'node:path'
 import type { Client } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { DoorbellError } from '../shared/errors.js'
-import {
-  type Envelope,
-  type EventClass,
-  encodeNewEvent,
-  type PayloadInputOf,
-  topics,
-} from '../shared/protocol/index.js'
+import type { Envelope, EventClass, PayloadInputOf } from '../shared/protocol/index.js'
+import { CommandPublisher } from './broker/command-publisher.js'
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
 import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
 import { TokenBucketRateLimiter } from './broker/token-bucket.js'
@@ -129,17 +124,9 @@ export async function startCollector(
       )
     })
   const acks = new AckPublisher(publish)
-  const commandSeq = new Map<string, number>()
-  const sendCommand = async (
-    deviceId: string,
-    payload: PayloadInputOf<'command'>,
-  ): Promise<Envelope<'command'>> => {
-    const seq = commandSeq.get(deviceId) ?? 0
-    commandSeq.set(deviceId, seq + 1)
-    const { envelope, buffer } = encodeNewEvent({ deviceId, seq, type: 'command', payload })
-    await publish(topics.command(deviceId), buffer)
-    return envelope
-  }
+  const commands = new CommandPublisher((topic, payload) => publish(topic, payload))
+  const sendCommand = (deviceId: string, payload: PayloadInputOf<'command'>): Promise<Envelope<'command'>> =>
+    commands.send(deviceId, payload)
   const recovery = new ClipRecovery({
     store,
     clips,
