@@ -24,7 +24,7 @@ export function bearerTokenAuthorizer(token: string | undefined): HttpAuthorizer
 }
 
 /** True when `authorize` accepts the request; an authorizer that throws refuses. */
-export async function isAuthorized(authorize: HttpAuthorizer, request: FastifyRequest): Promise<boolean> {
+async function isAuthorized(authorize: HttpAuthorizer, request: FastifyRequest): Promise<boolean> {
   try {
     return await authorize(request)
   } catch {
@@ -37,7 +37,7 @@ export async function isAuthorized(authorize: HttpAuthorizer, request: FastifyRe
  * (RFC 9110 15.5.2). A missing `http.apiToken` is not a 503: the routes are not unavailable, a session or
  * a token configured later opens them, and the answer does not tell a stranger whether a token is set.
  */
-export function replyUnauthorized(reply: FastifyReply): FastifyReply {
+function replyUnauthorized(reply: FastifyReply): FastifyReply {
   return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'bad or missing bearer token' })
 }
 
