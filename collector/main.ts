@@ -20,7 +20,9 @@ Every field can be overridden from the environment, e.g. DOORBELL_DATA_DIR=/var/
 DOORBELL_MQTT__PORT=1883, DOORBELL_HTTP__PORT=8080, DOORBELL_RETENTION_DAYS__MEDIUM=30.
 Defaults: dataDir ./data/collector, MQTT 1883, MQTT over WebSocket 8083 (/mqtt), HTTP 8080
 (GET /healthz, GET /metrics), TLS on 8883 when mqtt.tls.certFile and keyFile are set.
-Devices and service users are managed with doorbell-admin. Notifications (Web Push, ntfy, webhooks),
+The operator API (clips, snapshots, device health, statistics, dead letters) takes the bearer token
+http.apiToken (DOORBELL_HTTP__API_TOKEN, at least 16 characters); homeowners sign in to the dashboard.
+Devices, service users and homeowners are managed with doorbell-admin. Notifications (Web Push, ntfy, webhooks),
 SLAs, device health and Home Assistant discovery are set in the alerts section: see docs/alerts.md.
 `
 
