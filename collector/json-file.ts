@@ -1,5 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { z } from 'zod'
+import { DoorbellError, type ErrorCode } from '../shared/errors.js'
 
 /** Reads a JSON file, or the fallback when it does not exist yet. */
 export function readJsonFile<T>(path: string, fallback: T): T {
@@ -8,6 +10,23 @@ export function readJsonFile<T>(path: string, fallback: T): T {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fallback
     throw err
+  }
+}
+
+/**
+ * Reads a state file checked against its schema: the value, none when the file does not exist yet, or an
+ * error with the given code when it cannot be read or parsed (the caller ignores the file and goes on).
+ */
+export function readCheckedJsonFile<T>(
+  path: string,
+  schema: z.ZodType<T>,
+  code: ErrorCode,
+): { readonly value?: T; readonly err?: DoorbellError } {
+  try {
+    const value = readJsonFile<unknown>(path, undefined)
+    return value === undefined ? {} : { value: schema.parse(value) }
+  } catch (err) {
+    return { err: new DoorbellError(code, path, { cause: err }) }
   }
 }
 

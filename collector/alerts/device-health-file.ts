@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { DoorbellError } from '../../shared/errors.js'
+import type { DoorbellError } from '../../shared/errors.js'
 import { healthPayload, isValidDeviceId } from '../../shared/protocol/index.js'
-import { readJsonFile, writeJsonFile } from '../json-file.js'
+import { readCheckedJsonFile, writeJsonFile } from '../json-file.js'
 import type { DeviceHealthRecord } from './device-health-monitor.js'
 
 const timeMs = z.number().int().nonnegative()
@@ -49,13 +49,8 @@ export class FileDeviceHealthStore implements DeviceHealthStore {
   }
 
   load(): DeviceHealthLoad {
-    try {
-      const value = readJsonFile<unknown>(this.path, undefined)
-      if (value === undefined) return { records: [] }
-      return { records: fileSchema.parse(value).devices }
-    } catch (err) {
-      return { records: [], err: new DoorbellError('HEALTH_STATE_INVALID', this.path, { cause: err }) }
-    }
+    const { value, err } = readCheckedJsonFile(this.path, fileSchema, 'HEALTH_STATE_INVALID')
+    return err ? { records: [], err } : { records: value?.devices ?? [] }
   }
 
   save(records: readonly DeviceHealthRecord[], nowMs: number): void {
