@@ -16,6 +16,13 @@ export type CollectorEvent =
   | { readonly kind: 'presence'; readonly deviceId: string; readonly state: 'online' | 'offline' }
   /** The device registry changed on disk (admin CLI); the devices that may connect now. */
   | { readonly kind: 'registry_changed'; readonly enabledDeviceIds: readonly string[] }
+  /** A read-only service user (e.g. Home Assistant) subscribed; filters are the ones granted. */
+  | {
+      readonly kind: 'service_subscribed'
+      readonly user: string
+      readonly clientId: string
+      readonly filters: readonly string[]
+    }
   | { readonly kind: 'commit_failed'; readonly err: unknown; readonly itemCount: number }
   | { readonly kind: 'ack_failed'; readonly deviceId: string; readonly err: unknown }
   | { readonly kind: 'forward'; readonly outcome: ForwardOutcome }

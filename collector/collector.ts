@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Client } from 'aedes'
+import type { Client, Subscription } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { DoorbellError } from '../shared/errors.js'
 import type { Envelope, EventClass, PayloadInputOf } from '../shared/protocol/index.js'
@@ -245,6 +245,15 @@ export async function startCollector(
   })
   aedes.on('connectionError', (_client: Client, err: Error) => {
     if (isParserError(err)) reject('malformed_packet')
+  })
+  // Emitted after the subscriptions are in place: what is published now reaches the new subscriber.
+  aedes.on('subscribe', (subscriptions: Subscription[], client: Client) => {
+    const principal = broker?.principalOf(client)
+    if (principal?.kind !== 'service') return
+    // aedes reports a refused filter with qos 128 (SUBACK failure, MQTT 3.1.1 section 3.9.3).
+    const filters = subscriptions.filter((s) => (s.qos as number) !== 128).map((s) => s.topic)
+    if (filters.length > 0)
+      emit({ kind: 'service_subscribed', user: principal.name, clientId: client.id, filters })
   })
   // aedes emits 'error' for persistence failures; unhandled, an EventEmitter 'error' would end the process.
   const brokerEvents: EventEmitter = aedes

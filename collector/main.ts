@@ -67,6 +67,12 @@ async function main(): Promise<number> {
       case 'registry_changed':
         log.info({ enabledDevices: event.enabledDeviceIds.length }, 'device registry changed')
         break
+      case 'service_subscribed':
+        log.debug(
+          { user: event.user, clientId: event.clientId, filters: event.filters },
+          'service subscribed',
+        )
+        break
       case 'commit_failed':
         log.error(
           { err: event.err, itemCount: event.itemCount },
