@@ -102,6 +102,10 @@ export const errorCatalogue = {
     message: 'The device health state file is invalid',
     fix: 'Nothing to do: it was ignored and is rewritten; devices are watched from this start (docs/alerts.md). Look at the file if this repeats.',
   },
+  DISCOVERY_STATE_INVALID: {
+    message: 'The Home Assistant discovery state file is invalid',
+    fix: 'Nothing to do: it was ignored and is rewritten; a device removed while the collector was down may stay in Home Assistant until you delete it there (docs/alerts.md).',
+  },
   MICROPHONE_FAILED: {
     message: 'The microphone recording failed',
     fix: 'Check the ALSA device (arecord -l) and media.microphone.device, or use the simulated microphone.',

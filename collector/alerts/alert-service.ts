@@ -61,6 +61,10 @@ export interface AlertObserver {
   onStored?(events: readonly StoredEvent[]): void
   onAlert?(alert: Alert): void
   onHealth?(transition: HealthTransition): void
+  /** The registry's enabled devices, at start and after each change. */
+  onDevices?(enabledDeviceIds: readonly string[]): void
+  /** A read-only service user (Home Assistant) subscribed to these filters. */
+  onServiceSubscribed?(filters: readonly string[]): void
 }
 
 /**
@@ -249,21 +253,27 @@ export class AlertService {
     this.#notifyObservers((o) => o.onStored?.(events))
   }
 
-  /** Presence changes, registry changes and finished clips from the collector. */
+  /** Presence changes, registry changes, service subscriptions and finished clips from the collector. */
   onCollectorEvent(event: CollectorEvent): void {
     if (event.kind === 'presence') {
       this.#afterHealthUpdate([this.health.presence(event.deviceId, event.state, this.#now())])
     } else if (event.kind === 'registry_changed') {
       this.watchDevices(event.enabledDeviceIds)
+    } else if (event.kind === 'service_subscribed') {
+      this.#notifyObservers((o) => o.onServiceSubscribed?.(event.filters))
     } else if (event.kind === 'clip' && event.verdict === 'complete') {
       // The clip id is a ULID minted when recording started: "clip available within 24 h" of capture.
       this.#sla.observe('low', 'clip', this.#now() - eventIdTimeMs(event.clipId), event.clipId)
     }
   }
 
-  /** The registry's enabled devices (at start and after each change): device health watches exactly these. */
+  /**
+   * The registry's enabled devices (at start and after each change): device health watches exactly these,
+   * and observers hear of them (Home Assistant discovery withdraws the others).
+   */
   watchDevices(deviceIds: readonly string[]): void {
     if (this.health.watch(deviceIds, this.#now())) this.#healthSaver.changed(true)
+    this.#notifyObservers((o) => o.onDevices?.(deviceIds))
   }
 
   /** Resolves when every queued delivery and retry is done. */

@@ -1,106 +1,98 @@
 import { topics } from '../../shared/protocol/index.js'
+import { topicMatchesFilter } from '../broker/topic-filter.js'
 import type { StoredEvent } from '../store/event-store.js'
 import type { AlertObserver } from './alert-service.js'
 import type { HealthTransition } from './device-health-monitor.js'
+import type { DiscoveryStateStore, DiscoveryStatus } from './discovery-state-file.js'
+import { discoveryConfigs, discoveryConfigTopics, retainedStateTopics } from './home-assistant-entities.js'
 
 /** Publishes through the collector's own broker. */
 export type BrokerPublish = (topic: string, payload: Buffer, options?: { retain?: boolean }) => Promise<void>
 
-/** The entities each doorbell gets in Home Assistant: [component, entity id, config without topics]. */
-const entities = [
-  ['event', 'press', { name: 'Press', device_class: 'doorbell', event_types: ['press'] }],
-  [
-    'binary_sensor',
-    'motion',
-    { name: 'Motion', device_class: 'motion', payload_on: 'ON', payload_off: 'OFF', off_delay: 30 },
-  ],
-  [
-    'sensor',
-    'temperature',
-    {
-      name: 'Temperature',
-      device_class: 'temperature',
-      unit_of_measurement: '°C',
-      state_class: 'measurement',
-    },
-  ],
-  [
-    'sensor',
-    'light',
-    { name: 'Light', device_class: 'illuminance', unit_of_measurement: 'lx', state_class: 'measurement' },
-  ],
-  [
-    'sensor',
-    'health',
-    { name: 'Health', icon: 'mdi:heart-pulse', value_template: '{{ value_json.status }}' },
-  ],
-  ['image', 'snapshot', { name: 'Last snapshot', content_type: 'image/jpeg' }],
-] as const
+/** Collaborators of the Home Assistant discovery. */
+export interface HomeAssistantDiscoveryDeps {
+  readonly publish: BrokerPublish
+  readonly onError: (err: unknown) => void
+  /** Least time between two retained publishes of one sensor state; default 1000. */
+  readonly minIntervalMs?: number
+  /** Which devices were announced or withdrawn, kept across restarts; default: this run only. */
+  readonly state?: DiscoveryStateStore
+}
 
 /**
- * Home Assistant MQTT discovery (issue 9). The first time a device is seen in this run, a retained config
+ * Home Assistant MQTT discovery (issue 9). The first time an enabled device is seen, a retained config
  * per entity goes to `homeassistant/<component>/doorbell_<id>/<entity>/config`; states go to
  * `doorbell/v1/<id>/ha/<entity>`, which read-only service users (Home Assistant's login) may subscribe to.
  * Availability follows the device's retained status topic (its last will), so HA greys it out when offline.
+ *
+ * A device that leaves the registry's enabled set (disabled or removed) is withdrawn: an empty retained
+ * message on each config and retained state topic, which deletes the retained message (MQTT-3.3.1-10)
+ * and makes Home Assistant delete the entity. Home Assistant forgets an entity only when it receives
+ * that empty config, and an empty retained message reaches only the clients subscribed at that moment,
+ * so the empty configs of withdrawn devices are sent again whenever a service user subscribes to a
+ * filter matching them. Announced and withdrawn devices are saved (state), so a device removed while
+ * the collector was down is withdrawn at the next start, and an announced one is announced again at
+ * once (the broker's retained messages live in memory). A re-enabled device is announced again.
  */
 export class HomeAssistantDiscovery implements AlertObserver {
   readonly #publish: BrokerPublish
   readonly #onError: (err: unknown) => void
-  readonly #announced = new Set<string>()
   readonly #minIntervalMs: number
+  readonly #state: DiscoveryStateStore | undefined
+  /** What Home Assistant was last told about each device, this run or earlier. */
+  readonly #statuses: Map<string, DiscoveryStatus>
+  /** Devices whose configs were published in this run. */
+  readonly #published = new Set<string>()
+  /** The registry's enabled devices, once known; only these are announced. */
+  #enabled: ReadonlySet<string> | undefined
+  #isClosed = false
   /** Retained sensor states: when each topic was last published, and the latest value held back. */
   readonly #throttle = new Map<string, { lastMs: number; pending?: string; timer?: NodeJS.Timeout }>()
 
-  constructor(deps: { publish: BrokerPublish; onError: (err: unknown) => void; minIntervalMs?: number }) {
+  constructor(deps: HomeAssistantDiscoveryDeps) {
     this.#publish = deps.publish
     this.#onError = deps.onError
     this.#minIntervalMs = deps.minIntervalMs ?? 1000
+    this.#state = deps.state
+    const saved = deps.state?.load()
+    if (saved?.err) this.#onError(saved.err)
+    this.#statuses = new Map(saved?.devices)
   }
 
-  /** Cancels held-back sensor states. */
+  /** Cancels held-back sensor states; nothing is published after close. */
   close(): void {
+    this.#isClosed = true
     for (const entry of this.#throttle.values()) if (entry.timer) clearTimeout(entry.timer)
     this.#throttle.clear()
   }
 
-  /** The discovery configs of one device: [topic, JSON payload]. */
-  static configsFor(deviceId: string): [string, Record<string, unknown>][] {
-    const device = {
-      identifiers: [`doorbell_${deviceId}`],
-      name: `Doorbell ${deviceId}`,
-      manufacturer: 'Open-source doorbell',
-      model: 'doorbell agent',
+  /**
+   * The registry's enabled devices (at start and after each change): withdraws announced devices that
+   * are no longer enabled; announces again those withdrawn before, or announced in an earlier run.
+   */
+  onDevices(enabledDeviceIds: readonly string[]): void {
+    const enabled = new Set(enabledDeviceIds)
+    this.#enabled = enabled
+    for (const [deviceId, status] of this.#statuses) {
+      if (!enabled.has(deviceId)) {
+        if (status === 'announced') this.#withdraw(deviceId)
+      } else if (!this.#published.has(deviceId)) this.#announce(deviceId)
     }
-    const availability = {
-      topic: topics.status(deviceId),
-      value_template: '{{ value_json.state if value_json.state is defined else value_json.payload.state }}',
-      payload_available: 'online',
-      payload_not_available: 'offline',
+  }
+
+  /** A service user (Home Assistant) subscribed: it gets the empty configs of withdrawn devices it matches. */
+  onServiceSubscribed(filters: readonly string[]): void {
+    for (const [deviceId, status] of this.#statuses) {
+      if (status !== 'withdrawn') continue
+      for (const topic of discoveryConfigTopics(deviceId)) {
+        if (filters.some((filter) => topicMatchesFilter(filter, topic))) this.#send(topic, '', true)
+      }
     }
-    return entities.map(([component, entity, config]) => {
-      const stateTopic = topics.homeAssistantState(deviceId, entity)
-      const topicFields =
-        component === 'image'
-          ? { image_topic: stateTopic }
-          : entity === 'health'
-            ? { state_topic: stateTopic, json_attributes_topic: stateTopic }
-            : { state_topic: stateTopic }
-      return [
-        topics.homeAssistantConfig(component, deviceId, entity),
-        {
-          ...config,
-          ...topicFields,
-          unique_id: `doorbell_${deviceId}_${entity}`,
-          object_id: `doorbell_${deviceId}_${entity}`,
-          availability: [availability],
-          device,
-        },
-      ]
-    })
   }
 
   onStored(events: readonly StoredEvent[]): void {
     for (const event of events) {
+      if (!this.#isEnabled(event.deviceId)) continue
       this.#announce(event.deviceId)
       const state = (entity: string, payload: string | Buffer, retain: boolean): void =>
         this.#send(topics.homeAssistantState(event.deviceId, entity), payload, retain)
@@ -135,6 +127,8 @@ export class HomeAssistantDiscovery implements AlertObserver {
   }
 
   onHealth(transition: HealthTransition): void {
+    // A disabled device's last will arrives after it was withdrawn: it must not announce it again.
+    if (!this.#isEnabled(transition.deviceId)) return
     this.#announce(transition.deviceId)
     this.#send(
       topics.homeAssistantState(transition.deviceId, 'health'),
@@ -143,11 +137,36 @@ export class HomeAssistantDiscovery implements AlertObserver {
     )
   }
 
+  #isEnabled(deviceId: string): boolean {
+    return !this.#enabled || this.#enabled.has(deviceId)
+  }
+
   #announce(deviceId: string): void {
-    if (this.#announced.has(deviceId)) return
-    this.#announced.add(deviceId)
-    for (const [topic, config] of HomeAssistantDiscovery.configsFor(deviceId)) {
-      this.#send(topic, JSON.stringify(config), true)
+    if (this.#published.has(deviceId)) return
+    this.#published.add(deviceId)
+    for (const [topic, config] of discoveryConfigs(deviceId)) this.#send(topic, JSON.stringify(config), true)
+    this.#setStatus(deviceId, 'announced')
+  }
+
+  #withdraw(deviceId: string): void {
+    this.#published.delete(deviceId)
+    for (const topic of retainedStateTopics(deviceId)) {
+      const entry = this.#throttle.get(topic)
+      if (entry?.timer) clearTimeout(entry.timer)
+      this.#throttle.delete(topic)
+    }
+    for (const topic of [...discoveryConfigTopics(deviceId), ...retainedStateTopics(deviceId)])
+      this.#send(topic, '', true)
+    this.#setStatus(deviceId, 'withdrawn')
+  }
+
+  #setStatus(deviceId: string, status: DiscoveryStatus): void {
+    if (this.#statuses.get(deviceId) === status) return
+    this.#statuses.set(deviceId, status)
+    try {
+      this.#state?.save(this.#statuses)
+    } catch (err) {
+      this.#onError(err)
     }
   }
 
@@ -179,6 +198,7 @@ export class HomeAssistantDiscovery implements AlertObserver {
   }
 
   #send(topic: string, payload: string | Buffer, retain: boolean): void {
+    if (this.#isClosed) return
     const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload
     this.#publish(topic, body, { retain }).catch(this.#onError)
   }

@@ -1,9 +1,10 @@
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { type CollectorDeps, type RunningCollector, startCollector } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
 import { bearerTokenAuthorizer } from '../http/http-auth.js'
 import { type AlertEvent, AlertService } from './alert-service.js'
 import { type AlertsRoutesAuth, registerAlertsRoutes } from './alerts-routes.js'
+import { FileDiscoveryStateStore } from './discovery-state-file.js'
 import { HomeAssistantDiscovery } from './home-assistant-discovery.js'
 
 /** A collector with its alert service. */
@@ -32,9 +33,10 @@ export async function startAlertingCollector(
   alertsDeps: AlertsDeps = {},
 ): Promise<RunningAlertingCollector> {
   const now = deps.now ?? Date.now
+  const dataDir = resolve(config.dataDir)
   const alerts = new AlertService({
     config: config.alerts,
-    dataDir: resolve(config.dataDir),
+    dataDir,
     now,
     ...(alertsDeps.onAlertEvent ? { onEvent: alertsDeps.onAlertEvent } : {}),
     ...alertsDeps.service,
@@ -70,16 +72,18 @@ export async function startAlertingCollector(
     throw err
   }
   alerts.registerMetrics(collector.metrics.registry)
-  // Registered devices the saved health does not know are watched from now; later changes come as events.
-  alerts.watchDevices(collector.enabledDeviceIds())
   if (config.alerts.mqttDiscovery.isEnabled) {
     alerts.addObserver(
       new HomeAssistantDiscovery({
         publish: collector.publish,
         onError: (err) => alertsDeps.onAlertEvent?.({ kind: 'task_failed', task: 'mqtt discovery', err }),
+        state: new FileDiscoveryStateStore(join(dataDir, 'alerts', 'home-assistant-discovery.json')),
       }),
     )
   }
+  // Registered devices the saved health does not know are watched from now, and discovery withdraws the
+  // devices it announced in an earlier run that are no longer enabled; later changes come as events.
+  alerts.watchDevices(collector.enabledDeviceIds())
   return {
     collector,
     alerts,

@@ -101,17 +101,23 @@ describe('Home Assistant MQTT discovery', () => {
   })
 })
 
+/** A discovery publishing into a list of [topic, payload] instead of a broker. */
+function recorder(): { sent: [string, string][]; discovery: HomeAssistantDiscovery } {
+  const sent: [string, string][] = []
+  const discovery = new HomeAssistantDiscovery({
+    publish: async (topic, payload) => {
+      sent.push([topic, payload.toString('utf8')])
+    },
+    onError: () => {},
+  })
+  return { sent, discovery }
+}
+
 describe('Home Assistant sensor state throttle', () => {
   it('publishes a burst of readings as the first and, a second later, the latest', async () => {
     vi.useFakeTimers()
     try {
-      const sent: [string, string][] = []
-      const discovery = new HomeAssistantDiscovery({
-        publish: async (topic, payload) => {
-          sent.push([topic, payload.toString('utf8')])
-        },
-        onError: () => {},
-      })
+      const { sent, discovery } = recorder()
       const stored = [20, 21, 22].map((celsius, seq) => ({
         ...reading('front-door', seq, celsius),
         receivedAtMs: 0,
@@ -123,6 +129,47 @@ describe('Home Assistant sensor state throttle', () => {
       expect(sent.filter(([t]) => t === temperature)).toEqual([
         [temperature, '20'],
         [temperature, '22'],
+      ])
+      discovery.close()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+describe('Home Assistant discovery of a withdrawn device', () => {
+  it('is not announced again by the last will that follows its withdrawal', () => {
+    const { sent, discovery } = recorder()
+    discovery.onDevices(['front-door'])
+    discovery.onStored([{ ...reading('front-door', 0, 20), receivedAtMs: 0 }])
+    discovery.onDevices([])
+    sent.length = 0
+    discovery.onHealth({
+      deviceId: 'front-door',
+      state: 'offline',
+      reason: 'last_will',
+      atMs: 1,
+      lastSeenMs: 0,
+    })
+    discovery.onStored([{ ...reading('front-door', 1, 21), receivedAtMs: 1 }])
+    expect(sent).toEqual([])
+    discovery.close()
+  })
+
+  it('drops a held-back reading of a device withdrawn before it was sent', async () => {
+    vi.useFakeTimers()
+    try {
+      const { sent, discovery } = recorder()
+      discovery.onDevices(['front-door'])
+      const temperature = topics.homeAssistantState('front-door', 'temperature')
+      discovery.onStored(
+        [20, 21].map((celsius, seq) => ({ ...reading('front-door', seq, celsius), receivedAtMs: 0 })),
+      )
+      discovery.onDevices([])
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(sent.filter(([t]) => t === temperature)).toEqual([
+        [temperature, '20'],
+        [temperature, ''],
       ])
       discovery.close()
     } finally {
