@@ -189,6 +189,7 @@ export async function startCollector(
     }
   }
 
+  const retention = retentionFromDays(config.retentionDays)
   const writer = new GroupCommitWriter({
     store,
     clips,
@@ -302,10 +303,9 @@ export async function startCollector(
   }, 2000)
   registryTimer.unref()
 
-  const retention = retentionFromDays(config.retentionDays)
   const sweep = async (): Promise<void> => {
-    const deletedCount = await sweepRetentionOnce(store, clips, now(), retention)
-    if (deletedCount > 0) emit({ kind: 'retention', deletedCount })
+    const counts = await sweepRetentionOnce(store, clips, now(), retention)
+    if (counts.deletedCount > 0 || counts.deletedClipCount > 0) emit({ kind: 'retention', ...counts })
   }
   const retentionTimer = setInterval(() => track('retention', sweep()), config.retentionSweepIntervalMs)
   retentionTimer.unref()
