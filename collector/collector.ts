@@ -164,6 +164,7 @@ export async function startCollector(
     }
     if (result.storedChunks.length > 0) metrics.storedChunks.inc(result.storedChunks.length)
     if (result.duplicateCount > 0) metrics.duplicates.inc(result.duplicateCount)
+    for (const refusal of result.refused) reject(refusal.reason, { deviceId: refusal.deviceId })
     for (const ack of result.acks) {
       track(
         'ack',
@@ -193,6 +194,8 @@ export async function startCollector(
   const writer = new GroupCommitWriter({
     store,
     clips,
+    clipRetentionMs: retention.low,
+    now,
     maxBatchItems: config.store.maxBatchEvents,
     maxConcurrentCommits: config.store.maxConcurrentCommits,
     lingerMs: config.store.lingerMs,
