@@ -28,5 +28,5 @@ export type CollectorEvent =
   | { readonly kind: 'forward'; readonly outcome: ForwardOutcome }
   | { readonly kind: 'clip'; readonly deviceId: string; readonly clipId: string; readonly verdict: string }
   | ({ readonly kind: 'clip_resend' } & ClipResendReport)
-  | { readonly kind: 'retention'; readonly deletedCount: number }
+  | { readonly kind: 'retention'; readonly deletedCount: number; readonly deletedClipCount: number }
   | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }

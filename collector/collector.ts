@@ -164,6 +164,7 @@ export async function startCollector(
     }
     if (result.storedChunks.length > 0) metrics.storedChunks.inc(result.storedChunks.length)
     if (result.duplicateCount > 0) metrics.duplicates.inc(result.duplicateCount)
+    for (const refusal of result.refused) reject(refusal.reason, { deviceId: refusal.deviceId })
     for (const ack of result.acks) {
       track(
         'ack',
@@ -189,9 +190,12 @@ export async function startCollector(
     }
   }
 
+  const retention = retentionFromDays(config.retentionDays)
   const writer = new GroupCommitWriter({
     store,
     clips,
+    clipRetentionMs: retention.low,
+    now,
     maxBatchItems: config.store.maxBatchEvents,
     maxConcurrentCommits: config.store.maxConcurrentCommits,
     lingerMs: config.store.lingerMs,
@@ -311,10 +315,9 @@ export async function startCollector(
   }, 2000)
   registryTimer.unref()
 
-  const retention = retentionFromDays(config.retentionDays)
   const sweep = async (): Promise<void> => {
-    const deletedCount = await sweepRetentionOnce(store, clips, now(), retention)
-    if (deletedCount > 0) emit({ kind: 'retention', deletedCount })
+    const counts = await sweepRetentionOnce(store, clips, now(), retention)
+    if (counts.deletedCount > 0 || counts.deletedClipCount > 0) emit({ kind: 'retention', ...counts })
   }
   const retentionTimer = setInterval(() => track('retention', sweep()), config.retentionSweepIntervalMs)
   retentionTimer.unref()

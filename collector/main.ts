@@ -99,7 +99,10 @@ async function main(): Promise<number> {
         break
       }
       case 'retention':
-        log.info({ deletedCount: event.deletedCount }, 'retention sweep')
+        log.info(
+          { deletedCount: event.deletedCount, deletedClipCount: event.deletedClipCount },
+          'retention sweep',
+        )
         break
       case 'task_failed':
         log.warn({ err: event.err, task: event.task }, 'background task failed')

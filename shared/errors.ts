@@ -98,6 +98,10 @@ export const errorCatalogue = {
     message: 'A clip upload state file is invalid',
     fix: 'The clip will be uploaded again from its first chunk; remove the .upload.json file if this repeats.',
   },
+  CLIP_EXPIRED: {
+    message: 'The chunk belongs to a clip the collector no longer keeps (past retentionDays.low)',
+    fix: 'Nothing to do: the device drops the clip. If devices stay offline longer than retentionDays.low, raise it in the collector config.',
+  },
   HEALTH_STATE_INVALID: {
     message: 'The device health state file is invalid',
     fix: 'Nothing to do: it was ignored and is rewritten; devices are watched from this start (docs/alerts.md). Look at the file if this repeats.',

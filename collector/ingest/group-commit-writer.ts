@@ -1,6 +1,7 @@
 import { type ErrorCode, isDoorbellError } from '../../shared/errors.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { ChunkReceipt, ClipRecord, EventStore, StoredEvent } from '../store/event-store.js'
+import { findExpiredChunkIds } from './expired-chunks.js'
 import {
   highClassFirst,
   type IngestItem,
@@ -23,6 +24,8 @@ export interface CommitResult {
   /** Events stored for the first time, in arrival order. */
   readonly stored: StoredEvent[]
   readonly storedChunks: ChunkReceipt[]
+  /** Chunks refused because retention already removed their clip (CLIP_EXPIRED); nothing was written. */
+  readonly refused: Rejection[]
   readonly duplicateCount: number
   readonly acks: DeviceAck[]
   readonly durationMs: number
@@ -41,6 +44,11 @@ export interface GroupCommitWriterDeps {
   readonly lingerMs?: number
   /** Group commits allowed in flight at once (LevelDB merges concurrent batches into one log write). */
   readonly maxConcurrentCommits?: number
+  /**
+   * How long clips are kept (the low-class retention), ms; 0 or absent keeps them forever. A chunk of a
+   * clip that started before `now - clipRetentionMs` and has no clip record is refused, not stored.
+   */
+  readonly clipRetentionMs?: number
   readonly now?: () => number
 }
 
@@ -214,6 +222,7 @@ export class GroupCommitWriter {
     }
     const stored: StoredEvent[] = []
     const storedChunks: ChunkReceipt[] = []
+    const refused: Rejection[] = []
     let isCommitted = true
     let error: unknown
     try {
@@ -221,12 +230,27 @@ export class GroupCommitWriter {
         fresh.filter((item) => item.kind === 'event' && this.#mayBeStored(item)).map(itemId),
         fresh.filter((item) => item.kind === 'chunk').map(itemId),
       )
+      const keepMs = this.#deps.clipRetentionMs ?? 0
+      const expired =
+        keepMs > 0
+          ? await findExpiredChunkIds(
+              this.#deps.store,
+              fresh,
+              existing,
+              (this.#deps.now ?? Date.now)() - keepMs,
+            )
+          : new Set<string>()
       const clips: ClipRecord[] = []
       const chunkWrites: Promise<void>[] = []
       for (const item of fresh) {
         const id = itemId(item)
         if (existing.has(id)) {
           duplicateCount += 1
+          continue
+        }
+        if (expired.has(id)) {
+          const deviceId = itemDevice(item)
+          refused.push({ deviceId, id, code: 'CLIP_EXPIRED', isRetryable: false, reason: 'expired' })
           continue
         }
         if (item.kind === 'event') {
@@ -281,7 +305,11 @@ export class GroupCommitWriter {
       })
     }
     if (isCommitted) {
-      for (const item of fresh) ackOf(itemDevice(item)).ids.push(itemId(item))
+      const refusedIds = new Set(refused.map((rejection) => rejection.id))
+      for (const item of fresh) {
+        if (!refusedIds.has(itemId(item))) ackOf(itemDevice(item)).ids.push(itemId(item))
+      }
+      for (const rejection of refused) ackOf(rejection.deviceId).rejected.push(rejection)
     } else {
       this.#deps.onCommitFailed(error, fresh.length)
       const code = isDoorbellError(error) ? error.code : 'STORE_WRITE_FAILED'
@@ -295,6 +323,7 @@ export class GroupCommitWriter {
       this.#deps.onCommitted({
         stored: isCommitted ? stored : [],
         storedChunks: isCommitted ? storedChunks : [],
+        refused: isCommitted ? refused : [],
         duplicateCount,
         acks: [...acks.values()],
         durationMs: performance.now() - startedMs,

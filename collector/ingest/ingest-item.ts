@@ -13,6 +13,7 @@ export type RejectReason =
   | 'not_a_device'
   | 'rate_limited'
   | 'chunk_crc'
+  | 'expired'
   | 'store_failed'
   | 'overloaded'
   | 'packet_too_large'

@@ -3,7 +3,7 @@
  *   e!<id>                 the stored event (JSON); also the deduplication index
  *   d!<deviceId>!<id>      by device and time
  *   c!<class>!<id>         by class and time (retention sweeps walk it)
- *   k!<chunkId>            chunk receipt (deduplication of clip chunks)
+ *   k!<chunkId>            chunk receipt (deduplication of clip chunks); deleted with its clip
  *   kc!<clipId>!<index>    chunk indexes on disk per clip
  *   clip!<clipId>          clip metadata
  *   cr!<deviceId>!<clipId> clips awaiting a resend from their device (asked again when it reconnects)

@@ -80,6 +80,8 @@ export interface RetentionResult {
 export interface EventStore {
   /** Of the given event ids and chunk ids, those already stored. */
   findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>>
+  /** Of the given clip ids, those with a clip record (their manifest arrived, and retention kept it). */
+  findClips(clipIds: readonly string[]): Promise<Set<string>>
   /** The greatest event id stored for a device ('' when none): ids above it cannot be duplicates. */
   latestEventId(deviceId: string): Promise<string>
   /** Writes one group commit atomically and durably. */
@@ -99,7 +101,11 @@ export interface EventStore {
   forgetClipChunks(record: ClipRecord): Promise<void>
   /** Clips of a device awaiting a resend (`isAwaitingResend`), oldest first. */
   listClipsAwaitingResend(deviceId: string): Promise<ClipRecord[]>
-  /** Deletes events older than the retention of their class, with the metadata of expired clips. */
+  /**
+   * Deletes events older than the retention of their class; an expired clip manifest takes every key of
+   * its clip along in the same batch (record, resend index, chunk receipts). Receipts of chunks that
+   * belong to no clip and are past the low-class retention go as well.
+   */
   sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult>
   /** True while the store is open. */
   readonly isOpen: boolean

@@ -1,6 +1,5 @@
 import { Level } from 'level'
 import { DoorbellError } from '../../shared/errors.js'
-import { eventClasses } from '../../shared/protocol/index.js'
 import {
   chunkKey,
   classKey,
@@ -21,6 +20,7 @@ import type {
   RetentionResult,
   StoredEvent,
 } from './event-store.js'
+import { type ChainedBatch, delChunkReceipts, sweepLevelRetention } from './level-retention-sweep.js'
 
 /** Options of the Level store. */
 export interface LevelEventStoreOptions {
@@ -31,7 +31,6 @@ export interface LevelEventStoreOptions {
 }
 
 const maxPageSize = 1000
-const retentionPage = 500
 
 /** Event store on an embedded Level database (classic-level, LevelDB). */
 export class LevelEventStore implements EventStore {
@@ -78,6 +77,12 @@ export class LevelEventStore implements EventStore {
     return found
   }
 
+  async findClips(clipIds: readonly string[]): Promise<Set<string>> {
+    if (clipIds.length === 0) return new Set()
+    const present = await this.#db.hasMany(clipIds.map(clipKey))
+    return new Set(clipIds.filter((_, i) => present[i]))
+  }
+
   async latestEventId(deviceId: string): Promise<string> {
     const prefix = deviceKey(deviceId, '')
     const keys = await this.#db.keys({ gte: prefix, lt: `${prefix}~`, reverse: true, limit: 1 }).all()
@@ -103,7 +108,7 @@ export class LevelEventStore implements EventStore {
   async forgetClipChunks(record: ClipRecord): Promise<void> {
     if (this.#isTorn) await this.#reopen()
     const chained = this.#db.batch()
-    await this.#delChunkReceipts(chained, record.clipId)
+    await delChunkReceipts(this.#db, chained, record.clipId)
     putClip(chained, record)
     await this.#write(chained)
   }
@@ -113,15 +118,6 @@ export class LevelEventStore implements EventStore {
     const keys = await this.#db.keys({ gte: prefix, lt: `${prefix}~` }).all()
     const values = await this.#db.getMany(keys.map((key) => clipKey(key.slice(prefix.length))))
     return values.flatMap((value) => (value === undefined ? [] : [JSON.parse(value) as ClipRecord]))
-  }
-
-  /** Queues the deletion of a clip's chunk receipts: the per-clip index and the dedup keys it names. */
-  async #delChunkReceipts(chained: ChainedBatch, clipId: string): Promise<void> {
-    const prefix = clipChunkKey(clipId, 0).slice(0, -8)
-    for await (const [key, chunkId] of this.#db.iterator({ gte: prefix, lt: `${prefix}~` })) {
-      chained.del(key)
-      chained.del(chunkKey(chunkId))
-    }
   }
 
   async #write(chained: ChainedBatch): Promise<void> {
@@ -232,50 +228,14 @@ export class LevelEventStore implements EventStore {
     return keys.map((key) => Number(key.slice(prefix.length)))
   }
 
-  async sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult> {
-    let deletedCount = 0
-    const expiredClips: { deviceId: string; clipId: string }[] = []
-    for (const eventClass of eventClasses) {
-      const keepMs = retention[eventClass]
-      if (!keepMs) continue
-      const prefix = classKey(eventClass, '')
-      const cutoff = prefix + ulidTimePrefix(nowMs - keepMs)
-      for (;;) {
-        const keys = await this.#db.keys({ gte: prefix, lt: cutoff, limit: retentionPage }).all()
-        if (keys.length === 0) break
-        const ids = keys.map((key) => key.slice(prefix.length))
-        const values = await this.#db.getMany(ids.map(eventKey))
-        const chained = this.#db.batch()
-        for (let i = 0; i < ids.length; i++) {
-          const id = ids[i] as string
-          chained.del(keys[i] as string)
-          const value = values[i]
-          if (value === undefined) continue
-          const event = JSON.parse(value) as StoredEvent
-          chained.del(eventKey(id))
-          chained.del(deviceKey(event.deviceId, id))
-          if (event.type === 'clip.manifest') {
-            const clipId = event.payload.clipId
-            expiredClips.push({ deviceId: event.deviceId, clipId })
-            chained.del(clipKey(clipId))
-            chained.del(resendKey(event.deviceId, clipId))
-            const chunkKeys = await this.#db.keys({ gte: `kc!${clipId}!`, lt: `kc!${clipId}!~` }).all()
-            for (const key of chunkKeys) chained.del(key)
-          }
-          deletedCount += 1
-        }
-        await chained.write()
-      }
-    }
-    return { deletedCount, expiredClips }
+  sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult> {
+    return sweepLevelRetention(this.#db, nowMs, retention)
   }
 
   async close(): Promise<void> {
     await this.#db.close()
   }
 }
-
-type ChainedBatch = ReturnType<Level<string, string>['batch']>
 
 /** Queues a clip record and keeps the index of clips awaiting a resend in step with it. */
 function putClip(chained: ChainedBatch, clip: ClipRecord): void {

@@ -8,14 +8,23 @@ export function retentionFromDays(days: { high: number; medium: number; low: num
   return { high: days.high * DAY_MS, medium: days.medium * DAY_MS, low: days.low * DAY_MS }
 }
 
-/** One retention pass: deletes expired events, then the files of expired clips; returns events deleted. */
+/** What one pass removed: events, and clips (metadata and files). */
+export interface SweepCounts {
+  readonly deletedCount: number
+  readonly deletedClipCount: number
+}
+
+/**
+ * One retention pass: deletes expired events with the metadata of their clips, then the clips' files.
+ * A crash in between leaves files without metadata (the next pass does not see them).
+ */
 export async function sweepRetentionOnce(
   store: EventStore,
   clips: ClipStore,
   nowMs: number,
   retention: RetentionMs,
-): Promise<number> {
+): Promise<SweepCounts> {
   const result = await store.sweepRetention(nowMs, retention)
   for (const clip of result.expiredClips) await clips.deleteClip(clip.deviceId, clip.clipId)
-  return result.deletedCount
+  return { deletedCount: result.deletedCount, deletedClipCount: result.expiredClips.length }
 }

@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import { ulid } from 'ulid'
 import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import { type CollectorConfig, collectorConfig } from '../../collector/config.js'
 import { FileIdentityRegistry } from '../../collector/registry/file-identity-registry.js'
-import { createEnvelope, type Envelope, encodeEvent } from '../../shared/protocol/index.js'
+import { createEnvelope, type Envelope, encodeEvent, topics } from '../../shared/protocol/index.js'
 
 /** A temp folder removed by cleanup(). */
 export function tempDir(prefix: string): { path: string; cleanup: () => void } {
@@ -102,3 +104,62 @@ export async function metric(collector: RunningCollector, name: string, labels =
 }
 
 export { startCollector }
+
+/** A clip.manifest of device 'porch' whose clip id (the start) and envelope id (10 s later) carry atMs. */
+export function manifestAt(
+  atMs: number,
+  file: { bytes: number; sha256: string; chunkBytes: number; chunkCount: number },
+): Envelope<'clip.manifest'> {
+  // ulid() is not monotonic (newEventId is), so ids of any time can be made in any order.
+  return createEnvelope({
+    deviceId: 'porch',
+    seq: 1,
+    id: ulid(atMs + 10_000),
+    capturedAtMs: atMs + 10_000,
+    type: 'clip.manifest',
+    payload: {
+      clipId: ulid(atMs),
+      contentType: 'video/mp4',
+      startedAt: new Date(atMs).toISOString(),
+      durationMs: 10_000,
+      prerollMs: 0,
+      hasAudio: false,
+      ...file,
+    },
+  })
+}
+
+/** What a device client received: ids acked, refusals, and command payloads. */
+export interface DeviceInbox {
+  readonly acked: Set<string>
+  readonly rejected: { id: string; code: string; retry: boolean }[]
+  readonly commands: unknown[]
+}
+
+/** Connects to a collector as a device with MQTT.js, subscribed to its ack topic (commands arrive unasked). */
+export async function connectDevice(
+  port: number,
+  deviceId: string,
+  secret: string,
+): Promise<{ client: MqttClient; inbox: DeviceInbox }> {
+  const inbox: DeviceInbox = { acked: new Set(), rejected: [], commands: [] }
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    clientId: deviceId,
+    username: deviceId,
+    password: secret,
+    reconnectPeriod: 0,
+  })
+  client.on('message', (topic, message) => {
+    const envelope = JSON.parse(message.toString()) as { payload: unknown }
+    if (topic === topics.command(deviceId)) {
+      inbox.commands.push(envelope.payload)
+      return
+    }
+    const ack = envelope.payload as { ids: string[]; rejected: DeviceInbox['rejected'] }
+    for (const id of ack.ids) inbox.acked.add(id)
+    inbox.rejected.push(...ack.rejected)
+  })
+  await new Promise<void>((resolve) => client.once('connect', () => resolve()))
+  await client.subscribeAsync(topics.ack(deviceId), { qos: 1 })
+  return { client, inbox }
+}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningCollector } from '../../../collector/collector.js'
 import {
@@ -12,36 +12,25 @@ import {
   topics,
 } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
-import { addDevice, startCollector, tempDir, testConfig } from '../collector-harness.js'
+import {
+  addDevice,
+  connectDevice,
+  type DeviceInbox,
+  startCollector,
+  tempDir,
+  testConfig,
+} from '../collector-harness.js'
 
 describe('clip ingest', () => {
   const dir = tempDir('collector-clips')
   let collector: RunningCollector
   let client: MqttClient
-  const acked = new Set<string>()
-  const rejected: { id: string; retry: boolean }[] = []
-  const commands: unknown[] = []
+  let inbox: DeviceInbox
 
   beforeAll(async () => {
     const secret = await addDevice(dir.path, 'porch')
     collector = await startCollector(testConfig(dir.path))
-    client = mqtt.connect(`mqtt://127.0.0.1:${collector.mqttPort}`, {
-      clientId: 'porch',
-      username: 'porch',
-      password: secret,
-      reconnectPeriod: 0,
-    })
-    client.on('message', (topic, message) => {
-      if (topic === topics.command('porch')) {
-        commands.push(JSON.parse(message.toString()).payload)
-        return
-      }
-      const ack = JSON.parse(message.toString()) as { payload: { ids: string[]; rejected: typeof rejected } }
-      for (const id of ack.payload.ids) acked.add(id)
-      rejected.push(...ack.payload.rejected)
-    })
-    await new Promise<void>((resolve) => client.once('connect', () => resolve()))
-    await client.subscribeAsync(topics.ack('porch'), { qos: 1 })
+    ;({ client, inbox } = await connectDevice(collector.mqttPort, 'porch', secret))
   })
 
   afterAll(async () => {
@@ -92,8 +81,12 @@ describe('clip ingest', () => {
       }
       client.publish(topics.chunk('porch'), frame, { qos: 1 })
     }
-    await eventually(() => [manifest.id, ...chunkIds].every((id) => acked.has(id)), 'chunk acks', 10_000)
-    expect(rejected).toContainEqual(expect.objectContaining({ id: chunkIds[1], retry: true }))
+    await eventually(
+      () => [manifest.id, ...chunkIds].every((id) => inbox.acked.has(id)),
+      'chunk acks',
+      10_000,
+    )
+    expect(inbox.rejected).toContainEqual(expect.objectContaining({ id: chunkIds[1], retry: true }))
     const clip = await eventually(
       async () => {
         const record = await collector.store.getClip(clipId)
@@ -108,7 +101,7 @@ describe('clip ingest', () => {
     expect(readFileSync(path as string).equals(body)).toBe(true)
     expect(await collector.store.listChunkIndexes(clipId)).toEqual([0, 1, 2, 3])
     // The device may now evict its copy.
-    await eventually(() => commands.length > 0, 'the clip.verified command', 5_000)
-    expect(commands).toEqual([{ name: 'clip.verified', args: { clipId } }])
+    await eventually(() => inbox.commands.length > 0, 'the clip.verified command', 5_000)
+    expect(inbox.commands).toEqual([{ name: 'clip.verified', args: { clipId } }])
   })
 })
