@@ -106,12 +106,16 @@ function segmentOutputArgs(s: CaptureSettings, run: PipelineRunOptions): string[
 
 const quiet = ['-hide_banner', '-loglevel', 'error']
 
+/** The video input, and the audio input when there is one (always input 1). */
+function streamMaps(s: CaptureSettings): string[] {
+  return s.hasAudio ? ['-map', '0:v', '-map', '1:a'] : ['-map', '0:v']
+}
+
 function simulatedPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipeline {
   const video = ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${s.widthPx}x${s.heightPx}:rate=${s.frameRate}`]
   const audio = s.hasAudio
     ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=${simulatedToneHz}:sample_rate=${s.audioSampleRateHz}`]
     : []
-  const maps = s.hasAudio ? ['-map', '0:v', '-map', '1:a'] : ['-map', '0:v']
   return {
     ffmpeg: {
       command: s.ffmpegPath,
@@ -120,7 +124,7 @@ function simulatedPipeline(s: CaptureSettings, run: PipelineRunOptions): Capture
         '-nostdin',
         ...video,
         ...audio,
-        ...maps,
+        ...streamMaps(s),
         ...x264Args(s),
         ...(s.hasAudio ? audioEncodeArgs() : []),
         ...segmentOutputArgs(s, run),
@@ -141,7 +145,6 @@ function v4l2Pipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipel
     '-i',
     s.v4l2Device,
   ]
-  const maps = s.hasAudio ? ['-map', '0:v', '-map', '1:a'] : ['-map', '0:v']
   return {
     ffmpeg: {
       command: s.ffmpegPath,
@@ -150,7 +153,7 @@ function v4l2Pipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipel
         '-nostdin',
         ...video,
         ...(s.hasAudio ? alsaInputArgs(s) : []),
-        ...maps,
+        ...streamMaps(s),
         ...x264Args(s),
         ...(s.hasAudio ? audioEncodeArgs() : []),
         ...segmentOutputArgs(s, run),
@@ -189,7 +192,6 @@ function rpicamPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePip
       '-',
     ],
   }
-  const maps = s.hasAudio ? ['-map', '0:v', '-map', '1:a'] : ['-map', '0:v']
   return {
     producer,
     ffmpeg: {
@@ -205,7 +207,7 @@ function rpicamPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePip
         '-i',
         'pipe:0',
         ...(s.hasAudio ? alsaInputArgs(s) : []),
-        ...maps,
+        ...streamMaps(s),
         '-c:v',
         'copy',
         ...(s.hasAudio ? audioEncodeArgs() : []),

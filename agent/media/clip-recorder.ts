@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
 import { newEventId } from '../../shared/protocol/ids.js'
 import { probeMedia } from './probe-media.js'
-import { runProcess } from './run-process.js'
+import { ffmpegRunArgs, runProcess } from './run-process.js'
 import type { FsSegmentRing, Segment } from './segment-ring.js'
 
 /** What started a clip: the press or motion event it belongs to, and when it happened. */
@@ -141,11 +141,7 @@ export class FfmpegClipRecorder {
       await runProcess(
         this.deps.ffmpegPath ?? 'ffmpeg',
         [
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-nostdin',
-          '-y',
+          ...ffmpegRunArgs,
           '-f',
           'concat',
           '-safe',

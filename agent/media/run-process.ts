@@ -18,6 +18,9 @@ export interface RunProcessOptions {
 
 const stderrTailChars = 2000
 
+/** Leading flags of a short ffmpeg run (clip assembly, snapshot): no banner, errors only, no stdin, overwrite. */
+export const ffmpegRunArgs: readonly string[] = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y']
+
 /**
  * Runs a program to completion without a shell and resolves with its output; rejects with an Error
  * carrying the exit code and the tail of stderr. The only place media code spawns short-lived tools.

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
 import { newEventId } from '../../shared/protocol/ids.js'
 import type { PayloadInputOf } from '../../shared/protocol/messages.js'
-import { runProcess } from './run-process.js'
+import { ffmpegRunArgs, runProcess } from './run-process.js'
 import type { FsSegmentRing, Segment } from './segment-ring.js'
 
 /** A JPEG taken from the camera. */
@@ -94,11 +94,7 @@ export class FfmpegSnapshotTaker {
       await runProcess(
         this.deps.ffmpegPath ?? 'ffmpeg',
         [
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-nostdin',
-          '-y',
+          ...ffmpegRunArgs,
           '-i',
           segment.path,
           '-an',
