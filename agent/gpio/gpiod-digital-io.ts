@@ -56,10 +56,7 @@ export class GpiodDigitalInput implements DigitalInput {
     this.#isClosing = true
     const child = this.#child
     this.#child = undefined
-    if (!child || child.exitCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
+    await stopChild(child)
   }
 }
 
@@ -86,9 +83,14 @@ export class GpiodDigitalOutput implements DigitalOutput {
   async close(): Promise<void> {
     const child = this.#child
     this.#child = undefined
-    if (!child || child.exitCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
+    await stopChild(child)
   }
+}
+
+/** SIGTERM to a gpiomon or gpioset still running, resolving once it has exited. */
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await exited
 }
