@@ -1,69 +1,50 @@
-import type { MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { AlertEvent } from '../../../collector/alerts/alert-service.js'
 import { FileDeadLetterLog } from '../../../collector/alerts/dead-letter-log.js'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
 import { signatureHeader, verifyWebhook } from '../../../collector/alerts/webhook-channel.js'
 import { eventually } from '../../support/eventually.js'
-import { addDevice, press, tempDir, testConfig } from '../collector-harness.js'
-import { connectDevice, publishEnvelope, type Receiver, snapshotOf, startReceiver } from './alerts-harness.js'
+import { press } from '../collector-harness.js'
+import {
+  type AlertingScenario,
+  publishEnvelope,
+  snapshotOf,
+  startAlertingScenario,
+} from './alerts-harness.js'
 
 const secret = 'webhook-secret-0123456789'
 
 describe('alert delivery through webhook and ntfy', () => {
-  let running: RunningAlertingCollector | undefined
-  let device: MqttClient | undefined
-  const receivers: Receiver[] = []
-  let cleanup: (() => void) | undefined
+  let scenario: AlertingScenario<'hook' | 'ntfy' | 'other'> | undefined
 
   afterEach(async () => {
-    await device?.endAsync()
-    await running?.close()
-    await Promise.all(receivers.map((r) => r.close()))
-    receivers.length = 0
-    cleanup?.()
-    running = undefined
-    device = undefined
+    await scenario?.close()
+    scenario = undefined
   })
 
   async function start(options: { hookStatuses?: number[]; attempts?: number; cooldownMs?: number } = {}) {
-    const dir = tempDir('alerts-delivery')
-    cleanup = dir.cleanup
-    const hook = await startReceiver(options.hookStatuses ?? [200])
-    const ntfy = await startReceiver()
-    const other = await startReceiver()
-    receivers.push(hook, ntfy, other)
-    const deviceSecret = await addDevice(dir.path, 'front-door')
-    const events: AlertEvent[] = []
-    running = await startAlertingCollector(
-      testConfig(dir.path, {
-        alerts: {
-          publicUrl: 'https://door.example.org',
-          channels: [
-            { kind: 'webhook', name: 'hook', url: `${hook.url}/doorbell`, secret },
-            { kind: 'ntfy', name: 'phone', serverUrl: ntfy.url, topic: 'alice-door', token: 'tk_abcdef' },
-            { kind: 'webhook', name: 'other', url: other.url, secret },
-          ],
-          users: [
-            { name: 'alice', channels: ['hook', 'phone', 'other'], cooldownMs: options.cooldownMs ?? 5_000 },
-          ],
-          retry: { attempts: options.attempts ?? 4, initialMs: 20, maxMs: 50 },
-        },
+    scenario = await startAlertingScenario(
+      'alerts-delivery',
+      { hook: options.hookStatuses ?? [200], ntfy: [200], other: [200] },
+      ({ hook, ntfy, other }) => ({
+        publicUrl: 'https://door.example.org',
+        channels: [
+          { kind: 'webhook', name: 'hook', url: `${hook.url}/doorbell`, secret },
+          { kind: 'ntfy', name: 'phone', serverUrl: ntfy.url, topic: 'alice-door', token: 'tk_abcdef' },
+          { kind: 'webhook', name: 'other', url: other.url, secret },
+        ],
+        users: [
+          { name: 'alice', channels: ['hook', 'phone', 'other'], cooldownMs: options.cooldownMs ?? 5_000 },
+        ],
+        retry: { attempts: options.attempts ?? 4, initialMs: 20, maxMs: 50 },
       }),
-      {},
-      { onAlertEvent: (event) => events.push(event) },
     )
-    device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
-    return { hook, ntfy, other, events, dir: dir.path, running }
+    const { receivers, events, dir, running, device } = scenario
+    return { ...receivers, events, dir, running, device }
   }
 
   it('signs the webhook with HMAC-SHA256 and sends ntfy priority, tags, click and attachment', async () => {
-    const { hook, ntfy } = await start()
+    const { hook, ntfy, device } = await start()
     const bell = press('front-door', 0)
-    await publishEnvelope(device as MqttClient, bell)
+    await publishEnvelope(device, bell)
     const hit = await eventually(() => hook.requests[0], 'webhook request', 5000)
     const body = hit.body.toString('utf8')
     expect(verifyWebhook(secret, body, String(hit.headers[signatureHeader]), Date.now() / 1000)).toBe(true)
@@ -93,7 +74,7 @@ describe('alert delivery through webhook and ntfy', () => {
 
     // Notify first, enrich later: the snapshot updates the same notification (same tag, attachment).
     const picture = snapshotOf('front-door', 1, bell.id)
-    await publishEnvelope(device as MqttClient, picture)
+    await publishEnvelope(device, picture)
     const update = await eventually(() => ntfy.requests[1], 'ntfy update', 5000)
     expect(update.headers['x-sequence-id']).toBe(bell.id)
     expect(update.headers['x-attach']).toBe(`https://door.example.org/api/snapshots/${picture.id}`)
@@ -106,25 +87,25 @@ describe('alert delivery through webhook and ntfy', () => {
   })
 
   it('does not push a second press within the cooldown', async () => {
-    const { hook, events } = await start()
-    await publishEnvelope(device as MqttClient, press('front-door', 0))
-    await publishEnvelope(device as MqttClient, press('front-door', 1))
+    const { hook, events, device, running } = await start()
+    await publishEnvelope(device, press('front-door', 0))
+    await publishEnvelope(device, press('front-door', 1))
     await eventually(
       () => events.some((e) => e.kind === 'suppressed' && e.reason === 'cooldown'),
       'suppression',
       5000,
     )
-    await running?.alerts.whenIdle()
+    await running.alerts.whenIdle()
     expect(hook.requests).toHaveLength(1)
   })
 
   it('retries a failing channel with backoff without holding up the other channels', async () => {
-    const { hook, other } = await start({ hookStatuses: [503, 503, 200] })
+    const { hook, other, device, running } = await start({ hookStatuses: [503, 503, 200] })
     const bell = press('front-door', 0)
-    await publishEnvelope(device as MqttClient, bell)
+    await publishEnvelope(device, bell)
     await eventually(() => other.requests.length === 1, 'healthy channel delivered', 5000)
     await eventually(() => hook.requests.length === 3, 'third attempt', 5000)
-    await running?.alerts.whenIdle()
+    await running.alerts.whenIdle()
     expect(hook.requests.map((r) => JSON.parse(r.body.toString('utf8')).id)).toEqual([
       bell.id,
       bell.id,
@@ -135,9 +116,9 @@ describe('alert delivery through webhook and ntfy', () => {
   })
 
   it('keeps storing, acking and delivering on other channels while one channel hangs', async () => {
-    const { hook, other } = await start({ cooldownMs: 0 })
+    const { hook, other, device } = await start({ cooldownMs: 0 })
     hook.delayMs = 3000
-    const client = device as MqttClient
+    const client = device
     const acked = new Set<string>()
     client.on('message', (_topic, payload) => {
       for (const id of (JSON.parse(payload.toString('utf8')) as { payload: { ids: string[] } }).payload.ids)
@@ -158,9 +139,9 @@ describe('alert delivery through webhook and ntfy', () => {
   })
 
   it('records what still fails in the persisted dead-letter log', async () => {
-    const { hook, dir, events } = await start({ hookStatuses: [500], attempts: 3 })
+    const { hook, dir, events, device } = await start({ hookStatuses: [500], attempts: 3 })
     const bell = press('front-door', 0)
-    await publishEnvelope(device as MqttClient, bell)
+    await publishEnvelope(device, bell)
     await eventually(
       () => events.some((e) => e.kind === 'delivery' && e.outcome.kind === 'dead_letter'),
       'dead letter',
@@ -178,11 +159,11 @@ describe('alert delivery through webhook and ntfy', () => {
   })
 
   it('measures the high-class SLA per channel as a histogram at /metrics', async () => {
-    const { hook } = await start()
-    await publishEnvelope(device as MqttClient, press('front-door', 0))
+    const { hook, device, running } = await start()
+    await publishEnvelope(device, press('front-door', 0))
     await eventually(() => hook.requests[0], 'webhook request', 5000)
-    await running?.alerts.whenIdle()
-    const text = await (await fetch(`http://127.0.0.1:${running?.collector.httpPort}/metrics`)).text()
+    await running.alerts.whenIdle()
+    const text = await (await fetch(`http://127.0.0.1:${running.collector.httpPort}/metrics`)).text()
     expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_count\{class="high",channel="hook"\} 1/)
     expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_bucket\{le="1",class="high",channel="hook"\} 1/)
   })

@@ -3,7 +3,13 @@ import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
+import type { AlertEvent } from '../../../collector/alerts/alert-service.js'
+import {
+  type RunningAlertingCollector,
+  startAlertingCollector,
+} from '../../../collector/alerts/start-alerts.js'
 import { createEnvelope, type Envelope, encodeEvent, topics } from '../../../shared/protocol/index.js'
+import { addDevice, tempDir, testConfig } from '../collector-harness.js'
 
 /** One request a local receiver got. */
 export interface ReceivedRequest {
@@ -109,4 +115,57 @@ export function snapshotOf(deviceId: string, seq: number, relatesTo: string): En
       data: jpeg.toString('base64'),
     },
   })
+}
+
+/** A real alerting collector, its local receivers and the front-door device connected over MQTT. */
+export interface AlertingScenario<R extends string> {
+  readonly dir: string
+  readonly running: RunningAlertingCollector
+  readonly device: MqttClient
+  readonly receivers: Record<R, Receiver>
+  /** Every event the alert service reported. */
+  readonly events: AlertEvent[]
+  /** Disconnects the device, closes the collector and the receivers, and removes the data folder. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts one receiver per entry of receiverStatuses (answering those statuses), then the collector with
+ * the alerts section built from the receivers, then connects front-door; on a failure on the way, what
+ * was started is closed again.
+ */
+export async function startAlertingScenario<R extends string>(
+  prefix: string,
+  receiverStatuses: Record<R, number[]>,
+  alerts: (receivers: Record<R, Receiver>) => Record<string, unknown>,
+): Promise<AlertingScenario<R>> {
+  const dir = tempDir(prefix)
+  const started: Receiver[] = []
+  const events: AlertEvent[] = []
+  let running: RunningAlertingCollector | undefined
+  let device: MqttClient | undefined
+  const close = async (): Promise<void> => {
+    await device?.endAsync()
+    await running?.close()
+    await Promise.all(started.map((r) => r.close()))
+    dir.cleanup()
+  }
+  try {
+    const receivers = {} as Record<R, Receiver>
+    for (const [name, statuses] of Object.entries(receiverStatuses) as [R, number[]][]) {
+      receivers[name] = await startReceiver(statuses)
+      started.push(receivers[name])
+    }
+    const deviceSecret = await addDevice(dir.path, 'front-door')
+    running = await startAlertingCollector(
+      testConfig(dir.path, { alerts: alerts(receivers) }),
+      {},
+      { onAlertEvent: (event) => events.push(event) },
+    )
+    device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
+    return { dir: dir.path, running, device, receivers, events, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
 }

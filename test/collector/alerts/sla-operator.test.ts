@@ -1,59 +1,36 @@
-import type { MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
 import { collectorConfig } from '../../../collector/config.js'
 import { createEnvelope } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
-import { addDevice, metric, press, tempDir, testConfig } from '../collector-harness.js'
-import { connectDevice, publishEnvelope, type Receiver, startReceiver } from './alerts-harness.js'
+import { metric, press } from '../collector-harness.js'
+import { type AlertingScenario, publishEnvelope, startAlertingScenario } from './alerts-harness.js'
 
 const secret = 'webhook-secret-0123456789'
 
 describe('SLA violations, operator alerts and analytics end to end', () => {
-  let running: RunningAlertingCollector | undefined
-  let device: MqttClient | undefined
-  const receivers: Receiver[] = []
-  let cleanup: (() => void) | undefined
+  let scenario: AlertingScenario<'home' | 'ops'> | undefined
 
   afterEach(async () => {
-    await device?.endAsync()
-    await running?.close()
-    await Promise.all(receivers.map((r) => r.close()))
-    receivers.length = 0
-    cleanup?.()
-    running = undefined
-    device = undefined
+    await scenario?.close()
+    scenario = undefined
   })
 
   async function start(alerts: Record<string, unknown>) {
-    const dir = tempDir('alerts-sla')
-    cleanup = dir.cleanup
-    const home = await startReceiver()
-    const ops = await startReceiver()
-    receivers.push(home, ops)
-    const deviceSecret = await addDevice(dir.path, 'front-door')
-    running = await startAlertingCollector(
-      testConfig(dir.path, {
-        alerts: {
-          channels: [
-            { kind: 'webhook', name: 'home', url: home.url, secret },
-            { kind: 'webhook', name: 'ops', url: ops.url, secret },
-          ],
-          users: [{ name: 'alice', channels: ['home'] }],
-          operatorChannels: ['ops'],
-          ...alerts,
-        },
-      }),
-    )
-    device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
-    return { home, ops }
+    scenario = await startAlertingScenario('alerts-sla', { home: [200], ops: [200] }, ({ home, ops }) => ({
+      channels: [
+        { kind: 'webhook', name: 'home', url: home.url, secret },
+        { kind: 'webhook', name: 'ops', url: ops.url, secret },
+      ],
+      users: [{ name: 'alice', channels: ['home'] }],
+      operatorChannels: ['ops'],
+      ...alerts,
+    }))
+    const { receivers, running, device } = scenario
+    return { ...receivers, running, device }
   }
 
   it('counts a press delivered later than its target, and tells the operator once', async () => {
-    const { home, ops } = await start({ sla: { high: { targetMs: 1 } } })
+    const { home, ops, device, running } = await start({ sla: { high: { targetMs: 1 } } })
     // Captured 2 s ago on the device (e.g. the press waited in the outbox).
     const late = createEnvelope({
       deviceId: 'front-door',
@@ -62,14 +39,13 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
       payload: {},
       capturedAtMs: Date.now() - 2000,
     })
-    await publishEnvelope(device as MqttClient, late)
-    await publishEnvelope(device as MqttClient, press('front-door', 1))
+    await publishEnvelope(device, late)
+    await publishEnvelope(device, press('front-door', 1))
     const note = await eventually(() => ops.requests[0], 'operator alert', 5000)
     expect(JSON.parse(note.body.toString('utf8'))).toMatchObject({ kind: 'sla', recipient: 'operator' })
     await eventually(() => home.requests.length >= 1, 'homeowner alert', 5000)
-    await running?.alerts.whenIdle()
-    const collector = running?.collector
-    if (!collector) throw new Error('not running')
+    await running.alerts.whenIdle()
+    const { collector } = running
     expect(
       await metric(collector, 'doorbell_alerts_sla_violations_total', 'class="high",channel="home"'),
     ).toBeGreaterThanOrEqual(1)
@@ -77,7 +53,9 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
   })
 
   it('measures the medium storage SLA and raises a temperature anomaly alert', async () => {
-    const { home } = await start({ users: [{ name: 'alice', channels: ['home'], kinds: ['temperature'] }] })
+    const { home, device, running } = await start({
+      users: [{ name: 'alice', channels: ['home'], kinds: ['temperature'] }],
+    })
     const base = Date.now() - 10 * 60_000
     for (let i = 0; i < 5; i++) {
       const reading = createEnvelope({
@@ -87,7 +65,7 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
         payload: { celsius: 21, sensor: 'bme280' },
         capturedAtMs: base + i * 60_000,
       })
-      await publishEnvelope(device as MqttClient, reading)
+      await publishEnvelope(device, reading)
     }
     const fire = createEnvelope({
       deviceId: 'front-door',
@@ -96,14 +74,13 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
       payload: { celsius: 35, sensor: 'bme280' },
       capturedAtMs: base + 5 * 60_000,
     })
-    await publishEnvelope(device as MqttClient, fire)
+    await publishEnvelope(device, fire)
     const hit = await eventually(() => home.requests[0], 'temperature alert', 5000)
     expect(JSON.parse(hit.body.toString('utf8'))).toMatchObject({
       kind: 'temperature',
       deviceId: 'front-door',
     })
-    const collector = running?.collector
-    if (!collector) throw new Error('not running')
+    const { collector } = running
     expect(
       await metric(collector, 'doorbell_alerts_sla_latency_seconds_count', 'class="medium",channel="store"'),
     ).toBe(6)
