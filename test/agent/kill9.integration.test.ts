@@ -56,10 +56,7 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
     const stored = () => acker?.stored ?? new Map()
     await eventually(() => recordedIds.every((id) => stored().has(id)), 'every recorded press stored')
     const running = agent
-    await eventually(
-      async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
-      'outbox drained',
-    )
+    await eventually(() => running.isOutboxEmpty(), 'outbox drained')
     expect(await running.stop()).toBe(0)
     // A graceful stop publishes the retained offline status itself (no will on a clean DISCONNECT).
     await eventually(() => acker?.statuses.at(-1)?.state === 'offline', 'offline status on SIGTERM')

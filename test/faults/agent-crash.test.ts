@@ -11,6 +11,7 @@ import {
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
 import { eventually } from '../support/eventually.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
+import { pickKillPoints } from './support/kill-points.js'
 
 /**
  * Agent crashes: the built agent is killed with SIGKILL at random points of a stream of presses and
@@ -57,10 +58,7 @@ describe('fault: agent killed with SIGKILL during a stream', () => {
       { url: `mqtt://127.0.0.1:${collector.mqttPort}`, secret },
       { ...withoutMedia, medium: { batchIntervalMs: 50, batchMaxItems: 20, temperatureDeltaC: 0 } },
     )
-    // Kill points: distinct pairs (press + reading) after the first, chosen at random.
-    const killAt = new Set<number>()
-    while (killAt.size < Math.min(kills, totalEvents / 2 - 1))
-      killAt.add(2 * (1 + Math.floor(Math.random() * (totalEvents / 2 - 1))))
+    const killAt = pickKillPoints(totalEvents, kills)
     const sent = new Set<string>()
     let attempted = 0
     let killed = 0
@@ -93,11 +91,7 @@ describe('fault: agent killed with SIGKILL during a stream', () => {
     // Readings still in the batcher are written to the outbox within batchIntervalMs.
     await new Promise((resolve) => setTimeout(resolve, 200))
     const store = collector.store
-    await eventually(
-      async () => ((await last.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
-      'agent outbox drained',
-      60_000,
-    )
+    await eventually(() => last.isOutboxEmpty(), 'agent outbox drained', 60_000)
     const lastSeq = Number((await last.get('/state')).lastSeq)
     const stored = await allStoredEvents(store, 'front-door')
     const count = countFaultOutcome(sent, stored, lastSeq)

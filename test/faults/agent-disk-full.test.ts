@@ -79,11 +79,7 @@ describe('fault: the agent disk fills up while the collector is away', () => {
     }
 
     collector = await startCollector(testConfig(collectorDir, { mqtt: { port, wsPort: null } }))
-    await eventually(
-      async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
-      'agent outbox drained',
-      60_000,
-    )
+    await eventually(() => running.isOutboxEmpty(), 'agent outbox drained', 60_000)
     const stored = await allStoredEvents(collector.store, 'front-door')
     const count = countFaultOutcome(presses, stored)
     const evicted = evictionLines.map((l) => JSON.parse(l) as { eventClass: string; count: number })

@@ -13,6 +13,7 @@ import { addDevice, tempDir } from '../collector/collector-harness.js'
 import { eventually } from '../support/eventually.js'
 import { type CollectorProcess, startCollectorProcess } from './support/collector-process.js'
 import { allStoredEvents, countFaultOutcome, envCount, printCountLine } from './support/fault-count.js'
+import { pickKillPoints } from './support/kill-points.js'
 
 /**
  * Collector crashes: the built collector (`node dist/collector/main.js --config X`) is killed with SIGKILL
@@ -63,9 +64,7 @@ describe('fault: collector killed with SIGKILL during a stream', () => {
     )
     agent = await startAgentProcess(agentConfig)
     const running = agent
-    const killAt = new Set<number>()
-    while (killAt.size < Math.min(kills, totalEvents / 2 - 1))
-      killAt.add(2 * (1 + Math.floor(Math.random() * (totalEvents / 2 - 1))))
+    const killAt = pickKillPoints(totalEvents, kills)
     const sent = new Set<string>()
     let killed = 0
     let restarting: Promise<void> = Promise.resolve()
@@ -91,11 +90,7 @@ describe('fault: collector killed with SIGKILL during a stream', () => {
     }
     await restarting
     await new Promise((resolve) => setTimeout(resolve, 200))
-    await eventually(
-      async () => ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0,
-      'agent outbox drained',
-      60_000,
-    )
+    await eventually(() => running.isOutboxEmpty(), 'agent outbox drained', 60_000)
     const lastSeq = Number((await running.get('/state')).lastSeq)
     await running.stop()
     await collector?.stop()

@@ -99,8 +99,7 @@ describe('fault: partition and packet loss between agent and collector', () => {
     )
     agent = await startAgentProcess(agentConfig)
     const running = agent
-    const drained = async () =>
-      ((await running.get('/state')).outbox as { totalBytes: number }).totalBytes === 0
+    const drained = () => running.isOutboxEmpty()
     await eventually(async () => (await running.get('/state')).isOnline === true, 'agent online')
 
     const record = async (presses: Set<string>) => {

@@ -49,6 +49,8 @@ export interface AgentProcess {
   readonly lines: string[]
   post(path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>
   get(path: string): Promise<Record<string, unknown>>
+  /** True when the agent's outbox holds nothing (every event acknowledged by the collector). */
+  isOutboxEmpty(): Promise<boolean>
   /**
    * SIGKILL, as a power cut would; resolves once the agent and the children it had (ffmpeg, arecord), which the
    * kernel sends SIGTERM through PR_SET_PDEATHSIG, are gone, so nothing still writes into its data folder.
@@ -91,6 +93,8 @@ export async function startAgentProcess(configFile: string, deadlineMs = 15_000)
   })
   const base = `http://127.0.0.1:${controlPort}`
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const get = async (path: string): Promise<Record<string, unknown>> =>
+    (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>
   return {
     child,
     controlPort,
@@ -99,8 +103,9 @@ export async function startAgentProcess(configFile: string, deadlineMs = 15_000)
       const res = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body ?? {}) })
       return { status: res.status, body: (await res.json()) as Record<string, unknown> }
     },
-    async get(path) {
-      return (await (await fetch(`${base}${path}`)).json()) as Record<string, unknown>
+    get,
+    async isOutboxEmpty() {
+      return ((await get('/state')).outbox as { totalBytes: number }).totalBytes === 0
     },
     async kill9() {
       const children = child.pid === undefined ? [] : descendantsOf(child.pid)
