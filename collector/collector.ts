@@ -5,7 +5,7 @@ import type { Client, Subscription } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { DoorbellError } from '../shared/errors.js'
 import type { Envelope, EventClass, PayloadInputOf } from '../shared/protocol/index.js'
-import { CommandPublisher } from './broker/command-publisher.js'
+import { DeviceEnvelopePublisher } from './broker/device-envelope-publisher.js'
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
 import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
 import { TokenBucketRateLimiter } from './broker/token-bucket.js'
@@ -124,7 +124,7 @@ export async function startCollector(
       )
     })
   const acks = new AckPublisher(publish)
-  const commands = new CommandPublisher((topic, payload) => publish(topic, payload))
+  const commands = new DeviceEnvelopePublisher((topic, payload) => publish(topic, payload), 'command')
   const sendCommand = (deviceId: string, payload: PayloadInputOf<'command'>): Promise<Envelope<'command'>> =>
     commands.send(deviceId, payload)
   const recovery = new ClipRecovery({
