@@ -1,31 +1,7 @@
-import { once } from 'node:events'
-import { type AddressInfo, createServer, type Socket } from 'node:net'
-import { Aedes } from 'aedes'
+import type { Socket } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
 import { createEnvelope, decodeBatch, decodeEvent, parseTopic, topics } from '../shared/protocol/index.js'
-
-/** A real aedes broker on 127.0.0.1, port 0, for the agent benchmarks. */
-export async function startBenchBroker(): Promise<{ url: string; close(): Promise<void> }> {
-  const broker = await Aedes.createBroker()
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
-    socket.setNoDelay(true)
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    broker.handle(socket)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    async close() {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      await new Promise<void>((resolve) => broker.close(() => resolve()))
-    },
-  }
-}
+import { startLoopbackBroker } from './loopback-broker.js'
 
 /**
  * The collector's ack path as agreed in docs/protocol.md, without storage: every event or batch is
@@ -104,7 +80,7 @@ export async function startBenchCollectorProcess(): Promise<{ url: string; close
 }
 
 if (process.argv[2] === '--serve' && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const broker = await startBenchBroker()
+  const broker = await startLoopbackBroker()
   await startBenchAcker(broker.url)
   process.stdout.write(`READY ${broker.url}\n`)
   process.on('SIGTERM', () => process.exit(0))

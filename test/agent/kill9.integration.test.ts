@@ -2,13 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { type LoopbackBroker, startLoopbackBroker } from '../../bench/loopback-broker.js'
 import { eventually } from '../support/eventually.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from './support/agent-process.js'
 import { TestAcker } from './support/test-acker.js'
-import { startTestBroker, type TestBroker } from './support/test-broker.js'
 
 describe('doorbell-agent killed with SIGKILL mid-stream', () => {
-  let broker: TestBroker | undefined
+  let broker: LoopbackBroker | undefined
   let acker: TestAcker | undefined
   let agent: AgentProcess | undefined
   let dir = ''
@@ -21,7 +21,7 @@ describe('doorbell-agent killed with SIGKILL mid-stream', () => {
   })
 
   it('loses no acknowledged-to-the-caller press and creates no duplicates', async () => {
-    broker = await startTestBroker()
+    broker = await startLoopbackBroker()
     acker = await TestAcker.start(broker.url)
     dir = await mkdtemp(join(tmpdir(), 'agent-kill9-'))
     const configFile = await writeAgentConfigFile(dir, { url: broker.url, secret: 'secret' })

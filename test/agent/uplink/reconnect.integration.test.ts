@@ -7,21 +7,21 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type RunningAgent, startAgent } from '../../../agent/agent.js'
 import { SystemClock } from '../../../agent/clock/clock.js'
 import { createSimulatedHardware, type SimulatedHardware } from '../../../agent/hardware.js'
+import { type LoopbackBroker, startLoopbackBroker } from '../../../bench/loopback-broker.js'
 import { type ShapedProxy, startShapedProxy } from '../../../bench/shaped-tcp-proxy.js'
 import { eventually } from '../../support/eventually.js'
 import { testAgentConfig } from '../support/agent-config.js'
 import { TestAcker } from '../support/test-acker.js'
-import { startTestBroker, type TestBroker } from '../support/test-broker.js'
 
 describe('agent uplink against a real aedes broker and a test acker', () => {
-  let broker: TestBroker
+  let broker: LoopbackBroker
   let proxy: ShapedProxy
   let acker: TestAcker
   let agent: RunningAgent | undefined
   let dataDir: string
 
   async function start(): Promise<{ agent: RunningAgent; hardware: SimulatedHardware }> {
-    broker = await startTestBroker()
+    broker = await startLoopbackBroker()
     proxy = await startShapedProxy(broker.port)
     acker = await TestAcker.start(broker.url)
     dataDir = await mkdtemp(join(tmpdir(), 'agent-it-'))
