@@ -94,33 +94,33 @@ export class HomeAssistantDiscovery implements AlertObserver {
     for (const event of events) {
       if (!this.#isEnabled(event.deviceId)) continue
       this.#announce(event.deviceId)
-      const state = (entity: string, payload: string | Buffer, retain: boolean): void =>
-        this.#send(topics.homeAssistantState(event.deviceId, entity), payload, retain)
+      const { deviceId } = event
       switch (event.type) {
         case 'button.press':
-          state(
+          this.#sendState(
+            deviceId,
             'press',
             JSON.stringify({ event_type: 'press', button: event.payload.button, id: event.id }),
             false,
           )
           break
         case 'motion':
-          state('motion', 'ON', false)
+          this.#sendState(deviceId, 'motion', 'ON', false)
           break
         case 'temperature':
           this.#sendThrottled(
-            topics.homeAssistantState(event.deviceId, 'temperature'),
+            topics.homeAssistantState(deviceId, 'temperature'),
             String(event.payload.celsius),
           )
           break
         case 'light':
-          this.#sendThrottled(topics.homeAssistantState(event.deviceId, 'light'), String(event.payload.lux))
+          this.#sendThrottled(topics.homeAssistantState(deviceId, 'light'), String(event.payload.lux))
           break
         case 'health':
-          state('health', JSON.stringify({ status: 'online', ...event.payload }), true)
+          this.#sendState(deviceId, 'health', JSON.stringify({ status: 'online', ...event.payload }), true)
           break
         case 'snapshot':
-          state('snapshot', Buffer.from(event.payload.data, 'base64'), true)
+          this.#sendState(deviceId, 'snapshot', Buffer.from(event.payload.data, 'base64'), true)
           break
       }
     }
@@ -130,8 +130,9 @@ export class HomeAssistantDiscovery implements AlertObserver {
     // A disabled device's last will arrives after it was withdrawn: it must not announce it again.
     if (!this.#isEnabled(transition.deviceId)) return
     this.#announce(transition.deviceId)
-    this.#send(
-      topics.homeAssistantState(transition.deviceId, 'health'),
+    this.#sendState(
+      transition.deviceId,
+      'health',
       JSON.stringify({ status: transition.state, reason: transition.reason }),
       true,
     )
@@ -195,6 +196,11 @@ export class HomeAssistantDiscovery implements AlertObserver {
       this.#minIntervalMs - (nowMs - entry.lastMs),
     )
     entry.timer.unref()
+  }
+
+  /** Publishes the state of one entity of a device. */
+  #sendState(deviceId: string, entity: string, payload: string | Buffer, retain: boolean): void {
+    this.#send(topics.homeAssistantState(deviceId, entity), payload, retain)
   }
 
   #send(topic: string, payload: string | Buffer, retain: boolean): void {
