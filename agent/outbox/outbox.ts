@@ -7,7 +7,13 @@ import {
   type MessageType,
   type PayloadInputOf,
 } from '../../shared/protocol/index.js'
-import { bodyBytes, type EventKey, type OutboxStore, type StoredEvent } from './outbox-store.js'
+import {
+  bodyBytes,
+  type EventKey,
+  type OutboxStore,
+  type OutboxWrite,
+  type StoredEvent,
+} from './outbox-store.js'
 
 /** One event to record; the outbox gives it its id and sequence number. */
 export interface RecordInput<T extends MessageType = MessageType> {
@@ -68,6 +74,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   #lastSeq = 0
   /** Highest seq of any write that has completed; every write persists at least this as lastSeq. */
   #durableSeq = 0
+  /** The latest write handed to the store; the next one starts after it (see #write). */
+  #lastWrite: Promise<unknown> = Promise.resolve()
 
   constructor(deps: OutboxDeps) {
     super()
@@ -120,10 +128,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const isSync = put.some((e) => e.eventClass === 'high')
     const incomingBytes = put.reduce((sum, e) => sum + bodyBytes(e.body), 0)
     const del = this.#planEviction(incomingBytes)
-    await this.#deps.store.write(
-      { put, del, lastSeq: Math.max(this.#lastSeq, this.#durableSeq) },
-      { sync: isSync },
-    )
+    await this.#write({ put, del, lastSeq: Math.max(this.#lastSeq, this.#durableSeq) }, { sync: isSync })
     this.#durableSeq = Math.max(this.#durableSeq, this.#lastSeq)
     const counts = perClass(() => 0)
     for (const event of put) {
@@ -153,9 +158,21 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       }
     }
     if (del.length === 0) return 0
-    await this.#deps.store.write({ del, lastSeq: this.#durableSeq }, { sync: false })
+    await this.#write({ del, lastSeq: this.#durableSeq }, { sync: false })
     this.emit('removed', del.length)
     return del.length
+  }
+
+  /**
+   * Hands a change to the store once every earlier one has reached it, so writes land in the order their
+   * seqs were handed out. The store runs writes on worker threads: a press's fsync'd write and a reading
+   * batch issued just after it could land in either order, and a kill between the two would leave the
+   * later seqs stored and the press's seq never written, a gap that is never handed out again.
+   */
+  #write(change: OutboxWrite, options: { readonly sync: boolean }): Promise<void> {
+    const write = this.#lastWrite.then(() => this.#deps.store.write(change, options))
+    this.#lastWrite = write.catch(() => undefined)
+    return write
   }
 
   /** True while the event is stored (not yet acknowledged). */

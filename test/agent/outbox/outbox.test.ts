@@ -11,6 +11,18 @@ class RecordingStore extends MemoryOutboxStore {
   }
 }
 
+/** fsync is slow and a write without it is not, as on a disk; records the stored seqs after each write. */
+class SlowFsyncStore extends MemoryOutboxStore {
+  readonly seqsAfterEachWrite: number[][] = []
+  override async write(change: OutboxWrite, options: { readonly sync: boolean }): Promise<void> {
+    if (options.sync) await new Promise((resolve) => setTimeout(resolve, 30))
+    await super.write(change, options)
+    const seqs: number[] = []
+    for await (const event of this.scan()) seqs.push(event.seq)
+    this.seqsAfterEachWrite.push(seqs.sort((a, b) => a - b))
+  }
+}
+
 const t0 = Date.UTC(2026, 0, 1)
 const temp = (celsius: number, i = 0) => ({
   type: 'temperature' as const,
@@ -45,6 +57,17 @@ describe('Outbox', () => {
     await outbox.record([press()])
     expect(store.writes.map((w) => w.sync)).toEqual([false, true])
     expect(store.writes[0]?.change.put).toHaveLength(2)
+  })
+
+  it('stores events in seq order even when a press is fsynced slower than the readings recorded after it', async () => {
+    const store = new SlowFsyncStore()
+    const outbox = await openOutbox(store)
+    const pressed = outbox.record([press()])
+    const readings = outbox.record([temp(20), temp(21)])
+    await Promise.all([pressed, readings])
+    // A kill after any write finds seqs 1..n: never a later seq stored while an earlier one is not.
+    for (const seqs of store.seqsAfterEachWrite) expect(seqs).toEqual(seqs.map((_, i) => i + 1))
+    expect(store.seqsAfterEachWrite.at(-1)).toEqual([1, 2, 3])
   })
 
   it('continues the sequence after a restart even when every event was acked', async () => {
