@@ -1,10 +1,11 @@
 import { TLSSocket } from 'node:tls'
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { statusPayload, topics } from '../../shared/protocol/index.js'
+import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from '../access/mqtt-rights.js'
+import type { Quotas } from '../access/quotas.js'
 import { type DecodedPublish, itemId, type RejectReason } from '../ingest/ingest-item.js'
 import { decodePublish } from '../ingest/publish-decoder.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
-import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from './access-policy.js'
 import { ConcurrencyGate } from './concurrency-gate.js'
 import { MqttPacketLimiter } from './mqtt-packet-limiter.js'
 import type { TokenBucketRateLimiter } from './token-bucket.js'
@@ -14,6 +15,8 @@ export interface DoorbellBrokerDeps {
   readonly registry: IdentityRegistry
   readonly rateLimiter: TokenBucketRateLimiter
   readonly connectTimeoutMs: number
+  /** Password checks at once and waiting (access/quotas.ts). */
+  readonly credentialChecks: Quotas['credentialChecks']
   /** Counts a refusal (the rejection metric). */
   readonly onRejected: (reason: RejectReason, detail: { clientId?: string; deviceId?: string }) => void
   /** Receives what a device published on its event, batch or chunk topic, already decoded. */
@@ -51,7 +54,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
   const now = deps.now ?? Date.now
   const principals = new WeakMap<Client, Principal>()
   const emptyIdClients = new WeakSet<Client>()
-  const loginGate = new ConcurrencyGate(2, 64)
+  const loginGate = new ConcurrencyGate(deps.credentialChecks.maxRunning, deps.credentialChecks.maxWaiting)
   let droppedTopic = '$SYS/doorbell/dropped'
 
   /** Routes a refused publish nowhere: no client may subscribe to $SYS, and nothing is retained. */
