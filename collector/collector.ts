@@ -23,7 +23,7 @@ import { buildHttpServer } from './http/http-server.js'
 import { registerMediaRoutes } from './http/media-routes.js'
 import { AckPublisher } from './ingest/ack-publisher.js'
 import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
-import { itemDevice, itemId, type RejectReason } from './ingest/ingest-item.js'
+import type { RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
 import { FileIdentityRegistry } from './registry/file-identity-registry.js'
 import type { EventStore, StoredEvent } from './store/event-store.js'
@@ -219,24 +219,8 @@ export async function startCollector(
     credentialChecks: quotas.credentialChecks,
     now,
     onRejected: reject,
-    onIngest: (decoded) => {
-      for (const rejection of decoded.rejections) {
-        reject(rejection.reason, { deviceId: rejection.deviceId })
-        writer.reject(rejection)
-      }
-      // Backpressure: when the store cannot keep up, refuse with retry instead of growing memory.
-      const isOverloaded = writer.queuedCount >= config.store.maxQueuedItems
-      for (const item of decoded.items) {
-        if (!isOverloaded) {
-          writer.submit(item)
-          continue
-        }
-        const deviceId = itemDevice(item)
-        const id = itemId(item)
-        reject('overloaded', { deviceId })
-        writer.reject({ deviceId, id, code: 'COLLECTOR_BUSY', isRetryable: true, reason: 'overloaded' })
-      }
-    },
+    sink: writer,
+    maxQueuedItems: config.store.maxQueuedItems,
     onPresence: (deviceId, state) => {
       presence.set(deviceId, { state, atMs: now() })
       emit({ kind: 'presence', deviceId, state })
