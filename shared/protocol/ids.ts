@@ -4,10 +4,10 @@ import { decodeTime, encodeTime, monotonicFactory, TIME_LEN, TIME_MAX } from 'ul
  * Crockford base32 ULID: 48-bit millisecond time then 80 random bits; sorts by time. The alphabet is the
  * ulid package's; this pattern is the one copy of it in our code (JSON schemas use its `.source`).
  */
-export const ulidPattern = /^[0-9A-HJKMNP-TV-Z]{26}$/
-
-/** The ULID character class without anchors, to build file-name patterns around an id. */
 export const ulidCharsSource = '[0-9A-HJKMNP-TV-Z]{26}'
+
+/** A whole string that is one ULID. */
+export const ulidPattern = new RegExp(`^${ulidCharsSource}$`)
 
 /** Device ids are one MQTT topic level: no '/', '+', '#', at most 64 characters. */
 export const deviceIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
