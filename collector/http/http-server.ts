@@ -1,16 +1,22 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
+import { type HttpAccessDeps, registerHttpAccess } from '../access/http-access.js'
 
-/** What the HTTP server needs to answer health and metrics. */
+/** What the HTTP server needs to answer health and metrics, and to check every route's permission. */
 export interface HttpServerDeps {
   readonly registry: Registry
   /** Health details; the check is healthy when every value is true. */
   readonly health: () => Record<string, boolean>
+  readonly access: HttpAccessDeps
 }
 
-/** The collector's HTTP server: GET /healthz and GET /metrics. The dashboard issue adds its routes here. */
-export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
+/**
+ * The collector's HTTP server with the access hook in front of every route, and GET /healthz and
+ * GET /metrics. Extensions add their routes to it; each needs its line in access/route-permissions.ts.
+ */
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
+  await registerHttpAccess(app, deps.access)
   app.get('/healthz', async (_req, reply) => {
     const checks = deps.health()
     const isHealthy = Object.values(checks).every(Boolean)
