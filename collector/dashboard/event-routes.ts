@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { type EventClass, isMessageType, messageTypeNames } from '../../shared/protocol/index.js'
+import { type EventClass, isMessageType, messageTypeNames, ulidPattern } from '../../shared/protocol/index.js'
 import { sessionOf } from '../access/http-access.js'
-import type { EventStore } from '../store/event-store.js'
+import { findRelatedMedia } from '../store/related-media.js'
 import type { DashboardRoutesDeps } from './dashboard-routes.js'
 import { summarizeEvent } from './event-summary.js'
 
@@ -95,7 +95,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         summary: 'One event, with the snapshots and clip manifests that relate to it',
         params: {
           type: 'object',
-          properties: { id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' } },
+          properties: { id: { type: 'string', pattern: ulidPattern.source } },
         },
       },
     },
@@ -103,8 +103,12 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
       const { id } = request.params as { id: string }
       const event = await deps.store.getEvent(id)
       if (!event) return reply.code(404).send({ error: 'no such event' })
-      const related = await relatedMedia(deps.store, event.deviceId, id, Date.parse(event.capturedAt))
-      return { event: summarizeEvent(event), ...related }
+      const related = await findRelatedMedia(deps.store, event)
+      return {
+        event: summarizeEvent(event),
+        snapshotIds: related.snapshots.map((e) => e.id),
+        clipIds: related.clipManifests.map((e) => e.payload.clipId),
+      }
     },
   )
 
@@ -141,26 +145,4 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
       return { type: q.type, unit: q.type === 'temperature' ? '°C' : 'lx', points }
     },
   )
-}
-
-/** Snapshots and clip manifests of the same device captured around an event that name it. */
-async function relatedMedia(
-  store: EventStore,
-  deviceId: string,
-  id: string,
-  capturedAtMs: number,
-): Promise<{ snapshotIds: string[]; clipIds: string[] }> {
-  const windowMs = 10 * 60 * 1000
-  const around = { deviceId, fromMs: capturedAtMs - windowMs, toMs: capturedAtMs + windowMs, limit: 200 }
-  const [snapshots, clips] = await Promise.all([
-    store.queryEvents({ ...around, type: 'snapshot' }),
-    store.queryEvents({ ...around, type: 'clip.manifest' }),
-  ])
-  const relates = (p: unknown): boolean => (p as { relatesTo?: string }).relatesTo === id
-  return {
-    snapshotIds: snapshots.items.filter((e) => e.id === id || relates(e.payload)).map((e) => e.id),
-    clipIds: clips.items
-      .filter((e) => relates(e.payload))
-      .map((e) => (e.payload as { clipId: string }).clipId),
-  }
 }

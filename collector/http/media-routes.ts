@@ -2,7 +2,8 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { ulidPattern } from '../../shared/protocol/ids.js'
 import type { ClipStore } from '../clips/clip-store.js'
-import type { EventStore, StoredEvent } from '../store/event-store.js'
+import type { EventStore } from '../store/event-store.js'
+import { findSnapshotOf } from '../store/related-media.js'
 
 /** Collaborators of the media routes. */
 export interface MediaRoutesDeps {
@@ -11,9 +12,6 @@ export interface MediaRoutesDeps {
   /** Clip files live under this folder (`<dataDir>/clips`); ranged responses are served from it. */
   readonly clipsRoot: string
 }
-
-/** How far after a press its snapshot is looked for (a snapshot follows its press within seconds). */
-const snapshotWindowMs = 60_000
 
 /**
  * GET /api/clips/:clipId: the verified MP4 with range requests (206, Accept-Ranges, ETag) through
@@ -28,7 +26,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
     const { clipId } = request.params
     if (!ulidPattern.test(clipId)) return reply.code(400).send({ error: 'bad clip id' })
     const clip = await deps.store.getClip(clipId)
-    const isOnDisk = clip?.isComplete && deps.clips.clipPath(clip.deviceId, clipId) !== undefined
+    const isOnDisk = clip?.state === 'complete' && deps.clips.clipPath(clip.deviceId, clipId) !== undefined
     if (!clip || !isOnDisk) return reply.code(404).send({ error: 'no such clip' })
     // The clip is immutable once verified: cache it, and let send answer Range / If-Range / ETag.
     return reply.type('video/mp4').sendFile(`${clip.deviceId}/${clipId}.mp4`, {
@@ -42,36 +40,12 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
   app.get<{ Params: { id: string } }>('/api/events/:id/snapshot', async (request, reply) => {
     const { id } = request.params
     if (!ulidPattern.test(id)) return reply.code(400).send({ error: 'bad event id' })
-    const snapshot = await findSnapshot(deps.store, id)
+    const event = await deps.store.getEvent(id)
+    const snapshot = event ? await findSnapshotOf(deps.store, event) : undefined
     if (!snapshot) return reply.code(404).send({ error: 'no snapshot' })
     return reply
       .type('image/jpeg')
       .header('cache-control', 'private, max-age=604800, immutable')
       .send(Buffer.from(snapshot.payload.data, 'base64'))
   })
-}
-
-type SnapshotEvent = Extract<StoredEvent, { type: 'snapshot' }>
-
-/** The snapshot event `id`, or the first snapshot relating to event `id`. */
-async function findSnapshot(store: EventStore, id: string): Promise<SnapshotEvent | undefined> {
-  const event = await store.getEvent(id)
-  if (!event) return undefined
-  if (event.type === 'snapshot') return event as SnapshotEvent
-  const fromMs = Date.parse(event.capturedAt)
-  let cursor: string | undefined
-  do {
-    const page = await store.queryEvents({
-      deviceId: event.deviceId,
-      type: 'snapshot',
-      fromMs,
-      toMs: fromMs + snapshotWindowMs,
-      limit: 100,
-      ...(cursor ? { cursor } : {}),
-    })
-    const found = page.items.find((e) => e.type === 'snapshot' && e.payload.relatesTo === id)
-    if (found) return found as SnapshotEvent
-    cursor = page.nextCursor
-  } while (cursor)
-  return undefined
 }

@@ -43,7 +43,6 @@ describe('dashboard API', () => {
     await running.store.commit({
       events: events.map((e) => ({ ...e, receivedAtMs: Date.now() })),
       chunks: [],
-      clips: [],
     })
     owner = await login('alice', ownerPassword)
     viewer = await login('bob', viewerPassword)
