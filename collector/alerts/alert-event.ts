@@ -14,6 +14,13 @@ export type AlertEvent =
       readonly alertId: string
       readonly reason: Suppression
     }
+  /** One user's routing threw (a bad setting); the alert still went to the others. */
+  | {
+      readonly kind: 'routing_failed'
+      readonly user: string
+      readonly alertId: string
+      readonly err: unknown
+    }
   | ({ readonly kind: 'sla_violation' } & SlaViolation)
   | { readonly kind: 'device_health'; readonly transition: HealthTransition }
   /** The saved device health was unreadable at start and is ignored (HEALTH_STATE_INVALID). */

@@ -48,6 +48,11 @@ export class AlertMetrics {
     labelNames: ['reason'] as const,
     registers: [],
   })
+  readonly routingFailures = new Counter({
+    name: 'doorbell_alerts_routing_failures_total',
+    help: 'Alerts that could not be routed to one user (a bad setting, e.g. an unknown time zone); the others still got it',
+    registers: [],
+  })
   readonly raised = new Counter({
     name: 'doorbell_alerts_raised_total',
     help: 'Alerts raised, by kind (press, motion, offline, online, temperature, sla, delivery)',
@@ -79,6 +84,7 @@ export class AlertMetrics {
       this.deliveries,
       this.suppressed,
       this.raised,
+      this.routingFailures,
     ] as Metric<string>[]
     for (const metric of metrics) registry.registerMetric(metric)
   }

@@ -3,9 +3,10 @@ import { z } from 'zod'
 import { principalOf } from '../access/http-access.js'
 import { mayActFor } from '../access/permissions.js'
 import type { EventStore } from '../store/event-store.js'
-import type { AlertService } from './alert-service.js'
 import type { AlertsConfig, AlertUser } from './alerts-config.js'
-import { pushSubscriptionSchema } from './push-subscription-store.js'
+import type { DeadLetterLog } from './dead-letter-log.js'
+import type { DeviceHealthStatus } from './device-health-monitor.js'
+import { type PushSubscriptionStore, pushSubscriptionSchema } from './push-subscription-store.js'
 import { visitorStats } from './visitor-stats.js'
 
 const addSubscriptionBody = z.strictObject({
@@ -29,7 +30,10 @@ const statsQuery = z.strictObject({
 export function registerAlertsRoutes(
   app: FastifyInstance,
   deps: {
-    service: AlertService
+    /** Device health now, per device. */
+    health: { statuses(nowMs: number): DeviceHealthStatus[] }
+    deadLetters: DeadLetterLog
+    subscriptions: PushSubscriptionStore
     config: AlertsConfig
     store: EventStore
     /** The homeowners' current settings; default the config's users. */
@@ -37,7 +41,7 @@ export function registerAlertsRoutes(
     now?: () => number
   },
 ): void {
-  const { service, config, store } = deps
+  const { config, store, subscriptions } = deps
   const now = deps.now ?? Date.now
   const users = deps.users ?? (() => config.users)
   const webPush = config.channels.find((c) => c.kind === 'webpush')
@@ -48,7 +52,7 @@ export function registerAlertsRoutes(
   })
 
   app.get('/api/devices/health', async () => ({
-    devices: service.health.statuses(now()),
+    devices: deps.health.statuses(now()),
   }))
 
   app.get('/api/stats/visitors', async (request, reply) => {
@@ -64,7 +68,7 @@ export function registerAlertsRoutes(
   })
 
   app.get('/api/alerts/dead-letters', async () => ({
-    deadLetters: await service.deadLetters.list(),
+    deadLetters: await deps.deadLetters.list(),
   }))
 
   app.post('/api/push/subscriptions', async (request, reply) => {
@@ -74,7 +78,7 @@ export function registerAlertsRoutes(
     if (!mayActFor(principalOf(request), user))
       return reply.code(403).send({ error: 'not your subscription' })
     if (!users().some((u) => u.name === user)) return reply.code(404).send({ error: `no user ${user}` })
-    service.subscriptions.add({
+    subscriptions.add({
       user,
       endpoint: subscription.endpoint,
       keys: subscription.keys,
@@ -86,11 +90,11 @@ export function registerAlertsRoutes(
   app.delete('/api/push/subscriptions', async (request, reply) => {
     const parsed = removeSubscriptionBody.safeParse(request.body)
     if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
-    const existing = service.subscriptions.all().find((s) => s.endpoint === parsed.data.endpoint)
+    const existing = subscriptions.all().find((s) => s.endpoint === parsed.data.endpoint)
     if (existing && !mayActFor(principalOf(request), existing.user)) {
       return reply.code(403).send({ error: 'not your subscription' })
     }
-    const removed = service.subscriptions.remove(parsed.data.endpoint)
+    const removed = subscriptions.remove(parsed.data.endpoint)
     return reply.code(removed ? 204 : 404).send()
   })
 }

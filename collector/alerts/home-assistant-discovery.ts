@@ -1,7 +1,6 @@
 import { topics } from '../../shared/protocol/index.js'
 import { topicMatchesFilter } from '../broker/topic-filter.js'
 import type { StoredEvent } from '../store/event-store.js'
-import type { AlertObserver } from './alert-service.js'
 import type { HealthTransition } from './device-health-monitor.js'
 import type { DiscoveryStateStore, DiscoveryStatus } from './discovery-state-file.js'
 import { discoveryConfigs, discoveryConfigTopics, retainedStateTopics } from './home-assistant-entities.js'
@@ -20,7 +19,7 @@ export interface HomeAssistantDiscoveryDeps {
 }
 
 /**
- * Home Assistant MQTT discovery (issue 9). The first time an enabled device is seen, a retained config
+ * Home Assistant MQTT discovery. The first time an enabled device is seen, a retained config
  * per entity goes to `homeassistant/<component>/doorbell_<id>/<entity>/config`; states go to
  * `doorbell/v1/<id>/ha/<entity>`, which read-only service users (Home Assistant's login) may subscribe to.
  * Availability follows the device's retained status topic (its last will), so HA greys it out when offline.
@@ -34,7 +33,7 @@ export interface HomeAssistantDiscoveryDeps {
  * the collector was down is withdrawn at the next start, and an announced one is announced again at
  * once (the broker's retained messages live in memory). A re-enabled device is announced again.
  */
-export class HomeAssistantDiscovery implements AlertObserver {
+export class HomeAssistantDiscovery {
   readonly #publish: BrokerPublish
   readonly #onError: (err: unknown) => void
   readonly #minIntervalMs: number

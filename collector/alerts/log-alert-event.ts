@@ -20,6 +20,10 @@ export function logAlertEvent(log: Logger, event: Exclude<AlertEvent, { kind: 't
     case 'suppressed':
       log.debug({ user: event.user, alertId: event.alertId, reason: event.reason }, 'alert suppressed')
       break
+    case 'routing_failed':
+      // A homeowner's setting the collector cannot apply (e.g. a time zone Intl does not know).
+      log.error({ err: event.err, user: event.user, alertId: event.alertId }, 'alert not routed to this user')
+      break
     case 'sla_violation':
       log.error(
         {

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { type AlertUser, alertKinds } from '../alerts/alerts-config.js'
+import { type AlertUser, alertKinds, timeZone } from '../alerts/alerts-config.js'
 import { readJsonFile, writeJsonFile } from '../json-file.js'
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')
@@ -13,7 +13,7 @@ export const userSettingsSchema = z.strictObject({
     .strictObject({
       start: hhmm,
       end: hhmm,
-      timeZone: z.string().min(1).max(64).optional(),
+      timeZone: timeZone.optional(),
       allowKinds: z.array(z.enum(alertKinds)).default([]),
     })
     .nullable(),

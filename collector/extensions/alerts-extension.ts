@@ -1,4 +1,4 @@
-import { AlertService } from '../alerts/alert-service.js'
+import { type AlertPipeline, createAlertPipeline } from '../alerts/alert-pipeline.js'
 import { registerAlertsRoutes } from '../alerts/alerts-routes.js'
 import type { CollectorExtension, ExtensionContext } from './extension.js'
 
@@ -9,37 +9,39 @@ import type { CollectorExtension, ExtensionContext } from './extension.js'
  */
 export class AlertsExtension implements CollectorExtension {
   readonly name = 'alerts'
-  #service: AlertService | undefined
+  #pipeline: AlertPipeline | undefined
   #closing: Promise<void> | undefined
 
   start(ctx: ExtensionContext): void {
     const { bus, config, stores } = ctx
     const users = () => stores.userSettings.users()
-    const service = new AlertService({
+    const pipeline = createAlertPipeline({
       config: config.alerts,
-      dataDir: stores.dataDir,
       now: ctx.now,
       onEvent: (event) => bus.emit(event),
-      subscriptions: stores.pushSubscriptions,
-      deadLetters: stores.deadLetters,
-      healthStore: stores.deviceHealth,
       users,
+      stores,
     })
-    this.#service = service
-    service.registerMetrics(ctx.metrics)
+    this.#pipeline = pipeline
+    const { service, router, health } = pipeline
+    pipeline.metrics.registerInto(ctx.metrics)
     ctx.addForwarder(service.forwarder)
     bus.on('stored', ({ events }) => service.onStored(events))
-    bus.on('presence', (event) => service.onCollectorEvent(event))
-    bus.on('registry_changed', (event) => service.onCollectorEvent(event))
-    bus.on('clip', (event) => service.onCollectorEvent(event))
-    bus.on('test_notification', ({ user }) => service.sendTest(user))
+    bus.on('presence', ({ deviceId, state }) => service.onPresence(deviceId, state))
+    bus.on('registry_changed', ({ enabledDeviceIds }) => service.watchDevices(enabledDeviceIds))
+    bus.on('clip', ({ clipId, verdict }) => {
+      if (verdict === 'complete') service.onClipComplete(clipId)
+    })
+    bus.on('test_notification', ({ user }) => router.sendTest(user))
     // Device health is saved one last time now: the last wills that follow are the shutdown, not faults.
     bus.on('stopping', () => {
       this.#closing = service.close()
     })
     if (ctx.http) {
       registerAlertsRoutes(ctx.http, {
-        service,
+        health,
+        deadLetters: stores.deadLetters,
+        subscriptions: stores.pushSubscriptions,
         config: config.alerts,
         store: stores.events,
         users,
@@ -52,10 +54,10 @@ export class AlertsExtension implements CollectorExtension {
 
   /** Resolves when every queued delivery and retry is done. */
   whenIdle(): Promise<void> {
-    return this.#service?.whenIdle() ?? Promise.resolve()
+    return this.#pipeline?.service.whenIdle() ?? Promise.resolve()
   }
 
   async stop(): Promise<void> {
-    await (this.#closing ?? this.#service?.close())
+    await (this.#closing ?? this.#pipeline?.service.close())
   }
 }

@@ -185,6 +185,21 @@ describe('dashboard API', () => {
     expect(unknownChannel.statusCode).toBe(400)
   })
 
+  it('refuses settings with a time zone Intl does not know (it would break every quiet-hours check)', async () => {
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/api/settings',
+      headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf },
+      payload: {
+        channels: ['hook'],
+        kinds: ['press'],
+        quietHours: { start: '22:00', end: '07:00', timeZone: 'Mars/Olympus', allowKinds: [] },
+      },
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json<{ error: string }>().error).toContain('IANA time zone')
+  })
+
   it('opens the alerts API to a session (viewer reads; dead letters owner only) and keeps the bearer token', async () => {
     const health = await app.inject({ url: '/api/devices/health', headers: { cookie: viewer.cookie } })
     expect(health.statusCode).toBe(200)
