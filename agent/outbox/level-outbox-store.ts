@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { Level } from 'level'
 import { DoorbellError } from '../../shared/errors.js'
-import { eventStorageKey, lastSeqStorageKey, parseEventStorageKey, seqOfBody } from './outbox-keys.js'
+import { eventStorageKey, fieldsOfBody, lastSeqStorageKey, parseEventStorageKey } from './outbox-keys.js'
 import {
   bodyBytes,
   type EventKey,
@@ -55,7 +55,7 @@ export class LevelOutboxStore implements OutboxStore {
   async *scan(): AsyncIterable<ScannedEvent> {
     for await (const [storageKey, body] of this.#db.iterator({ gt: 'e!', lt: 'e~' })) {
       const key = parseEventStorageKey(storageKey)
-      if (key) yield { ...key, seq: seqOfBody(body), bytes: bodyBytes(body) }
+      if (key) yield { ...key, ...fieldsOfBody(body), bytes: bodyBytes(body) }
     }
   }
 

@@ -1,4 +1,4 @@
-import { eventStorageKey, parseEventStorageKey, seqOfBody } from './outbox-keys.js'
+import { eventStorageKey, fieldsOfBody, parseEventStorageKey } from './outbox-keys.js'
 import {
   bodyBytes,
   type EventKey,
@@ -30,7 +30,7 @@ export class MemoryOutboxStore implements OutboxStore {
     for (const storageKey of keys) {
       const key = parseEventStorageKey(storageKey)
       const body = this.#bodies.get(storageKey)
-      if (key && body !== undefined) yield { ...key, seq: seqOfBody(body), bytes: bodyBytes(body) }
+      if (key && body !== undefined) yield { ...key, ...fieldsOfBody(body), bytes: bodyBytes(body) }
     }
   }
 

@@ -1,4 +1,10 @@
-import { classRank, type EventClass, eventClasses } from '../../shared/protocol/index.js'
+import {
+  classRank,
+  type EventClass,
+  eventClasses,
+  type MessageType,
+  messageTypeNames,
+} from '../../shared/protocol/index.js'
 import type { EventKey } from './outbox-store.js'
 
 /** Storage key of an event: `e!<class rank>!<ULID>`, so a key-ordered scan yields high, medium, low, oldest first. */
@@ -17,8 +23,17 @@ export function parseEventStorageKey(storageKey: string): EventKey | undefined {
   return eventClass && match[2] ? { eventClass, id: match[2] } : undefined
 }
 
-/** The seq field of a stored envelope body, without trusting anything else in it. */
-export function seqOfBody(body: string): number {
-  const seq = (JSON.parse(body) as { seq?: unknown }).seq
-  return typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : 0
+/** The one copy of each type name, so an index rebuilt from disk holds no string per event. */
+const knownTypes = new Map<string, MessageType>(messageTypeNames.map((name) => [name, name]))
+
+/**
+ * The seq and type fields of a stored envelope body, without trusting anything else in it: seq 0 when
+ * it has none, type undefined when it names no known type.
+ */
+export function fieldsOfBody(body: string): { readonly seq: number; readonly type: MessageType | undefined } {
+  const { seq, type } = JSON.parse(body) as { seq?: unknown; type?: unknown }
+  return {
+    seq: typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : 0,
+    type: typeof type === 'string' ? knownTypes.get(type) : undefined,
+  }
 }

@@ -1,4 +1,4 @@
-import type { EventClass } from '../../shared/protocol/index.js'
+import type { EventClass, MessageType } from '../../shared/protocol/index.js'
 
 /** Identifies one stored event: its class (the first sort key) and its ULID. */
 export interface EventKey {
@@ -16,6 +16,8 @@ export interface StoredEvent extends EventKey {
 export interface ScannedEvent extends EventKey {
   readonly seq: number
   readonly bytes: number
+  /** The envelope's type; undefined when the body names no known type. */
+  readonly type: MessageType | undefined
 }
 
 /** One atomic change: puts, deletes and the highest sequence number handed out so far. */

@@ -25,6 +25,14 @@ export interface RecordInput<T extends MessageType = MessageType> {
   readonly eventClass?: EventClass
 }
 
+/** A stored event as the sender reads it: its id, its envelope JSON and its type. */
+export interface OutboxBody {
+  readonly id: string
+  readonly body: string
+  /** The envelope's type (undefined for a body from disk that names no known type). */
+  readonly type: MessageType | undefined
+}
+
 /** Events waiting per class, and their bytes. */
 export interface OutboxDepth {
   readonly count: Readonly<Record<EventClass, number>>
@@ -53,6 +61,7 @@ export interface OutboxDeps {
 interface IndexEntry {
   readonly seq: number
   readonly bytes: number
+  readonly type: MessageType | undefined
 }
 
 function perClass<T>(make: () => T): Record<EventClass, T> {
@@ -87,7 +96,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     await this.#deps.store.open()
     let maxSeq = await this.#deps.store.readLastSeq()
     for await (const event of this.#deps.store.scan()) {
-      this.#index[event.eventClass].set(event.id, { seq: event.seq, bytes: event.bytes })
+      this.#index[event.eventClass].set(event.id, { seq: event.seq, bytes: event.bytes, type: event.type })
       this.#bytes[event.eventClass] += event.bytes
       maxSeq = Math.max(maxSeq, event.seq)
     }
@@ -131,9 +140,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     await this.#write({ put, del, lastSeq: Math.max(this.#lastSeq, this.#durableSeq) }, { sync: isSync })
     this.#durableSeq = Math.max(this.#durableSeq, this.#lastSeq)
     const counts = perClass(() => 0)
-    for (const event of put) {
+    for (const [i, event] of put.entries()) {
       const bytes = bodyBytes(event.body)
-      this.#index[event.eventClass].set(event.id, { seq: event.seq, bytes })
+      this.#index[event.eventClass].set(event.id, { seq: event.seq, bytes, type: envelopes[i]?.type })
       this.#bytes[event.eventClass] += bytes
       if (event.eventClass === 'high') this.#highBodies.set(event.id, event.body)
       counts[event.eventClass]++
@@ -190,17 +199,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return ids
   }
 
-  /** Stored bodies (envelope JSON) of the given ids of one class; ids removed meanwhile are left out. */
-  async readBodies(eventClass: EventClass, ids: readonly string[]): Promise<{ id: string; body: string }[]> {
+  /** Stored bodies (envelope JSON) and types of the given ids of one class; ids removed meanwhile are left out. */
+  async readBodies(eventClass: EventClass, ids: readonly string[]): Promise<OutboxBody[]> {
     const cached = eventClass === 'high' ? ids.map((id) => this.#highBodies.get(id)) : []
     const bodies =
       cached.length > 0 && cached.every((b) => b !== undefined)
         ? cached
         : await this.#deps.store.read(ids.map((id) => ({ eventClass, id })))
-    const found: { id: string; body: string }[] = []
+    const found: OutboxBody[] = []
     ids.forEach((id, i) => {
       const body = bodies[i]
-      if (body !== undefined && this.#index[eventClass].has(id)) found.push({ id, body })
+      const entry = this.#index[eventClass].get(id)
+      if (body !== undefined && entry) found.push({ id, body, type: entry.type })
     })
     return found
   }

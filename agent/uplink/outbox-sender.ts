@@ -234,7 +234,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
       let batchBytes = 2
       for (const item of bodies) {
         if (this.#inflight.has(item.id)) continue
-        if (isSnapshot(item.body)) {
+        if (item.type === 'snapshot') {
           // Snapshots are too big to batch: each travels alone on event/medium (docs/protocol.md).
           this.#publish(
             generation,
@@ -323,8 +323,4 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
       Math.max(1, ackTimeoutMs / 2),
     )
   }
-}
-
-function isSnapshot(body: string): boolean {
-  return body.includes('"type":"snapshot"')
 }

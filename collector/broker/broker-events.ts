@@ -3,7 +3,7 @@ import type { Client, Subscription } from 'aedes'
 import type { CollectorEvent } from '../events/collector-event.js'
 import type { RejectReason } from '../ingest/ingest-item.js'
 import type { DoorbellBroker } from './doorbell-broker.js'
-import { isParserError } from './mqtt-errors.js'
+import { isConnectTimeout, isMalformedPacket } from './mqtt-errors.js'
 
 /** Where the broker's events go: the bus, and the rejection metric. */
 export interface BrokerEventsDeps {
@@ -18,11 +18,13 @@ export function reportBrokerEvents(broker: DoorbellBroker, deps: BrokerEventsDep
   aedes.on('clientReady', (client: Client) => emit({ kind: 'client_connected', clientId: client.id }))
   aedes.on('clientDisconnect', (client: Client) => emit({ kind: 'client_disconnected', clientId: client.id }))
   aedes.on('clientError', (client: Client, err: Error) => {
-    if (isParserError(err)) reject('malformed_packet', { clientId: client.id })
+    if (isMalformedPacket(client, err)) reject('malformed_packet', { clientId: client.id })
     emit({ kind: 'client_error', clientId: client.id, err })
   })
-  aedes.on('connectionError', (_client: Client, err: Error) => {
-    if (isParserError(err)) reject('malformed_packet')
+  // Before CONNECT completed: the client has no id yet.
+  aedes.on('connectionError', (client: Client, err: Error) => {
+    if (isMalformedPacket(client, err)) reject('malformed_packet')
+    else if (isConnectTimeout(err)) reject('connect_timeout')
   })
   // Emitted after the subscriptions are in place: what is published now reaches the new subscriber.
   aedes.on('subscribe', (subscriptions: Subscription[], client: Client) => {

@@ -128,9 +128,6 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
       () => {},
     )
   })
-  aedes.on('connectionError', (_client, err) => {
-    if (err.message === 'connect did not arrive in time') deps.onRejected('connect_timeout', {})
-  })
 
   async function authenticate(
     client: Client,

@@ -53,6 +53,20 @@ export function outboxStoreContract(name: string, harness: StoreHarness): void {
       await store.close()
     })
 
+    it('reports the envelope type a body names, and none for a body that names no known type', async () => {
+      const store = await harness.create()
+      const press = {
+        eventClass: 'high' as const,
+        id: '01A',
+        seq: 1,
+        body: '{"seq":1,"type":"button.press"}',
+      }
+      const odd = { eventClass: 'high' as const, id: '01B', seq: 2, body: '{"seq":2,"type":"no.such.type"}' }
+      await store.write({ put: [press, odd] }, { sync: false })
+      expect((await collect(store)).map((e) => e.type)).toEqual(['button.press', undefined])
+      await store.close()
+    })
+
     it('reads bodies back and undefined for missing ids', async () => {
       const store = await harness.create()
       const e = event('high', '01A', 1)

@@ -115,6 +115,19 @@ describe('Outbox', () => {
     expect(JSON.parse(bodies[0]?.body ?? '{}').seq).toBe(2)
   })
 
+  it('knows each event’s type, also after a reopen, without reading its body for it', async () => {
+    const store = new MemoryOutboxStore()
+    const first = await openOutbox(store)
+    const [reading] = await first.record([temp(20, 1)])
+    const [bell] = await first.record([press(2)])
+    const again = await openOutbox(store)
+    expect((await again.readBodies('medium', [reading?.id ?? ''])).map((b) => b.type)).toEqual([
+      'temperature',
+    ])
+    expect((await first.readBodies('high', [bell?.id ?? ''])).map((b) => b.type)).toEqual(['button.press'])
+    expect((await again.readBodies('high', [bell?.id ?? ''])).map((b) => b.type)).toEqual(['button.press'])
+  })
+
   it('refuses an invalid payload without using a sequence number', async () => {
     const outbox = await openOutbox()
     await expect(outbox.record([temp(999)])).rejects.toThrow(/celsius/)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../../../agent/clock/manual-clock.js'
 import { MemoryOutboxStore } from '../../../agent/outbox/memory-outbox-store.js'
@@ -65,6 +66,41 @@ describe('OutboxSender', () => {
     const classes = uplink.received.flatMap((m) => m.envelopes.map((e) => e.class))
     expect(classes).toEqual(['high', 'high', 'medium', 'medium', 'medium', 'medium'])
     expect(uplink.stored.size).toBe(6)
+  })
+
+  it('sends a snapshot alone on event/medium and batches the readings around it, also after a restart', async () => {
+    const store = new MemoryOutboxStore()
+    const first = new Outbox({ store, deviceId, maxBytes: 10_000_000 })
+    await first.open()
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xd9])
+    const snapshot: RecordInput = {
+      type: 'snapshot',
+      payload: {
+        contentType: 'image/jpeg',
+        bytes: jpeg.length,
+        sha256: createHash('sha256').update(jpeg).digest('hex'),
+        data: jpeg.toString('base64'),
+      },
+      capturedAtMs: 1e12 + 2,
+    }
+    await first.record([temp(1), snapshot, temp(3)])
+    // A restarted agent knows the types from its outbox on disk.
+    const outbox = new Outbox({ store, deviceId, maxBytes: 10_000_000 })
+    await outbox.open()
+    const uplink = new LoopbackUplink(deviceId)
+    new OutboxSender({
+      deviceId,
+      outbox,
+      uplink,
+      clock: new ManualClock(),
+      options: { batchMaxItems: 100, mediumWindow: 200, ackTimeoutMs: 30_000, retryDelayMs: 5_000 },
+    })
+    uplink.start()
+    await until(() => outbox.depth().totalBytes === 0, 'drain')
+    expect(uplink.received.map((m) => [m.topic, m.envelopes.map((e) => e.type)])).toEqual([
+      [topics.event(deviceId, 'medium'), ['snapshot']],
+      [topics.batch(deviceId, 'medium'), ['temperature', 'temperature']],
+    ])
   })
 
   it('resends unacked events after a reconnect with the same ids', async () => {
