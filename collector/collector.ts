@@ -7,7 +7,9 @@ import { DoorbellError } from '../shared/errors.js'
 import type { Envelope, EventClass, PayloadInputOf } from '../shared/protocol/index.js'
 import { DeviceEnvelopePublisher } from './broker/device-envelope-publisher.js'
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
+import { LoginLimiter } from './broker/login-limiter.js'
 import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
+import { PreAuthBudget } from './broker/pre-auth-budget.js'
 import { TokenBucketRateLimiter } from './broker/token-bucket.js'
 import { ClipRecovery } from './clips/clip-recovery.js'
 import type { ClipStore } from './clips/clip-store.js'
@@ -100,9 +102,14 @@ export async function startCollector(
   const presence = new Map<string, { state: 'online' | 'offline'; atMs: number }>()
 
   let broker: DoorbellBroker | undefined
+  const { login, preAuth: preAuthLimits, sessions: sessionLimits } = config.limits
+  const loginLimiter = new LoginLimiter(login, now)
+  const preAuth = new PreAuthBudget(preAuthLimits)
   const metrics = new PromCollectorMetrics({
     connectedClients: () => broker?.aedes.connectedClients ?? 0,
     ingestQueue: () => writer.queuedCount,
+    sessions: () => broker?.sessionCount() ?? 0,
+    preAuthBytes: () => preAuth.totalBytes,
   })
   const reject = (reason: RejectReason, detail: { clientId?: string; deviceId?: string } = {}): void => {
     metrics.reject(reason)
@@ -213,6 +220,10 @@ export async function startCollector(
       now,
     ),
     connectTimeoutMs: config.limits.connectTimeoutMs,
+    loginLimiter,
+    slowChecks: { maxRunning: login.maxSlowChecks, maxWaiting: login.maxSlowChecksWaiting },
+    sessions: sessionLimits,
+    onSessionDropped: (what, reason, count) => metrics.sessionDrops.inc({ what, reason }, count),
     now,
     onRejected: reject,
     onIngest: (decoded) => {
@@ -271,6 +282,8 @@ export async function startCollector(
       wsPort: config.mqtt.wsPort,
       ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
       maxPacketBytes: config.limits.maxPacketBytes,
+      preAuth,
+      isAddressBlocked: (address) => loginLimiter.isAddressBlocked(address),
       onRefused: (reason) => reject(reason),
       onTlsFailure: () => reject('tls_handshake'),
     })
@@ -304,6 +317,7 @@ export async function startCollector(
   let registryRevision = registry.revision
   const registryTimer = setInterval(() => {
     try {
+      registry.flushHashUpgrades()
       registry.reloadIfChanged()
       if (registry.revision === registryRevision) return
       registryRevision = registry.revision
