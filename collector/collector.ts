@@ -326,7 +326,7 @@ export async function startCollector(
     } catch (err) {
       emit({ kind: 'task_failed', task: 'registry', err })
     }
-  }, 2000)
+  }, 1000)
   registryTimer.unref()
 
   const sweep = async (): Promise<void> => {
