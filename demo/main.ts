@@ -183,9 +183,9 @@ The doorbell demo is running.
   Data folder             ${dataDir}
   Simulated doorbell      '${deviceId}', its config in ${agentConfigFile}
 
-  Ring the doorbell       press Enter here, or: curl -X POST ${controlUrl}/button/press
-  Trigger motion          curl -X POST ${controlUrl}/motion
-  Set the temperature     curl -X POST ${controlUrl}/temperature -d '{"celsius": 31.5}'
+  Ring the doorbell       press Enter here, or: curl -X POST -H 'content-type: application/json' ${controlUrl}/button/press
+  Trigger motion          curl -X POST -H 'content-type: application/json' ${controlUrl}/motion
+  Set the temperature     curl -X POST -H 'content-type: application/json' ${controlUrl}/temperature -d '{"celsius": 31.5}'
   See the doorbell        curl ${controlUrl}/state
   Snapshot of a press     curl -H 'Authorization: Bearer ${apiToken}' -o snap.jpg ${httpBase}/api/events/<press id>/snapshot
   Device health           curl -H 'Authorization: Bearer ${apiToken}' ${httpBase}/api/devices/health
