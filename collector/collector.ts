@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events'
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Client, Subscription } from 'aedes'
 import type { FastifyInstance } from 'fastify'
@@ -89,7 +89,10 @@ export async function startCollector(
   }
   const dataDir = resolve(config.dataDir)
   try {
-    mkdirSync(dataDir, { recursive: true })
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    // The Level store's folder is ours alone: its files hold every event (main.ts sets umask 077 for them).
+    mkdirSync(join(dataDir, 'events'), { recursive: true, mode: 0o700 })
+    chmodSync(join(dataDir, 'events'), 0o700)
   } catch (err) {
     throw new DoorbellError('STORE_OPEN_FAILED', `${dataDir}: ${(err as Error).message}`, { cause: err })
   }
@@ -300,6 +303,8 @@ export async function startCollector(
     http = buildHttpServer({
       registry: metrics.registry,
       health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
+      metricsAccess: config.http.metricsAccess,
+      authorizeOperator: bearerTokenAuthorizer(config.http.apiToken),
     })
     // Plugins added by registerHttpRoutes (the dashboard's OpenAPI generator) see the routes after them.
     await deps.registerHttpRoutes?.(http, { store })

@@ -42,6 +42,13 @@ export const collectorConfigSchema = z.strictObject({
        * Homeowner sessions work without it; unset, only sessions get in (everything else: 401).
        */
       apiToken: z.string().min(16).optional(),
+      /**
+       * Who may read GET /metrics (device ids, counts, rejections): `public` (anyone who reaches the port),
+       * `operator` (the bearer token above) or `off` (404).
+       */
+      metricsAccess: z.enum(['public', 'operator', 'off']).default('operator'),
+      /** Who may read GET /api/openapi.json: `public`, `operator` (the token, or a homeowner session) or `off`. */
+      openApiAccess: z.enum(['public', 'operator', 'off']).default('operator'),
     })
     .prefault({}),
   limits: z

@@ -93,6 +93,7 @@ async function provisionDevice(
 }
 
 async function main(): Promise<void> {
+  process.umask(0o077)
   const { values } = parseArgs({
     options: { 'data-dir': { type: 'string', default: './data' }, help: { type: 'boolean', short: 'h' } },
   })
@@ -123,7 +124,8 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
-      http: { port: await preferredPort(8080), apiToken },
+      // Bound to 127.0.0.1 (host above), so metrics and the API document are this machine's only.
+      http: { port: await preferredPort(8080), apiToken, metricsAccess: 'public', openApiAccess: 'public' },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
     {

@@ -10,7 +10,7 @@ import {
 } from '../alerts/start-alerts.js'
 import type { CollectorDeps } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
-import { bearerTokenAuthorizer } from '../http/http-auth.js'
+import { bearerTokenAuthorizer, requireAuthorized } from '../http/http-auth.js'
 import { registerDashboardRoutes } from './dashboard-routes.js'
 import { SseEventHub } from './event-stream.js'
 import { FileHomeownerStore } from './homeowner-store.js'
@@ -94,7 +94,14 @@ export async function startDashboardCollector(
             sessionTtlMs,
             sendTest: (user) => running?.alerts.sendTest(user),
           })
-          app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+          const { openApiAccess } = config.http
+          if (openApiAccess !== 'off') {
+            const preHandler =
+              openApiAccess === 'operator'
+                ? [requireAuthorized((request) => sessionOf(request) !== undefined || operatorMedia(request))]
+                : []
+            app.get('/api/openapi.json', { schema: { hide: true }, preHandler }, async () => app.swagger())
+          }
           // Alert links point at <publicUrl>/events/<id> (docs/alerts.md); the app routes by hash.
           app.get('/events/:id', { schema: { hide: true } }, async (request, reply) => {
             const { id } = request.params as { id: string }

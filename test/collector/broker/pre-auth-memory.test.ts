@@ -55,7 +55,7 @@ describe('memory held by connections before CONNECT', () => {
     const config = join(dir.path, 'collector.yaml')
     writeFileSync(
       config,
-      `dataDir: ${join(dir.path, 'data')}\nhost: 127.0.0.1\nmqtt: {port: 0, wsPort: null}\nhttp: {port: 0}\n`,
+      `dataDir: ${join(dir.path, 'data')}\nhost: 127.0.0.1\nmqtt: {port: 0, wsPort: null}\nhttp: {port: 0, metricsAccess: public}\n`,
     )
     collector = await startCollectorProcess(config)
   })
