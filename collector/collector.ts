@@ -5,6 +5,9 @@ import type { Client, Subscription } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { DoorbellError } from '../shared/errors.js'
 import type { Envelope, EventClass, PayloadInputOf } from '../shared/protocol/index.js'
+import type { HomeownerStandingLookup, SessionLookup } from './access/http-credentials.js'
+import { endpointRulesFrom, quotasFrom } from './access/quotas.js'
+import { type RoutePermissions, routePermissions, withExposure } from './access/route-permissions.js'
 import { DeviceEnvelopePublisher } from './broker/device-envelope-publisher.js'
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
 import { LoginLimiter } from './broker/login-limiter.js'
@@ -18,12 +21,11 @@ import type { CollectorEvent } from './collector-event.js'
 import type { CollectorConfig } from './config.js'
 import { ForwardDispatcher } from './forwarding/forward-dispatcher.js'
 import { type Forwarder, isForwarded } from './forwarding/forwarder.js'
-import { bearerTokenAuthorizer, type HttpAuthorizer } from './http/http-auth.js'
 import { buildHttpServer } from './http/http-server.js'
 import { registerMediaRoutes } from './http/media-routes.js'
 import { AckPublisher } from './ingest/ack-publisher.js'
 import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
-import { itemDevice, itemId, type RejectReason } from './ingest/ingest-item.js'
+import type { RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
 import { FileIdentityRegistry } from './registry/file-identity-registry.js'
 import type { EventStore, StoredEvent } from './store/event-store.js'
@@ -44,8 +46,10 @@ export interface CollectorDeps {
     app: FastifyInstance,
     collector: { store: EventStore },
   ) => Promise<void> | void
-  /** Who may read clips and snapshots over HTTP; default: the operator's `http.apiToken` bearer token. */
-  readonly authorizeMedia?: HttpAuthorizer
+  /** Dashboard sessions and their accounts, for the HTTP access hook; default: no sessions. */
+  /** The permission of each HTTP route; default access/route-permissions.ts (tests add their own routes). */
+  readonly routePermissions?: RoutePermissions
+  readonly httpSessions?: { readonly sessions: SessionLookup; readonly homeowners: HomeownerStandingLookup }
   /** Where clip bodies are reassembled; default: files under `<dataDir>/clips` (FileClipStore). */
   readonly clipStore?: ClipStore
 }
@@ -216,37 +220,20 @@ export async function startCollector(
     },
   })
 
+  const quotas = quotasFrom(config)
+  const endpointRules = endpointRulesFrom(config)
   broker = await createDoorbellBroker({
     registry,
-    rateLimiter: new TokenBucketRateLimiter(
-      { perSecond: config.limits.devicePublishesPerS, burst: config.limits.devicePublishBurst },
-      now,
-    ),
-    connectTimeoutMs: config.limits.connectTimeoutMs,
+    rateLimiter: new TokenBucketRateLimiter(quotas.devicePublishes, now),
+    connectTimeoutMs: endpointRules.connectTimeoutMs,
+    credentialChecks: quotas.credentialChecks,
     loginLimiter,
-    slowChecks: { maxRunning: login.maxSlowChecks, maxWaiting: login.maxSlowChecksWaiting },
     sessions: sessionLimits,
     onSessionDropped: (what, reason, count) => metrics.sessionDrops.inc({ what, reason }, count),
     now,
     onRejected: reject,
-    onIngest: (decoded) => {
-      for (const rejection of decoded.rejections) {
-        reject(rejection.reason, { deviceId: rejection.deviceId })
-        writer.reject(rejection)
-      }
-      // Backpressure: when the store cannot keep up, refuse with retry instead of growing memory.
-      const isOverloaded = writer.queuedCount >= config.store.maxQueuedItems
-      for (const item of decoded.items) {
-        if (!isOverloaded) {
-          writer.submit(item)
-          continue
-        }
-        const deviceId = itemDevice(item)
-        const id = itemId(item)
-        reject('overloaded', { deviceId })
-        writer.reject({ deviceId, id, code: 'COLLECTOR_BUSY', isRetryable: true, reason: 'overloaded' })
-      }
-    },
+    sink: writer,
+    maxQueuedItems: config.store.maxQueuedItems,
     onPresence: (deviceId, state) => {
       presence.set(deviceId, { state, atMs: now() })
       emit({ kind: 'presence', deviceId, state })
@@ -284,7 +271,7 @@ export async function startCollector(
       tcpPort: config.mqtt.port,
       wsPort: config.mqtt.wsPort,
       ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
-      maxPacketBytes: config.limits.maxPacketBytes,
+      maxPacketBytes: endpointRules.maxPacketBytes,
       preAuth,
       isAddressBlocked: (address) => loginLimiter.isAddressBlocked(address),
       onRefused: (reason) => reject(reason),
@@ -300,11 +287,15 @@ export async function startCollector(
   let http: FastifyInstance | undefined
   let httpPort: number | undefined
   if (config.http.port !== null) {
-    http = buildHttpServer({
+    http = await buildHttpServer({
       registry: metrics.registry,
       health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
-      metricsAccess: config.http.metricsAccess,
-      authorizeOperator: bearerTokenAuthorizer(config.http.apiToken),
+      isMetricsServed: config.http.metricsAccess !== 'off',
+      access: {
+        apiToken: config.http.apiToken,
+        routes: withExposure(deps.routePermissions ?? routePermissions, config.http),
+        ...(deps.httpSessions ?? { sessions: noSessions, homeowners: noSessions }),
+      },
     })
     // Plugins added by registerHttpRoutes (the dashboard's OpenAPI generator) see the routes after them.
     await deps.registerHttpRoutes?.(http, { store })
@@ -312,7 +303,6 @@ export async function startCollector(
       store,
       clips,
       clipsRoot: join(dataDir, 'clips'),
-      authorize: deps.authorizeMedia ?? bearerTokenAuthorizer(config.http.apiToken),
     })
     await http.listen({ port: config.http.port, host: config.host })
     const address = http.server.address()
@@ -381,6 +371,9 @@ export async function startCollector(
     },
   }
 }
+
+/** Without the dashboard nobody has a session. */
+const noSessions = { get: () => undefined, standing: () => undefined }
 
 /** aedes' own conditions: reported elsewhere (connect_timeout) or not bad input. */
 const notInputErrors = new Set([

@@ -1,9 +1,9 @@
 import { join, resolve } from 'node:path'
 import { type CollectorDeps, type RunningCollector, startCollector } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
-import { bearerTokenAuthorizer } from '../http/http-auth.js'
 import { type AlertEvent, AlertService } from './alert-service.js'
-import { type AlertsRoutesAuth, registerAlertsRoutes } from './alerts-routes.js'
+import type { AlertUser } from './alerts-config.js'
+import { registerAlertsRoutes } from './alerts-routes.js'
 import { FileDiscoveryStateStore } from './discovery-state-file.js'
 import { HomeAssistantDiscovery } from './home-assistant-discovery.js'
 
@@ -18,8 +18,8 @@ export interface RunningAlertingCollector {
 export interface AlertsDeps {
   readonly onAlertEvent?: (event: AlertEvent) => void
   readonly service?: Partial<ConstructorParameters<typeof AlertService>[0]>
-  /** Lets logged-in homeowners use the alerts API (the dashboard, issue 6). */
-  readonly routesAuth?: AlertsRoutesAuth
+  /** The homeowners' current settings (the dashboard's settings store); default the config's users. */
+  readonly users?: () => readonly AlertUser[]
 }
 
 /**
@@ -60,10 +60,8 @@ export async function startAlertingCollector(
           service: alerts,
           config: config.alerts,
           store: running.store,
-          // The same operator token as the media routes: one secret for one role.
-          isOperator: bearerTokenAuthorizer(config.http.apiToken),
           now,
-          ...(alertsDeps.routesAuth ? { auth: alertsDeps.routesAuth } : {}),
+          ...(alertsDeps.users ? { users: alertsDeps.users } : {}),
         })
       },
     })

@@ -1,9 +1,11 @@
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
-import { statusPayload, topics } from '../../shared/protocol/index.js'
-import { type DecodedPublish, itemId, type RejectReason } from '../ingest/ingest-item.js'
-import { decodePublish } from '../ingest/publish-decoder.js'
+import { topics } from '../../shared/protocol/index.js'
+import { isSubscribeAllowed } from '../access/mqtt-rights.js'
+import type { Quotas } from '../access/quotas.js'
+import type { RejectReason } from '../ingest/ingest-item.js'
+import { createPublishIngest } from '../ingest/publish-ingest.js'
+import type { IngestSink } from '../ingest/publish-steps.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
-import { checkPublish, isSubscribeAllowed } from './access-policy.js'
 import { connack, createConnectAuthenticator } from './connect-authenticator.js'
 import type { LoginLimiter } from './login-limiter.js'
 import { SessionQueues } from './session-queues.js'
@@ -15,9 +17,10 @@ export interface DoorbellBrokerDeps {
   readonly registry: IdentityRegistry
   readonly rateLimiter: TokenBucketRateLimiter
   readonly connectTimeoutMs: number
+  /** Slow (legacy scrypt) secret checks at once and waiting (access/quotas.ts). */
+  readonly credentialChecks: Quotas['credentialChecks']
+  /** Failed logins per address and identity, with backoff. */
   readonly loginLimiter: LoginLimiter
-  /** Slow (legacy scrypt) secret checks at once and waiting. */
-  readonly slowChecks: { readonly maxRunning: number; readonly maxWaiting: number }
   readonly sessions: SessionLimits & {
     /** QoS 1 and 2 messages one persistent session may have queued or in flight. */
     readonly maxQueuedMessages: number
@@ -30,8 +33,10 @@ export interface DoorbellBrokerDeps {
   ) => void
   /** Counts a refusal (the rejection metric). */
   readonly onRejected: (reason: RejectReason, detail: { clientId?: string; deviceId?: string }) => void
-  /** Receives what a device published on its event, batch or chunk topic, already decoded. */
-  readonly onIngest: (decoded: DecodedPublish) => void
+  /** Where decoded events and chunks go (the group-commit writer). */
+  readonly sink: IngestSink
+  /** Items waiting for a commit beyond which new ones are refused with retry (backpressure). */
+  readonly maxQueuedItems: number
   /** A device's presence changed (status topic, or its last will). */
   readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
   readonly now?: () => number
@@ -55,10 +60,10 @@ export interface DoorbellBroker {
 }
 
 /**
- * Builds the broker. Every policy is an aedes hook: preConnect/authenticate (identity, client id rules),
- * authorizePublish (ACL, rate limit, decode and hand to ingest), authorizeSubscribe (ACL, SUBACK 0x80).
- * A refused publish is acknowledged and dropped, never disconnected (MQTT-3.3.5-2 allows either), so a
- * device with one bad event does not loop reconnecting; the device learns of it from the ack envelope.
+ * Builds the broker. Every policy is an aedes hook: preConnect/authenticate (connect-authenticator.ts:
+ * secret or certificate, login limits, client id rules, the session table),
+ * authorizePublish (the ingest steps, ingest/publish-ingest.ts), authorizeSubscribe (access/mqtt-rights.ts,
+ * SUBACK 0x80 for a refused filter).
  */
 export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<DoorbellBroker> {
   const now = deps.now ?? Date.now
@@ -78,7 +83,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     registry: deps.registry,
     limiter: deps.loginLimiter,
     sessions,
-    slowChecks: deps.slowChecks,
+    slowChecks: deps.credentialChecks,
     onRejected: deps.onRejected,
     onEvicted: (evicted) => {
       for (const { clientId, holder } of evicted) {
@@ -96,6 +101,16 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     packet.retain = false
   }
 
+  const ingest = createPublishIngest({
+    principalOf: (client) => principals.get(client),
+    rateLimiter: deps.rateLimiter,
+    sink: deps.sink,
+    maxQueuedItems: deps.maxQueuedItems,
+    now,
+    onRejected: deps.onRejected,
+    onPresence: deps.onPresence,
+    drop,
+  })
   const aedes = await Aedes.createBroker({
     connectTimeout: deps.connectTimeoutMs,
     preConnect(client, packet, callback) {
@@ -120,7 +135,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     },
     authorizePublish(client, packet, callback) {
       try {
-        authorizePublish(client, packet)
+        ingest.accept(client, packet)
         callback(null)
       } catch (err) {
         callback(err as Error)
@@ -166,54 +181,6 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     if (err.message === 'connect did not arrive in time') deps.onRejected('connect_timeout', {})
   })
 
-  function authorizePublish(client: Client | null, packet: PublishPacket): void {
-    // A will left by a client of a previous broker run has no client; only presence wills are honoured.
-    const principal = client ? principals.get(client) : undefined
-    if (!principal) {
-      if (client === null && packet.topic.endsWith('/status')) return
-      drop(packet)
-      return
-    }
-    const checked = checkPublish(principal, packet.topic)
-    if ('refusal' in checked) {
-      deps.onRejected(checked.refusal, { clientId: client?.id })
-      drop(packet)
-      return
-    }
-    const { topic } = checked
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-    if (topic.kind === 'status') {
-      const status = parseStatus(payload)
-      if (!status) {
-        deps.onRejected('malformed', { deviceId: topic.deviceId })
-        drop(packet)
-        return
-      }
-      deps.onPresence(topic.deviceId, status)
-      return
-    }
-    packet.retain = false
-    const decoded = decodePublish(topic, payload, now())
-    if (!deps.rateLimiter.tryTake(topic.deviceId)) {
-      // Counted through the rejections (reason rate_limited), like every refusal of an envelope.
-      const rejections = [
-        ...decoded.rejections,
-        ...decoded.items.map((item) => ({
-          deviceId: topic.deviceId,
-          id: itemId(item),
-          code: 'RATE_LIMITED' as const,
-          isRetryable: true,
-          reason: 'rate_limited' as const,
-        })),
-      ]
-      deps.onIngest({ items: [], rejections })
-      drop(packet)
-      return
-    }
-    deps.onIngest(decoded)
-    if (decoded.items.length === 0) drop(packet)
-  }
-
   return {
     aedes,
     principalOf: (client) => principals.get(client),
@@ -238,18 +205,6 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
       clearInterval(expiryTimer)
       return new Promise<void>((resolve) => aedes.close(() => resolve()))
     },
-  }
-}
-
-/** Presence from a status payload: a bare `{state}` or a `status` envelope (protocol v1 allows both). */
-function parseStatus(payload: Buffer): 'online' | 'offline' | undefined {
-  try {
-    const value = JSON.parse(payload.toString('utf8')) as { type?: unknown; payload?: unknown } | null
-    const body = value && typeof value === 'object' && value.type === 'status' ? value.payload : value
-    const result = statusPayload.safeParse(body)
-    return result.success ? result.data.state : undefined
-  } catch {
-    return undefined
   }
 }
 

@@ -1,7 +1,6 @@
-import type { Envelope } from '../../shared/protocol/index.js'
+import type { ClipManifest } from '../store/clip-record.js'
 
-/** The manifest payload of a clip. */
-export type ClipManifest = Extract<Envelope, { type: 'clip.manifest' }>['payload']
+export type { ClipManifest } from '../store/clip-record.js'
 
 /** Outcome of checking a clip whose chunks are all on disk. */
 export type ClipVerdict = 'complete' | 'corrupt'

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import fastifyStatic from '@fastify/static'
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
+import { quotasFrom } from '../access/quotas.js'
 import {
   type AlertsDeps,
   type RunningAlertingCollector,
@@ -10,17 +11,12 @@ import {
 } from '../alerts/start-alerts.js'
 import type { CollectorDeps } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
-import { bearerTokenAuthorizer, requireAuthorized } from '../http/http-auth.js'
 import { registerDashboardRoutes } from './dashboard-routes.js'
 import { SseEventHub } from './event-stream.js'
 import { FileHomeownerStore } from './homeowner-store.js'
 import { LoginThrottle } from './login-throttle.js'
-import { registerSessionAuth, sessionOf } from './session-auth.js'
 import { FileSessionStore } from './session-store.js'
 import { FileUserSettingsStore } from './user-settings-store.js'
-
-/** How long a login lasts. */
-export const sessionTtlMs = 14 * 24 * 60 * 60 * 1000
 
 /** A collector with alerts and the homeowner dashboard. */
 export interface RunningDashboardCollector extends RunningAlertingCollector {
@@ -50,23 +46,24 @@ export async function startDashboardCollector(
   alertsDeps: AlertsDeps = {},
 ): Promise<RunningDashboardCollector> {
   const dataDir = resolve(config.dataDir)
+  const quotas = quotasFrom(config)
+  const sessionTtlMs = quotas.sessionTtlMs
   const homeowners = new FileHomeownerStore(dataDir)
   const sessions = new FileSessionStore({
     dataDir,
     ttlMs: sessionTtlMs,
     ...(deps.now ? { now: deps.now } : {}),
   })
+  const windowMs = quotas.loginFailures.windowMs
   const settings = new FileUserSettingsStore(dataDir, config.alerts.users)
-  const hub = new SseEventHub()
-  const operatorMedia = deps.authorizeMedia ?? bearerTokenAuthorizer(config.http.apiToken)
+  const hub = new SseEventHub({ maxClients: quotas.liveStreams })
   let running: RunningAlertingCollector | undefined
   try {
     running = await startAlertingCollector(
       config,
       {
         ...deps,
-        // A logged-in homeowner (any role) reads clips and snapshots; the operator's bearer token still works.
-        authorizeMedia: (request) => sessionOf(request) !== undefined || operatorMedia(request),
+        httpSessions: { sessions, homeowners },
         onStored: (events) => {
           deps.onStored?.(events)
           hub.onStored(events)
@@ -80,7 +77,6 @@ export async function startDashboardCollector(
               },
             },
           })
-          await registerSessionAuth(app, sessions, homeowners)
           await deps.registerHttpRoutes?.(app, collector)
           registerDashboardRoutes(app, {
             store: collector.store,
@@ -88,19 +84,17 @@ export async function startDashboardCollector(
             sessions,
             settings,
             hub,
-            // A household shares one address behind NAT, so the address limit is looser than the account's.
-            throttle: { byUser: new LoginThrottle(), byAddress: new LoginThrottle({ maxFailures: 50 }) },
+            throttle: {
+              byUser: new LoginThrottle({ maxFailures: quotas.loginFailures.perAccount, windowMs }),
+              byAddress: new LoginThrottle({ maxFailures: quotas.loginFailures.perAddress, windowMs }),
+            },
             alerts: config.alerts,
             sessionTtlMs,
             sendTest: (user) => running?.alerts.sendTest(user),
           })
-          const { openApiAccess } = config.http
-          if (openApiAccess !== 'off') {
-            const preHandler =
-              openApiAccess === 'operator'
-                ? [requireAuthorized((request) => sessionOf(request) !== undefined || operatorMedia(request))]
-                : []
-            app.get('/api/openapi.json', { schema: { hide: true }, preHandler }, async () => app.swagger())
+          // Who may read it is in the route table (http.openApiAccess, access/route-permissions.ts).
+          if (config.http.openApiAccess !== 'off') {
+            app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
           }
           // Alert links point at <publicUrl>/events/<id> (docs/alerts.md); the app routes by hash.
           app.get('/events/:id', { schema: { hide: true } }, async (request, reply) => {
@@ -119,13 +113,7 @@ export async function startDashboardCollector(
       {
         ...alertsDeps,
         service: { users: () => settings.users(), ...alertsDeps.service },
-        routesAuth: {
-          sessionUser: (request) => {
-            const session = sessionOf(request)
-            return session ? { name: session.user, role: session.role } : undefined
-          },
-          users: () => settings.users(),
-        },
+        users: () => settings.users(),
       },
     )
   } catch (err) {

@@ -1,35 +1,31 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import { type HttpAuthorizer, requireAuthorized } from './http-auth.js'
+import { type HttpAccessDeps, registerHttpAccess } from '../access/http-access.js'
 
-/** Who may read a route that tells about the installation: anyone, the operator, or nobody (404). */
-export type ExposureAccess = 'public' | 'operator' | 'off'
-
-/** What the HTTP server needs to answer health and metrics. */
+/** What the HTTP server needs to answer health and metrics, and to check every route's permission. */
 export interface HttpServerDeps {
   readonly registry: Registry
   /** Health details; the check is healthy when every value is true. */
   readonly health: () => Record<string, boolean>
-  /** Who may read /metrics (http.metricsAccess). */
-  readonly metricsAccess: ExposureAccess
-  /** The operator's check, for `operator` access. */
-  readonly authorizeOperator: HttpAuthorizer
+  readonly access: HttpAccessDeps
+  /** False leaves GET /metrics out (http.metricsAccess off); who may read it is in the route table. */
+  readonly isMetricsServed: boolean
 }
 
 /**
- * The collector's HTTP server: GET /healthz (open: it says only ok or not) and GET /metrics (the operator's
- * by default, http.metricsAccess). The dashboard adds its routes here.
+ * The collector's HTTP server with the access hook in front of every route, and GET /healthz and
+ * GET /metrics. Extensions add their routes to it; each needs its line in access/route-permissions.ts.
  */
-export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
+  await registerHttpAccess(app, deps.access)
   app.get('/healthz', async (_req, reply) => {
     const checks = deps.health()
     const isHealthy = Object.values(checks).every(Boolean)
     return reply.code(isHealthy ? 200 : 503).send({ status: isHealthy ? 'ok' : 'unavailable', checks })
   })
-  if (deps.metricsAccess !== 'off') {
-    const preHandler = deps.metricsAccess === 'operator' ? [requireAuthorized(deps.authorizeOperator)] : []
-    app.get('/metrics', { preHandler }, async (_req, reply) => {
+  if (deps.isMetricsServed) {
+    app.get('/metrics', async (_req, reply) => {
       return reply.type(deps.registry.contentType).send(await deps.registry.metrics())
     })
   }

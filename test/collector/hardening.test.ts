@@ -1,6 +1,7 @@
 import { connect } from 'node:net'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { routePermissions } from '../../collector/access/route-permissions.js'
 import type { RunningCollector } from '../../collector/collector.js'
 import { encodeEvent, topics } from '../../shared/protocol/index.js'
 import { eventually } from '../support/eventually.js'
@@ -27,6 +28,7 @@ describe('collector hardening and WebSocket', () => {
         limits: { connectTimeoutMs: 300, devicePublishesPerS: 1, devicePublishBurst: 5 },
       }),
       {
+        routePermissions: { ...routePermissions, 'GET /api/events': 'public' },
         registerHttpRoutes: (app, { store }) => {
           app.get('/api/events', async () => store.queryEvents({ limit: 10 }))
         },

@@ -50,7 +50,7 @@ describe('npm start (the demo)', () => {
       const [, controlUrl] = await nextLine(
         lines,
         listeners,
-        /Ring the doorbell .* curl -X POST (\S+)\/button\/press/,
+        /Ring the doorbell .* curl -X POST -H .content-type: application\/json. (\S+)\/button\/press/,
       )
       const [, healthUrl] = await nextLine(lines, listeners, /Collector, health\s+(\S+)/)
       expect((await fetch(healthUrl as string)).status).toBe(200)

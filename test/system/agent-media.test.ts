@@ -61,7 +61,11 @@ async function manifestFor(collector: RunningCollector, pressId: string) {
 }
 
 async function clipComplete(collector: RunningCollector, clipId: string): Promise<string> {
-  await eventually(async () => (await collector.store.getClip(clipId))?.isComplete, 'clip complete', 60_000)
+  await eventually(
+    async () => (await collector.store.getClip(clipId))?.state === 'complete',
+    'clip complete',
+    60_000,
+  )
   const path = collector.clips.clipPath('front-door', clipId)
   if (!path) throw new Error('complete clip has no file')
   return path
@@ -171,7 +175,7 @@ describe('agent media end to end', () => {
     expect(manifest.chunkCount).toBeGreaterThan(6)
     link.cut()
     await new Promise((resolve) => setTimeout(resolve, 500))
-    expect((await c.store.getClip(manifest.clipId))?.isComplete).toBe(false)
+    expect((await c.store.getClip(manifest.clipId))?.state).not.toBe('complete')
     link.heal()
     const path = await clipComplete(c, manifest.clipId)
     expect(sha256Of(path)).toBe(manifest.sha256)

@@ -133,7 +133,7 @@ describe('homeowner dashboard in a browser', () => {
       'clip manifest of the press',
       30_000,
     )
-    await eventually(async () => (await store.getClip(clipId))?.isComplete, 'clip complete', 30_000)
+    await eventually(async () => (await store.getClip(clipId))?.state === 'complete', 'clip complete', 30_000)
     await page.reload()
     await page.waitForSelector('video#clip')
     await page.waitForFunction("(document.querySelector('video#clip')?.readyState ?? 0) >= 2")

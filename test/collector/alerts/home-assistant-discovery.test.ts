@@ -1,11 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { isSubscribeAllowed } from '../../../collector/access/mqtt-rights.js'
 import { HomeAssistantDiscovery } from '../../../collector/alerts/home-assistant-discovery.js'
 import {
   type RunningAlertingCollector,
   startAlertingCollector,
 } from '../../../collector/alerts/start-alerts.js'
-import { isSubscribeAllowed } from '../../../collector/broker/access-policy.js'
 import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'

@@ -90,7 +90,7 @@ describe('clip ingest', () => {
     const clip = await eventually(
       async () => {
         const record = await collector.store.getClip(clipId)
-        return record?.isComplete ? record : undefined
+        return record?.state === 'complete' ? record : undefined
       },
       'the clip complete',
       10_000,

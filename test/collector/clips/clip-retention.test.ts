@@ -93,7 +93,7 @@ describe('clip retention', () => {
     for (const index of [0, 1, 2]) await sendChunk(corrupt, index)
     await ackedAll([...partial.chunkIds.slice(0, 2), ...corrupt.chunkIds], 'the chunks acked')
     await eventually(
-      async () => (await collector.store.getClip(corrupt.clipId))?.isAwaitingResend,
+      async () => (await collector.store.getClip(corrupt.clipId))?.state === 'awaiting-resend',
       'the corrupt clip awaiting a resend',
       10_000,
     )
@@ -123,7 +123,7 @@ describe('clip retention', () => {
     for (const index of [1, 2]) await sendChunk(early, index)
     for (const clip of [live, early]) {
       await eventually(
-        async () => (await collector.store.getClip(clip.clipId))?.isComplete,
+        async () => (await collector.store.getClip(clip.clipId))?.state === 'complete',
         'a live clip complete',
         10_000,
       )

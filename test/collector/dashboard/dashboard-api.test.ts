@@ -46,7 +46,6 @@ describe('dashboard API', () => {
     await running.collector.store.commit({
       events: events.map((e) => ({ ...e, receivedAtMs: Date.now() })),
       chunks: [],
-      clips: [],
     })
     owner = await login('alice', ownerPassword)
     viewer = await login('bob', viewerPassword)

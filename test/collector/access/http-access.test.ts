@@ -7,7 +7,7 @@ import {
   startDashboardCollector,
 } from '../../../collector/dashboard/start-dashboard.js'
 import { tempDir, testConfig } from '../collector-harness.js'
-import { type StoredMedia, storeMedia } from './media-fixture.js'
+import { type StoredMedia, storeMedia } from '../http/media-fixture.js'
 
 const apiToken = 'operator-token-0123456789'
 

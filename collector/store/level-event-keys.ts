@@ -5,23 +5,10 @@
  *   c!<class>!<id>         by class and time (retention sweeps walk it)
  *   k!<chunkId>            chunk receipt (deduplication of clip chunks); deleted with its clip
  *   kc!<clipId>!<index>    chunk indexes on disk per clip
- *   clip!<clipId>          clip metadata
+ *   clip!<clipId>          clip record (level-clip-codec.ts reads the shapes of every version)
  *   cr!<deviceId>!<clipId> clips awaiting a resend from their device (asked again when it reconnects)
  * '!' sorts below every ULID and id character, so a prefix range never leaks into a longer prefix.
  */
-
-const ulidAlphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
-
-/** The first ten ULID characters for a time: every id captured at or after ms sorts at or after it. */
-export function ulidTimePrefix(ms: number): string {
-  let value = Math.max(0, Math.min(Math.floor(ms), 2 ** 48 - 1))
-  let out = ''
-  for (let i = 0; i < 10; i++) {
-    out = ulidAlphabet.charAt(value % 32) + out
-    value = Math.floor(value / 32)
-  }
-  return out
-}
 
 /** The stored event; also the deduplication index. */
 export const eventKey = (id: string): string => `e!${id}`
@@ -34,7 +21,9 @@ export const chunkKey = (id: string): string => `k!${id}`
 /** Chunk indexes on disk per clip; the index is zero-padded so keys sort numerically. */
 export const clipChunkKey = (clipId: string, index: number): string =>
   `kc!${clipId}!${String(index).padStart(8, '0')}`
-/** Clip metadata. */
+/** The prefix of every clipChunkKey of a clip. */
+export const clipChunkPrefix = (clipId: string): string => `kc!${clipId}!`
+/** Clip record. */
 export const clipKey = (clipId: string): string => `clip!${clipId}`
 /** A clip awaiting a resend from its device; the value is empty. */
 export const resendKey = (deviceId: string, clipId: string): string => `cr!${deviceId}!${clipId}`
