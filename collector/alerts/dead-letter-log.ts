@@ -31,8 +31,9 @@ export class FileDeadLetterLog implements DeadLetterLog {
   append(letter: DeadLetter): Promise<void> {
     const line = `${JSON.stringify(letter)}\n`
     const next = this.#chain.then(async () => {
-      await mkdir(dirname(this.#path), { recursive: true })
-      await appendFile(this.#path, line, 'utf8')
+      // Undelivered alerts carry event details: this user's only, like every file of the collector.
+      await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 })
+      await appendFile(this.#path, line, { encoding: 'utf8', mode: 0o600 })
     })
     this.#chain = next.catch(() => undefined)
     return next
