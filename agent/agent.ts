@@ -29,7 +29,7 @@ export interface AgentDeps {
   readonly store?: OutboxStore
   /** Low-class media (clip chunks); a function gets the agent's outbox (see ClipUploadLowClass). */
   readonly lowClass?: LowClassSource | ((outbox: Outbox) => LowClassSource)
-  /** Camera, clips and microphone (issue 5); absent: no media. Its clip upload is the low class. */
+  /** Camera, clips and microphone; absent: no media. Its clip upload is the low class. */
   readonly media?: AgentMediaDeps
   /** How long close() waits for in-flight events to be acked before disconnecting. */
   readonly drainTimeoutMs?: number

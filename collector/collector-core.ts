@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import type { Envelope, EventClass, PayloadInputOf } from '../shared/protocol/index.js'
+import type { Envelope, PayloadInputOf } from '../shared/protocol/index.js'
 import type { Quotas } from './access/quotas.js'
 import { endpointRulesFrom } from './access/quotas.js'
 import { type RoutePermissions, routePermissions, withExposure } from './access/route-permissions.js'
@@ -126,7 +126,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   }
 
   const onCommitted = (result: CommitResult): void => {
-    countCommit(metrics, result)
+    metrics.countCommit(result)
     for (const event of result.stored) if (isForwarded(event)) dispatcher.dispatch(event)
     if (result.stored.length > 0) emit({ kind: 'stored', events: result.stored })
     for (const refusal of result.refused) reject(refusal.reason, { deviceId: refusal.deviceId })
@@ -291,17 +291,4 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
       await http?.close()
     },
   }
-}
-
-/** Counts what one commit stored, deduplicated and how long it took. */
-function countCommit(metrics: PromCollectorMetrics, result: CommitResult): void {
-  if (result.stored.length > 0 || result.storedChunks.length > 0)
-    metrics.commits.observe(result.durationMs / 1000)
-  const byClass: Record<EventClass, number> = { high: 0, medium: 0, low: 0 }
-  for (const event of result.stored) byClass[event.class] += 1
-  for (const eventClass of ['high', 'medium', 'low'] as const) {
-    if (byClass[eventClass] > 0) metrics.stored(eventClass, byClass[eventClass])
-  }
-  if (result.storedChunks.length > 0) metrics.storedChunks.inc(result.storedChunks.length)
-  if (result.duplicateCount > 0) metrics.duplicates.inc(result.duplicateCount)
 }

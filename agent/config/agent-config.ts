@@ -105,7 +105,7 @@ export const agentConfigSchema = z.strictObject({
     })
     .prefault({}),
   health: z.strictObject({ intervalMs: ms.default(60_000) }).prefault({}),
-  /** Camera, clips and microphone (issue 5, docs/media.md); parsed here so one file configures the agent. */
+  /** Camera, clips and microphone (docs/media.md); parsed here so one file configures the agent. */
   media: mediaConfigSchema.prefault({}),
   /** Local control endpoint of the simulated twins (--simulate only). Port 0 picks a free one. */
   control: z

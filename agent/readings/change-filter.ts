@@ -14,7 +14,7 @@ interface LastSent {
 }
 
 /**
- * Change and threshold filter for medium readings (issue 4): a reading is sent when it moved by at
+ * Change and threshold filter for medium readings: a reading is sent when it moved by at
  * least the deadband since the last one sent for the same key, when `force` says it crossed a
  * threshold, or when the key has been silent for maxSilenceMs. Identical readings are not resent.
  */

@@ -26,7 +26,7 @@ export interface SystemdNotifierDeps {
  * The message comes from a child process, so the unit needs NotifyAccess=all (deploy/raspberry-pi);
  * --pid names the agent as MAINPID. systemd-notify (252, Bookworm) then waits on BARRIER=1, so systemd
  * has read the message before the child exits (verified against a datagram socket: READY=1, MAINPID=).
- * Without NOTIFY_SOCKET (not under systemd, or Type=simple) every call is a no-op (issue 4).
+ * Without NOTIFY_SOCKET (not under systemd, or Type=simple) every call is a no-op.
  */
 export class SystemdNotifier {
   readonly #deps: SystemdNotifierDeps

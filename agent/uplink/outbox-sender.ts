@@ -278,7 +278,7 @@ export class OutboxSender extends EventEmitter<OutboxSenderEvents> {
     // Units of the source (clip chunks): as many as its own window allows, while nothing higher waits.
     const maxQueuedBytes = this.#deps.options.lowMaxQueuedBytes ?? 4096
     for (;;) {
-      // A press published now goes behind whatever the socket still buffers: keep that short (issue 5).
+      // A press published now goes behind whatever the socket still buffers: keep that short.
       if ((this.#deps.uplink.queuedBytes ?? 0) > maxQueuedBytes) break
       const unit = await this.#low.next()
       if (!unit || generation !== this.#generation) break

@@ -15,7 +15,7 @@ function parseRole(role: string | undefined): HomeownerRole | undefined {
 }
 
 /**
- * `doorbell-admin homeowners add|list|remove|passwd` (issue 6): dashboard logins, separate from the MQTT
+ * `doorbell-admin homeowners add|list|remove|passwd`: dashboard logins, separate from the MQTT
  * service users of `users`. The password comes from --password or, better, the DOORBELL_PASSWORD variable
  * the caller passes in (it stays out of the shell history and the process list).
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
 /**
- * The `alerts` section of the collector config (issue 9): channels, homeowner users and their settings,
+ * The `alerts` section of the collector config: channels, homeowner users and their settings,
  * the operator's channels, SLAs per class, retries, device health and the temperature anomaly detector.
  * Every field has a default, so a collector without an `alerts` section runs with alerts off.
  */

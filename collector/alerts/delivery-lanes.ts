@@ -66,7 +66,7 @@ class Lane {
 /**
  * One lane per channel: a bounded queue, a few deliveries in flight, retries on a timer so a failing
  * delivery waits beside the queue rather than in front of it. A slow or failing channel therefore delays
- * only itself (issue 9); what fails every attempt, or is not retryable, goes to the dead-letter log.
+ * only itself; what fails every attempt, or is not retryable, goes to the dead-letter log.
  */
 export class DeliveryLanes {
   readonly #deps: DeliveryLanesDeps

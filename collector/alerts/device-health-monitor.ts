@@ -54,7 +54,7 @@ interface DeviceState {
 }
 
 /**
- * Device health for alerts (issue 9): offline when the last will fires (or the device says so) or when
+ * Device health for alerts: offline when the last will fires (or the device says so) or when
  * nothing was heard for offlineAfterMs; back online on the next status or event. Transitions are
  * returned to the caller, which raises the alerts; check() is called on a timer by the service.
  * The state survives restarts through records()/restore(); watch() keeps it to the registered devices.

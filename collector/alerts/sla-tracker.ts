@@ -24,7 +24,7 @@ export interface SlaTrackerDeps {
 }
 
 /**
- * Per-class SLAs (issue 9): every latency goes into the histogram of its class and channel; a breach is
+ * Per-class SLAs: every latency goes into the histogram of its class and channel; a breach is
  * counted, and reported to the operator at most once per cooldown with the count since the last report.
  */
 export class SlaTracker {

@@ -25,7 +25,7 @@ export interface VisitorStats {
 }
 
 /**
- * Visitor statistics for the dashboard (issue 9): walks the store's type index over the time range (the
+ * Visitor statistics for the dashboard: walks the store's type index over the time range (the
  * ids are ULIDs, so the range is a key range) and counts by local hour of day.
  */
 export async function visitorStats(store: EventStore, query: VisitorStatsQuery): Promise<VisitorStats> {

@@ -1,7 +1,8 @@
 import type { Client } from 'aedes'
 
 /**
- * True for a packet the MQTT parser refused (malformed_packet). aedes hands the parser's error object on
+ * True for a packet aedes' MQTT parser refused (malformed_packet); the front door
+ * (mqtt-packet-limiter.ts) refuses most malformed packets before they reach it. aedes hands the parser's error object on
  * unchanged (lib/client.js: `this._parser.on('error', ...)`), and mqtt-packet keeps the error it emitted
  * as `parser.error`, so this is an identity check: no message text is read. Socket errors, refused logins,
  * aedes' timers and its queue limit are other objects.

@@ -6,7 +6,7 @@ import { summarizeEvent } from './event-summary.js'
 const liveTypes = new Set(['button.press', 'motion', 'snapshot', 'clip.manifest'])
 
 /**
- * Server-Sent Events hub (issue 6): each stored press, motion, snapshot or clip manifest is written to every
+ * Server-Sent Events hub: each stored press, motion, snapshot or clip manifest is written to every
  * open dashboard stream as `event: stored`. A comment every keepAliveMs keeps proxies from closing it.
  * Bounded: beyond maxClients the oldest stream is closed.
  */
@@ -45,7 +45,7 @@ export class SseEventHub {
     res.on('close', () => this.#clients.delete(res))
   }
 
-  /** Called with each committed batch (the collector's onStored hook). */
+  /** Called with the events of each commit (the bus's `stored` event). */
   onStored(events: readonly StoredEvent[]): void {
     for (const event of events) {
       if (!liveTypes.has(event.type)) continue

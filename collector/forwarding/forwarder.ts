@@ -2,7 +2,7 @@ import type { StoredEvent } from '../store/event-store.js'
 
 /**
  * True for the events forwarders receive: every high-class event, and the snapshots and clip manifests
- * that relate to one (payload.relatesTo), so a notification can be enriched after it was sent (issue 9).
+ * that relate to one (payload.relatesTo), so a notification can be enriched after it was sent.
  */
 export function isForwarded(event: StoredEvent): boolean {
   if (event.class === 'high') return true
@@ -11,7 +11,7 @@ export function isForwarded(event: StoredEvent): boolean {
 
 /**
  * Sends a durably stored high-class event (or a snapshot/clip manifest relating to one) somewhere else
- * (push notification, webhook, home automation); collector/alerts/ holds the alerts issue's one. The
+ * (push notification, webhook, home automation); the alerts extension adds one. The
  * dispatcher gives each forwarder its own queue and calls forward() one event at a time, so a slow or
  * failing forwarder never blocks ingest or the others.
  */

@@ -12,6 +12,7 @@ import {
   type QueueEntry,
   type Rejection,
 } from './ingest-item.js'
+import { NewestStoredIds } from './newest-stored-ids.js'
 
 /** The ack owed to one device after a commit: ids now durable (or already were) and refusals. */
 export interface DeviceAck {
@@ -54,7 +55,7 @@ export interface GroupCommitWriterDeps {
 }
 
 /**
- * Group commit (issue 3): items from every client queue here; while one Level batch is being written the
+ * Group commit: items from every client queue here; while one Level batch is being written the
  * next one accumulates, so under load a single fsync covers thousands of events and durability does not
  * cost throughput. A few commits may be in flight at once (pipelining); their acks are still published in
  * commit order. After each commit every device gets one ack listing its ids. Deduplication happens here,
@@ -62,12 +63,7 @@ export interface GroupCommitWriterDeps {
  */
 export class GroupCommitWriter {
   readonly #deps: GroupCommitWriterDeps
-  /**
-   * Greatest stored event id per device. A device's ids are ULIDs from a monotonic factory, so a new event
-   * sorts above everything the device stored before and needs no lookup; only ids at or below it (resends
-   * after a reconnect, or after the agent's clock stepped back) are looked up in the store.
-   */
-  readonly #maxStored = new Map<string, string>()
+  readonly #newest: NewestStoredIds
   readonly #maxRounds: number
   #queue: QueueEntry[] = []
   #isScheduled = false
@@ -80,6 +76,7 @@ export class GroupCommitWriter {
 
   constructor(deps: GroupCommitWriterDeps) {
     this.#deps = deps
+    this.#newest = new NewestStoredIds(deps.store)
     this.#maxRounds = Math.max(1, deps.maxConcurrentCommits ?? 2)
   }
 
@@ -151,36 +148,6 @@ export class GroupCommitWriter {
     if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))
   }
 
-  /** Reads the greatest stored id of devices not seen since start; unknown stays unknown on error. */
-  async #learnMaxStored(entries: readonly QueueEntry[]): Promise<void> {
-    const unknown = new Set<string>()
-    for (const entry of entries) {
-      if ('item' in entry && entry.item.kind === 'event' && !this.#maxStored.has(entry.item.event.deviceId)) {
-        unknown.add(entry.item.event.deviceId)
-      }
-    }
-    await Promise.all(
-      [...unknown].map((deviceId) =>
-        this.#deps.store.latestEventId(deviceId).then(
-          (id) => this.#raiseMax(deviceId, id),
-          () => {},
-        ),
-      ),
-    )
-  }
-
-  #raiseMax(deviceId: string, id: string): void {
-    const current = this.#maxStored.get(deviceId)
-    if (current === undefined || id > current) this.#maxStored.set(deviceId, id)
-  }
-
-  /** False only when the id is above everything its device stored, so it cannot be a duplicate. */
-  #mayBeStored(item: IngestItem): boolean {
-    if (item.kind !== 'event') return true
-    const max = this.#maxStored.get(item.event.deviceId)
-    return max === undefined || item.event.id <= max
-  }
-
   async #commitRound(entries: QueueEntry[], previous: Promise<boolean>): Promise<boolean> {
     const startedMs = performance.now()
     const acks = new Map<string, DeviceAck>()
@@ -196,7 +163,7 @@ export class GroupCommitWriter {
     const outcome = new Promise<boolean>((resolve) => {
       settle = resolve
     })
-    await this.#learnMaxStored(entries)
+    await this.#newest.learn(entries)
     const fresh: IngestItem[] = []
     const waiting: { item: IngestItem; round: Promise<boolean> }[] = []
     const seen = new Set<string>()
@@ -228,7 +195,11 @@ export class GroupCommitWriter {
     let error: unknown
     try {
       const existing = await this.#deps.store.findExisting(
-        fresh.filter((item) => item.kind === 'event' && this.#mayBeStored(item)).map(itemKey),
+        fresh
+          .filter(
+            (item) => item.kind === 'event' && this.#newest.mayBeStored(item.event.deviceId, item.event.id),
+          )
+          .map(itemKey),
         fresh.filter((item) => item.kind === 'chunk').map(itemKey),
       )
       const keepMs = this.#deps.clipRetentionMs ?? 0
@@ -277,7 +248,7 @@ export class GroupCommitWriter {
       error = err
     }
     // Raised before the in-flight entries go, so a concurrent round sees one or the other.
-    if (isCommitted) for (const event of stored) this.#raiseMax(event.deviceId, event.id)
+    if (isCommitted) for (const event of stored) this.#newest.raise(event.deviceId, event.id)
     settle(isCommitted)
     for (const item of fresh) {
       const id = itemId(item)

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { EventClass } from '../../shared/protocol/index.js'
+import type { CommitResult } from '../ingest/group-commit-writer.js'
 import type { RejectReason } from '../ingest/ingest-item.js'
 
 /** Sources read when /metrics is scraped. */
@@ -111,6 +112,19 @@ export class PromCollectorMetrics {
   /** Counts one rejection. */
   reject(reason: RejectReason, count = 1): void {
     this.rejections.inc({ reason }, count)
+  }
+
+  /** Counts what one commit stored and deduplicated, and how long it took. */
+  countCommit(result: CommitResult): void {
+    if (result.stored.length > 0 || result.storedChunks.length > 0)
+      this.commits.observe(result.durationMs / 1000)
+    const byClass: Record<EventClass, number> = { high: 0, medium: 0, low: 0 }
+    for (const event of result.stored) byClass[event.class] += 1
+    for (const eventClass of ['high', 'medium', 'low'] as const) {
+      if (byClass[eventClass] > 0) this.stored(eventClass, byClass[eventClass])
+    }
+    if (result.storedChunks.length > 0) this.storedChunks.inc(result.storedChunks.length)
+    if (result.duplicateCount > 0) this.duplicates.inc(result.duplicateCount)
   }
 
   /** Counts stored events. */

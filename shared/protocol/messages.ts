@@ -52,7 +52,7 @@ export const healthPayload = z.strictObject({
   outbox: z.strictObject({ high: nonNegativeInt, medium: nonNegativeInt, low: nonNegativeInt }),
   outboxBytes: nonNegativeInt,
   wifiRssiDbm: z.number().min(-130).max(0).nullable(),
-  /** Media counters when the camera runs (issue 5): clips held on the Pi, their bytes, ring segments. */
+  /** Media counters when the camera runs: clips held on the Pi, their bytes, ring segments. */
   media: z
     .strictObject({ clips: nonNegativeInt, clipBytes: nonNegativeInt, segments: nonNegativeInt })
     .optional(),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { ulid } from 'ulid'
+import { afterAll, beforeAll } from 'vitest'
 import { type CollectorConfig, collectorConfig } from '../../collector/config.js'
 import { type RunningCollector, startCollector } from '../../collector/main.js'
 import { FileIdentityRegistry } from '../../collector/registry/file-identity-registry.js'
@@ -101,6 +102,29 @@ export async function metric(collector: RunningCollector, name: string, labels =
   const text = await collector.metrics.registry.metrics()
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `))
   return line ? Number(line.split(' ').at(-1)) : 0
+}
+
+/** The rejection counter of one reason. */
+export function rejections(collector: RunningCollector, reason: string): Promise<number> {
+  return metric(collector, 'doorbell_collector_rejections_total', `reason="${reason}"`)
+}
+
+/** A collector for one describe block, with device `porch` registered: started before its tests, closed after. */
+export function collectorWithPorch(
+  prefix: string,
+  overrides: Partial<Parameters<typeof collectorConfig>[0]> = {},
+): { readonly collector: RunningCollector; readonly secret: string } {
+  const dir = tempDir(prefix)
+  const rig = {} as { collector: RunningCollector; secret: string }
+  beforeAll(async () => {
+    rig.secret = await addDevice(dir.path, 'porch')
+    rig.collector = await startCollector(testConfig(dir.path, overrides))
+  })
+  afterAll(async () => {
+    await rig.collector?.close()
+    dir.cleanup()
+  })
+  return rig
 }
 
 export { startCollector }

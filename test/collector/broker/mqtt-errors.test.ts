@@ -1,42 +1,72 @@
-import { connect, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:net'
+import { Aedes, type Client } from 'aedes'
 import { generate } from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../../collector/main.js'
+import { isConnectTimeout, isMalformedPacket } from '../../../collector/broker/mqtt-errors.js'
 import { eventually } from '../../support/eventually.js'
-import { addDevice, metric, startCollector, tempDir, testConfig } from '../collector-harness.js'
+import { collectorWithPorch, rejections } from '../collector-harness.js'
+import { connectPacket, rawClient } from './raw-mqtt.js'
 
-/** Opens a raw TCP connection, writes the bytes, and resolves when the collector closes it. */
-function rawConnection(port: number, bytes: Buffer[]): Promise<void> {
-  return new Promise((resolve) => {
-    const socket: Socket = connect(port, '127.0.0.1', () => {
-      for (const chunk of bytes) socket.write(chunk)
-    })
-    socket.on('error', () => {})
-    // Read (and drop) what the collector sends, so its close reaches this end.
-    socket.resume()
-    socket.once('close', () => resolve())
-  })
-}
-
-const rejections = (collector: RunningCollector, reason: string) =>
-  metric(collector, 'doorbell_collector_rejections_total', `reason="${reason}"`)
-
-describe('how the collector tells aedes’ errors apart (real aedes, raw sockets)', () => {
-  const dir = tempDir('mqtt-errors')
-  let collector: RunningCollector
-  let secret: string
+describe('telling aedes’ errors apart (bare aedes on a socket, no front door)', () => {
+  let broker: Aedes
+  let server: Server
+  let port: number
+  const errors: { client: Client; err: Error }[] = []
 
   beforeAll(async () => {
-    secret = await addDevice(dir.path, 'porch')
-    collector = await startCollector(testConfig(dir.path, { limits: { connectTimeoutMs: 300 } }))
+    broker = await Aedes.createBroker({ connectTimeout: 200 })
+    broker.on('clientError', (client, err) => errors.push({ client, err }))
+    broker.on('connectionError', (client, err) => errors.push({ client, err }))
+    server = createServer(broker.handle)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    port = (server.address() as { port: number }).port
   })
   afterAll(async () => {
-    await collector?.close()
-    dir.cleanup()
+    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    await new Promise<void>((resolve) => server.close(() => resolve()))
   })
 
+  /** The error aedes reports for one raw connection that sends these bytes. */
+  async function errorOf(bytes: Buffer[]): Promise<{ client: Client; err: Error }> {
+    const before = errors.length
+    const client = await rawClient(port)
+    for (const chunk of bytes) client.send(chunk)
+    await client.closed
+    return eventually(() => errors[before], 'an aedes error', 5000)
+  }
+
+  it('tells a packet the MQTT parser refused by the parser’s own error object', async () => {
+    // Protocol name "MQTX": mqtt-packet refuses it ("Invalid protocolId").
+    const bad = Buffer.from([
+      0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x58, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00,
+    ])
+    const { client, err } = await errorOf([bad])
+    expect(isMalformedPacket(client, err)).toBe(true)
+    expect(isConnectTimeout(err)).toBe(false)
+  })
+
+  it('tells aedes’ connect timer by its message, the one text comparison, and not as a malformed packet', async () => {
+    const { client, err } = await errorOf([])
+    expect(isConnectTimeout(err)).toBe(true)
+    expect(isMalformedPacket(client, err)).toBe(false)
+  })
+
+  it('counts neither for a keep-alive timeout', async () => {
+    const connect = connectPacket({ clientId: 'quiet', keepalive: 1 })
+    const { client, err } = await errorOf([generate(connect)])
+    expect(isMalformedPacket(client, err)).toBe(false)
+    expect(isConnectTimeout(err)).toBe(false)
+  })
+})
+
+describe('the collector’s counts of aedes’ errors', () => {
+  const rig = collectorWithPorch('mqtt-errors', { limits: { connectTimeoutMs: 300 } })
+
   it('counts a connection that never sends CONNECT as connect_timeout, not as a malformed packet', async () => {
-    await rawConnection(collector.mqttPort, [])
+    const { collector } = rig
+    await (await rawClient(collector.mqttPort)).closed
     await eventually(
       async () => (await rejections(collector, 'connect_timeout')) === 1,
       'connect_timeout',
@@ -45,31 +75,15 @@ describe('how the collector tells aedes’ errors apart (real aedes, raw sockets
     expect(await rejections(collector, 'malformed_packet')).toBe(0)
   })
 
-  it('counts a CONNECT the MQTT parser refuses as malformed_packet, not as a connect timeout', async () => {
-    // Protocol name "MQTX": mqtt-packet refuses it ("Invalid protocolId").
-    const bad = Buffer.from([
-      0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x58, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00,
-    ])
-    await rawConnection(collector.mqttPort, [bad])
-    await eventually(async () => (await rejections(collector, 'malformed_packet')) === 1, 'malformed', 5000)
-    expect(await rejections(collector, 'connect_timeout')).toBe(1)
-  })
-
   it('does not count a keep-alive timeout of a quiet device as a malformed packet', async () => {
-    const before = await rejections(collector, 'malformed_packet')
-    const connectPacket = generate({
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clientId: 'porch',
-      clean: true,
-      keepalive: 1,
-      username: 'porch',
-      password: Buffer.from(secret),
-    })
+    const { collector, secret } = rig
+    const client = await rawClient(collector.mqttPort)
+    client.send(
+      connectPacket({ clientId: 'porch', keepalive: 1, username: 'porch', password: Buffer.from(secret) }),
+    )
     // aedes closes the connection after 1.5 keep-alive periods without a packet.
-    await rawConnection(collector.mqttPort, [connectPacket])
-    expect(await rejections(collector, 'malformed_packet')).toBe(before)
+    await client.closed
+    expect(await rejections(collector, 'malformed_packet')).toBe(0)
     expect(await rejections(collector, 'connect_timeout')).toBe(1)
   })
 })
