@@ -61,8 +61,8 @@ export interface Rejection {
 
 /** Result of decoding one publish: items to store and rejections to report. */
 export interface DecodedPublish {
-  readonly items: IngestItem[]
-  readonly rejections: Rejection[]
+  readonly items: readonly IngestItem[]
+  readonly rejections: readonly Rejection[]
 }
 
 /** An item or a refusal waiting in the group-commit queue. */

@@ -11,7 +11,10 @@ import {
   validateEnvelope,
 } from '../../shared/protocol/index.js'
 import { maxClipBytes } from '../clips/file-clip-store.js'
-import type { DecodedPublish, Rejection, RejectReason } from './ingest-item.js'
+import type { DecodedPublish, IngestItem, Rejection, RejectReason } from './ingest-item.js'
+
+/** The rejections of a publish that decoded cleanly: one shared, frozen array, not one per publish. */
+const noRejections: readonly Rejection[] = Object.freeze([])
 
 function reasonOf(err: unknown): RejectReason {
   if (!isDoorbellError(err)) return 'malformed'
@@ -95,7 +98,7 @@ export function decodeEventPublish(
         details: { field: 'type', id: envelope.id },
       })
     }
-    return { items: [{ kind: 'event', event: { ...envelope, receivedAtMs } }], rejections: [] }
+    return { items: [{ kind: 'event', event: { ...envelope, receivedAtMs } }], rejections: noRejections }
   } catch (err) {
     return { items: [], rejections: [rejection(topic.deviceId, err, peekId(payload))] }
   }
@@ -110,7 +113,10 @@ export function decodeChunkPublish(topic: ParsedTopic, payload: Buffer): Decoded
         details: { field: 'payload.offset', id: frame.envelope.id },
       })
     }
-    return { items: [{ kind: 'chunk', envelope: frame.envelope, data: frame.data }], rejections: [] }
+    return {
+      items: [{ kind: 'chunk', envelope: frame.envelope, data: frame.data }],
+      rejections: noRejections,
+    }
   } catch (err) {
     return { items: [], rejections: [rejection(topic.deviceId, err)] }
   }
@@ -148,7 +154,7 @@ export function decodeBatchPublish(
       : [rejection(deviceId, err)]
     return { items: [], rejections }
   }
-  const result: DecodedPublish = { items: [], rejections: [] }
+  const result: { items: IngestItem[]; rejections: Rejection[] } = { items: [], rejections: [] }
   for (const item of value) {
     try {
       const envelope = validateEnvelope(item)
