@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { type HttpAccessDeps, registerHttpAccess } from '../access/http-access.js'
@@ -10,11 +11,14 @@ export interface HttpServerDeps {
   readonly access: HttpAccessDeps
   /** False leaves GET /metrics out (http.metricsAccess off); who may read it is in the route table. */
   readonly isMetricsServed: boolean
+  /** False leaves GET /api/openapi.json out (http.openApiAccess off). */
+  readonly isOpenApiServed: boolean
 }
 
 /**
- * The collector's HTTP server with the access hook in front of every route, and GET /healthz and
- * GET /metrics. Extensions add their routes to it; each needs its line in access/route-permissions.ts.
+ * The collector's HTTP server: the access hook in front of every route, GET /healthz, GET /metrics and
+ * the OpenAPI document of every route added after them (GET /api/openapi.json, from @fastify/swagger).
+ * The media routes and the extensions add theirs; each needs its line in access/route-permissions.ts.
  */
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
@@ -29,5 +33,16 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       return reply.type(deps.registry.contentType).send(await deps.registry.metrics())
     })
   }
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Doorbell collector API', version: '1.0.0' },
+      components: {
+        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'doorbell_session' } },
+      },
+    },
+  })
+  // Who may read it is in the route table (http.openApiAccess, access/route-permissions.ts).
+  if (deps.isOpenApiServed)
+    app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }

@@ -2,10 +2,7 @@ import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { registerHttpAccess } from '../../../collector/access/http-access.js'
 import { routePermissions } from '../../../collector/access/route-permissions.js'
-import {
-  type RunningDashboardCollector,
-  startDashboardCollector,
-} from '../../../collector/dashboard/start-dashboard.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { isDoorbellError } from '../../../shared/errors.js'
 import { tempDir, testConfig } from '../collector-harness.js'
 
@@ -14,10 +11,10 @@ const nobody = { get: () => undefined, standing: () => undefined }
 
 describe('the route table', () => {
   const dir = tempDir('route-permissions')
-  let running: RunningDashboardCollector
+  let running: ComposedCollector
 
   beforeAll(async () => {
-    running = await startDashboardCollector(testConfig(dir.path, { http: { port: 0, apiToken } }))
+    running = await startCollector(testConfig(dir.path, { http: { port: 0, apiToken } }))
   })
   afterAll(async () => {
     await running?.close()
@@ -34,7 +31,7 @@ describe('the route table', () => {
   })
 
   it('names only routes the collector serves, so no line is stale', () => {
-    const app = running.collector.http
+    const app = running.http
     if (!app) throw new Error('no http')
     for (const key of Object.keys(routePermissions)) {
       const [method, url] = key.split(' ') as [string, string]
@@ -43,7 +40,7 @@ describe('the route table', () => {
   })
 
   it('answers the operator on the dashboard’s own API with 401 "log in first", not a Bearer challenge', async () => {
-    const app = running.collector.http
+    const app = running.http
     if (!app) throw new Error('no http')
     for (const url of ['/api/events', '/api/settings', '/api/readings?type=light']) {
       const res = await app.inject({ url, headers: { authorization: `Bearer ${apiToken}` } })
@@ -54,7 +51,7 @@ describe('the route table', () => {
   })
 
   it('refuses a cross-origin unsafe request even with the operator token', async () => {
-    const app = running.collector.http
+    const app = running.http
     if (!app) throw new Error('no http')
     const res = await app.inject({
       method: 'DELETE',

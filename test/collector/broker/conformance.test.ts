@@ -1,6 +1,6 @@
 import mqttPacket, { type IConnackPacket } from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { addDevice, metric, startCollector, tempDir, testConfig } from '../collector-harness.js'
 import { connectPacket, login, type RawClient, rawClient } from './raw-mqtt.js'

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import { hashSecret, newSecret } from '../../../collector/registry/secret-hash.js'
 import { eventually } from '../../support/eventually.js'
 import { addDevice, metric, pubArgs, run, startCollector, tempDir, testConfig } from '../collector-harness.js'

@@ -1,6 +1,6 @@
 import type { IConnackPacket, IPublishPacket } from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { addDevice, metric, startCollector, tempDir, testConfig } from '../collector-harness.js'
 import { login, type RawClient } from './raw-mqtt.js'

@@ -1,22 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CollectorConfig } from '../../../collector/config.js'
-import {
-  type RunningDashboardCollector,
-  startDashboardCollector,
-} from '../../../collector/dashboard/start-dashboard.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { tempDir, testConfig } from '../collector-harness.js'
 
 const apiToken = 'operator-token-0123456789'
 
 describe('/metrics and /api/openapi.json exposure', () => {
   const dirs: { cleanup: () => void }[] = []
-  let running: RunningDashboardCollector | undefined
+  let running: ComposedCollector | undefined
 
   const start = async (http: Partial<CollectorConfig['http']>) => {
     const dir = tempDir('exposure')
     dirs.push(dir)
-    running = await startDashboardCollector(testConfig(dir.path, { http: { port: 0, apiToken, ...http } }))
-    const base = `http://127.0.0.1:${running.collector.httpPort}`
+    running = await startCollector(testConfig(dir.path, { http: { port: 0, apiToken, ...http } }))
+    const base = `http://127.0.0.1:${running.httpPort}`
     return async (path: string, token?: string) =>
       (await fetch(`${base}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {})).status
   }
