@@ -33,6 +33,11 @@ export interface MqttPacketLimiterOptions {
   readonly remoteAddress?: string | undefined
 }
 
+/** A big-endian 16-bit field (MQTT 1.5.2), read without Buffer's bounds-checked helper on the hot path. */
+function uint16(buf: Buffer, at: number): number {
+  return ((buf[at] as number) << 8) | (buf[at + 1] as number)
+}
+
 /**
  * The front door: sits between a socket and aedes and follows the MQTT packets both ways as bytes pass.
  * Inbound it cuts a connection that declares a packet over the limit (aedes 1.2 sets none, so
@@ -147,7 +152,7 @@ export class MqttPacketLimiter extends Duplex {
         // UNSUBSCRIBE (rare): the whole body.
         if (available < length) return length
         if (type >= packetType.puback && type <= packetType.pubcomp)
-          return this.#inspectAck(type, buf.readUInt16BE(start))
+          return this.#inspectAck(type, uint16(buf, start))
         const body = buf.subarray(start, start + length)
         if (type === packetType.connect) return this.#inspectConnect(body)
         const refusal = checkSubscription(body, type === packetType.subscribe)
@@ -176,13 +181,13 @@ export class MqttPacketLimiter extends Duplex {
   ): LimiterRefusal | number | undefined {
     if (available < 2) return 2
     const qos = (typeByte >> 1) & 3
-    const topicEnd = start + 2 + buf.readUInt16BE(start)
+    const topicEnd = start + 2 + uint16(buf, start)
     const need = topicEnd - start + (qos > 0 ? 2 : 0)
     if (need > length) return 'malformed_packet'
     if (available < need) return need
     if (!isMqttString(buf, start + 2, topicEnd)) return 'bad_utf8'
     if (qos === 0) return undefined
-    const id = buf.readUInt16BE(topicEnd)
+    const id = uint16(buf, topicEnd)
     // A QoS 1 or 2 PUBLISH carries a non-zero packet identifier (MQTT-2.3.1-1).
     if (id === 0) return 'packet_id_zero'
     if (qos === 2) this.#ids.receivedQos2(id)
@@ -212,13 +217,13 @@ export class MqttPacketLimiter extends Duplex {
           return undefined
         }
         if (type === packetType.pubrel) {
-          this.#ids.sentPubrel(buf.readUInt16BE(start))
+          this.#ids.sentPubrel(uint16(buf, start))
           return undefined
         }
-        const idAt = start + 2 + buf.readUInt16BE(start)
+        const idAt = start + 2 + uint16(buf, start)
         if (idAt + 2 - start > length) return undefined
         if (idAt + 2 - start > available) return idAt + 2 - start
-        this.#ids.sentPublish(buf.readUInt16BE(idAt), (typeByte & 0x06) === 0x02 ? 1 : 2)
+        this.#ids.sentPublish(uint16(buf, idAt), (typeByte & 0x06) === 0x02 ? 1 : 2)
         return undefined
       },
     }
