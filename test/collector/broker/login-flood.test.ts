@@ -11,9 +11,10 @@ const floodSize = Number(process.env.LOGIN_FLOOD_SIZE ?? 240)
 /** The flood comes from addresses other than the genuine device's (an attacker elsewhere on the net). */
 const floodAddresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`)
 
-function median(values: number[]): number {
+/** The q-quantile of values (0.5: the median). */
+function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
+  return sorted[Math.floor(sorted.length * q)] as number
 }
 
 async function timedLogin(port: number, username: string, address: string): Promise<number> {
@@ -145,18 +146,22 @@ describe('MQTT logins under attack', () => {
     const known: number[] = []
     const unknown: number[] = []
     // Interleaved, so load on the machine weighs on both alike; each pair from a fresh address.
-    for (let i = 0; i < 30; i++) {
+    await timedLogin(collector.mqttPort, 'porch', '127.0.1.250') // warm-up, not counted
+    for (let i = 0; i < 40; i++) {
       const address = `127.0.1.${i + 1}`
       // Each goes first in every other pair, so neither pays more of any first-connection cost.
       if (i % 2 === 0) known.push(await timedLogin(collector.mqttPort, 'porch', address))
       unknown.push(await timedLogin(collector.mqttPort, `nobody-${i}`, address))
       if (i % 2 === 1) known.push(await timedLogin(collector.mqttPort, 'porch', address))
     }
+    const [knownP10, unknownP10] = [quantile(known, 0.1), quantile(unknown, 0.1)]
     console.log(
-      `TIMING-ORACLE known_median_ms=${median(known).toFixed(2)} unknown_median_ms=${median(unknown).toFixed(2)}`,
+      `TIMING-ORACLE known_p10_ms=${knownP10.toFixed(2)} unknown_p10_ms=${unknownP10.toFixed(2)} known_median_ms=${quantile(known, 0.5).toFixed(2)} unknown_median_ms=${quantile(unknown, 0.5).toFixed(2)}`,
     )
-    // Before, a known name cost an scrypt hash (tens of ms) and an unknown one none.
-    expect(Math.abs(median(known) - median(unknown))).toBeLessThan(8)
+    // Before, a known name cost an scrypt hash (20 ms or more on any machine) and an unknown one none. Load
+    // on the machine only ever adds delay, and a busy scheduler makes the times bimodal, so the fast tenth
+    // of each shows the work itself: the same for both now.
+    expect(Math.abs(knownP10 - unknownP10)).toBeLessThan(10)
   })
 
   it('keeps a device with an scrypt hash from an earlier version working, and upgrades the hash at its login', async () => {
