@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const collector = running.collector
   // A dashboard login for the demo: kept in the data folder, so it stays the same across runs.
   const demoPasswordFile = join(dataDir, 'dashboard-password.txt')
-  if (!running.homeowners.list().some((h) => h.name === 'demo')) {
+  if (!(await running.homeowners.list()).some((h) => h.name === 'demo')) {
     const password = randomBytes(9).toString('base64url')
     await running.homeowners.add('demo', password, 'owner')
     writeFileSync(demoPasswordFile, `${password}\n`, { mode: 0o600 })

@@ -4,6 +4,7 @@ import type { CollectorConfig } from '../config.js'
 import { bearerTokenAuthorizer } from '../http/http-auth.js'
 import { type AlertEvent, AlertService } from './alert-service.js'
 import { type AlertsRoutesAuth, registerAlertsRoutes } from './alerts-routes.js'
+import { FileDeviceHealthStore } from './device-health-file.js'
 import { FileDiscoveryStateStore } from './discovery-state-file.js'
 import { HomeAssistantDiscovery } from './home-assistant-discovery.js'
 
@@ -34,10 +35,15 @@ export async function startAlertingCollector(
 ): Promise<RunningAlertingCollector> {
   const now = deps.now ?? Date.now
   const dataDir = resolve(config.dataDir)
+  const healthStore =
+    alertsDeps.service?.healthStore ??
+    new FileDeviceHealthStore(join(dataDir, 'alerts', 'device-health.json'))
   const alerts = new AlertService({
     config: config.alerts,
     dataDir,
     now,
+    healthStore,
+    savedHealth: await healthStore.load(),
     ...(alertsDeps.onAlertEvent ? { onEvent: alertsDeps.onAlertEvent } : {}),
     ...alertsDeps.service,
   })
@@ -73,17 +79,19 @@ export async function startAlertingCollector(
   }
   alerts.registerMetrics(collector.metrics.registry)
   if (config.alerts.mqttDiscovery.isEnabled) {
+    const state = new FileDiscoveryStateStore(join(dataDir, 'alerts', 'home-assistant-discovery.json'))
     alerts.addObserver(
       new HomeAssistantDiscovery({
         publish: collector.publish,
         onError: (err) => alertsDeps.onAlertEvent?.({ kind: 'task_failed', task: 'mqtt discovery', err }),
-        state: new FileDiscoveryStateStore(join(dataDir, 'alerts', 'home-assistant-discovery.json')),
+        state,
+        saved: await state.load(),
       }),
     )
   }
   // Registered devices the saved health does not know are watched from now, and discovery withdraws the
   // devices it announced in an earlier run that are no longer enabled; later changes come as events.
-  alerts.watchDevices(collector.enabledDeviceIds())
+  await alerts.watchDevices(collector.enabledDeviceIds())
   return {
     collector,
     alerts,

@@ -1,8 +1,10 @@
 import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isSameSecret } from '../http/http-auth.js'
-import type { FileHomeownerStore, HomeownerRole } from './homeowner-store.js'
-import type { FileSessionStore, Session } from './session-store.js'
+import type { DashboardSessions } from './dashboard-sessions.js'
+import type { HomeownerRole } from './homeowner-store.js'
+import type { Homeowners } from './homeowners.js'
+import type { Session } from './session-store.js'
 
 /** Name of the session cookie (HttpOnly, SameSite=Strict, Secure unless plain HTTP on loopback). */
 export const sessionCookieName = 'doorbell_session'
@@ -24,7 +26,7 @@ export function isCookieInsecureOk(request: FastifyRequest): boolean {
 }
 
 /**
- * Session and CSRF handling (issue 6). Every request with a session cookie gets its session attached. An
+ * Session and CSRF handling. Every request with a session cookie gets its session attached. An
  * unsafe request (POST/PUT/PATCH/DELETE) that rides on the cookie must carry the session's CSRF token in
  * `x-csrf-token` (synchronizer token) and, when the browser sends Origin, a same-host Origin; the cookie is
  * SameSite=Strict on top. Requests authenticated by a bearer token carry no ambient credential, so they
@@ -32,8 +34,8 @@ export function isCookieInsecureOk(request: FastifyRequest): boolean {
  */
 export async function registerSessionAuth(
   app: FastifyInstance,
-  store: FileSessionStore,
-  homeowners: FileHomeownerStore,
+  store: DashboardSessions,
+  homeowners: Homeowners,
 ): Promise<void> {
   await app.register(cookie)
   app.addHook('onRequest', async (request, reply) => {
@@ -41,9 +43,9 @@ export async function registerSessionAuth(
     if (unsafeMethods.has(request.method) && origin && !isSameOrigin(origin, request.headers.host)) {
       return reply.code(403).send({ error: 'cross-origin request refused' })
     }
-    const found = store.get(request.cookies[sessionCookieName])
+    const found = await store.get(request.cookies[sessionCookieName])
     // The account may have been removed, demoted or given a new password since login (doorbell-admin).
-    const standing = found ? homeowners.standing(found.user) : undefined
+    const standing = found ? await homeowners.standing(found.user) : undefined
     if (!found || !standing || standing.passwordChangedAtMs > found.createdAtMs) return
     const session = { ...found, role: standing.role }
     if (unsafeMethods.has(request.method) && request.url !== '/api/login') {

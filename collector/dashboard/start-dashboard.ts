@@ -11,12 +11,15 @@ import {
 import type { CollectorDeps } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
 import { bearerTokenAuthorizer } from '../http/http-auth.js'
+import { AlertUserSettings } from './alert-user-settings.js'
 import { registerDashboardRoutes } from './dashboard-routes.js'
+import { DashboardSessions } from './dashboard-sessions.js'
 import { SseEventHub } from './event-stream.js'
-import { FileHomeownerStore } from './homeowner-store.js'
+import { FileHomeownerStore } from './file-homeowner-store.js'
+import { FileSessionStore } from './file-session-store.js'
+import { Homeowners } from './homeowners.js'
 import { LoginThrottle } from './login-throttle.js'
 import { registerSessionAuth, sessionOf } from './session-auth.js'
-import { FileSessionStore } from './session-store.js'
 import { FileUserSettingsStore } from './user-settings-store.js'
 
 /** How long a login lasts. */
@@ -24,7 +27,7 @@ export const sessionTtlMs = 14 * 24 * 60 * 60 * 1000
 
 /** A collector with alerts and the homeowner dashboard. */
 export interface RunningDashboardCollector extends RunningAlertingCollector {
-  readonly homeowners: FileHomeownerStore
+  readonly homeowners: Homeowners
   readonly hub: SseEventHub
 }
 
@@ -40,7 +43,7 @@ export function dashboardPublicDir(): string {
 }
 
 /**
- * Starts the collector with alerts and the dashboard (issue 6): session login, the dashboard API with its
+ * Starts the collector with alerts and the dashboard: session login, the dashboard API with its
  * OpenAPI document at /api/openapi.json, live events over SSE and the PWA's static files. Homeowner
  * settings saved from the dashboard feed the alert service, and a session opens the alerts API.
  */
@@ -50,13 +53,13 @@ export async function startDashboardCollector(
   alertsDeps: AlertsDeps = {},
 ): Promise<RunningDashboardCollector> {
   const dataDir = resolve(config.dataDir)
-  const homeowners = new FileHomeownerStore(dataDir)
-  const sessions = new FileSessionStore({
-    dataDir,
+  const homeowners = new Homeowners(new FileHomeownerStore(dataDir))
+  const sessions = new DashboardSessions({
+    store: new FileSessionStore(dataDir),
     ttlMs: sessionTtlMs,
     ...(deps.now ? { now: deps.now } : {}),
   })
-  const settings = new FileUserSettingsStore(dataDir, config.alerts.users)
+  const settings = await AlertUserSettings.open(new FileUserSettingsStore(dataDir), config.alerts.users)
   const hub = new SseEventHub()
   const operatorMedia = deps.authorizeMedia ?? bearerTokenAuthorizer(config.http.apiToken)
   let running: RunningAlertingCollector | undefined

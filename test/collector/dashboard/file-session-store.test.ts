@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { DashboardSessions } from '../../../collector/dashboard/dashboard-sessions.js'
+import { FileSessionStore } from '../../../collector/dashboard/file-session-store.js'
+import { tempDir } from '../collector-harness.js'
+import { sessionStoreContract } from '../store/contracts/session-store.contract.js'
+
+const dir = tempDir('sessions')
+let current = ''
+let made = 0
+
+sessionStoreContract('json file', {
+  async create() {
+    made += 1
+    current = join(dir.path, String(made))
+    return new FileSessionStore(current)
+  },
+  async reopen() {
+    return new FileSessionStore(current)
+  },
+  async close() {
+    dir.cleanup()
+  },
+})
+
+describe('FileSessionStore', () => {
+  it('keeps only the hash of a cookie token on disk', async () => {
+    const path = join(dir.path, 'hashed')
+    const sessions = new DashboardSessions({ store: new FileSessionStore(path), ttlMs: 60_000 })
+    const { token } = await sessions.create('alice', 'owner')
+    const text = readFileSync(join(path, 'dashboard', 'sessions.json'), 'utf8')
+    expect(text).not.toContain(token)
+    expect(text).toContain('tokenHash')
+    const restarted = new DashboardSessions({ store: new FileSessionStore(path), ttlMs: 60_000 })
+    expect((await restarted.get(token))?.user).toBe('alice')
+  })
+})
