@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { ulidPattern } from '../../shared/protocol/ids.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { EventStore } from '../store/event-store.js'
-import { findSnapshotOf } from '../store/related-media.js'
+import { findSnapshotOf, mediaPaths } from '../store/related-media.js'
 import { type HttpAuthorizer, requireAuthorized } from './http-auth.js'
 
 /** Collaborators of the media routes. */
@@ -26,7 +26,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
   await app.register(fastifyStatic, { root: deps.clipsRoot, serve: false })
   const preHandler = requireAuthorized(deps.authorize)
 
-  app.get<{ Params: { clipId: string } }>('/api/clips/:clipId', { preHandler }, async (request, reply) => {
+  app.get<{ Params: { clipId: string } }>(mediaPaths.clipRoute, { preHandler }, async (request, reply) => {
     const { clipId } = request.params
     if (!ulidPattern.test(clipId)) return reply.code(400).send({ error: 'bad clip id' })
     const clip = await deps.store.getClip(clipId)
@@ -41,7 +41,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
     })
   })
 
-  app.get<{ Params: { id: string } }>('/api/events/:id/snapshot', { preHandler }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>(mediaPaths.snapshotRoute, { preHandler }, async (request, reply) => {
     const { id } = request.params
     if (!ulidPattern.test(id)) return reply.code(400).send({ error: 'bad event id' })
     const event = await deps.store.getEvent(id)

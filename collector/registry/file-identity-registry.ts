@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
+import { writeFileAtomicSync } from '../../shared/files/atomic-file.js'
 import { isValidDeviceId } from '../../shared/protocol/index.js'
 import type { DeviceRecord, IdentityRegistry, Principal, ServiceUserRecord } from './identity-registry.js'
 import { hashSecret, newSecret, verifySecret } from './secret-hash.js'
@@ -200,10 +201,7 @@ export class FileIdentityRegistry implements IdentityRegistry {
   }
 
   #save(): void {
-    mkdirSync(dirname(this.path), { recursive: true })
-    const tmp = `${this.path}.tmp-${process.pid}`
-    writeFileSync(tmp, `${JSON.stringify(this.#data, null, 2)}\n`, { mode: 0o600, flush: true })
-    renameSync(tmp, this.path)
+    writeFileAtomicSync(this.path, `${JSON.stringify(this.#data, null, 2)}\n`, { mode: 0o600 })
     this.#stamp = ''
     this.reloadIfChanged()
   }
