@@ -14,11 +14,10 @@ import { startControlServer } from '../agent/control/control-server.js'
 import { createSimulatedHardware } from '../agent/hardware.js'
 import { createMediaDeps, simulatedMediaConfig } from '../agent/media/create-media.js'
 import { agentConfigYaml } from '../collector/admin/admin-commands.js'
-import type { CollectorEvent } from '../collector/collector.js'
 import { collectorConfig } from '../collector/config.js'
-import { startDashboardCollector } from '../collector/dashboard/start-dashboard.js'
 import type { Forwarder } from '../collector/forwarding/forwarder.js'
-import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
+import { type CollectorEvent, startCollector } from '../collector/main.js'
+import type { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { runMain } from '../shared/run-main.js'
 
 /**
@@ -116,8 +115,13 @@ async function main(): Promise<void> {
         `[${time(Date.now())}] clip ${event.verdict}: curl -H 'Authorization: Bearer ${apiToken}' -o clip.mp4 ${httpBase}/api/clips/${event.clipId}`,
       )
     if (event.kind === 'rejected') print(`[${time(Date.now())}] rejected: ${event.reason}`)
+    if (event.kind === 'temperature_anomaly') {
+      const { celsius, reason } = event.anomaly
+      print(`[${time(Date.now())}] temperature alert: ${celsius} °C (${reason})`)
+    }
   }
-  const running = await startDashboardCollector(
+  // The same collector as doorbell-collector runs (collector/main.ts), with a console forwarder.
+  const collector = await startCollector(
     collectorConfig({
       dataDir: collectorDir,
       host: '127.0.0.1',
@@ -126,20 +130,13 @@ async function main(): Promise<void> {
       http: { port: await preferredPort(8080), apiToken },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
-    {
-      onAlertEvent: (event) => {
-        if (event.kind !== 'temperature_anomaly') return
-        const { celsius, reason } = event.anomaly
-        print(`[${time(Date.now())}] temperature alert: ${celsius} °C (${reason})`)
-      },
-    },
   )
-  const collector = running.collector
   // A dashboard login for the demo: kept in the data folder, so it stays the same across runs.
   const demoPasswordFile = join(dataDir, 'dashboard-password.txt')
-  if (!(await running.homeowners.list()).some((h) => h.name === 'demo')) {
+  const { homeowners } = collector.stores
+  if (!(await homeowners.list()).some((h) => h.name === 'demo')) {
     const password = randomBytes(9).toString('base64url')
-    await running.homeowners.add('demo', password, 'owner')
+    await homeowners.add('demo', password, 'owner')
     writeFileSync(demoPasswordFile, `${password}\n`, { mode: 0o600 })
   }
   const demoPassword = existsSync(demoPasswordFile)
@@ -148,8 +145,7 @@ async function main(): Promise<void> {
   httpBase = `http://127.0.0.1:${collector.httpPort}`
   const url = `mqtt://127.0.0.1:${collector.mqttPort}`
   const agentConfigFile = join(agentDir, 'agent.yaml')
-  const registry = new FileIdentityRegistry(collectorDir)
-  const secret = await provisionDevice(registry, agentConfigFile, url)
+  const secret = await provisionDevice(collector.stores.registry, agentConfigFile, url)
 
   const clock = new SystemClock()
   const hardware = createSimulatedHardware(clock)
@@ -199,7 +195,7 @@ The doorbell demo is running.
     print('stopping...')
     await control.close()
     await agent.close()
-    await running.close()
+    await collector.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void stop())

@@ -62,6 +62,10 @@ export const errorCatalogue = {
     message: 'Bad username or password',
     fix: 'Check the device id and secret; `doorbell-admin devices rotate <id>` issues a new secret.',
   },
+  ROUTE_UNGUARDED: {
+    message: 'An HTTP route was registered without a permission',
+    fix: 'Add the route, as "METHOD url", to collector/access/route-permissions.ts with what it needs.',
+  },
   DEVICE_EXISTS: {
     message: 'A device with this id already exists',
     fix: 'Pick another id, or rotate the secret of the existing device.',

@@ -1,11 +1,11 @@
 import { join } from 'node:path'
 import type { Registry } from 'prom-client'
-import type { DoorbellError } from '../../shared/errors.js'
 import { eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
-import type { CollectorEvent } from '../collector-event.js'
+import type { CollectorEvent } from '../events/collector-event.js'
 import type { Forwarder } from '../forwarding/forwarder.js'
 import type { StoredEvent } from '../store/event-store.js'
 import { type Alert, type AlertLinks, alertFromEvent, alertLinks } from './alert.js'
+import type { AlertEvent } from './alert-event.js'
 import { AlertMetrics } from './alert-metrics.js'
 import type { AlertsConfig, AlertUser } from './alerts-config.js'
 import type { Channel, Recipient } from './channel.js'
@@ -17,27 +17,12 @@ import { type DeviceHealthLoad, type DeviceHealthStore, FileDeviceHealthStore } 
 import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
 import { OperatorReports } from './operator-reports.js'
 import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
-import { SlaTracker, type SlaViolation } from './sla-tracker.js'
+import { SlaTracker } from './sla-tracker.js'
 import { type TemperatureAnomaly, TemperatureAnomalyDetector } from './temperature-anomaly.js'
 import { ThrottledSaver } from './throttled-saver.js'
-import { type Suppression, UserAlertPolicy } from './user-policy.js'
+import { UserAlertPolicy } from './user-policy.js'
 
-/** What the alert service reports; main.ts logs it (error for SLA violations and dead letters). */
-export type AlertEvent =
-  | { readonly kind: 'delivery'; readonly outcome: DeliveryOutcome }
-  | {
-      readonly kind: 'suppressed'
-      readonly user: string
-      readonly alertId: string
-      readonly reason: Suppression
-    }
-  | ({ readonly kind: 'sla_violation' } & SlaViolation)
-  | { readonly kind: 'device_health'; readonly transition: HealthTransition }
-  /** The saved device health was unreadable at start and is ignored (HEALTH_STATE_INVALID). */
-  | { readonly kind: 'health_state_invalid'; readonly err: DoorbellError }
-  | { readonly kind: 'temperature_anomaly'; readonly anomaly: TemperatureAnomaly }
-  | { readonly kind: 'subscription_gone'; readonly user: string; readonly status: number }
-  | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }
+export type { AlertEvent } from './alert-event.js'
 
 /** Collaborators of the alert service. */
 export interface AlertServiceDeps {

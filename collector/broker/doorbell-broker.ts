@@ -1,10 +1,12 @@
 import { TLSSocket } from 'node:tls'
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
-import { statusPayload, topics } from '../../shared/protocol/index.js'
-import { type DecodedPublish, itemId, type RejectReason } from '../ingest/ingest-item.js'
-import { decodePublish } from '../ingest/publish-decoder.js'
+import { topics } from '../../shared/protocol/index.js'
+import { isClientIdAllowed, isSubscribeAllowed } from '../access/mqtt-rights.js'
+import type { Quotas } from '../access/quotas.js'
+import type { RejectReason } from '../ingest/ingest-item.js'
+import { createPublishIngest } from '../ingest/publish-ingest.js'
+import type { IngestSink } from '../ingest/publish-steps.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
-import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from './access-policy.js'
 import { ConcurrencyGate } from './concurrency-gate.js'
 import { MqttPacketLimiter } from './mqtt-packet-limiter.js'
 import type { TokenBucketRateLimiter } from './token-bucket.js'
@@ -14,10 +16,14 @@ export interface DoorbellBrokerDeps {
   readonly registry: IdentityRegistry
   readonly rateLimiter: TokenBucketRateLimiter
   readonly connectTimeoutMs: number
+  /** Password checks at once and waiting (access/quotas.ts). */
+  readonly credentialChecks: Quotas['credentialChecks']
   /** Counts a refusal (the rejection metric). */
   readonly onRejected: (reason: RejectReason, detail: { clientId?: string; deviceId?: string }) => void
-  /** Receives what a device published on its event, batch or chunk topic, already decoded. */
-  readonly onIngest: (decoded: DecodedPublish) => void
+  /** Where decoded events and chunks go (the group-commit writer). */
+  readonly sink: IngestSink
+  /** Items waiting for a commit beyond which new ones are refused with retry (backpressure). */
+  readonly maxQueuedItems: number
   /** A device's presence changed (status topic, or its last will). */
   readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
   readonly now?: () => number
@@ -43,15 +49,14 @@ export interface DoorbellBroker {
 
 /**
  * Builds the broker. Every policy is an aedes hook: preConnect/authenticate (identity, client id rules),
- * authorizePublish (ACL, rate limit, decode and hand to ingest), authorizeSubscribe (ACL, SUBACK 0x80).
- * A refused publish is acknowledged and dropped, never disconnected (MQTT-3.3.5-2 allows either), so a
- * device with one bad event does not loop reconnecting; the device learns of it from the ack envelope.
+ * authorizePublish (the ingest steps, ingest/publish-ingest.ts), authorizeSubscribe (access/mqtt-rights.ts,
+ * SUBACK 0x80 for a refused filter).
  */
 export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<DoorbellBroker> {
   const now = deps.now ?? Date.now
   const principals = new WeakMap<Client, Principal>()
   const emptyIdClients = new WeakSet<Client>()
-  const loginGate = new ConcurrencyGate(2, 64)
+  const loginGate = new ConcurrencyGate(deps.credentialChecks.maxRunning, deps.credentialChecks.maxWaiting)
   let droppedTopic = '$SYS/doorbell/dropped'
 
   /** Routes a refused publish nowhere: no client may subscribe to $SYS, and nothing is retained. */
@@ -60,6 +65,16 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     packet.retain = false
   }
 
+  const ingest = createPublishIngest({
+    principalOf: (client) => principals.get(client),
+    rateLimiter: deps.rateLimiter,
+    sink: deps.sink,
+    maxQueuedItems: deps.maxQueuedItems,
+    now,
+    onRejected: deps.onRejected,
+    onPresence: deps.onPresence,
+    drop,
+  })
   const aedes = await Aedes.createBroker({
     connectTimeout: deps.connectTimeoutMs,
     preConnect(client, packet, callback) {
@@ -83,7 +98,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     },
     authorizePublish(client, packet, callback) {
       try {
-        authorizePublish(client, packet)
+        ingest.accept(client, packet)
         callback(null)
       } catch (err) {
         callback(err as Error)
@@ -156,54 +171,6 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     return principal
   }
 
-  function authorizePublish(client: Client | null, packet: PublishPacket): void {
-    // A will left by a client of a previous broker run has no client; only presence wills are honoured.
-    const principal = client ? principals.get(client) : undefined
-    if (!principal) {
-      if (client === null && packet.topic.endsWith('/status')) return
-      drop(packet)
-      return
-    }
-    const checked = checkPublish(principal, packet.topic)
-    if ('refusal' in checked) {
-      deps.onRejected(checked.refusal, { clientId: client?.id })
-      drop(packet)
-      return
-    }
-    const { topic } = checked
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-    if (topic.kind === 'status') {
-      const status = parseStatus(payload)
-      if (!status) {
-        deps.onRejected('malformed', { deviceId: topic.deviceId })
-        drop(packet)
-        return
-      }
-      deps.onPresence(topic.deviceId, status)
-      return
-    }
-    packet.retain = false
-    const decoded = decodePublish(topic, payload, now())
-    if (!deps.rateLimiter.tryTake(topic.deviceId)) {
-      // Counted through the rejections (reason rate_limited), like every refusal of an envelope.
-      const rejections = [
-        ...decoded.rejections,
-        ...decoded.items.map((item) => ({
-          deviceId: topic.deviceId,
-          id: itemId(item),
-          code: 'RATE_LIMITED' as const,
-          isRetryable: true,
-          reason: 'rate_limited' as const,
-        })),
-      ]
-      deps.onIngest({ items: [], rejections })
-      drop(packet)
-      return
-    }
-    deps.onIngest(decoded)
-    if (decoded.items.length === 0) drop(packet)
-  }
-
   return {
     aedes,
     principalOf: (client) => principals.get(client),
@@ -219,18 +186,6 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
       return count
     },
     close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
-  }
-}
-
-/** Presence from a status payload: a bare `{state}` or a `status` envelope (protocol v1 allows both). */
-function parseStatus(payload: Buffer): 'online' | 'offline' | undefined {
-  try {
-    const value = JSON.parse(payload.toString('utf8')) as { type?: unknown; payload?: unknown } | null
-    const body = value && typeof value === 'object' && value.type === 'status' ? value.payload : value
-    const result = statusPayload.safeParse(body)
-    return result.success ? result.data.state : undefined
-  } catch {
-    return undefined
   }
 }
 

@@ -20,11 +20,11 @@ export interface DashboardRoutesDeps {
   readonly throttle: { readonly byUser: LoginThrottle; readonly byAddress: LoginThrottle }
   readonly alerts: AlertsConfig
   readonly sessionTtlMs: number
-  /** Sends a test notification to a user; the channels it went to (undefined before the service is up). */
-  readonly sendTest: (user: string) => string[] | undefined
+  /** Asks for a test notification to a user; the channels it goes to. */
+  readonly sendTest: (user: string) => string[]
 }
 
-/** The dashboard's HTTP API (issue 6): login, sessions, events (paged, filtered, live), readings, settings. */
+/** The dashboard's HTTP API: login, sessions, events (paged, filtered, live), readings, settings. */
 export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRoutesDeps): void {
   registerSessionRoutes(app, deps)
   registerEventRoutes(app, deps)

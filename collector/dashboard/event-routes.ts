@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { type EventClass, isMessageType, messageTypeNames, ulidPattern } from '../../shared/protocol/index.js'
+import { sessionOf } from '../access/http-access.js'
 import { findRelatedMedia } from '../store/related-media.js'
 import type { DashboardRoutesDeps } from './dashboard-routes.js'
 import { summarizeEvent } from './event-summary.js'
-import { requireRole, sessionOf } from './session-auth.js'
 
 const eventListQuery = {
   type: 'object',
@@ -34,8 +34,6 @@ const readingsQuery = {
 
 /** Events (paged, filtered, one with its media, live over SSE) and readings for the charts. */
 export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesDeps): void {
-  const viewer = requireRole('viewer')
-
   app.get(
     '/api/events',
     {
@@ -45,7 +43,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
           'Stored events, newest first, paginated by cursor, filterable by device, type, class and time',
         querystring: eventListQuery,
       },
-      preHandler: viewer,
     },
     async (request) => {
       const q = request.query as {
@@ -82,7 +79,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         tags: ['events'],
         summary: 'Server-Sent Events: `stored` for each new press, motion, snapshot, clip',
       },
-      preHandler: viewer,
     },
     async (request, reply) => {
       reply.hijack()
@@ -102,7 +98,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
           properties: { id: { type: 'string', pattern: ulidPattern.source } },
         },
       },
-      preHandler: viewer,
     },
     async (request, reply) => {
       const { id } = request.params as { id: string }
@@ -125,7 +120,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         summary: 'Temperature or light readings over time',
         querystring: readingsQuery,
       },
-      preHandler: viewer,
     },
     async (request) => {
       const q = request.query as {

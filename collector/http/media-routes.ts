@@ -4,7 +4,6 @@ import { ulidPattern } from '../../shared/protocol/ids.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { EventStore } from '../store/event-store.js'
 import { findSnapshotOf, mediaPaths } from '../store/related-media.js'
-import { type HttpAuthorizer, requireAuthorized } from './http-auth.js'
 
 /** Collaborators of the media routes. */
 export interface MediaRoutesDeps {
@@ -12,21 +11,18 @@ export interface MediaRoutesDeps {
   readonly clips: ClipStore
   /** Clip files live under this folder (`<dataDir>/clips`); ranged responses are served from it. */
   readonly clipsRoot: string
-  /** Who may read media: the operator's token (http-auth.ts), and homeowner sessions with the dashboard. */
-  readonly authorize: HttpAuthorizer
 }
 
 /**
  * GET /api/clips/:clipId: the verified MP4 with range requests (206, Accept-Ranges, ETag) through
  * @fastify/static's send; GET /api/events/:id/snapshot: the JPEG of a snapshot event, or of the snapshot
- * that enriches the press or motion `id`. Both behind deps.authorize (401 when it refuses, http-auth.ts).
+ * that enriches the press or motion `id`. Both need media:read (access/route-permissions.ts).
  */
 export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoutesDeps): Promise<void> {
   // serve:false: only reply.sendFile, no wildcard route over the data folder.
   await app.register(fastifyStatic, { root: deps.clipsRoot, serve: false })
-  const preHandler = requireAuthorized(deps.authorize)
 
-  app.get<{ Params: { clipId: string } }>(mediaPaths.clipRoute, { preHandler }, async (request, reply) => {
+  app.get<{ Params: { clipId: string } }>(mediaPaths.clipRoute, async (request, reply) => {
     const { clipId } = request.params
     if (!ulidPattern.test(clipId)) return reply.code(400).send({ error: 'bad clip id' })
     const clip = await deps.store.getClip(clipId)
@@ -41,7 +37,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
     })
   })
 
-  app.get<{ Params: { id: string } }>(mediaPaths.snapshotRoute, { preHandler }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>(mediaPaths.snapshotRoute, async (request, reply) => {
     const { id } = request.params
     if (!ulidPattern.test(id)) return reply.code(400).send({ error: 'bad event id' })
     const event = await deps.store.getEvent(id)

@@ -49,10 +49,10 @@ export class PromCollectorMetrics {
     help: 'Ack envelopes published to devices',
     registers: [this.registry],
   })
-  readonly clipResends = new Counter({
-    name: 'doorbell_collector_clip_resends_total',
-    help: 'Clips whose whole-file check failed, by step: requested, repeated (device back online), recovered, exhausted, unavailable',
-    labelNames: ['outcome'] as const,
+  readonly listenerFailures = new Counter({
+    name: 'doorbell_collector_listener_failures_total',
+    help: 'Bus listeners that threw (the others still ran), by listener (extension) and event kind',
+    labelNames: ['listener', 'event'] as const,
     registers: [this.registry],
   })
   readonly forwards = new Counter({

@@ -1,3 +1,5 @@
+import type { MqttPrincipal } from '../access/principal.js'
+
 /** A device known to the collector. The secret is only ever stored hashed. */
 export interface DeviceRecord {
   readonly deviceId: string
@@ -14,10 +16,8 @@ export interface ServiceUserRecord {
   readonly createdAt: string
 }
 
-/** Who a connection is, once authenticated. */
-export type Principal =
-  | { readonly kind: 'device'; readonly deviceId: string }
-  | { readonly kind: 'service'; readonly name: string }
+/** Who a connection is, once authenticated (the access module's MQTT principals). */
+export type Principal = MqttPrincipal
 
 /** Read side of the device and user registry, as the broker sees it. */
 export interface IdentityRegistry {

@@ -6,7 +6,7 @@ import type { RunningAgent } from '../../agent/agent.js'
 import type { ClipResendReport } from '../../agent/media/agent-media.js'
 import type { ClipManifest, ClipStore } from '../../collector/clips/clip-store.js'
 import { FileClipStore } from '../../collector/clips/file-clip-store.js'
-import type { CollectorEvent, RunningCollector } from '../../collector/collector.js'
+import type { CollectorEvent, RunningCollector } from '../../collector/main.js'
 import type { ClipRecord } from '../../collector/store/event-store.js'
 import { collectorWithMediaAgent, enqueueRandomClip } from '../agent/support/media-agent.js'
 import { metric, startCollector, testConfig } from '../collector/collector-harness.js'
@@ -66,7 +66,10 @@ describe('clip recovery after a failed whole-file check', () => {
     const resends: ClipResendReport[] = []
     const started = await rig.start(name, {
       config: { limits },
-      deps: (collectorDir) => ({ clipStore: clipStore(collectorDir), onEvent: (e) => events.push(e) }),
+      deps: (collectorDir) => ({
+        stores: { clips: clipStore(collectorDir) },
+        onEvent: (e) => events.push(e),
+      }),
     })
     const listen = (agent: RunningAgent) => agent.on('clipResend', (report) => resends.push(report))
     listen(started.agent)

@@ -164,7 +164,7 @@ describe('alert delivery through webhook and ntfy', () => {
     await publishEnvelope(device, press('front-door', 0))
     await eventually(() => hook.requests[0], 'webhook request', 5000)
     await running.alerts.whenIdle()
-    const text = await (await fetch(`http://127.0.0.1:${running.collector.httpPort}/metrics`)).text()
+    const text = await (await fetch(`http://127.0.0.1:${running.httpPort}/metrics`)).text()
     expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_count\{class="high",channel="hook"\} 1/)
     expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_bucket\{le="1",class="high",channel="hook"\} 1/)
   })

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import {
   createEnvelope,
   encodeChunk,

@@ -6,7 +6,7 @@ import { Level } from 'level'
 import type { MqttClient } from 'mqtt'
 import { ulid } from 'ulid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CollectorEvent, RunningCollector } from '../../../collector/collector.js'
+import type { CollectorEvent, RunningCollector } from '../../../collector/main.js'
 import { createEnvelope, encodeChunk, encodeEvent, topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
 import {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { ClipManifest } from '../../../collector/clips/clip-store.js'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import { withClipState } from '../../../collector/store/clip-record.js'
 import type { StoredEvent } from '../../../collector/store/event-store.js'
 import { createEnvelope, newEventId } from '../../../shared/protocol/index.js'

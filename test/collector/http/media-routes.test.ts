@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { alertLinks } from '../../../collector/alerts/alert.js'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import { newEventId } from '../../../shared/protocol/index.js'
 import { startCollector, tempDir, testConfig } from '../collector-harness.js'
 import { type StoredMedia, storeMedia } from './media-fixture.js'

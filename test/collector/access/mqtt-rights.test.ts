@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import {
-  checkPublish,
-  isClientIdAllowed,
-  isSubscribeAllowed,
-} from '../../../collector/broker/access-policy.js'
+import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from '../../../collector/access/mqtt-rights.js'
 import { topics } from '../../../shared/protocol/index.js'
 
 const device = { kind: 'device', deviceId: 'front-door' } as const
 const service = { kind: 'service', name: 'homeassistant' } as const
 
-describe('access policy', () => {
+describe('MQTT rights', () => {
   it('lets a device publish events, batches, chunks and status under its own prefix only', () => {
     for (const topic of [
       topics.event('front-door', 'high'),

@@ -5,13 +5,14 @@ import {
   topicRoot,
   topics,
 } from '../../shared/protocol/index.js'
-import type { Principal } from '../registry/identity-registry.js'
+import type { MqttPrincipal as Principal } from './principal.js'
 
 /**
- * Per-principal ACLs (issue 3). A device publishes only under its own prefix, and only the kinds a device
+ * MQTT rights of each principal. A device publishes only under its own prefix, and only the kinds a device
  * sends; it subscribes only to its own ack and command topics. A service user is read-only: it may
  * subscribe to any filter inside doorbell/v1/ and inside homeassistant/ (the retained discovery configs
- * the collector publishes, issue 9), and publish nothing. $SYS is refused to everyone.
+ * the collector publishes), and publish nothing. $SYS is refused to everyone. Operators and homeowners
+ * have no MQTT login.
  */
 
 /** Why a publish is refused, as counted in the rejection metric. */

@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAlertingCollector } from '../../../collector/alerts/start-alerts.js'
-import {
-  type RunningDashboardCollector,
-  startDashboardCollector,
-} from '../../../collector/dashboard/start-dashboard.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { tempDir, testConfig } from '../collector-harness.js'
-import { type StoredMedia, storeMedia } from './media-fixture.js'
+import { type StoredMedia, storeMedia } from '../http/media-fixture.js'
 
 const apiToken = 'operator-token-0123456789'
 
@@ -67,24 +63,24 @@ const expected = (media: StoredMedia, status: (okStatus: number, url: string) =>
 
 describe('the one operator token (http.apiToken) on the dashboard collector', () => {
   const dir = tempDir('collector-http-auth')
-  let running: RunningDashboardCollector
+  let running: ComposedCollector
   let app: FastifyInstance
   let media: StoredMedia
   let owner: Record<string, string>
   let viewer: Record<string, string>
 
   beforeAll(async () => {
-    running = await startDashboardCollector(
+    running = await startCollector(
       testConfig(dir.path, {
         http: { port: 0, apiToken },
         alerts: { users: [{ name: 'alice' }, { name: 'bob' }] },
       }),
     )
-    if (!running.collector.http) throw new Error('no http')
-    app = running.collector.http
-    media = await storeMedia(running.collector, 1000)
-    await running.homeowners.add('alice', 'alice password 1', 'owner')
-    await running.homeowners.add('bob', 'bob password 1', 'viewer')
+    if (!running.http) throw new Error('no http')
+    app = running.http
+    media = await storeMedia(running, 1000)
+    await running.stores.homeowners.add('alice', 'alice password 1', 'owner')
+    await running.stores.homeowners.add('bob', 'bob password 1', 'viewer')
     owner = await login(app, 'alice', 'alice password 1')
     viewer = await login(app, 'bob', 'bob password 1')
   })
@@ -96,7 +92,7 @@ describe('the one operator token (http.apiToken) on the dashboard collector', ()
   it('opens the media routes and the alerts API alike', async () => {
     const got = await statuses(app, media, { authorization: `Bearer ${apiToken}` })
     expect(got).toEqual(expected(media, (ok) => ok))
-    const clip = await fetch(`http://127.0.0.1:${running.collector.httpPort}/api/clips/${media.clipId}`, {
+    const clip = await fetch(`http://127.0.0.1:${running.httpPort}/api/clips/${media.clipId}`, {
       headers: { authorization: `Bearer ${apiToken}` },
     })
     expect(Buffer.from(await clip.arrayBuffer()).equals(media.body)).toBe(true)
@@ -144,14 +140,14 @@ describe('the one operator token (http.apiToken) on the dashboard collector', ()
 describe('a collector without http.apiToken', () => {
   it('refuses every bearer token with 401 on media and alerts routes, while sessions still get in', async () => {
     const dir = tempDir('collector-http-auth-off')
-    const running = await startDashboardCollector(testConfig(dir.path))
+    const running = await startCollector(testConfig(dir.path))
     try {
-      const app = running.collector.http
+      const app = running.http
       if (!app) throw new Error('no http')
-      const media = await storeMedia(running.collector, 1000)
+      const media = await storeMedia(running, 1000)
       const bearer = { authorization: `Bearer ${apiToken}` }
       expect(await statuses(app, media, bearer)).toEqual(expected(media, () => 401))
-      await running.homeowners.add('alice', 'alice password 1', 'owner')
+      await running.stores.homeowners.add('alice', 'alice password 1', 'owner')
       const session = await login(app, 'alice', 'alice password 1')
       expect(await statuses(app, media, session)).toEqual(expected(media, (ok) => ok))
     } finally {
@@ -162,9 +158,9 @@ describe('a collector without http.apiToken', () => {
 
   it('answers 401, not 503, on the alerts API of a collector without the dashboard', async () => {
     const dir = tempDir('collector-http-auth-alerts')
-    const running = await startAlertingCollector(testConfig(dir.path))
+    const running = await startCollector(testConfig(dir.path))
     try {
-      const base = `http://127.0.0.1:${running.collector.httpPort}`
+      const base = `http://127.0.0.1:${running.httpPort}`
       for (const path of ['/api/devices/health', '/api/stats/visitors', `/api/clips/${'0'.repeat(26)}`]) {
         const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${apiToken}` } })
         expect(res.status, path).toBe(401)
