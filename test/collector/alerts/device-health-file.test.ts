@@ -8,23 +8,15 @@ import {
   deviceHealthStoreContract,
   healthRecords as records,
 } from '../store/contracts/device-health-store.contract.js'
+import { folderHarness } from '../store/contracts/store-harness.js'
 
-const suiteDir = tempDir('health-file-contract')
-let path = ''
-let made = 0
-deviceHealthStoreContract('json file', {
-  async create() {
-    made += 1
-    path = join(suiteDir.path, String(made), 'alerts', 'device-health.json')
-    return new FileDeviceHealthStore(path)
-  },
-  async reopen() {
-    return new FileDeviceHealthStore(path)
-  },
-  async close() {
-    suiteDir.cleanup()
-  },
-})
+deviceHealthStoreContract(
+  'json file',
+  folderHarness(
+    'health-file-contract',
+    (folder) => new FileDeviceHealthStore(join(folder, 'alerts', 'device-health.json')),
+  ),
+)
 
 describe('FileDeviceHealthStore', () => {
   let cleanup: (() => void) | undefined

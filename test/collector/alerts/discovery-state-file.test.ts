@@ -5,23 +5,15 @@ import { FileDiscoveryStateStore } from '../../../collector/alerts/discovery-sta
 import { isDoorbellError } from '../../../shared/errors.js'
 import { tempDir } from '../collector-harness.js'
 import { discoveryStateStoreContract } from '../store/contracts/discovery-state-store.contract.js'
+import { folderHarness } from '../store/contracts/store-harness.js'
 
-const suiteDir = tempDir('discovery-state-contract')
-let path = ''
-let made = 0
-discoveryStateStoreContract('json file', {
-  async create() {
-    made += 1
-    path = join(suiteDir.path, String(made), 'alerts', 'home-assistant-discovery.json')
-    return new FileDiscoveryStateStore(path)
-  },
-  async reopen() {
-    return new FileDiscoveryStateStore(path)
-  },
-  async close() {
-    suiteDir.cleanup()
-  },
-})
+discoveryStateStoreContract(
+  'json file',
+  folderHarness(
+    'discovery-state-contract',
+    (folder) => new FileDiscoveryStateStore(join(folder, 'alerts', 'home-assistant-discovery.json')),
+  ),
+)
 
 describe('FileDiscoveryStateStore', () => {
   let cleanup: (() => void) | undefined

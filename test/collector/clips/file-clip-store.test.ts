@@ -1,28 +1,19 @@
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { FileClipStore, maxClipBytes } from '../../../collector/clips/file-clip-store.js'
 import { tempDir } from '../collector-harness.js'
 import { clipStoreContract } from '../store/contracts/clip-store.contract.js'
+import { folderHarness } from '../store/contracts/store-harness.js'
 
-const dir = tempDir('clip-store')
-let current = ''
-let made = 0
-
-clipStoreContract('files', {
-  async create() {
-    made += 1
-    current = join(dir.path, String(made))
-    return new FileClipStore(current)
-  },
-  async reopen() {
-    return new FileClipStore(current)
-  },
-  async close() {
-    dir.cleanup()
-  },
-})
+clipStoreContract(
+  'files',
+  folderHarness('clip-store', (folder) => new FileClipStore(folder)),
+)
 
 describe('FileClipStore', () => {
+  const dir = tempDir('fileclipstore')
+  afterAll(() => dir.cleanup())
+
   it('refuses a chunk that would make the file larger than maxClipBytes', async () => {
     const store = new FileClipStore(join(dir.path, 'large'))
     await expect(

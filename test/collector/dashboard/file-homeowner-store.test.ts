@@ -1,27 +1,18 @@
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { FileHomeownerStore } from '../../../collector/dashboard/file-homeowner-store.js'
 import { tempDir } from '../collector-harness.js'
 import { homeownerStoreContract } from '../store/contracts/homeowner-store.contract.js'
+import { folderHarness } from '../store/contracts/store-harness.js'
 
-const dir = tempDir('homeowners')
-let current = ''
-let made = 0
-
-homeownerStoreContract('json file', {
-  async create() {
-    made += 1
-    current = `${dir.path}/${made}`
-    return new FileHomeownerStore(current)
-  },
-  async reopen() {
-    return new FileHomeownerStore(current)
-  },
-  async close() {
-    dir.cleanup()
-  },
-})
+homeownerStoreContract(
+  'json file',
+  folderHarness('homeowners', (folder) => new FileHomeownerStore(folder)),
+)
 
 describe('FileHomeownerStore', () => {
+  const dir = tempDir('filehomeownerstore')
+  afterAll(() => dir.cleanup())
+
   it('sees a change another process made to the file (doorbell-admin while the collector runs)', async () => {
     const path = `${dir.path}/shared`
     const collector = new FileHomeownerStore(path)

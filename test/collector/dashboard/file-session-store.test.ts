@@ -1,30 +1,21 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { DashboardSessions } from '../../../collector/dashboard/dashboard-sessions.js'
 import { FileSessionStore } from '../../../collector/dashboard/file-session-store.js'
 import { tempDir } from '../collector-harness.js'
 import { sessionStoreContract } from '../store/contracts/session-store.contract.js'
+import { folderHarness } from '../store/contracts/store-harness.js'
 
-const dir = tempDir('sessions')
-let current = ''
-let made = 0
-
-sessionStoreContract('json file', {
-  async create() {
-    made += 1
-    current = join(dir.path, String(made))
-    return new FileSessionStore(current)
-  },
-  async reopen() {
-    return new FileSessionStore(current)
-  },
-  async close() {
-    dir.cleanup()
-  },
-})
+sessionStoreContract(
+  'json file',
+  folderHarness('sessions', (folder) => new FileSessionStore(folder)),
+)
 
 describe('FileSessionStore', () => {
+  const dir = tempDir('filesessionstore')
+  afterAll(() => dir.cleanup())
+
   it('keeps only the hash of a cookie token on disk', async () => {
     const path = join(dir.path, 'hashed')
     const sessions = new DashboardSessions({ store: new FileSessionStore(path), ttlMs: 60_000 })
