@@ -3,11 +3,13 @@ import type { FastifyInstance } from 'fastify'
 import type { Envelope, EventClass, PayloadInputOf } from '../shared/protocol/index.js'
 import type { Quotas } from './access/quotas.js'
 import { endpointRulesFrom } from './access/quotas.js'
-import type { RoutePermissions } from './access/route-permissions.js'
+import { type RoutePermissions, routePermissions, withExposure } from './access/route-permissions.js'
 import { reportBrokerEvents } from './broker/broker-events.js'
 import { DeviceEnvelopePublisher } from './broker/device-envelope-publisher.js'
 import { createDoorbellBroker, type DoorbellBroker } from './broker/doorbell-broker.js'
+import { LoginLimiter } from './broker/login-limiter.js'
 import { type MqttListeners, startMqttListeners } from './broker/mqtt-listeners.js'
+import { PreAuthBudget } from './broker/pre-auth-budget.js'
 import { TokenBucketRateLimiter } from './broker/token-bucket.js'
 import type { ClipStore } from './clips/clip-store.js'
 import type { CollectorConfig } from './config.js'
@@ -78,9 +80,14 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   const { stores, now } = deps
   const { events: store, clips, registry } = stores
   let broker: DoorbellBroker | undefined
+  const { login, preAuth: preAuthLimits, sessions: sessionLimits } = config.limits
+  const loginLimiter = new LoginLimiter(login, now)
+  const preAuth = new PreAuthBudget(preAuthLimits)
   const metrics = new PromCollectorMetrics({
     connectedClients: () => broker?.aedes.connectedClients ?? 0,
     ingestQueue: () => writer.queuedCount,
+    sessions: () => broker?.sessionCount() ?? 0,
+    preAuthBytes: () => preAuth.totalBytes,
   })
   const bus = new CollectorEventBus({
     countFailure: (listener, event) => metrics.listenerFailures.inc({ listener, event }),
@@ -155,6 +162,9 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     rateLimiter: new TokenBucketRateLimiter(deps.quotas.devicePublishes, now),
     connectTimeoutMs: endpointRules.connectTimeoutMs,
     credentialChecks: deps.quotas.credentialChecks,
+    loginLimiter,
+    sessions: sessionLimits,
+    onSessionDropped: (what, reason, count) => metrics.sessionDrops.inc({ what, reason }, count),
     now,
     onRejected: reject,
     sink: writer,
@@ -174,11 +184,13 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
       : await buildHttpServer({
           registry: metrics.registry,
           health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
+          isMetricsServed: config.http.metricsAccess !== 'off',
+          isOpenApiServed: config.http.openApiAccess !== 'off',
           access: {
             apiToken: config.http.apiToken,
             sessions: stores.sessions,
             homeowners: stores.homeowners,
-            ...(deps.routePermissions ? { routes: deps.routePermissions } : {}),
+            routes: withExposure(deps.routePermissions ?? routePermissions, config.http),
           },
         })
   if (http) await registerMediaRoutes(http, { store, clips, clipsRoot: join(stores.dataDir, 'clips') })
@@ -210,6 +222,8 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
       wsPort: config.mqtt.wsPort,
       ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
       maxPacketBytes: endpointRules.maxPacketBytes,
+      preAuth,
+      isAddressBlocked: (address) => loginLimiter.isAddressBlocked(address),
       onRefused: (reason) => reject(reason),
       onTlsFailure: () => reject('tls_handshake'),
     })
@@ -228,6 +242,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   let registryRevision = registry.revision
   const registryTimer = setInterval(() => {
     try {
+      registry.flushHashUpgrades()
       registry.reloadIfChanged()
       if (registry.revision === registryRevision) return
       registryRevision = registry.revision
@@ -236,7 +251,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     } catch (err) {
       emit({ kind: 'task_failed', task: 'registry', err })
     }
-  }, 2000)
+  }, 1000)
   registryTimer.unref()
 
   return {

@@ -117,6 +117,8 @@ SLAs, device health and Home Assistant discovery are set in the alerts section: 
 
 /** The doorbell-collector command: config, log, the collector, and signals. */
 async function main(): Promise<number> {
+  // Files the collector creates are its user's only (0600, folders 0700), Level's own files included.
+  process.umask(0o077)
   let values: { config?: string | undefined; help?: boolean | undefined }
   try {
     values = parseArgs({

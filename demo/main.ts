@@ -92,6 +92,7 @@ async function provisionDevice(
 }
 
 async function main(): Promise<void> {
+  process.umask(0o077)
   const { values } = parseArgs({
     options: { 'data-dir': { type: 'string', default: './data' }, help: { type: 'boolean', short: 'h' } },
   })
@@ -127,7 +128,8 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
-      http: { port: await preferredPort(8080), apiToken },
+      // Bound to 127.0.0.1 (host above), so metrics and the API document are this machine's only.
+      http: { port: await preferredPort(8080), apiToken, metricsAccess: 'public', openApiAccess: 'public' },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
   )
@@ -179,9 +181,9 @@ The doorbell demo is running.
   Data folder             ${dataDir}
   Simulated doorbell      '${deviceId}', its config in ${agentConfigFile}
 
-  Ring the doorbell       press Enter here, or: curl -X POST ${controlUrl}/button/press
-  Trigger motion          curl -X POST ${controlUrl}/motion
-  Set the temperature     curl -X POST ${controlUrl}/temperature -d '{"celsius": 31.5}'
+  Ring the doorbell       press Enter here, or: curl -X POST -H 'content-type: application/json' ${controlUrl}/button/press
+  Trigger motion          curl -X POST -H 'content-type: application/json' ${controlUrl}/motion
+  Set the temperature     curl -X POST -H 'content-type: application/json' ${controlUrl}/temperature -d '{"celsius": 31.5}'
   See the doorbell        curl ${controlUrl}/state
   Snapshot of a press     curl -H 'Authorization: Bearer ${apiToken}' -o snap.jpg ${httpBase}/api/events/<press id>/snapshot
   Device health           curl -H 'Authorization: Bearer ${apiToken}' ${httpBase}/api/devices/health

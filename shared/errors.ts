@@ -82,6 +82,10 @@ export const errorCatalogue = {
     message: 'No user with this name',
     fix: 'List the users with `doorbell-admin users list`.',
   },
+  REGISTRY_BUSY: {
+    message: 'The device registry is locked by another process',
+    fix: 'Retry in a moment; if no doorbell-admin or collector is running, remove the stale registry.json.lock beside registry.json.',
+  },
   HARDWARE_UNAVAILABLE: {
     message: 'The hardware interface is not available',
     fix: 'Run on a Raspberry Pi with the interface enabled, or start with --simulate.',

@@ -14,12 +14,16 @@ export type Permission =
   | 'settings:read'
   | 'settings:write'
   | 'session:end'
+  | 'metrics:read'
+  | 'api-docs:read'
 
 /** What a route needs: a permission, or nothing at all. */
 export type RouteRule = Permission | 'public'
 
 /** The operator (bearer token) reads media and the alerts API; the dashboard's own API needs a login. */
 const operatorGrants: readonly Permission[] = [
+  'metrics:read',
+  'api-docs:read',
   'media:read',
   'health:read',
   'stats:read',
@@ -28,6 +32,7 @@ const operatorGrants: readonly Permission[] = [
 ]
 /** A viewer reads everything a household sees and manages only its own push subscriptions. */
 const viewerGrants: readonly Permission[] = [
+  'api-docs:read',
   'media:read',
   'health:read',
   'stats:read',

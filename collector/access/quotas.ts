@@ -9,8 +9,9 @@ export interface Quotas {
   /** Per device: sustained publishes per second and the burst above it (a token bucket). */
   readonly devicePublishes: { readonly perSecond: number; readonly burst: number }
   /**
-   * MQTT password checks (scrypt, on libuv's small thread pool that Level shares) running at once and
-   * waiting; beyond that a CONNECT is refused at once (auth_busy) rather than stalling group commits.
+   * Slow MQTT secret checks (registry entries still holding an scrypt hash from before the fast format, on
+   * libuv's small thread pool that Level shares) running at once and waiting; beyond that a CONNECT is
+   * refused at once (auth_busy) rather than stalling group commits. Fast-hash checks need no gate.
    */
   readonly credentialChecks: { readonly maxRunning: number; readonly maxWaiting: number }
   /**
@@ -43,7 +44,10 @@ export function quotasFrom(config: CollectorConfig): Quotas {
       perSecond: config.limits.devicePublishesPerS,
       burst: config.limits.devicePublishBurst,
     },
-    credentialChecks: { maxRunning: 2, maxWaiting: 64 },
+    credentialChecks: {
+      maxRunning: config.limits.login.maxSlowChecks,
+      maxWaiting: config.limits.login.maxSlowChecksWaiting,
+    },
     loginFailures: { perAccount: 10, perAddress: 50, windowMs: 15 * 60_000 },
     liveStreams: 100,
     sessionTtlMs: 14 * 24 * 60 * 60 * 1000,

@@ -6,9 +6,10 @@ import type { RouteRule } from './permissions.js'
  * Who holds which permission is in permissions.ts.
  */
 export const routePermissions = {
-  // The collector itself: liveness for orchestrators, metrics for Prometheus (no personal data).
+  // The collector itself: liveness for orchestrators (ok or not, nothing more); metrics for Prometheus name
+  // devices and count refusals, so they are the operator's unless http.metricsAccess is public.
   'GET /healthz': 'public',
-  'GET /metrics': 'public',
+  'GET /metrics': 'metrics:read',
   // Media (media-routes.ts).
   'GET /api/clips/:clipId': 'media:read',
   'GET /api/events/:id/snapshot': 'media:read',
@@ -33,10 +34,25 @@ export const routePermissions = {
   'PUT /api/settings': 'settings:write',
   'POST /api/settings/test-notification': 'settings:write',
   // The dashboard's OpenAPI document, alert links and the web app's static files.
-  'GET /api/openapi.json': 'public',
+  'GET /api/openapi.json': 'api-docs:read',
   'GET /events/:id': 'public',
   'GET /*': 'public',
 } as const satisfies Record<string, RouteRule>
 
 /** The route table's type: `METHOD url` to what the route needs. */
 export type RoutePermissions = Readonly<Record<string, RouteRule>>
+
+/** Who may read /metrics and the OpenAPI document (http.metricsAccess, http.openApiAccess). */
+export interface Exposure {
+  readonly metricsAccess: 'public' | 'operator' | 'off'
+  readonly openApiAccess: 'public' | 'operator' | 'off'
+}
+
+/** The route table with /metrics and /api/openapi.json opened to anyone where the config says public. */
+export function withExposure(routes: RoutePermissions, exposure: Exposure): RoutePermissions {
+  return {
+    ...routes,
+    ...(exposure.metricsAccess === 'public' ? { 'GET /metrics': 'public' } : {}),
+    ...(exposure.openApiAccess === 'public' ? { 'GET /api/openapi.json': 'public' } : {}),
+  }
+}

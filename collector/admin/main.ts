@@ -35,8 +35,8 @@ Options:
   --json               machine-readable list
   --help               show this text
 
-A secret is printed once; the registry keeps only its scrypt hash. Works while the collector runs:
-the collector reloads the registry within seconds and cuts sessions of disabled or removed devices.
+A secret is printed once; the registry keeps only a salted SHA-256 hash of it. Works while the collector runs:
+the collector reloads the registry within a second and cuts sessions of disabled, removed or rotated devices.
 `
 
 async function main(): Promise<number> {

@@ -36,7 +36,8 @@ export class FileDeadLetterLog implements DeadLetterLog {
   append(letter: DeadLetter): Promise<void> {
     const line = `${JSON.stringify(letter)}\n`
     const next = this.#chain.then(async () => {
-      await mkdir(dirname(this.#path), { recursive: true })
+      // Undelivered alerts carry event details: this user's only, like every file of the collector.
+      await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 })
       const file = await open(this.#path, 'a', 0o600)
       try {
         await file.writeFile(line, 'utf8')

@@ -9,6 +9,10 @@ export interface HttpServerDeps {
   /** Health details; the check is healthy when every value is true. */
   readonly health: () => Record<string, boolean>
   readonly access: HttpAccessDeps
+  /** False leaves GET /metrics out (http.metricsAccess off); who may read it is in the route table. */
+  readonly isMetricsServed: boolean
+  /** False leaves GET /api/openapi.json out (http.openApiAccess off). */
+  readonly isOpenApiServed: boolean
 }
 
 /**
@@ -24,9 +28,11 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     const isHealthy = Object.values(checks).every(Boolean)
     return reply.code(isHealthy ? 200 : 503).send({ status: isHealthy ? 'ok' : 'unavailable', checks })
   })
-  app.get('/metrics', async (_req, reply) => {
-    return reply.type(deps.registry.contentType).send(await deps.registry.metrics())
-  })
+  if (deps.isMetricsServed) {
+    app.get('/metrics', async (_req, reply) => {
+      return reply.type(deps.registry.contentType).send(await deps.registry.metrics())
+    })
+  }
   await app.register(swagger, {
     openapi: {
       info: { title: 'Doorbell collector API', version: '1.0.0' },
@@ -35,6 +41,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       },
     },
   })
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  // Who may read it is in the route table (http.openApiAccess, access/route-permissions.ts).
+  if (deps.isOpenApiServed)
+    app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
 import type { Quotas } from '../access/quotas.js'
@@ -59,7 +59,10 @@ export async function openCollectorStores(
 ): Promise<CollectorStores> {
   const dataDir = resolve(config.dataDir)
   try {
-    mkdirSync(dataDir, { recursive: true })
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    // The Level store's folder is ours alone: its files hold every event (main.ts sets umask 077 for them).
+    mkdirSync(join(dataDir, 'events'), { recursive: true, mode: 0o700 })
+    chmodSync(join(dataDir, 'events'), 0o700)
   } catch (err) {
     throw new DoorbellError('STORE_OPEN_FAILED', `${dataDir}: ${(err as Error).message}`, { cause: err })
   }

@@ -29,7 +29,11 @@ describe('control endpoint of the simulated twins', () => {
     control = await startControlServer(agent, hardware, { host: '127.0.0.1', port: 0 })
     const base = `http://127.0.0.1:${control.port}`
     const post = async (path: string, body: unknown = {}) => {
-      const res = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) })
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
       return { status: res.status, body: (await res.json()) as Record<string, unknown> }
     }
     return { post, base }
@@ -76,5 +80,31 @@ describe('control endpoint of the simulated twins', () => {
     const { post, base } = await start()
     expect((await post('/temperature', { celsius: 'hot' })).status).toBe(400)
     expect((await fetch(`${base}/nope`)).status).toBe(404)
+  })
+
+  it('refuses a cross-site text/plain POST, which a page elsewhere could send without a preflight', async () => {
+    const { base } = await start()
+    const res = await fetch(`${base}/button/press`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'text/plain' },
+    })
+    expect(res.status).toBe(415)
+    expect(agent?.outbox.lastSeq ?? 0).toBe(0)
+  })
+
+  it('refuses a request whose Host is not a loopback name (DNS rebinding)', async () => {
+    const { base } = await start()
+    const { request } = await import('node:http')
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/state`, { headers: { host: 'evil.example:80' } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(status).toBe(403)
+    expect((await fetch(`${base}/state`)).status).toBe(200)
   })
 })

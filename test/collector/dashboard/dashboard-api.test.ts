@@ -223,7 +223,10 @@ describe('dashboard API', () => {
   })
 
   it('documents the API as OpenAPI and serves the PWA files', async () => {
-    const doc = (await app.inject({ url: '/api/openapi.json' })).json<{ openapi: string; paths: object }>()
+    expect((await app.inject({ url: '/api/openapi.json' })).statusCode).toBe(401)
+    const doc = (
+      await app.inject({ url: '/api/openapi.json', headers: { authorization: `Bearer ${apiToken}` } })
+    ).json<{ openapi: string; paths: object }>()
     expect(doc.openapi).toMatch(/^3\./)
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
