@@ -77,7 +77,8 @@ describe('alert delivery through webhook and ntfy', () => {
     await publishEnvelope(device, picture)
     const update = await eventually(() => ntfy.requests[1], 'ntfy update', 5000)
     expect(update.headers['x-sequence-id']).toBe(bell.id)
-    expect(update.headers['x-attach']).toBe(`https://door.example.org/api/snapshots/${picture.id}`)
+    // The snapshot route of the media routes (GET /api/events/:id/snapshot) serves it.
+    expect(update.headers['x-attach']).toBe(`https://door.example.org/api/events/${picture.id}/snapshot`)
     const hookUpdate = await eventually(() => hook.requests[1], 'webhook update', 5000)
     expect(JSON.parse(hookUpdate.body.toString('utf8'))).toMatchObject({
       tag: bell.id,
