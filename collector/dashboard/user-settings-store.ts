@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { type AlertUser, alertKinds } from '../alerts/alerts-config.js'
+import { type AlertUser, alertKinds, timeZone } from '../alerts/alerts-config.js'
 import { readJsonFile, writeJsonFile } from '../json-file.js'
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')
@@ -13,10 +13,12 @@ export const userSettingsSchema = z.strictObject({
     .strictObject({
       start: hhmm,
       end: hhmm,
-      timeZone: z.string().min(1).max(64).optional(),
+      timeZone: timeZone.optional(),
       allowKinds: z.array(z.enum(alertKinds)).default([]),
     })
     .nullable(),
+  /** The zone the dashboard shows times in; null: the browser's own. Quiet hours without a zone use it. */
+  timeZone: timeZone.nullable().default(null),
 })
 
 /** Settings a homeowner saved from the dashboard. */
@@ -61,6 +63,7 @@ export class FileUserSettingsStore {
       channels: [...(user?.channels ?? [])],
       kinds: [...(user?.kinds ?? alertKinds)],
       quietHours: user?.quietHours ?? null,
+      timeZone: this.#byUser[name]?.timeZone ?? null,
     }
   }
 
@@ -75,6 +78,14 @@ function settingsFields(saved: UserSettings): Pick<AlertUser, 'channels' | 'kind
   return {
     channels: saved.channels,
     kinds: saved.kinds,
-    ...(saved.quietHours ? { quietHours: saved.quietHours } : {}),
+    ...(saved.quietHours ? { quietHours: withZone(saved.quietHours, saved.timeZone) } : {}),
   }
+}
+
+function withZone(
+  quietHours: NonNullable<UserSettings['quietHours']>,
+  timeZone: string | null | undefined,
+): NonNullable<UserSettings['quietHours']> {
+  if (quietHours.timeZone || !timeZone) return quietHours
+  return { ...quietHours, timeZone }
 }

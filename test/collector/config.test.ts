@@ -35,4 +35,15 @@ describe('collector config', () => {
     expect(config.http.apiToken).toBe('operator-token-0123456789')
     expect(config.alerts).not.toHaveProperty('apiToken')
   })
+
+  it('refuses a quiet-hours time zone Intl does not know, naming the field', () => {
+    const file = join(dir.path, 'tz.yaml')
+    writeFileSync(
+      file,
+      'alerts:\n  users:\n    - name: alice\n      quietHours: { start: "22:00", end: "07:00", timeZone: Mars/Olympus }\n',
+    )
+    const err = configError(() => loadCollectorConfig(file, {}))
+    const problems = err.details.problems as { field: string; message: string }[]
+    expect(problems.map((p) => p.field)).toEqual(['alerts.users.0.quietHours.timeZone'])
+  })
 })
