@@ -24,7 +24,7 @@ export type ClipResendResult = 'resending' | 'duplicate' | 'missing'
 /** Collaborators of the queue. */
 export interface ClipUploadQueueDeps {
   readonly store: FsClipStore
-  /** Chunks sent but not yet answered; keeps the uplink's queue short (pacing, issue 5). */
+  /** Chunks sent but not yet answered; keeps the uplink's queue short (pacing). */
   readonly maxInFlightChunks: number
   /** Bytes sent but not yet answered; one chunk may always go, however large. */
   readonly maxInFlightBytes?: number

@@ -13,7 +13,7 @@ import { createChannels } from './create-channels.js'
 import { type DeadLetterLog, FileDeadLetterLog } from './dead-letter-log.js'
 import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
 import { healthAlert, temperatureAlert } from './derived-alerts.js'
-import { type DeviceHealthStore, FileDeviceHealthStore } from './device-health-file.js'
+import { type DeviceHealthLoad, type DeviceHealthStore, FileDeviceHealthStore } from './device-health-file.js'
 import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
 import { OperatorReports } from './operator-reports.js'
 import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
@@ -36,6 +36,8 @@ export interface AlertServiceDeps {
   readonly deadLetters?: DeadLetterLog
   readonly subscriptions?: PushSubscriptionStore
   readonly healthStore?: DeviceHealthStore
+  /** What the health store held at start (the caller awaits its load); default none. */
+  readonly savedHealth?: DeviceHealthLoad
   /** Current homeowner settings (the dashboard's settings store); default the config's users. */
   readonly users?: () => readonly AlertUser[]
 }
@@ -130,7 +132,7 @@ export class AlertService {
     })
     this.health = new DeviceHealthMonitor(deps.config.health)
     const healthStore = deps.healthStore ?? new FileDeviceHealthStore(join(dir, 'device-health.json'))
-    const saved = healthStore.load()
+    const saved = deps.savedHealth ?? { records: [] }
     if (saved.err) this.#onEvent({ kind: 'health_state_invalid', err: saved.err })
     this.health.restore(saved.records, this.#now())
     this.#healthSaver = new ThrottledSaver({
@@ -243,7 +245,7 @@ export class AlertService {
     if (event.kind === 'presence') {
       this.#afterHealthUpdate([this.health.presence(event.deviceId, event.state, this.#now())])
     } else if (event.kind === 'registry_changed') {
-      this.watchDevices(event.enabledDeviceIds)
+      void this.watchDevices(event.enabledDeviceIds)
     } else if (event.kind === 'service_subscribed') {
       this.#notifyObservers((o) => o.onServiceSubscribed?.(event.filters))
     } else if (event.kind === 'clip' && event.verdict === 'complete') {
@@ -256,9 +258,12 @@ export class AlertService {
    * The registry's enabled devices (at start and after each change): device health watches exactly these,
    * and observers hear of them (Home Assistant discovery withdraws the others).
    */
-  watchDevices(deviceIds: readonly string[]): void {
-    if (this.health.watch(deviceIds, this.#now())) this.#healthSaver.changed(true)
+  watchDevices(deviceIds: readonly string[]): Promise<void> {
+    const saved = this.health.watch(deviceIds, this.#now())
+      ? this.#healthSaver.changed(true)
+      : Promise.resolve()
     this.#notifyObservers((o) => o.onDevices?.(deviceIds))
+    return saved
   }
 
   /** Resolves when every queued delivery and retry is done. */
@@ -274,7 +279,7 @@ export class AlertService {
     if (this.#isClosed) return
     this.#isClosed = true
     clearInterval(this.#healthTimer)
-    this.#healthSaver.close()
+    await this.#healthSaver.close()
     this.#notifyObservers((o) => o.close?.())
     await this.lanes.close()
   }
@@ -303,7 +308,7 @@ export class AlertService {
       isTransition = true
       this.#onHealth(transition)
     }
-    this.#healthSaver.changed(isTransition)
+    void this.#healthSaver.changed(isTransition)
   }
 
   #onHealth(transition: HealthTransition): void {

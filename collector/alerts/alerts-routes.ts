@@ -74,7 +74,7 @@ export function registerAlertsRoutes(
     if (!mayActFor(principalOf(request), user))
       return reply.code(403).send({ error: 'not your subscription' })
     if (!users().some((u) => u.name === user)) return reply.code(404).send({ error: `no user ${user}` })
-    service.subscriptions.add({
+    await service.subscriptions.add({
       user,
       endpoint: subscription.endpoint,
       keys: subscription.keys,
@@ -86,11 +86,11 @@ export function registerAlertsRoutes(
   app.delete('/api/push/subscriptions', async (request, reply) => {
     const parsed = removeSubscriptionBody.safeParse(request.body)
     if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
-    const existing = service.subscriptions.all().find((s) => s.endpoint === parsed.data.endpoint)
+    const existing = (await service.subscriptions.all()).find((s) => s.endpoint === parsed.data.endpoint)
     if (existing && !mayActFor(principalOf(request), existing.user)) {
       return reply.code(403).send({ error: 'not your subscription' })
     }
-    const removed = service.subscriptions.remove(parsed.data.endpoint)
+    const removed = await service.subscriptions.remove(parsed.data.endpoint)
     return reply.code(removed ? 204 : 404).send()
   })
 }

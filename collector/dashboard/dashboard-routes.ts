@@ -1,22 +1,22 @@
 import type { FastifyInstance } from 'fastify'
 import type { AlertsConfig } from '../alerts/alerts-config.js'
 import type { EventStore } from '../store/event-store.js'
+import type { AlertUserSettings } from './alert-user-settings.js'
+import type { DashboardSessions } from './dashboard-sessions.js'
 import { registerEventRoutes } from './event-routes.js'
 import type { SseEventHub } from './event-stream.js'
-import type { FileHomeownerStore } from './homeowner-store.js'
+import type { Homeowners } from './homeowners.js'
 import type { LoginThrottle } from './login-throttle.js'
 import { registerSessionRoutes } from './session-routes.js'
-import type { FileSessionStore } from './session-store.js'
 import { registerSettingsRoutes } from './settings-routes.js'
 import type { SharpSnapshotThumbnailer } from './snapshot-thumbnailer.js'
 import { registerThumbnailRoutes, type ThumbnailMetrics } from './thumbnail-routes.js'
-import type { FileUserSettingsStore } from './user-settings-store.js'
 
 export interface DashboardRoutesDeps {
   readonly store: EventStore
-  readonly homeowners: FileHomeownerStore
-  readonly sessions: FileSessionStore
-  readonly settings: FileUserSettingsStore
+  readonly homeowners: Homeowners
+  readonly sessions: DashboardSessions
+  readonly settings: AlertUserSettings
   readonly hub: SseEventHub
   /** Failed logins per account name, and (a looser limit) per client address. */
   readonly throttle: { readonly byUser: LoginThrottle; readonly byAddress: LoginThrottle }

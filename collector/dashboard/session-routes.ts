@@ -39,7 +39,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
       const parsed = loginBody.safeParse(request.body)
       if (!parsed.success) return reply.code(400).send({ error: 'expected {name, password}' })
       const { byUser, byAddress } = deps.throttle
-      const waitMs = Math.max(byUser.retryAfterMs([parsed.data.name]), byAddress.retryAfterMs([request.ip]))
+      const waitMs = Math.max(
+        await byUser.retryAfterMs([parsed.data.name]),
+        await byAddress.retryAfterMs([request.ip]),
+      )
       if (waitMs > 0) {
         return reply
           .code(429)
@@ -48,12 +51,12 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
       }
       const user = await deps.homeowners.verify(parsed.data.name, parsed.data.password)
       if (!user) {
-        byUser.fail([parsed.data.name])
-        byAddress.fail([request.ip])
+        await byUser.fail([parsed.data.name])
+        await byAddress.fail([request.ip])
         return reply.code(401).send({ error: 'wrong name or password' })
       }
-      byUser.succeed(parsed.data.name)
-      const { token, session } = deps.sessions.create(user.name, user.role)
+      await byUser.succeed(parsed.data.name)
+      const { token, session } = await deps.sessions.create(user.name, user.role)
       void reply.setCookie(sessionCookieName, token, {
         path: '/',
         httpOnly: true,
@@ -70,7 +73,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
     { schema: { tags: ['session'], summary: 'Ends the session' } },
     async (request, reply) => {
       const token = request.cookies[sessionCookieName]
-      if (token) deps.sessions.delete(token)
+      if (token) await deps.sessions.delete(token)
       const session = sessionOf(request)
       if (session) deps.hub.endSession(session.csrfToken)
       void reply.clearCookie(sessionCookieName, { path: '/' })

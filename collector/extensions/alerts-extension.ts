@@ -12,7 +12,7 @@ export class AlertsExtension implements CollectorExtension {
   #service: AlertService | undefined
   #closing: Promise<void> | undefined
 
-  start(ctx: ExtensionContext): void {
+  async start(ctx: ExtensionContext): Promise<void> {
     const { bus, config, stores } = ctx
     const users = () => stores.userSettings.users()
     const service = new AlertService({
@@ -23,6 +23,7 @@ export class AlertsExtension implements CollectorExtension {
       subscriptions: stores.pushSubscriptions,
       deadLetters: stores.deadLetters,
       healthStore: stores.deviceHealth,
+      savedHealth: await stores.deviceHealth.load(),
       users,
     })
     this.#service = service
@@ -47,7 +48,7 @@ export class AlertsExtension implements CollectorExtension {
       })
     }
     // Registered devices the saved health does not know are watched from now; changes come as events.
-    service.watchDevices(ctx.mqtt.enabledDeviceIds())
+    await service.watchDevices(ctx.mqtt.enabledDeviceIds())
   }
 
   /** Resolves when every queued delivery and retry is done. */

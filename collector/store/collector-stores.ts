@@ -9,9 +9,12 @@ import { FilePushSubscriptionStore, type PushSubscriptionStore } from '../alerts
 import type { ClipStore } from '../clips/clip-store.js'
 import { FileClipStore } from '../clips/file-clip-store.js'
 import type { CollectorConfig } from '../config.js'
-import { FileHomeownerStore } from '../dashboard/homeowner-store.js'
+import { AlertUserSettings } from '../dashboard/alert-user-settings.js'
+import { DashboardSessions } from '../dashboard/dashboard-sessions.js'
+import { FileHomeownerStore } from '../dashboard/file-homeowner-store.js'
+import { FileSessionStore } from '../dashboard/file-session-store.js'
+import { Homeowners } from '../dashboard/homeowners.js'
 import { LoginThrottle } from '../dashboard/login-throttle.js'
-import { FileSessionStore } from '../dashboard/session-store.js'
 import { FileUserSettingsStore } from '../dashboard/user-settings-store.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import type { EventStore } from './event-store.js'
@@ -26,10 +29,12 @@ export interface CollectorStores {
   readonly clips: ClipStore
   /** Devices and service users (reloaded when doorbell-admin changes it). */
   readonly registry: FileIdentityRegistry
-  readonly homeowners: FileHomeownerStore
-  readonly sessions: FileSessionStore
-  /** Homeowners' notification settings laid over the config's users. */
-  readonly userSettings: FileUserSettingsStore
+  /** Dashboard accounts with their rules (over a HomeownerStore). */
+  readonly homeowners: Homeowners
+  /** Dashboard logins (over a SessionStore). */
+  readonly sessions: DashboardSessions
+  /** Homeowners' notification settings laid over the config's users (over a UserSettingsStore). */
+  readonly userSettings: AlertUserSettings
   readonly pushSubscriptions: PushSubscriptionStore
   readonly deadLetters: DeadLetterLog
   readonly deviceHealth: DeviceHealthStore
@@ -73,9 +78,13 @@ export async function openCollectorStores(
     events,
     clips: given.clips ?? new FileClipStore(dataDir),
     registry: given.registry ?? new FileIdentityRegistry(dataDir),
-    homeowners: given.homeowners ?? new FileHomeownerStore(dataDir),
-    sessions: given.sessions ?? new FileSessionStore({ dataDir, ttlMs: quotas.sessionTtlMs, now }),
-    userSettings: given.userSettings ?? new FileUserSettingsStore(dataDir, config.alerts.users),
+    homeowners: given.homeowners ?? new Homeowners(new FileHomeownerStore(dataDir)),
+    sessions:
+      given.sessions ??
+      new DashboardSessions({ store: new FileSessionStore(dataDir), ttlMs: quotas.sessionTtlMs, now }),
+    userSettings:
+      given.userSettings ??
+      (await AlertUserSettings.open(new FileUserSettingsStore(dataDir), config.alerts.users)),
     pushSubscriptions:
       given.pushSubscriptions ?? new FilePushSubscriptionStore(join(alertsDir, 'push-subscriptions.json')),
     deadLetters: given.deadLetters ?? new FileDeadLetterLog(join(alertsDir, 'dead-letters.jsonl')),

@@ -80,7 +80,7 @@ describe('alert delivery through webhook and ntfy', () => {
     await publishEnvelope(device, picture)
     const update = await eventually(() => ntfy.requests[1], 'ntfy update', 5000)
     expect(update.headers['x-sequence-id']).toBe(bell.id)
-    // The picture link is the snapshot route itself (it once named a route that did not exist).
+    // The snapshot route of the media routes (GET /api/events/:id/snapshot) serves it.
     expect(update.headers['x-attach']).toBe(`https://door.example.org/api/events/${picture.id}/snapshot`)
     expect(update.headers['x-actions']).toBe('view, Live, https://door.example.org/live/front-door')
     const hookUpdate = await eventually(() => hook.requests[1], 'webhook update', 5000)

@@ -278,7 +278,7 @@ describe('dashboard API', () => {
       401,
     )
     const again = await login('carol', 'carol password 2')
-    running.stores.homeowners.remove('carol')
+    await running.stores.homeowners.remove('carol')
     expect((await app.inject({ url: '/api/events', headers: { cookie: again.cookie } })).statusCode).toBe(401)
   })
 
