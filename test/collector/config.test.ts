@@ -59,4 +59,15 @@ describe('collector config', () => {
     const fields = (err.details.problems as { field: string }[]).map((p) => p.field).sort()
     expect(fields).toEqual(['http.metricsAccess', 'limits.sessions.maxPerIdentity'])
   })
+
+  it('refuses a quiet-hours time zone Intl does not know, naming the field', () => {
+    const file = join(dir.path, 'tz.yaml')
+    writeFileSync(
+      file,
+      'alerts:\n  users:\n    - name: alice\n      quietHours: { start: "22:00", end: "07:00", timeZone: Mars/Olympus }\n',
+    )
+    const err = configError(() => loadCollectorConfig(file, {}))
+    const problems = err.details.problems as { field: string; message: string }[]
+    expect(problems.map((p) => p.field)).toEqual(['alerts.users.0.quietHours.timeZone'])
+  })
 })
