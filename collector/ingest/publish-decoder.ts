@@ -1,9 +1,11 @@
 import { DoorbellError, isDoorbellError } from '../../shared/errors.js'
 import {
+  collectorOnlyTypes,
   decodeChunk,
   decodeEvent,
   type Envelope,
   isBatchableClass,
+  liveSignalTypes,
   maxBatchBytes,
   maxBatchItems,
   type ParsedTopic,
@@ -58,7 +60,11 @@ function checkTopic(envelope: Envelope, topic: ParsedTopic): void {
       details: { field: 'class', id: envelope.id },
     })
   }
-  if (envelope.type === 'clip.chunk' || envelope.type === 'ack' || envelope.type === 'command') {
+  if (
+    envelope.type === 'clip.chunk' ||
+    collectorOnlyTypes.has(envelope.type) ||
+    liveSignalTypes.has(envelope.type)
+  ) {
     throw new DoorbellError('PROTOCOL_MALFORMED', `type ${envelope.type} is not accepted in a batch`, {
       details: { field: 'type', id: envelope.id },
     })
@@ -75,7 +81,16 @@ export function decodePublish(topic: ParsedTopic, payload: Buffer, receivedAtMs:
   if (topic.kind === 'event') {
     try {
       const envelope = decodeEvent(payload, topic)
-      if (envelope.type === 'ack' || envelope.type === 'command') {
+      if (liveSignalTypes.has(envelope.type)) {
+        throw new DoorbellError(
+          'PROTOCOL_MALFORMED',
+          `type ${envelope.type} travels on the live topic only`,
+          {
+            details: { field: 'type', id: envelope.id },
+          },
+        )
+      }
+      if (collectorOnlyTypes.has(envelope.type)) {
         throw new DoorbellError('PROTOCOL_MALFORMED', `type ${envelope.type} is sent by the collector only`, {
           details: { field: 'type', id: envelope.id },
         })
