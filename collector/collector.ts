@@ -46,6 +46,8 @@ export interface CollectorDeps {
   readonly authorizeMedia?: HttpAuthorizer
   /** Where clip bodies are reassembled; default: files under `<dataDir>/clips` (FileClipStore). */
   readonly clipStore?: ClipStore
+  /** A device published on its live topic (live-view signalling, collector/live/). */
+  readonly onLiveSignal?: (deviceId: string, payload: Buffer) => void
 }
 
 /** A running collector. */
@@ -67,6 +69,11 @@ export interface RunningCollector {
   publish(topic: string, payload: Buffer, options?: { retain?: boolean }): Promise<void>
   /** Publishes a command envelope to a device (QoS 1, queued while it is offline with a session). */
   sendCommand(deviceId: string, payload: PayloadInputOf<'command'>): Promise<Envelope<'command'>>
+  /**
+   * Stores events the collector itself records (live.started, live.ended) like any other event: one
+   * atomic commit, then the onStored observers (timeline, alerts). An id already stored is not written again.
+   */
+  record(envelopes: readonly Envelope[]): Promise<void>
   /** Resolves when everything received so far is committed and acked. */
   flush(): Promise<void>
   close(): Promise<void>
@@ -233,6 +240,7 @@ export async function startCollector(
         writer.reject({ deviceId, id, code: 'COLLECTOR_BUSY', isRetryable: true, reason: 'overloaded' })
       }
     },
+    ...(deps.onLiveSignal ? { onLiveSignal: deps.onLiveSignal } : {}),
     onPresence: (deviceId, state) => {
       presence.set(deviceId, { state, atMs: now() })
       emit({ kind: 'presence', deviceId, state })
@@ -343,6 +351,23 @@ export async function startCollector(
     flush,
     publish: (topic, payload, options) => publish(topic, payload, options?.retain ?? false),
     sendCommand,
+    async record(envelopes) {
+      const existing = await store.findExisting(
+        envelopes.map((e) => e.id),
+        [],
+      )
+      const events = envelopes.filter((e) => !existing.has(e.id)).map((e) => ({ ...e, receivedAtMs: now() }))
+      if (events.length === 0) return
+      await store.commit({ events, chunks: [], clips: [] })
+      onCommitted({
+        stored: events,
+        storedChunks: [],
+        duplicateCount: 0,
+        refused: [],
+        acks: [],
+        durationMs: 0,
+      })
+    },
     async close() {
       if (isClosing) return
       isClosing = true

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { loadConfig } from '../shared/config/load-config.js'
 import { maxPacketBytes } from '../shared/protocol/index.js'
 import { alertsConfigSchema } from './alerts/alerts-config.js'
+import { collectorLiveConfigSchema } from './live/live-config.js'
 
 const port = z.number().int().min(0).max(65_535)
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -97,6 +98,8 @@ export const collectorConfigSchema = z.strictObject({
     .prefault({}),
   /** Notifications, SLAs, device health and analytics (docs/alerts.md). */
   alerts: alertsConfigSchema.prefault({}),
+  /** Live view and two-way talk (docs/live.md). */
+  live: collectorLiveConfigSchema.prefault({}),
 })
 
 /** The validated, frozen collector configuration. */

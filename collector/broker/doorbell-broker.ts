@@ -20,6 +20,8 @@ export interface DoorbellBrokerDeps {
   readonly onIngest: (decoded: DecodedPublish) => void
   /** A device's presence changed (status topic, or its last will). */
   readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
+  /** A publish on a device's live topic (live-view signalling): never stored, not routed to subscribers. */
+  readonly onLiveSignal?: (deviceId: string, payload: Buffer) => void
   readonly now?: () => number
 }
 
@@ -180,6 +182,13 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
         return
       }
       deps.onPresence(topic.deviceId, status)
+      return
+    }
+    if (topic.kind === 'live') {
+      // Signalling is volatile and for the collector alone; the device's rate limit still applies.
+      if (deps.rateLimiter.tryTake(topic.deviceId)) deps.onLiveSignal?.(topic.deviceId, payload)
+      else deps.onRejected('rate_limited', { deviceId: topic.deviceId })
+      drop(packet)
       return
     }
     packet.retain = false

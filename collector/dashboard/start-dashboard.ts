@@ -11,6 +11,8 @@ import {
 import type { CollectorDeps } from '../collector.js'
 import type { CollectorConfig } from '../config.js'
 import { bearerTokenAuthorizer } from '../http/http-auth.js'
+import { LiveExtension } from '../live/live-extension.js'
+import type { LiveServiceEvent } from '../live/live-service.js'
 import { registerDashboardRoutes } from './dashboard-routes.js'
 import { SseEventHub } from './event-stream.js'
 import { FileHomeownerStore } from './homeowner-store.js'
@@ -26,6 +28,8 @@ export const sessionTtlMs = 14 * 24 * 60 * 60 * 1000
 export interface RunningDashboardCollector extends RunningAlertingCollector {
   readonly homeowners: FileHomeownerStore
   readonly hub: SseEventHub
+  /** Live view and two-way talk (docs/live.md). */
+  readonly live: LiveExtension
 }
 
 /**
@@ -48,6 +52,7 @@ export async function startDashboardCollector(
   config: CollectorConfig,
   deps: CollectorDeps = {},
   alertsDeps: AlertsDeps = {},
+  liveDeps: { onLiveEvent?: (event: LiveServiceEvent) => void } = {},
 ): Promise<RunningDashboardCollector> {
   const dataDir = resolve(config.dataDir)
   const homeowners = new FileHomeownerStore(dataDir)
@@ -59,12 +64,21 @@ export async function startDashboardCollector(
   const settings = new FileUserSettingsStore(dataDir, config.alerts.users)
   const hub = new SseEventHub()
   const operatorMedia = deps.authorizeMedia ?? bearerTokenAuthorizer(config.http.apiToken)
+  const live = new LiveExtension(config.live, {
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(liveDeps.onLiveEvent ? { onEvent: liveDeps.onLiveEvent } : {}),
+  })
   let running: RunningAlertingCollector | undefined
   try {
     running = await startAlertingCollector(
       config,
       {
         ...deps,
+        onLiveSignal: live.onLiveSignal,
+        onEvent: (event) => {
+          deps.onEvent?.(event)
+          live.onCollectorEvent(event)
+        },
         // A logged-in homeowner (any role) reads clips and snapshots; the operator's bearer token still works.
         authorizeMedia: (request) => sessionOf(request) !== undefined || operatorMedia(request),
         onStored: (events) => {
@@ -93,6 +107,10 @@ export async function startDashboardCollector(
             alerts: config.alerts,
             sessionTtlMs,
             sendTest: (user) => running?.alerts.sendTest(user),
+          })
+          live.registerRoutes(app, (request) => {
+            const session = sessionOf(request)
+            return session ? { user: session.user, role: session.role } : undefined
           })
           app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
           // Alert links point at <publicUrl>/events/<id> (docs/alerts.md); the app routes by hash.
@@ -126,12 +144,21 @@ export async function startDashboardCollector(
     throw err
   }
   const inner = running
+  try {
+    await live.start(inner.collector)
+  } catch (err) {
+    hub.close()
+    await inner.close()
+    throw err
+  }
   return {
     ...inner,
     homeowners,
     hub,
+    live,
     async close() {
       hub.close()
+      await live.stop()
       await inner.close()
     },
   }
