@@ -1,17 +1,21 @@
 // The dashboard single-page app: hash routes, login, live timeline (SSE) and event detail.
 import { ApiError, api, esc, setCsrfToken, when } from './api.js'
+import { renderLive } from './live.js'
 import { renderDevices, renderSettings, renderStats } from './views.js'
 
 const view = document.getElementById('view')
 const nav = document.getElementById('nav')
 let me = null
 let stream = null
+let leaveLive = null
 
 const labels = {
   'button.press': 'Doorbell press',
   motion: 'Motion',
   snapshot: 'Snapshot',
   'clip.manifest': 'Clip',
+  'live.started': 'Live view started',
+  'live.ended': 'Live view ended',
 }
 
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {})
@@ -41,6 +45,7 @@ function renderLogin(message = '') {
         body: { name: form.get('name'), password: form.get('password') },
       })
       setCsrfToken(me.csrfToken)
+      window.doorbellCsrfToken = me.csrfToken
       route()
     } catch (err) {
       renderLogin(err.status === 401 ? 'Wrong name or password.' : err.message)
@@ -129,6 +134,7 @@ async function route() {
     try {
       me = await api('/api/session')
       setCsrfToken(me.csrfToken)
+      window.doorbellCsrfToken = me.csrfToken
     } catch {
       return renderLogin()
     }
@@ -140,8 +146,11 @@ async function route() {
     stream?.close()
     stream = null
   }
+  leaveLive?.()
+  leaveLive = null
   try {
-    if (hash.startsWith('/event/')) await renderEvent(hash.slice(7))
+    if (hash.startsWith('/live/')) leaveLive = await renderLive(view, decodeURIComponent(hash.slice(6)))
+    else if (hash.startsWith('/event/')) await renderEvent(hash.slice(7))
     else if (hash === '/devices') await renderDevices(view)
     else if (hash === '/stats') await renderStats(view)
     else if (hash === '/settings') await renderSettings(view, me)
