@@ -226,13 +226,17 @@ export class CollectorLiveSession {
       this.end(reason)
       return
     }
+    let idleCount = 0
     for (const viewer of [...this.#viewers.values()]) {
       if (nowMs - viewer.lastSeenMs >= config.viewerIdleMs) {
         this.#viewers.delete(viewer.id)
+        if (this.#talker === viewer.id) this.#talker = undefined
         viewer.peer.close()
+        idleCount += 1
       }
     }
-    if (this.#viewers.size === 0) this.end('idle')
+    // Only idle viewers end it here: the first viewer joins after the session is set up.
+    if (idleCount > 0 && this.#viewers.size === 0) this.end('idle')
   }
 
   /** Closes every peer; the device stops sending at once (its peer sees the close) and is told too. */
