@@ -91,7 +91,7 @@ export const tapPayloadType = 96
 /** RTP packets on the tap fit a WebRTC path (SRTP, TURN and IPv6 headers below a 1280-byte MTU). */
 export const tapPacketBytes = 1200
 
-/** The segment muxer's options: copies the encoded stream into the ring without re-encoding (issue 5). */
+/** The segment muxer's options: copies the encoded stream into the ring without re-encoding. */
 function segmentOptions(s: CaptureSettings, run: PipelineRunOptions): [string, string][] {
   return [
     ['segment_time', (s.ring.segmentMs / 1000).toFixed(3)],

@@ -32,12 +32,23 @@ export interface LiveContext {
   readonly metrics: Registry
 }
 
-/** What the live view reports; main.ts logs it. */
-export type LiveServiceEvent =
-  | { kind: 'live_started'; deviceId: string; sessionId: string; startedBy: string }
-  | { kind: 'live_ended'; deviceId: string; sessionId: string; reason: LiveEndReason; durationMs: number }
-  | { kind: 'live_refused'; code: string; detail: string }
-  | { kind: 'live_failed'; deviceId: string; err: unknown }
+/** What the live view reports on the collector's bus; main.ts logs it. */
+export type LiveEvent =
+  | {
+      readonly kind: 'live_started'
+      readonly deviceId: string
+      readonly sessionId: string
+      readonly startedBy: string
+    }
+  | {
+      readonly kind: 'live_ended'
+      readonly deviceId: string
+      readonly sessionId: string
+      readonly reason: LiveEndReason
+      readonly durationMs: number
+    }
+  | { readonly kind: 'live_refused'; readonly code: string; readonly detail: string }
+  | { readonly kind: 'live_failed'; readonly deviceId: string; readonly err: unknown }
 
 /** A new viewer: the offer its browser answers, and what it may do. */
 export interface LiveJoin {
@@ -68,7 +79,7 @@ async function freeUdpPort(address: string | undefined): Promise<number> {
 export class LiveService {
   readonly #config: CollectorLiveConfig
   readonly #now: () => number
-  readonly #onEvent: (event: LiveServiceEvent) => void
+  readonly #onEvent: (event: LiveEvent) => void
   readonly #sessions = new Map<string, CollectorLiveSession>()
   readonly #viewerDevice = new Map<string, string>()
   readonly #requests: TokenBucketRateLimiter
@@ -80,7 +91,7 @@ export class LiveService {
 
   constructor(
     config: CollectorLiveConfig,
-    deps: { now?: () => number; onEvent?: (event: LiveServiceEvent) => void } = {},
+    deps: { now?: () => number; onEvent?: (event: LiveEvent) => void } = {},
   ) {
     this.#config = config
     this.#now = deps.now ?? Date.now

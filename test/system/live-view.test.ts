@@ -4,10 +4,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type RunningDashboardCollector,
-  startDashboardCollector,
-} from '../../collector/dashboard/start-dashboard.js'
+import { type ComposedCollector, startCollector } from '../../collector/main.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
 import { type Receiver, startReceiver } from '../collector/alerts/alerts-harness.js'
@@ -155,7 +152,7 @@ describe.skipIf(skipReason !== undefined)(
     const dir = tempDir('live-view')
     const pi = new TestNetns(`${nsPrefix}${process.pid}a`, indexBase)
     const phone = new TestNetns(`${nsPrefix}${process.pid}b`, indexBase + 1)
-    let collector: RunningDashboardCollector
+    let collector: ComposedCollector
     let agent: AgentProcess
     let hook: Receiver
     let browser: Browser
@@ -164,6 +161,11 @@ describe.skipIf(skipReason !== undefined)(
     let owner: Page
     let base = ''
     const speakerFile = join(dir.path, 'agent', 'speaker.wav')
+    const liveService = () => {
+      const service = collector.live.service
+      if (!service) throw new Error('live view is not running')
+      return service
+    }
 
     beforeAll(async () => {
       removeStaleNetns(nsPrefix, (name) => (name.endsWith('a') ? indexBase : indexBase + 1))
@@ -174,7 +176,7 @@ describe.skipIf(skipReason !== undefined)(
       mkdirSync(collectorDir, { recursive: true })
       const secret = await addDevice(collectorDir, 'front-door')
       hook = await startReceiver()
-      collector = await startDashboardCollector(
+      collector = await startCollector(
         testConfig(collectorDir, {
           host: pi.hostIp,
           live: { udpPort: 0, bindAddress: pi.hostIp },
@@ -184,11 +186,11 @@ describe.skipIf(skipReason !== undefined)(
           },
         }),
       )
-      await collector.homeowners.add('alice', password, 'owner')
-      await collector.homeowners.add('kid', password, 'viewer')
+      await collector.stores.homeowners.add('alice', password, 'owner')
+      await collector.stores.homeowners.add('kid', password, 'viewer')
       const agentConfig = await writeAgentConfigFile(
         dir.path,
-        { url: `mqtt://${pi.hostIp}:${collector.collector.mqttPort}`, secret },
+        { url: `mqtt://${pi.hostIp}:${collector.mqttPort}`, secret },
         {
           health: { intervalMs: 600_000 },
           sensors: { temperature: { intervalMs: 600_000 }, light: { intervalMs: 600_000 } },
@@ -205,11 +207,8 @@ describe.skipIf(skipReason !== undefined)(
         },
       )
       agent = await startAgentProcess(agentConfig, 20_000, pi.prefix)
-      await eventually(
-        () => collector.collector.presence.get('front-door')?.state === 'online',
-        'agent online',
-      )
-      forwarder = await startForwarder(phone, pi.hostIp, collector.collector.httpPort ?? 0)
+      await eventually(() => collector.presence.get('front-door')?.state === 'online', 'agent online')
+      forwarder = await startForwarder(phone, pi.hostIp, collector.httpPort ?? 0)
       base = `http://127.0.0.1:${forwarder.port}`
       const tone = join(dir.path, 'talk-tone.wav')
       execFileSync('sox', [
@@ -269,7 +268,7 @@ describe.skipIf(skipReason !== undefined)(
       expect(stats.latenciesMs.length).toBeGreaterThan(5)
       const sorted = [...stats.latenciesMs].sort((a, b) => a - b)
       expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(1000)
-      const started = await collector.collector.store.queryEvents({ type: 'live.started' })
+      const started = await collector.store.queryEvents({ type: 'live.started' })
       expect(started.items.map((e) => (e.payload as { startedBy: string }).startedBy)).toEqual(['alice'])
     }, 60_000)
 
@@ -312,7 +311,7 @@ describe.skipIf(skipReason !== undefined)(
         }, viewerId)
         expect(refused).toMatchObject({ status: 403, body: { code: 'LIVE_FORBIDDEN' } })
         const anonymous = await fetch(
-          `http://${pi.hostIp}:${collector.collector.httpPort}/api/live/viewers/${viewerId}/talk`,
+          `http://${pi.hostIp}:${collector.httpPort}/api/live/viewers/${viewerId}/talk`,
           {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
@@ -320,9 +319,7 @@ describe.skipIf(skipReason !== undefined)(
           },
         )
         expect(anonymous.status).toBe(401)
-        const metrics = await (
-          await fetch(`http://${pi.hostIp}:${collector.collector.httpPort}/metrics`)
-        ).text()
+        const metrics = await (await fetch(`http://${pi.hostIp}:${collector.httpPort}/metrics`)).text()
         expect(metrics).toMatch(/doorbell_collector_live_refusals_total\{code="LIVE_FORBIDDEN"\} [1-9]/)
         await kid.click('#live-stop')
       } finally {
@@ -343,7 +340,7 @@ describe.skipIf(skipReason !== undefined)(
         second.setDefaultTimeout(20_000)
         await openLive(second, base, 'alice', password)
         await waitForFrames(second, 10)
-        expect(collector.live.service.sessions().get('front-door')?.viewerCount).toBe(2)
+        expect(liveService().sessions().get('front-door')?.viewerCount).toBe(2)
         const twoViewers = await rateOver(4000)
         // About 40 kB/s of video and audio; a second stream would double it.
         expect(oneViewer).toBeGreaterThan(10_000)
@@ -357,7 +354,7 @@ describe.skipIf(skipReason !== undefined)(
     it('stores and alerts a press during the live session within its SLA', async () => {
       const script = `fetch('http://127.0.0.1:${agent.controlPort}/button/press',{method:'POST'}).then(r=>r.json()).then(b=>console.log(JSON.stringify(b)))`
       const { id } = JSON.parse(pi.exec(process.execPath, '-e', script)) as { id: string }
-      const stored = await eventually(() => collector.collector.store.getEvent(id), 'press stored', 5000)
+      const stored = await eventually(() => collector.store.getEvent(id), 'press stored', 5000)
       const request = await eventually(
         () => hook.requests.find((r) => r.body.toString('utf8').includes(id)),
         'press alerted',
@@ -366,13 +363,13 @@ describe.skipIf(skipReason !== undefined)(
       const capturedAtMs = Date.parse(stored.capturedAt)
       expect(stored.receivedAtMs - capturedAtMs).toBeLessThan(1000)
       expect(request.atMs - capturedAtMs).toBeLessThan(1000)
-      expect(collector.live.service.sessions().get('front-door')?.state).toBe('live')
+      expect(liveService().sessions().get('front-door')?.state).toBe('live')
     }, 30_000)
 
     it('ends the session when the last viewer leaves: the Pi sends nothing within 2 s, and live.ended is recorded', async () => {
       await owner.click('#live-stop')
       const leftAtMs = Date.now()
-      await eventually(() => collector.live.service.sessions().size === 0, 'session ended', 5000)
+      await eventually(() => liveService().sessions().size === 0, 'session ended', 5000)
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, leftAtMs + 2000 - Date.now())))
       // Media is UDP (WebRTC); MQTT (the clip upload resuming, keep-alives) is TCP and may go on.
       const before = pi.udpTxBytes()
@@ -380,9 +377,7 @@ describe.skipIf(skipReason !== undefined)(
       expect(pi.udpTxBytes() - before).toBe(0)
       const ended = await eventually(
         async () =>
-          (await collector.collector.store.queryEvents({ type: 'live.ended' })).items[0] as
-            | StoredEvent
-            | undefined,
+          (await collector.store.queryEvents({ type: 'live.ended' })).items[0] as StoredEvent | undefined,
         'live.ended stored',
         5000,
       )

@@ -108,7 +108,11 @@ export async function startAgentProcess(
     controlPort,
     lines,
     async post(path, body) {
-      const res = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body ?? {}) })
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      })
       return { status: res.status, body: (await res.json()) as Record<string, unknown> }
     },
     get,
