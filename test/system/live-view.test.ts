@@ -352,7 +352,7 @@ describe.skipIf(skipReason !== undefined)(
     }, 60_000)
 
     it('stores and alerts a press during the live session within its SLA', async () => {
-      const script = `fetch('http://127.0.0.1:${agent.controlPort}/button/press',{method:'POST'}).then(r=>r.json()).then(b=>console.log(JSON.stringify(b)))`
+      const script = `fetch('http://127.0.0.1:${agent.controlPort}/button/press',{method:'POST',headers:{'content-type':'application/json'},body:'{}'}).then(r=>r.json()).then(b=>console.log(JSON.stringify(b)))`
       const { id } = JSON.parse(pi.exec(process.execPath, '-e', script)) as { id: string }
       const stored = await eventually(() => collector.store.getEvent(id), 'press stored', 5000)
       const request = await eventually(
