@@ -3,6 +3,7 @@ import { loadConfig } from '../shared/config/load-config.js'
 import { maxPacketBytes } from '../shared/protocol/index.js'
 import { alertsConfigSchema } from './alerts/alerts-config.js'
 import { dashboardConfigSchema } from './dashboard/dashboard-config.js'
+import { collectorLiveConfigSchema } from './live/live-config.js'
 
 const port = z.number().int().min(0).max(65_535)
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -162,6 +163,8 @@ export const collectorConfigSchema = z.strictObject({
   alerts: alertsConfigSchema.prefault({}),
   /** The homeowner web app (docs/dashboard.md). */
   dashboard: dashboardConfigSchema.prefault({}),
+  /** Live view and two-way talk (docs/live.md). */
+  live: collectorLiveConfigSchema.prefault({}),
 })
 
 /** The validated, frozen collector configuration. */
