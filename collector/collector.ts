@@ -14,6 +14,7 @@ import type { ClipStore } from './clips/clip-store.js'
 import { FileClipStore } from './clips/file-clip-store.js'
 import type { CollectorEvent } from './collector-event.js'
 import type { CollectorConfig } from './config.js'
+import { openCollectorEngines } from './fleet/collector-engines.js'
 import { ForwardDispatcher } from './forwarding/forward-dispatcher.js'
 import { type Forwarder, isForwarded } from './forwarding/forwarder.js'
 import { bearerTokenAuthorizer, type HttpAuthorizer } from './http/http-auth.js'
@@ -25,7 +26,6 @@ import { itemDevice, itemId, type RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
 import { FileIdentityRegistry } from './registry/file-identity-registry.js'
 import type { EventStore, StoredEvent } from './store/event-store.js'
-import { LevelEventStore } from './store/level-event-store.js'
 import { retentionFromDays, sweepRetentionOnce } from './store/retention-sweep.js'
 
 export type { CollectorEvent } from './collector-event.js'
@@ -91,10 +91,10 @@ export async function startCollector(
   } catch (err) {
     throw new DoorbellError('STORE_OPEN_FAILED', `${dataDir}: ${(err as Error).message}`, { cause: err })
   }
-  const store = await LevelEventStore.open({
-    path: join(dataDir, 'events'),
-    isSyncWrite: config.store.isSyncWrite,
-  })
+  const engines = await openCollectorEngines(config, dataDir, (err) =>
+    emit({ kind: 'task_failed', task: 'engine', err }),
+  )
+  const { store } = engines
   const clips = deps.clipStore ?? new FileClipStore(dataDir)
   const registry = new FileIdentityRegistry(dataDir)
   const presence = new Map<string, { state: 'online' | 'offline'; atMs: number }>()
@@ -213,6 +213,7 @@ export async function startCollector(
       now,
     ),
     connectTimeoutMs: config.limits.connectTimeoutMs,
+    ...(engines.broker ? { engines: engines.broker } : {}),
     now,
     onRejected: reject,
     onIngest: (decoded) => {
@@ -277,6 +278,7 @@ export async function startCollector(
   } catch (err) {
     await broker.close()
     await store.close()
+    await engines.close()
     throw err
   }
 
@@ -359,6 +361,7 @@ export async function startCollector(
       await dispatcher.close()
       await http?.close()
       await store.close()
+      await engines.close()
     },
   }
 }

@@ -65,7 +65,8 @@ export default function checkSystemPrograms(): () => void {
     )
   }
   if (problems.length > 0) throw new Error(problems.join('\n'))
+  // Not DOORBELL_*: collectors started by tests read those as config fields.
   const engineCache = mkdtempSync(join(tmpdir(), 'doorbell-engines-'))
-  process.env.DOORBELL_ENGINE_CACHE_DIR = engineCache
+  process.env.TEST_ENGINE_CACHE_DIR = engineCache
   return () => rmSync(engineCache, { recursive: true, force: true })
 }

@@ -68,11 +68,11 @@ function ownTo(path: string, user: { uid: number; gid: number } | undefined): vo
 }
 
 /**
- * Where initdb's result is kept for the whole test run: DOORBELL_ENGINE_CACHE_DIR (test/global-setup.ts
+ * Where initdb's result is kept for the whole test run: TEST_ENGINE_CACHE_DIR (test/global-setup.ts
  * sets it to a folder it removes at the end), else a folder of this process.
  */
 function cacheDir(user: { uid: number; gid: number } | undefined): string {
-  const fromEnv = process.env.DOORBELL_ENGINE_CACHE_DIR
+  const fromEnv = process.env.TEST_ENGINE_CACHE_DIR
   const dir = fromEnv ?? join(tmpdir(), `doorbell-engines-${process.pid}`)
   if (!fromEnv && !existsSync(dir)) process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   mkdirSync(dir, { recursive: true, mode: 0o755 })
