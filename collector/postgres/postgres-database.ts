@@ -26,11 +26,13 @@ export function redactedUrl(url: string): string {
 export class PostgresDatabase {
   readonly pool: pg.Pool
   readonly #url: string
+  readonly #onError: (err: Error) => void
   #isClosed = false
 
-  private constructor(pool: pg.Pool, url: string) {
+  private constructor(pool: pg.Pool, url: string, onError: (err: Error) => void) {
     this.pool = pool
     this.#url = url
+    this.#onError = onError
   }
 
   /**
@@ -57,7 +59,7 @@ export class PostgresDatabase {
       await pool.end().catch(() => {})
       throw unavailable(options.url, err)
     }
-    return new PostgresDatabase(pool, options.url)
+    return new PostgresDatabase(pool, options.url, onError)
   }
 
   /** False once close() was called. */
@@ -68,6 +70,9 @@ export class PostgresDatabase {
   /** Runs fn in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
   async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#connect()
+    // A checked-out connection that the server ends (a restart, a terminated backend) emits 'error' while
+    // no query is running; unheard, that event would end the process.
+    client.on('error', this.#onError)
     try {
       await client.query('BEGIN')
       const result = await fn(client)
@@ -77,6 +82,7 @@ export class PostgresDatabase {
       await client.query('ROLLBACK').catch(() => {})
       throw asStoreError(this.#url, err)
     } finally {
+      client.off('error', this.#onError)
       client.release()
     }
   }
