@@ -12,6 +12,7 @@ import type {
   StoredEvent,
 } from '../store/event-store.js'
 import type { PostgresDatabase } from './postgres-database.js'
+import { type StoredEventsNotify, storedEventsPayloads } from './stored-events-channel.js'
 
 const maxPageSize = 1000
 /** Rows one retention statement deletes: short transactions, so ingest never waits long behind a sweep. */
@@ -24,10 +25,16 @@ const retentionPage = 1000
  */
 export class PostgresEventStore implements EventStore {
   readonly #db: PostgresDatabase
+  readonly #notify: StoredEventsNotify | undefined
   #isClosed = false
 
-  constructor(db: PostgresDatabase) {
+  /**
+   * With notify, each commit also announces its events on a channel (NOTIFY, sent by PostgreSQL only when
+   * the transaction commits), so other nodes' live timelines show them (StoredEventsListener).
+   */
+  constructor(db: PostgresDatabase, notify?: StoredEventsNotify) {
     this.#db = db
+    this.#notify = notify
   }
 
   get isOpen(): boolean {
@@ -74,6 +81,10 @@ export class PostgresEventStore implements EventStore {
     if (batch.events.length === 0 && batch.chunks.length === 0 && batch.clips.length === 0) return
     await this.#db.transaction(async (client) => {
       if (batch.events.length > 0) await insertEvents(client, batch.events)
+      if (this.#notify && batch.events.length > 0) {
+        for (const payload of storedEventsPayloads(this.#notify.nodeId, batch.events))
+          await client.query('SELECT pg_notify($1, $2)', [this.#notify.channel, payload])
+      }
       if (batch.chunks.length > 0) {
         const { chunks } = batch
         await client.query(
