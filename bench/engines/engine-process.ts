@@ -1,5 +1,6 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { findProgram } from './engine-binaries.js'
 
 /** A server started as a child process, stopped by its own PID only. */
 export interface EngineProcess {
@@ -32,7 +33,13 @@ export interface EngineSpawn {
  */
 export async function spawnEngine(spec: EngineSpawn): Promise<EngineProcess> {
   let isRunning = true
-  const child = spawn(spec.command, [...spec.args], { ...spec.options, stdio: ['ignore', 'pipe', 'pipe'] })
+  // setpriv --pdeathsig execs the engine (same PID) with the kernel set to kill it when its parent dies, so a
+  // test run that is itself killed leaves no server behind.
+  const setpriv = findProgram('setpriv')
+  const [command, args] = setpriv
+    ? [setpriv, ['--pdeathsig', 'KILL', '--', spec.command, ...spec.args]]
+    : [spec.command, [...spec.args]]
+  const child = spawn(command, args, { ...spec.options, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   child.once('exit', () => {
     isRunning = false
