@@ -24,12 +24,14 @@ Options:
                       override fields, e.g. DOORBELL_MQTT__URL=mqtts://collector:8883.
   -s, --simulate      use the simulated twins of the button, PIR, DS18B20, BH1750, camera
                       (ffmpeg testsrc2, 320x240 at 10 fps) and microphone, and
-                      start the control endpoint on 127.0.0.1 (control.port, 0 = free):
-                        curl -XPOST 127.0.0.1:PORT/button/press
-                        curl -XPOST 127.0.0.1:PORT/motion
-                        curl -XPOST 127.0.0.1:PORT/temperature -d '{"celsius":21.5}'
-                        curl -XPOST 127.0.0.1:PORT/light -d '{"lux":300}'
-                        curl -XPOST 127.0.0.1:PORT/armed -d '{"armed":true}'
+                      start the control endpoint on 127.0.0.1 (control.port, 0 = free;
+                      POSTs need content-type: application/json, J below):
+                        J='content-type: application/json'
+                        curl -XPOST -H "$J" 127.0.0.1:PORT/button/press
+                        curl -XPOST -H "$J" 127.0.0.1:PORT/motion
+                        curl -XPOST -H "$J" 127.0.0.1:PORT/temperature -d '{"celsius":21.5}'
+                        curl -XPOST -H "$J" 127.0.0.1:PORT/light -d '{"lux":300}'
+                        curl -XPOST -H "$J" 127.0.0.1:PORT/armed -d '{"armed":true}'
                         curl 127.0.0.1:PORT/state
   -h, --help          show this help
 

@@ -169,12 +169,20 @@ async function oneRun(withLoad: boolean): Promise<{ latencies: number[]; loadRat
     if (load) await new Promise((resolve) => setTimeout(resolve, 2000))
     // Warm-up presses (first webhook connection, JIT) are not counted.
     for (let i = 0; i < warmupPresses; i++) {
-      await fetch(`${control}/button/press`, { method: 'POST', body: '{}' })
+      await fetch(`${control}/button/press`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      })
       await new Promise((resolve) => setTimeout(resolve, pressGapMs))
     }
     const ids: string[] = []
     for (let i = 0; i < presses; i++) {
-      const res = await fetch(`${control}/button/press`, { method: 'POST', body: '{}' })
+      const res = await fetch(`${control}/button/press`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      })
       const body = (await res.json()) as { id?: string }
       if (body.id) ids.push(body.id)
       await new Promise((resolve) => setTimeout(resolve, pressGapMs))

@@ -50,6 +50,13 @@ export const collectorConfigSchema = z
          * Homeowner sessions work without it; unset, only sessions get in (everything else: 401).
          */
         apiToken: z.string().min(16).optional(),
+        /**
+         * Who may read GET /metrics (device ids, counts, rejections): `public` (anyone who reaches the port),
+         * `operator` (the bearer token above) or `off` (404).
+         */
+        metricsAccess: z.enum(['public', 'operator', 'off']).default('operator'),
+        /** Who may read GET /api/openapi.json: `public`, `operator` (the token, or a homeowner session) or `off`. */
+        openApiAccess: z.enum(['public', 'operator', 'off']).default('operator'),
       })
       .prefault({}),
     limits: z
@@ -67,6 +74,61 @@ export const collectorConfigSchema = z
          * whole file failed the manifest's sha256; after that the clip stays corrupt (docs/media.md).
          */
         maxClipResends: z.number().int().min(0).max(10).default(3),
+        /** Failed MQTT logins, per client address (IPv6: per /64) and per claimed identity (docs/collector.md). */
+        login: z
+          .strictObject({
+            /** Failures a key may have before it is backed off. */
+            freeFailures: z.number().int().min(1).default(5),
+            /** First backoff; doubles with each further failure, up to maxBackoffMs. */
+            baseBackoffMs: z.number().int().min(10).default(1000),
+            maxBackoffMs: z.number().int().min(10).default(60_000),
+            /** A key with no failure for this long starts afresh. */
+            forgetAfterMs: z
+              .number()
+              .int()
+              .min(1000)
+              .default(15 * 60_000),
+            /** Addresses and identities remembered each; the least recently failed are forgotten first. */
+            maxTrackedKeys: z.number().int().min(100).default(10_000),
+            /** Slow checks of legacy scrypt hashes (before their upgrade) at once, and waiting. */
+            maxSlowChecks: z.number().int().min(1).default(2),
+            maxSlowChecksWaiting: z.number().int().min(0).default(64),
+          })
+          .prefault({}),
+        /** Connections not yet answered CONNACK 0. */
+        preAuth: z
+          .strictObject({
+            /** Bytes one connection may send before it is authenticated (its CONNECT and anything pipelined). */
+            maxBytesPerConnection: z
+              .number()
+              .int()
+              .min(512)
+              .default(16 * 1024),
+            /** Bytes all unauthenticated connections together may hold; past it, the largest is cut. */
+            maxTotalBytes: z
+              .number()
+              .int()
+              .min(64 * 1024)
+              .default(8 * 1024 * 1024),
+            /** Unauthenticated connections at once from one address (IPv6: one /64). */
+            maxConnectionsPerAddress: z.number().int().min(1).default(64),
+          })
+          .prefault({}),
+        /** MQTT sessions: per identity, queued messages, expiry of offline ones. */
+        sessions: z
+          .strictObject({
+            /** Sessions one identity may hold (its own client id and `<id>:<suffix>`), connected or offline. */
+            maxPerIdentity: z.number().int().min(1).default(4),
+            /** QoS 1 and 2 messages one persistent session may have queued or in flight; more are dropped. */
+            maxQueuedMessages: z.number().int().min(1).default(100),
+            /** A persistent session offline this long is removed with its queue. */
+            offlineExpiryMs: z
+              .number()
+              .int()
+              .min(1000)
+              .default(7 * DAY_MS),
+          })
+          .prefault({}),
       })
       .prefault({}),
     store: z.preprocess(

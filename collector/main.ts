@@ -2,11 +2,105 @@
 import { parseArgs } from 'node:util'
 import { DoorbellError, formatForUser } from '../shared/errors.js'
 import { createLogger } from '../shared/logger.js'
-import { runMain } from '../shared/run-main.js'
-import { logAlertEvent } from './alerts/log-alert-event.js'
-import type { CollectorEvent } from './collector.js'
-import { loadCollectorConfig } from './config.js'
-import { startDashboardCollector } from './dashboard/start-dashboard.js'
+import { isEntryPoint, runMain } from '../shared/run-main.js'
+import { quotasFrom } from './access/quotas.js'
+import type { RoutePermissions } from './access/route-permissions.js'
+import { type RunningCollector, startCollectorCore } from './collector-core.js'
+import { type CollectorConfig, loadCollectorConfig } from './config.js'
+import type { CollectorEvent } from './events/collector-event.js'
+import { logCollectorEvent } from './events/log-collector-event.js'
+import { AlertsExtension } from './extensions/alerts-extension.js'
+import { ClipRecoveryExtension } from './extensions/clip-recovery-extension.js'
+import { DashboardExtension } from './extensions/dashboard-extension.js'
+import type { CollectorExtension } from './extensions/extension.js'
+import { HomeAssistantExtension } from './extensions/home-assistant-extension.js'
+import { RetentionExtension } from './extensions/retention-extension.js'
+import type { Forwarder } from './forwarding/forwarder.js'
+import { openCollectorStores, type StoreOverrides } from './store/collector-stores.js'
+
+export type { RunningCollector } from './collector-core.js'
+export type { CollectorEvent } from './events/collector-event.js'
+
+/** What a caller of startCollector may add: this CLI, the demo and the tests all use the same collector. */
+export interface CollectorOptions {
+  /** Sees every event on the bus, after each kind's own listeners (this CLI logs them; tests record them). */
+  readonly onEvent?: (event: CollectorEvent) => void
+  /** Forwarders beside the alerts' (the demo prints each press). */
+  readonly forwarders?: readonly Forwarder[]
+  /** Extensions started after the collector's own (tests' probes). */
+  readonly extensions?: readonly CollectorExtension[]
+  /** Stores instead of the embedded ones (tests: a clip store that injects faults). */
+  readonly stores?: StoreOverrides
+  /** The route table; default access/route-permissions.ts (tests add their probes' routes). */
+  readonly routePermissions?: RoutePermissions
+  readonly now?: () => number
+}
+
+/** A running collector with handles on the extensions that tests and the demo look into. */
+export interface ComposedCollector extends RunningCollector {
+  readonly alerts: AlertsExtension
+  readonly dashboard: DashboardExtension
+}
+
+/**
+ * The whole collector, the one composition the CLI, the demo and the tests start: every store (one
+ * factory, the embedded engines by default), then the core (broker, ingest steps, group commit, acks,
+ * HTTP with the access hook), then the extensions in order. The bus carries what happens; each extension
+ * listens to what it needs:
+ *
+ *   clip recovery   committed (clips touched, clip.unavailable), presence online
+ *   retention       its own timer
+ *   alerts          stored, presence, registry_changed, clip, test_notification, stopping
+ *   home assistant  stored, device_health, registry_changed, service_subscribed
+ *   dashboard       stored (the live SSE view)
+ */
+export async function startCollector(
+  config: CollectorConfig,
+  options: CollectorOptions = {},
+): Promise<ComposedCollector> {
+  const now = options.now ?? Date.now
+  const quotas = quotasFrom(config)
+  const stores = await openCollectorStores(config, {
+    quotas,
+    now,
+    overrides: options.stores ?? {},
+    onEngineError: (err) => options.onEvent?.({ kind: 'task_failed', task: 'engine', err }),
+  })
+  const alerts = new AlertsExtension()
+  const dashboard = new DashboardExtension()
+  const extensions: CollectorExtension[] = [
+    new ClipRecoveryExtension(),
+    new RetentionExtension(),
+    alerts,
+    new HomeAssistantExtension(),
+    dashboard,
+    ...(options.extensions ?? []),
+  ]
+  let core: RunningCollector
+  try {
+    core = await startCollectorCore(config, {
+      stores,
+      extensions,
+      forwarders: options.forwarders ?? [],
+      observers: options.onEvent ? [options.onEvent] : [],
+      quotas,
+      ...(options.routePermissions ? { routePermissions: options.routePermissions } : {}),
+      now,
+    })
+  } catch (err) {
+    await stores.close()
+    throw err
+  }
+  return {
+    ...core,
+    alerts,
+    dashboard,
+    async close() {
+      await core.close()
+      await stores.close()
+    },
+  }
+}
 
 const help = `doorbell-collector: MQTT broker and durable event store of the doorbell
 
@@ -26,7 +120,10 @@ Devices, service users and homeowners are managed with doorbell-admin. Notificat
 SLAs, device health and Home Assistant discovery are set in the alerts section: see docs/alerts.md.
 `
 
+/** The doorbell-collector command: config, log, the collector, and signals. */
 async function main(): Promise<number> {
+  // Files the collector creates are its user's only (0600, folders 0700), Level's own files included.
+  process.umask(0o077)
   let values: { config?: string | undefined; help?: boolean | undefined }
   try {
     values = parseArgs({
@@ -41,7 +138,7 @@ async function main(): Promise<number> {
     process.stdout.write(help)
     return 0
   }
-  let config: ReturnType<typeof loadCollectorConfig>
+  let config: CollectorConfig
   try {
     config = loadCollectorConfig(values.config ?? process.env.DOORBELL_CONFIG, process.env)
   } catch (err) {
@@ -49,89 +146,16 @@ async function main(): Promise<number> {
     return 1
   }
   const log = createLogger({ name: 'collector', level: config.logLevel })
-  const onEvent = (event: CollectorEvent): void => {
-    switch (event.kind) {
-      case 'rejected':
-        log.debug({ reason: event.reason, clientId: event.clientId, deviceId: event.deviceId }, 'rejected')
-        break
-      case 'client_connected':
-      case 'client_disconnected':
-        log.info({ clientId: event.clientId }, event.kind.replace('_', ' '))
-        break
-      case 'client_error':
-        log.debug({ clientId: event.clientId, err: event.err }, 'client error')
-        break
-      case 'presence':
-        log.info({ deviceId: event.deviceId, state: event.state }, 'device presence')
-        break
-      case 'registry_changed':
-        log.info({ enabledDevices: event.enabledDeviceIds.length }, 'device registry changed')
-        break
-      case 'service_subscribed':
-        log.debug(
-          { user: event.user, clientId: event.clientId, filters: event.filters },
-          'service subscribed',
-        )
-        break
-      case 'commit_failed':
-        log.error(
-          { err: event.err, itemCount: event.itemCount },
-          'group commit failed; items nacked for retry',
-        )
-        break
-      case 'ack_failed':
-        log.warn({ err: event.err, deviceId: event.deviceId }, 'ack publish failed')
-        break
-      case 'forward':
-        if (event.outcome.kind !== 'forwarded')
-          log.warn({ ...event.outcome }, `forward ${event.outcome.kind}`)
-        break
-      case 'clip':
-        log.info({ deviceId: event.deviceId, clipId: event.clipId, verdict: event.verdict }, 'clip received')
-        break
-      case 'clip_resend': {
-        const { kind: _kind, ...report } = event
-        // exhausted and unavailable: a recorded clip is lost for good, someone should know.
-        if (event.outcome === 'exhausted' || event.outcome === 'unavailable')
-          log.error(report, 'clip corrupt and cannot be sent again')
-        else if (event.outcome === 'recovered') log.info(report, 'clip sent again and verified')
-        else log.warn(report, 'clip failed its check: asked the device to send it again')
-        break
-      }
-      case 'retention':
-        log.info(
-          { deletedCount: event.deletedCount, deletedClipCount: event.deletedClipCount },
-          'retention sweep',
-        )
-        break
-      case 'task_failed':
-        log.warn({ err: event.err, task: event.task }, 'background task failed')
-        break
-    }
-  }
-  let running: Awaited<ReturnType<typeof startDashboardCollector>>
+  let collector: RunningCollector
   try {
-    running = await startDashboardCollector(
-      config,
-      { onEvent },
-      { onAlertEvent: (event) => logAlertEvent(log, event) },
-    )
+    collector = await startCollector(config, { onEvent: (event) => logCollectorEvent(log, event) })
   } catch (err) {
     log.fatal({ err }, 'collector failed to start')
     process.stderr.write(`${formatForUser(err)}\n`)
     return 1
   }
-  const { collector } = running
-  log.info(
-    {
-      mqttPort: collector.mqttPort,
-      wsPort: collector.wsPort,
-      tlsPort: collector.tlsPort,
-      httpPort: collector.httpPort,
-      dataDir: collector.dataDir,
-    },
-    'collector ready',
-  )
+  const { mqttPort, wsPort, tlsPort, httpPort, dataDir } = collector
+  log.info({ mqttPort, wsPort, tlsPort, httpPort, dataDir }, 'collector ready')
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'collector stopping')
@@ -140,9 +164,9 @@ async function main(): Promise<number> {
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
   })
-  await running.close()
+  await collector.close()
   log.info('collector stopped')
   return 0
 }
 
-runMain(main)
+if (isEntryPoint(import.meta.url)) runMain(main)

@@ -14,11 +14,10 @@ import { startControlServer } from '../agent/control/control-server.js'
 import { createSimulatedHardware } from '../agent/hardware.js'
 import { createMediaDeps, simulatedMediaConfig } from '../agent/media/create-media.js'
 import { agentConfigYaml } from '../collector/admin/admin-commands.js'
-import type { CollectorEvent } from '../collector/collector.js'
 import { collectorConfig } from '../collector/config.js'
-import { startDashboardCollector } from '../collector/dashboard/start-dashboard.js'
 import type { Forwarder } from '../collector/forwarding/forwarder.js'
-import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
+import { type CollectorEvent, startCollector } from '../collector/main.js'
+import type { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { runMain } from '../shared/run-main.js'
 
 /**
@@ -93,6 +92,7 @@ async function provisionDevice(
 }
 
 async function main(): Promise<void> {
+  process.umask(0o077)
   const { values } = parseArgs({
     options: { 'data-dir': { type: 'string', default: './data' }, help: { type: 'boolean', short: 'h' } },
   })
@@ -116,30 +116,29 @@ async function main(): Promise<void> {
         `[${time(Date.now())}] clip ${event.verdict}: curl -H 'Authorization: Bearer ${apiToken}' -o clip.mp4 ${httpBase}/api/clips/${event.clipId}`,
       )
     if (event.kind === 'rejected') print(`[${time(Date.now())}] rejected: ${event.reason}`)
+    if (event.kind === 'temperature_anomaly') {
+      const { celsius, reason } = event.anomaly
+      print(`[${time(Date.now())}] temperature alert: ${celsius} °C (${reason})`)
+    }
   }
-  const running = await startDashboardCollector(
+  // The same collector as doorbell-collector runs (collector/main.ts), with a console forwarder.
+  const collector = await startCollector(
     collectorConfig({
       dataDir: collectorDir,
       host: '127.0.0.1',
       logLevel: 'warn',
       mqtt: { port: await preferredPort(1883), wsPort: await preferredPort(8083) },
-      http: { port: await preferredPort(8080), apiToken },
+      // Bound to 127.0.0.1 (host above), so metrics and the API document are this machine's only.
+      http: { port: await preferredPort(8080), apiToken, metricsAccess: 'public', openApiAccess: 'public' },
     }),
     { forwarders: [consoleForwarder(print)], onEvent },
-    {
-      onAlertEvent: (event) => {
-        if (event.kind !== 'temperature_anomaly') return
-        const { celsius, reason } = event.anomaly
-        print(`[${time(Date.now())}] temperature alert: ${celsius} °C (${reason})`)
-      },
-    },
   )
-  const collector = running.collector
   // A dashboard login for the demo: kept in the data folder, so it stays the same across runs.
   const demoPasswordFile = join(dataDir, 'dashboard-password.txt')
-  if (!running.homeowners.list().some((h) => h.name === 'demo')) {
+  const { homeowners } = collector.stores
+  if (!(await homeowners.list()).some((h) => h.name === 'demo')) {
     const password = randomBytes(9).toString('base64url')
-    await running.homeowners.add('demo', password, 'owner')
+    await homeowners.add('demo', password, 'owner')
     writeFileSync(demoPasswordFile, `${password}\n`, { mode: 0o600 })
   }
   const demoPassword = existsSync(demoPasswordFile)
@@ -148,8 +147,7 @@ async function main(): Promise<void> {
   httpBase = `http://127.0.0.1:${collector.httpPort}`
   const url = `mqtt://127.0.0.1:${collector.mqttPort}`
   const agentConfigFile = join(agentDir, 'agent.yaml')
-  const registry = new FileIdentityRegistry(collectorDir)
-  const secret = await provisionDevice(registry, agentConfigFile, url)
+  const secret = await provisionDevice(collector.stores.registry, agentConfigFile, url)
 
   const clock = new SystemClock()
   const hardware = createSimulatedHardware(clock)
@@ -183,9 +181,9 @@ The doorbell demo is running.
   Data folder             ${dataDir}
   Simulated doorbell      '${deviceId}', its config in ${agentConfigFile}
 
-  Ring the doorbell       press Enter here, or: curl -X POST ${controlUrl}/button/press
-  Trigger motion          curl -X POST ${controlUrl}/motion
-  Set the temperature     curl -X POST ${controlUrl}/temperature -d '{"celsius": 31.5}'
+  Ring the doorbell       press Enter here, or: curl -X POST -H 'content-type: application/json' ${controlUrl}/button/press
+  Trigger motion          curl -X POST -H 'content-type: application/json' ${controlUrl}/motion
+  Set the temperature     curl -X POST -H 'content-type: application/json' ${controlUrl}/temperature -d '{"celsius": 31.5}'
   See the doorbell        curl ${controlUrl}/state
   Snapshot of a press     curl -H 'Authorization: Bearer ${apiToken}' -o snap.jpg ${httpBase}/api/events/<press id>/snapshot
   Device health           curl -H 'Authorization: Bearer ${apiToken}' ${httpBase}/api/devices/health
@@ -199,7 +197,7 @@ The doorbell demo is running.
     print('stopping...')
     await control.close()
     await agent.close()
-    await running.close()
+    await collector.close()
     process.exit(0)
   }
   process.on('SIGINT', () => void stop())

@@ -74,6 +74,10 @@ export const errorCatalogue = {
     message: 'Bad username or password',
     fix: 'Check the device id and secret; `doorbell-admin devices rotate <id>` issues a new secret.',
   },
+  ROUTE_UNGUARDED: {
+    message: 'An HTTP route was registered without a permission',
+    fix: 'Add the route, as "METHOD url", to collector/access/route-permissions.ts with what it needs.',
+  },
   DEVICE_EXISTS: {
     message: 'A device with this id already exists',
     fix: 'Pick another id, or rotate the secret of the existing device.',
@@ -89,6 +93,10 @@ export const errorCatalogue = {
   USER_NOT_FOUND: {
     message: 'No user with this name',
     fix: 'List the users with `doorbell-admin users list`.',
+  },
+  REGISTRY_BUSY: {
+    message: 'The device registry is locked by another process',
+    fix: 'Retry in a moment; if no doorbell-admin or collector is running, remove the stale registry.json.lock beside registry.json.',
   },
   HARDWARE_UNAVAILABLE: {
     message: 'The hardware interface is not available',

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { DoorbellError, formatForUser } from './errors.js'
 
 /** Exit code for a failed start: 2 for bad command-line usage, 1 for everything else (bad config too). */
@@ -19,4 +21,18 @@ export function runMain(main: () => Promise<unknown>): void {
       process.exit(exitCodeFor(err))
     },
   )
+}
+
+/**
+ * True when the module at moduleUrl is the program node was started with (`node dist/collector/main.js`,
+ * or an npm bin link to it), so a main.ts that also exports its composition runs only as a program.
+ */
+export function isEntryPoint(moduleUrl: string): boolean {
+  const entry = process.argv[1]
+  if (!entry) return false
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(moduleUrl))
+  } catch {
+    return false
+  }
 }

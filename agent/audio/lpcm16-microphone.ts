@@ -33,42 +33,42 @@ export function toMicrophoneError(value: unknown): Error {
  */
 export class Lpcm16Microphone implements Microphone {
   readonly sampleRateHz: number
-  private readonly deps: Lpcm16MicrophoneDeps
-  private recording: ReturnType<RecordFunction> | undefined
-  private isStopping = false
-  private exited: Promise<void> = Promise.resolve()
-  private restartTimer: NodeJS.Timeout | undefined
-  private failuresInARow = 0
+  readonly #deps: Lpcm16MicrophoneDeps
+  #recording: ReturnType<RecordFunction> | undefined
+  #isStopping = false
+  #exited: Promise<void> = Promise.resolve()
+  #restartTimer: NodeJS.Timeout | undefined
+  #failuresInARow = 0
 
   constructor(deps: Lpcm16MicrophoneDeps) {
-    this.deps = deps
+    this.#deps = deps
     this.sampleRateHz = deps.sampleRateHz
   }
 
   start(sink: PcmSink): void {
-    if (this.recording) return
-    this.isStopping = false
-    const record = this.deps.record ?? lpcm16.record
+    if (this.#recording) return
+    this.#isStopping = false
+    const record = this.#deps.record ?? lpcm16.record
     let recording: ReturnType<RecordFunction>
     try {
       recording = record({
-        sampleRate: this.deps.sampleRateHz,
+        sampleRate: this.#deps.sampleRateHz,
         channels: 1,
-        recorder: this.deps.recorder ?? 'arecord',
+        recorder: this.#deps.recorder ?? 'arecord',
         audioType: 'raw',
-        ...(this.deps.device ? { device: this.deps.device } : {}),
+        ...(this.#deps.device ? { device: this.#deps.device } : {}),
       })
     } catch (err) {
       sink.onError(toMicrophoneError(err))
       return
     }
-    this.recording = recording
+    this.#recording = recording
     let hasFailed = false
     const fail = (value: unknown): void => {
-      if (this.isStopping || hasFailed) return // the library reports our own kill as an error
+      if (this.#isStopping || hasFailed) return // the library reports our own kill as an error
       hasFailed = true
       sink.onError(toMicrophoneError(value))
-      this.scheduleRestart(sink)
+      this.#scheduleRestart(sink)
     }
     let carry: Buffer | undefined
     const stream = recording.stream()
@@ -78,53 +78,53 @@ export class Lpcm16Microphone implements Microphone {
       const whole = pcm.length - (pcm.length % 2)
       carry = whole < pcm.length ? pcm.subarray(whole) : undefined
       if (whole > 0) {
-        this.failuresInARow = 0
+        this.#failuresInARow = 0
         sink.onPcm(pcm.subarray(0, whole))
       }
     })
     stream.on('error', fail)
     const child = recording.process
     child.on('error', fail)
-    this.exited = new Promise((resolve) => {
+    this.#exited = new Promise((resolve) => {
       child.once('close', (code) => {
-        if (this.recording === recording) this.recording = undefined
+        if (this.#recording === recording) this.#recording = undefined
         // A clean exit nobody asked for (the device went away) is still a failure to the agent.
-        if (code === 0) fail(`${this.deps.recorder ?? 'arecord'} ended by itself`)
+        if (code === 0) fail(`${this.#deps.recorder ?? 'arecord'} ended by itself`)
         resolve()
       })
     })
   }
 
-  private scheduleRestart(sink: PcmSink): void {
-    const baseMs = this.deps.restartDelayMs
-    if (baseMs === undefined || this.restartTimer) return
-    const delayMs = Math.min(baseMs * 2 ** this.failuresInARow, 60_000)
-    this.failuresInARow += 1
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined
-      void this.exited.then(() => {
-        if (this.isStopping) return
-        this.recording = undefined
+  #scheduleRestart(sink: PcmSink): void {
+    const baseMs = this.#deps.restartDelayMs
+    if (baseMs === undefined || this.#restartTimer) return
+    const delayMs = Math.min(baseMs * 2 ** this.#failuresInARow, 60_000)
+    this.#failuresInARow += 1
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined
+      void this.#exited.then(() => {
+        if (this.#isStopping) return
+        this.#recording = undefined
         this.start(sink)
       })
     }, delayMs)
-    this.restartTimer.unref()
+    this.#restartTimer.unref()
   }
 
   async stop(): Promise<void> {
-    this.isStopping = true
-    if (this.restartTimer) clearTimeout(this.restartTimer)
-    this.restartTimer = undefined
-    const recording = this.recording
-    if (!recording) return this.exited
-    this.isStopping = true
+    this.#isStopping = true
+    if (this.#restartTimer) clearTimeout(this.#restartTimer)
+    this.#restartTimer = undefined
+    const recording = this.#recording
+    if (!recording) return this.#exited
+    this.#isStopping = true
     const child = recording.process
     if (child.exitCode === null && child.signalCode === null) {
       const timer = setTimeout(() => child.kill('SIGKILL'), 2000)
       recording.stop()
-      await this.exited
+      await this.#exited
       clearTimeout(timer)
     }
-    this.recording = undefined
+    this.#recording = undefined
   }
 }

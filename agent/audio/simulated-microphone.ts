@@ -17,46 +17,46 @@ export interface SimulatedMicrophoneDeps {
  */
 export class SimulatedMicrophone implements Microphone {
   readonly sampleRateHz: number
-  private readonly deps: SimulatedMicrophoneDeps
-  private levelDbfs: number
-  private timer: NodeJS.Timeout | undefined
-  private sampleIndex = 0
+  readonly #deps: SimulatedMicrophoneDeps
+  #levelDbfs: number
+  #timer: NodeJS.Timeout | undefined
+  #sampleIndex = 0
 
   constructor(deps: SimulatedMicrophoneDeps) {
-    this.deps = deps
+    this.#deps = deps
     this.sampleRateHz = deps.sampleRateHz
-    this.levelDbfs = deps.levelDbfs
+    this.#levelDbfs = deps.levelDbfs
   }
 
   /** Changes the tone's RMS level from the next block on. */
   setLevelDbfs(levelDbfs: number): void {
-    this.levelDbfs = levelDbfs
+    this.#levelDbfs = levelDbfs
   }
 
   /** One block of PCM at the current level; also what the timer delivers. */
   nextBlock(): Buffer {
-    const blockMs = this.deps.blockMs ?? 100
+    const blockMs = this.#deps.blockMs ?? 100
     // A sine's peak is sqrt(2) times its RMS.
-    const amplitude = Math.min(1, 10 ** (this.levelDbfs / 20) * Math.SQRT2)
+    const amplitude = Math.min(1, 10 ** (this.#levelDbfs / 20) * Math.SQRT2)
     const pcm = sinePcm16({
-      toneHz: this.deps.toneHz,
+      toneHz: this.#deps.toneHz,
       sampleRateHz: this.sampleRateHz,
       durationMs: blockMs,
       amplitude,
-      startSample: this.sampleIndex,
+      startSample: this.#sampleIndex,
     })
-    this.sampleIndex += pcm.length / 2
+    this.#sampleIndex += pcm.length / 2
     return pcm
   }
 
   start(sink: PcmSink): void {
-    if (this.timer) return
-    this.timer = setInterval(() => sink.onPcm(this.nextBlock()), this.deps.blockMs ?? 100)
-    this.timer.unref()
+    if (this.#timer) return
+    this.#timer = setInterval(() => sink.onPcm(this.nextBlock()), this.#deps.blockMs ?? 100)
+    this.#timer.unref()
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = undefined
   }
 }

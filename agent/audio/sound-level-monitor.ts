@@ -31,72 +31,75 @@ export interface SoundLevelMonitorDeps {
  * loudCooldownMs), and reports the loudest window of every reportIntervalMs as a summary.
  */
 export class SoundLevelMonitor implements PcmSink {
-  private readonly deps: SoundLevelMonitorDeps
-  private readonly windowBytes: number
-  private readonly nowMs: () => number
-  private pending: Buffer[] = []
-  private pendingBytes = 0
-  private audioMs = 0
-  private cooldownUntilMs = Number.NEGATIVE_INFINITY
-  private intervalStartMs = 0
-  private loudest: SoundLevel | undefined
-  private windowCount = 0
+  readonly #deps: SoundLevelMonitorDeps
+  readonly #windowBytes: number
+  readonly #nowMs: () => number
+  #pending: Buffer[] = []
+  #pendingBytes = 0
+  #audioMs = 0
+  #cooldownUntilMs = Number.NEGATIVE_INFINITY
+  #intervalStartMs = 0
+  #loudest: SoundLevel | undefined
+  #windowCount = 0
 
   constructor(deps: SoundLevelMonitorDeps) {
-    this.deps = deps
-    this.windowBytes = Math.max(2, Math.round((deps.sampleRateHz * deps.windowMs) / 1000) * 2)
-    this.nowMs = deps.nowMs ?? Date.now
+    this.#deps = deps
+    this.#windowBytes = Math.max(2, Math.round((deps.sampleRateHz * deps.windowMs) / 1000) * 2)
+    this.#nowMs = deps.nowMs ?? Date.now
   }
 
   /** Windows measured so far. */
   get windowsMeasured(): number {
-    return this.windowCount
+    return this.#windowCount
   }
 
   onPcm(pcm: Buffer): void {
-    this.pending.push(pcm)
-    this.pendingBytes += pcm.length
-    while (this.pendingBytes >= this.windowBytes) {
-      const all = Buffer.concat(this.pending)
-      this.measure(all.subarray(0, this.windowBytes))
-      const rest = all.subarray(this.windowBytes)
-      this.pending = rest.length > 0 ? [rest] : []
-      this.pendingBytes = rest.length
+    this.#pending.push(pcm)
+    this.#pendingBytes += pcm.length
+    while (this.#pendingBytes >= this.#windowBytes) {
+      const all = Buffer.concat(this.#pending)
+      this.#measure(all.subarray(0, this.#windowBytes))
+      const rest = all.subarray(this.#windowBytes)
+      this.#pending = rest.length > 0 ? [rest] : []
+      this.#pendingBytes = rest.length
     }
   }
 
   onError(err: Error): void {
-    this.deps.onError?.(err)
+    this.#deps.onError?.(err)
   }
 
-  private measure(window: Buffer): void {
+  #measure(window: Buffer): void {
     const level = levelOfPcm16(window)
-    this.windowCount += 1
-    this.audioMs += this.deps.windowMs
-    const isLoud = level.dbfs >= this.deps.loudDbfs
-    if (isLoud && this.audioMs >= this.cooldownUntilMs) {
-      this.cooldownUntilMs = this.audioMs + this.deps.loudCooldownMs
-      this.emit(level, true, 'loud')
+    this.#windowCount += 1
+    this.#audioMs += this.#deps.windowMs
+    const isLoud = level.dbfs >= this.#deps.loudDbfs
+    if (isLoud && this.#audioMs >= this.#cooldownUntilMs) {
+      this.#cooldownUntilMs = this.#audioMs + this.#deps.loudCooldownMs
+      this.#emit(level, true, 'loud')
     }
-    if (!this.loudest || level.dbfs > this.loudest.dbfs) this.loudest = level
-    if (this.deps.reportIntervalMs > 0 && this.audioMs - this.intervalStartMs >= this.deps.reportIntervalMs) {
-      const loudest = this.loudest
-      this.intervalStartMs = this.audioMs
-      this.loudest = undefined
-      this.emit(loudest, loudest.dbfs >= this.deps.loudDbfs, 'summary')
+    if (!this.#loudest || level.dbfs > this.#loudest.dbfs) this.#loudest = level
+    if (
+      this.#deps.reportIntervalMs > 0 &&
+      this.#audioMs - this.#intervalStartMs >= this.#deps.reportIntervalMs
+    ) {
+      const loudest = this.#loudest
+      this.#intervalStartMs = this.#audioMs
+      this.#loudest = undefined
+      this.#emit(loudest, loudest.dbfs >= this.#deps.loudDbfs, 'summary')
     }
   }
 
-  private emit(level: SoundLevel, isLoud: boolean, reason: SoundReading['reason']): void {
+  #emit(level: SoundLevel, isLoud: boolean, reason: SoundReading['reason']): void {
     const round = (dbfs: number): number => Math.round(dbfs * 100) / 100
-    this.deps.onReading({
+    this.#deps.onReading({
       payload: {
         dbfs: round(level.dbfs),
         peakDbfs: round(level.peakDbfs),
-        windowMs: this.deps.windowMs,
+        windowMs: this.#deps.windowMs,
         isLoud,
       },
-      capturedAtMs: this.nowMs(),
+      capturedAtMs: this.#nowMs(),
       reason,
     })
   }

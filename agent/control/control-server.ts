@@ -26,6 +26,27 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return value as Record<string, unknown>
 }
 
+/**
+ * True for a Host header naming this machine's loopback (127.0.0.1, localhost, [::1], any port). A page
+ * elsewhere can point its own hostname at 127.0.0.1 (DNS rebinding); its requests carry that name and
+ * are refused, so only local tools reach the twins.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '')
+  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]'
+}
+
+/**
+ * True for a request whose body is declared JSON. A cross-site form or `fetch` without a CORS preflight
+ * can only send text/plain, form or multipart bodies; answering no preflight and requiring JSON keeps
+ * other sites' pages from pressing the button.
+ */
+function isJsonRequest(req: IncomingMessage): boolean {
+  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
+  return type === 'application/json'
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify(body))
@@ -69,8 +90,9 @@ function numberField(body: Record<string, unknown>, field: string, min: number, 
 }
 
 /**
- * The simulated twins' control endpoint: HTTP on 127.0.0.1 only, so tests and the demo can act like a
- * person at the door. Routes (JSON bodies):
+ * The simulated twins' control endpoint (agent --simulate only): HTTP on 127.0.0.1, so tests and the
+ * demo can act like a person at the door. Requests must name a loopback Host, and a POST must be
+ * `content-type: application/json` (403 and 415 otherwise). Routes (JSON bodies):
  *   POST /button/press            -> 200 {id, seq} once the press is durably recorded
  *   POST /motion                  -> 200 {id, seq, class: high} when armed, {class: medium} otherwise
  *   POST /temperature {celsius}   -> sets the DS18B20 twin and samples now
@@ -130,6 +152,14 @@ export async function startControlServer(
     ],
   }
   const server: Server = createServer((req, res) => {
+    if (!isLoopbackHost(req.headers.host)) {
+      send(res, 403, { error: 'Host must be 127.0.0.1, localhost or [::1]' })
+      return
+    }
+    if (req.method !== 'GET' && !isJsonRequest(req)) {
+      send(res, 415, { error: 'send content-type: application/json' })
+      return
+    }
     const route = routes[`${req.method} ${(req.url ?? '').split('?')[0]}`]
     if (!route) {
       send(res, 404, { error: 'unknown route', routes: Object.keys(routes) })

@@ -58,7 +58,7 @@ export interface AgentMediaLinkDeps {
 }
 
 /**
- * The media side wired into the agent (issue 5): a press or armed motion triggers a snapshot (medium
+ * The media side wired into the agent: a press or armed motion triggers a snapshot (medium
  * `snapshot` with relatesTo) and a clip (low `clip.manifest`, then chunks through the sender's low-class
  * seam, paced); the microphone's levels become `sound.level` readings. Notify first, enrich later: a
  * trigger starts only once its press has been handed to the uplink (or after triggerDelayMaxMs when

@@ -80,7 +80,7 @@ export interface PipelineRunOptions {
   readonly segmentStartNumber?: number
 }
 
-/** The segment muxer: copies the encoded stream into the ring without re-encoding (issue 5). */
+/** The segment muxer: copies the encoded stream into the ring without re-encoding. */
 function segmentOutputArgs(s: CaptureSettings, run: PipelineRunOptions): string[] {
   return [
     '-f',

@@ -55,37 +55,37 @@ interface PendingClip {
  * A trigger that arrives while a clip is still collecting joins that clip instead of starting another.
  */
 export class FfmpegClipRecorder {
-  private readonly deps: ClipRecorderDeps
-  private readonly nowMs: () => number
-  private pending: PendingClip | undefined
+  readonly #deps: ClipRecorderDeps
+  readonly #nowMs: () => number
+  #pending: PendingClip | undefined
   /** Ends the wait of the clip being collected (flush on shutdown). */
-  private stopWaiting: (() => void) | undefined
+  #stopWaiting: (() => void) | undefined
 
   constructor(deps: ClipRecorderDeps) {
-    this.deps = deps
-    this.nowMs = deps.nowMs ?? Date.now
+    this.#deps = deps
+    this.#nowMs = deps.nowMs ?? Date.now
   }
 
   /** Records the clip around a trigger; resolves once it is assembled (about postrollMs later). */
   record(trigger: ClipTrigger): Promise<RecordedClip> {
-    if (this.pending && trigger.atMs <= this.pending.endMs) return this.pending.promise
-    const endMs = trigger.atMs + this.deps.postrollMs
-    const promise = this.collect(trigger, endMs).finally(() => {
-      if (this.pending?.promise === promise) this.pending = undefined
+    if (this.#pending && trigger.atMs <= this.#pending.endMs) return this.#pending.promise
+    const endMs = trigger.atMs + this.#deps.postrollMs
+    const promise = this.#collect(trigger, endMs).finally(() => {
+      if (this.#pending?.promise === promise) this.#pending = undefined
     })
-    this.pending = { trigger, endMs, promise }
+    this.#pending = { trigger, endMs, promise }
     return promise
   }
 
   /** Assembles the clip being collected from what the ring holds now (shutdown); resolves when it is done. */
   async flush(): Promise<void> {
-    this.stopWaiting?.()
-    await this.pending?.promise.catch(() => undefined)
+    this.#stopWaiting?.()
+    await this.#pending?.promise.catch(() => undefined)
   }
 
-  private async collect(trigger: ClipTrigger, endMs: number): Promise<RecordedClip> {
-    const { ring, segmentMs } = this.deps
-    const startMs = trigger.atMs - this.deps.prerollMs
+  async #collect(trigger: ClipTrigger, endMs: number): Promise<RecordedClip> {
+    const { ring, segmentMs } = this.#deps
+    const startMs = trigger.atMs - this.#deps.prerollMs
     const taken: Segment[] = []
     const take = (segment: Segment): boolean => {
       if (segment.endedAtMs <= startMs) return false
@@ -108,14 +108,14 @@ export class FfmpegClipRecorder {
           const finish = (): void => {
             clearTimeout(timer)
             unsubscribe()
-            this.stopWaiting = undefined
+            this.#stopWaiting = undefined
             resolve()
           }
           unsubscribe = ring.onSegment((segment) => {
             if (take(segment)) finish()
           })
-          timer = setTimeout(finish, Math.max(0, deadlineMs - this.nowMs()))
-          this.stopWaiting = finish
+          timer = setTimeout(finish, Math.max(0, deadlineMs - this.#nowMs()))
+          this.#stopWaiting = finish
         })
       }
       if (taken.length === 0) {
@@ -123,23 +123,23 @@ export class FfmpegClipRecorder {
           details: { atMs: trigger.atMs },
         })
       }
-      return await this.assemble(trigger, taken)
+      return await this.#assemble(trigger, taken)
     } finally {
       for (const segment of taken) ring.unpin(segment)
     }
   }
 
-  private async assemble(trigger: ClipTrigger, segments: readonly Segment[]): Promise<RecordedClip> {
+  async #assemble(trigger: ClipTrigger, segments: readonly Segment[]): Promise<RecordedClip> {
     const first = segments[0] as Segment
     const clipId = newEventId(Math.round(first.startedAtMs))
-    const listPath = join(this.deps.ring.dir, `${clipId}.txt`)
-    const partPath = join(this.deps.outputDir, `${clipId}.part.mp4`)
-    const path = join(this.deps.outputDir, `${clipId}.mp4`)
+    const listPath = join(this.#deps.ring.dir, `${clipId}.txt`)
+    const partPath = join(this.#deps.outputDir, `${clipId}.part.mp4`)
+    const path = join(this.#deps.outputDir, `${clipId}.mp4`)
     // The concat demuxer's list: one `file '...'` line per segment; quotes escaped as the format asks.
     writeFileSync(listPath, segments.map((s) => `file '${s.path.replaceAll("'", "'\\''")}'\n`).join(''))
     try {
       await runProcess(
-        this.deps.ffmpegPath ?? 'ffmpeg',
+        this.#deps.ffmpegPath ?? 'ffmpeg',
         [
           ...ffmpegRunArgs,
           '-f',
@@ -158,7 +158,7 @@ export class FfmpegClipRecorder {
         ],
         { timeoutMs: 60_000 },
       )
-      const probe = await probeMedia(partPath, this.deps.ffprobePath)
+      const probe = await probeMedia(partPath, this.#deps.ffprobePath)
       renameSync(partPath, path)
       const bytes = statSync(path).size
       return {

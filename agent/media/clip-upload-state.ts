@@ -1,12 +1,20 @@
-import { open, readFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { DoorbellError } from '../../shared/errors.js'
+import { writeFileAtomic } from '../../shared/files/atomic-file.js'
 import { newEventId, ulidPattern } from '../../shared/protocol/ids.js'
 import { clipManifestPayload, type PayloadInputOf, type PayloadOf } from '../../shared/protocol/messages.js'
 import { type ChunkSpan, type ClipDescription, chunkSpan } from './clip-chunker.js'
 
-const stateSchema = z.strictObject({
-  v: z.literal(1),
+/**
+ * Where an upload stands: `announcing` (the manifest is not acknowledged yet, so no chunk goes),
+ * `uploading` (chunks go until each is acknowledged), `failed` (the collector refused a chunk for good, or
+ * it was rejected too often), `verified` (the collector checked the whole file, `clip.verified`: only now
+ * is the clip safe to evict). A `clip.resend` takes any of them back to `uploading`.
+ */
+export type ClipUploadPhase = 'announcing' | 'uploading' | 'failed' | 'verified'
+
+const fields = {
   clipId: z.string().regex(ulidPattern),
   bytes: z.number().int().positive(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -14,22 +22,46 @@ const stateSchema = z.strictObject({
   chunkCount: z.number().int().positive(),
   /** Envelope id of each chunk, fixed at creation so a resend after restart is deduplicated. */
   chunkIds: z.array(z.string().regex(ulidPattern)),
-  isManifestAcked: z.boolean(),
   /** Indexes of acknowledged chunks, ascending. */
   acked: z.array(z.number().int().nonnegative()),
   /** Rejections (retry: true) per chunk index. */
   rejects: z.record(z.string(), z.number().int().positive()),
-  /** Set when the collector refused a chunk for good, or it was rejected too often. */
-  isFailed: z.boolean(),
   /** The clip.manifest payload, so it can be queued again after a restart if it was never acknowledged. */
   manifest: clipManifestPayload.optional(),
-  /** The collector checked the whole file (`clip.verified`): only now is the upload safe to evict. */
-  isVerified: z.boolean().default(false),
   /** The latest `clip.resend` attempt acted on (0: none); a repeated delivery of it is ignored. */
   resendAttempt: z.number().int().nonnegative().default(0),
+}
+
+/** The state file as written now. */
+const stateSchema = z.strictObject({
+  v: z.literal(2),
+  phase: z.enum(['announcing', 'uploading', 'failed', 'verified']),
+  ...fields,
+})
+
+/**
+ * The state file as versions before the phase union wrote it (v1, three booleans). Agents upgraded with
+ * clips still queued read it, converted (fromV1).
+ */
+const stateV1Schema = z.strictObject({
+  v: z.literal(1),
+  isManifestAcked: z.boolean(),
+  isFailed: z.boolean(),
+  isVerified: z.boolean().default(false),
+  ...fields,
 })
 
 type StateFile = z.output<typeof stateSchema>
+
+/**
+ * A v1 state as a phase. What the collector verified wins (it holds the whole file), then a failure,
+ * then whether the manifest was acknowledged, the order the upload queue looked at the booleans in.
+ */
+function fromV1(old: z.output<typeof stateV1Schema>): StateFile {
+  const { v, isManifestAcked, isFailed, isVerified, ...rest } = old
+  const phase = isVerified ? 'verified' : isFailed ? 'failed' : isManifestAcked ? 'uploading' : 'announcing'
+  return { v: 2, phase, ...rest }
+}
 
 /** The next chunk to send: where it lies and the envelope id to send it under. */
 export interface PlannedChunk extends ChunkSpan {
@@ -47,17 +79,17 @@ export const defaultMaxRejectsPerChunk = 5
  */
 export class ClipUploadState {
   readonly path: string
-  private readonly state: StateFile
-  private readonly ackedSet: Set<number>
-  private readonly inFlight = new Set<number>()
-  private readonly maxRejects: number
-  private writing: Promise<void> = Promise.resolve()
+  readonly #state: StateFile
+  readonly #ackedSet: Set<number>
+  readonly #inFlight = new Set<number>()
+  readonly #maxRejects: number
+  #writing: Promise<void> = Promise.resolve()
 
   private constructor(path: string, state: StateFile, maxRejects: number) {
     this.path = path
-    this.state = state
-    this.ackedSet = new Set(state.acked)
-    this.maxRejects = maxRejects
+    this.#state = state
+    this.#ackedSet = new Set(state.acked)
+    this.#maxRejects = maxRejects
   }
 
   /** The state file's path for a clip file: `<clip>.upload.json`. */
@@ -73,23 +105,21 @@ export class ClipUploadState {
     options: { manifest?: PayloadInputOf<'clip.manifest'>; maxRejects?: number } = {},
   ): Promise<ClipUploadState> {
     const state: StateFile = {
-      v: 1,
+      v: 2,
+      phase: 'announcing',
       clipId,
       bytes: description.bytes,
       sha256: description.sha256,
       chunkBytes: description.chunkBytes,
       chunkCount: description.chunkCount,
       chunkIds: newChunkIds(description.chunkCount),
-      isManifestAcked: false,
       acked: [],
       rejects: {},
-      isFailed: false,
       ...(options.manifest ? { manifest: clipManifestPayload.parse(options.manifest) } : {}),
-      isVerified: false,
       resendAttempt: 0,
     }
     const plan = new ClipUploadState(path, state, options.maxRejects ?? defaultMaxRejectsPerChunk)
-    await plan.persist()
+    await plan.#persist()
     return plan
   }
 
@@ -97,7 +127,8 @@ export class ClipUploadState {
   static async open(path: string, maxRejects = defaultMaxRejectsPerChunk): Promise<ClipUploadState> {
     let parsed: StateFile
     try {
-      parsed = stateSchema.parse(JSON.parse(await readFile(path, 'utf8')))
+      const value = JSON.parse(await readFile(path, 'utf8')) as { v?: unknown }
+      parsed = value.v === 1 ? fromV1(stateV1Schema.parse(value)) : stateSchema.parse(value)
     } catch (err) {
       throw new DoorbellError('CLIP_STATE_INVALID', path, { cause: err, details: { path } })
     }
@@ -111,69 +142,75 @@ export class ClipUploadState {
   }
 
   get clipId(): string {
-    return this.state.clipId
+    return this.#state.clipId
   }
 
   get chunkCount(): number {
-    return this.state.chunkCount
+    return this.#state.chunkCount
   }
 
   get ackedCount(): number {
-    return this.ackedSet.size
+    return this.#ackedSet.size
   }
 
+  /** Where the upload stands. */
+  get phase(): ClipUploadPhase {
+    return this.#state.phase
+  }
+
+  /** The collector stored the clip.manifest event (every phase after `announcing`). */
   get isManifestAcked(): boolean {
-    return this.state.isManifestAcked
+    return this.#state.phase !== 'announcing'
   }
 
   /** Every chunk and the manifest are acknowledged: the clip may be evicted locally. */
   get isComplete(): boolean {
-    return this.state.isManifestAcked && this.ackedSet.size === this.state.chunkCount
+    return this.isManifestAcked && this.#ackedSet.size === this.#state.chunkCount
   }
 
   get isFailed(): boolean {
-    return this.state.isFailed
+    return this.#state.phase === 'failed'
   }
 
   /** The collector verified the whole file (size and sha256), not only every chunk. */
   get isVerified(): boolean {
-    return this.state.isVerified
+    return this.#state.phase === 'verified'
   }
 
   /** The latest `clip.resend` attempt acted on; 0 when the collector never asked. */
   get resendAttempt(): number {
-    return this.state.resendAttempt
+    return this.#state.resendAttempt
   }
 
   /** The description the plan was made for (to rebuild the manifest after a restart). */
   get description(): ClipDescription {
-    const { bytes, sha256, chunkBytes, chunkCount } = this.state
+    const { bytes, sha256, chunkBytes, chunkCount } = this.#state
     return { bytes, sha256, chunkBytes, chunkCount }
   }
 
   /** The manifest payload recorded with the plan, if any. */
   get manifest(): PayloadOf<'clip.manifest'> | undefined {
-    return this.state.manifest
+    return this.#state.manifest
   }
 
   /** The envelope id chunk `index` is sent under. */
   chunkId(index: number): string {
-    const id = this.state.chunkIds[index]
-    if (id === undefined) throw new RangeError(`no chunk ${index} in clip ${this.state.clipId}`)
+    const id = this.#state.chunkIds[index]
+    if (id === undefined) throw new RangeError(`no chunk ${index} in clip ${this.#state.clipId}`)
     return id
   }
 
   /** The chunk index an envelope id belongs to, or undefined (to route acks). */
   indexOfChunkId(id: string): number | undefined {
-    const index = this.state.chunkIds.indexOf(id)
+    const index = this.#state.chunkIds.indexOf(id)
     return index < 0 ? undefined : index
   }
 
   /** The chunk nextChunk() would return, without marking it in flight. */
   peekNextChunk(): { readonly index: number } | undefined {
-    if (this.state.isFailed) return undefined
-    for (let index = 0; index < this.state.chunkCount; index += 1) {
-      if (!this.ackedSet.has(index) && !this.inFlight.has(index)) return { index }
+    if (this.#state.phase === 'failed') return undefined
+    for (let index = 0; index < this.#state.chunkCount; index += 1) {
+      if (!this.#ackedSet.has(index) && !this.#inFlight.has(index)) return { index }
     }
     return undefined
   }
@@ -183,43 +220,45 @@ export class ClipUploadState {
    * is left to send (all acknowledged, all in flight, or the clip failed).
    */
   nextChunk(): PlannedChunk | undefined {
-    if (this.state.isFailed) return undefined
-    for (let index = 0; index < this.state.chunkCount; index += 1) {
-      if (this.ackedSet.has(index) || this.inFlight.has(index)) continue
-      this.inFlight.add(index)
-      return { ...chunkSpan(this.state, index), id: this.chunkId(index) }
+    if (this.#state.phase === 'failed') return undefined
+    for (let index = 0; index < this.#state.chunkCount; index += 1) {
+      if (this.#ackedSet.has(index) || this.#inFlight.has(index)) continue
+      this.#inFlight.add(index)
+      return { ...chunkSpan(this.#state, index), id: this.chunkId(index) }
     }
     return undefined
   }
 
   /** Chunks sent but not answered become sendable again (after a reconnect). */
   releaseInFlight(): void {
-    this.inFlight.clear()
+    this.#inFlight.clear()
   }
 
   /** The collector stored chunk `index`; persisted before the promise resolves. */
   async markAcked(index: number): Promise<void> {
     this.chunkId(index)
-    this.inFlight.delete(index)
-    if (this.ackedSet.has(index)) return
-    this.ackedSet.add(index)
-    await this.persist()
+    this.#inFlight.delete(index)
+    if (this.#ackedSet.has(index)) return
+    this.#ackedSet.add(index)
+    await this.#persist()
   }
 
   /** Chunk `index` may be sent again without counting a rejection (the collector was busy, not the chunk bad). */
   releaseChunk(index: number): void {
-    this.inFlight.delete(index)
+    this.#inFlight.delete(index)
   }
 
   /** The collector refused chunk `index`: with retry it is sent again (up to the limit), else the clip fails. */
   async markRejected(index: number, options: { retry?: boolean } = {}): Promise<void> {
     this.chunkId(index)
-    this.inFlight.delete(index)
+    this.#inFlight.delete(index)
     const key = String(index)
-    const count = (this.state.rejects[key] ?? 0) + 1
-    this.state.rejects[key] = count
-    if (options.retry === false || count > this.maxRejects) this.state.isFailed = true
-    await this.persist()
+    const count = (this.#state.rejects[key] ?? 0) + 1
+    this.#state.rejects[key] = count
+    const isGivenUp = options.retry === false || count > this.#maxRejects
+    // A verified clip stays verified: the collector holds the whole file whatever a late copy met.
+    if (isGivenUp && this.#state.phase !== 'verified') this.#state.phase = 'failed'
+    await this.#persist()
   }
 
   /**
@@ -229,47 +268,39 @@ export class ClipUploadState {
    * for an attempt already acted on (a command delivered twice).
    */
   async restartForResend(attempt: number): Promise<boolean> {
-    if (attempt <= this.state.resendAttempt) return false
-    this.state.resendAttempt = attempt
-    this.state.chunkIds = newChunkIds(this.state.chunkCount)
-    this.state.rejects = {}
-    this.state.isFailed = false
-    this.state.isVerified = false
-    this.ackedSet.clear()
-    this.inFlight.clear()
-    await this.persist()
+    if (attempt <= this.#state.resendAttempt) return false
+    this.#state.resendAttempt = attempt
+    this.#state.chunkIds = newChunkIds(this.#state.chunkCount)
+    this.#state.rejects = {}
+    // Whether the manifest was acknowledged stays as it was: the collector keeps the manifest.
+    if (this.#state.phase !== 'announcing') this.#state.phase = 'uploading'
+    this.#ackedSet.clear()
+    this.#inFlight.clear()
+    await this.#persist()
     return true
   }
 
   /** The collector verified the whole clip (`clip.verified`). */
   async markVerified(): Promise<void> {
-    if (this.state.isVerified) return
-    this.state.isVerified = true
-    await this.persist()
+    if (this.#state.phase === 'verified') return
+    this.#state.phase = 'verified'
+    await this.#persist()
   }
 
   /** The collector stored the clip.manifest event. */
   async markManifestAcked(): Promise<void> {
-    if (this.state.isManifestAcked) return
-    this.state.isManifestAcked = true
-    await this.persist()
+    if (this.#state.phase !== 'announcing') return
+    this.#state.phase = 'uploading'
+    await this.#persist()
   }
 
-  /** Writes the state: temp file, fsync, then rename (atomic on POSIX). Writes are serialized. */
-  private persist(): Promise<void> {
-    const next = this.writing.then(async () => {
-      const snapshot: StateFile = { ...this.state, acked: [...this.ackedSet].sort((a, b) => a - b) }
-      const tmp = `${this.path}.tmp`
-      const handle = await open(tmp, 'w')
-      try {
-        await handle.writeFile(JSON.stringify(snapshot))
-        await handle.sync() // on an SD card a rename may otherwise reach the disk before the data
-      } finally {
-        await handle.close()
-      }
-      await rename(tmp, this.path)
+  /** Writes the state atomically and durably (shared/files/atomic-file.ts). Writes are serialized. */
+  #persist(): Promise<void> {
+    const next = this.#writing.then(async () => {
+      const snapshot: StateFile = { ...this.#state, acked: [...this.#ackedSet].sort((a, b) => a - b) }
+      await writeFileAtomic(this.path, JSON.stringify(snapshot))
     })
-    this.writing = next.catch(() => undefined)
+    this.#writing = next.catch(() => undefined)
     return next
   }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { isDoorbellError } from '../../shared/errors.js'
-import { ulidPattern } from '../../shared/protocol/ids.js'
+import { ulidCharsSource, ulidPattern } from '../../shared/protocol/ids.js'
 import type { PayloadInputOf } from '../../shared/protocol/messages.js'
 import { clipManifestPayloadOf, describeClipFile } from './clip-chunker.js'
 import type { RecordedClip } from './clip-recorder.js'
@@ -36,7 +36,8 @@ export interface FsClipStoreDeps {
   readonly onEvicted?: (eviction: ClipEviction) => void
 }
 
-const clipFile = /^([0-9A-HJKMNP-TV-Z]{26})\.mp4$/
+const clipFile = new RegExp(`^(${ulidCharsSource})\\.mp4$`)
+const uploadStateFile = new RegExp(`^(${ulidCharsSource})\\.upload\\.json$`)
 
 /**
  * Finished clips on the Pi's disk, bounded in bytes. Eviction takes the oldest uploaded clip the
@@ -47,12 +48,12 @@ const clipFile = /^([0-9A-HJKMNP-TV-Z]{26})\.mp4$/
  */
 export class FsClipStore {
   readonly dir: string
-  private readonly deps: FsClipStoreDeps
+  readonly #deps: FsClipStoreDeps
   /** Clips by id; ULIDs sort by start time, so sorted keys are oldest first. */
-  private readonly clips = new Map<string, StoredClip>()
+  readonly #clips = new Map<string, StoredClip>()
 
   constructor(deps: FsClipStoreDeps) {
-    this.deps = deps
+    this.#deps = deps
     this.dir = deps.dir
   }
 
@@ -78,14 +79,14 @@ export class FsClipStore {
         upload = await ClipUploadState.create(
           statePath,
           clipId,
-          await describeClipFile(path, this.deps.chunkBytes),
+          await describeClipFile(path, this.#deps.chunkBytes),
         )
       }
-      this.clips.set(clipId, { clipId, path, bytes: statSync(path).size, upload })
+      this.#clips.set(clipId, { clipId, path, bytes: statSync(path).size, upload })
     }
     for (const name of readdirSync(this.dir)) {
-      const match = /^([0-9A-HJKMNP-TV-Z]{26})\.upload\.json$/.exec(name)
-      if (match?.[1] && !this.clips.has(match[1])) rmSync(join(this.dir, name), { force: true })
+      const match = uploadStateFile.exec(name)
+      if (match?.[1] && !this.#clips.has(match[1])) rmSync(join(this.dir, name), { force: true })
     }
     this.enforceBounds()
   }
@@ -98,7 +99,7 @@ export class FsClipStore {
     clip: RecordedClip,
   ): Promise<{ stored: StoredClip; manifest: PayloadInputOf<'clip.manifest'> } | undefined> {
     if (!ulidPattern.test(clip.clipId)) throw new RangeError(`not a clip id: ${clip.clipId}`)
-    const description = await describeClipFile(clip.path, this.deps.chunkBytes)
+    const description = await describeClipFile(clip.path, this.#deps.chunkBytes)
     const manifest = clipManifestPayloadOf(clip, description)
     const upload = await ClipUploadState.create(
       ClipUploadState.pathFor(clip.path),
@@ -109,31 +110,31 @@ export class FsClipStore {
       },
     )
     const stored: StoredClip = { clipId: clip.clipId, path: clip.path, bytes: description.bytes, upload }
-    this.clips.set(clip.clipId, stored)
+    this.#clips.set(clip.clipId, stored)
     this.enforceBounds()
-    if (!this.clips.has(clip.clipId)) return undefined
+    if (!this.#clips.has(clip.clipId)) return undefined
     return { stored, manifest }
   }
 
   /** The held clips, oldest first (the uplink uploads in this order). */
   list(): StoredClip[] {
-    return [...this.clips.keys()].sort().map((id) => this.clips.get(id) as StoredClip)
+    return [...this.#clips.keys()].sort().map((id) => this.#clips.get(id) as StoredClip)
   }
 
   get(clipId: string): StoredClip | undefined {
-    return this.clips.get(clipId)
+    return this.#clips.get(clipId)
   }
 
   /** Bytes of all held clips. */
   totalBytes(): number {
     let total = 0
-    for (const clip of this.clips.values()) total += clip.bytes
+    for (const clip of this.#clips.values()) total += clip.bytes
     return total
   }
 
   /** Applies the bounds; call after an upload completes so uploaded clips can go. */
   enforceBounds(): void {
-    const { maxBytes, hardMaxBytes } = this.deps
+    const { maxBytes, hardMaxBytes } = this.#deps
     let total = this.totalBytes()
     // Unverified clips last: a verification lost on the way (a collector restart while the device was
     // offline) must not pin clips for ever, so they are still evicted, but only after every verified one.
@@ -141,30 +142,30 @@ export class FsClipStore {
       for (const clip of this.list()) {
         if (total <= maxBytes) return
         if (!clip.upload.isComplete || clip.upload.isVerified !== isVerified) continue
-        this.evict(clip, true)
+        this.#evict(clip, true)
         total -= clip.bytes
       }
     }
     for (const clip of this.list()) {
       if (total <= hardMaxBytes) return
-      this.evict(clip, clip.upload.isComplete)
+      this.#evict(clip, clip.upload.isComplete)
       total -= clip.bytes
     }
   }
 
   /** Removes a clip and its plan (e.g. a failed upload the integrator gives up on). */
   remove(clipId: string): void {
-    const clip = this.clips.get(clipId)
-    if (clip) this.evict(clip, clip.upload.isComplete, false)
+    const clip = this.#clips.get(clipId)
+    if (clip) this.#evict(clip, clip.upload.isComplete, false)
   }
 
-  private evict(clip: StoredClip, wasUploaded: boolean, shouldReport = true): void {
-    this.clips.delete(clip.clipId)
+  #evict(clip: StoredClip, wasUploaded: boolean, shouldReport = true): void {
+    this.#clips.delete(clip.clipId)
     rmSync(clip.path, { force: true })
     rmSync(clip.upload.path, { force: true })
     if (shouldReport) {
       const wasVerified = clip.upload.isVerified
-      this.deps.onEvicted?.({ clipId: clip.clipId, bytes: clip.bytes, wasUploaded, wasVerified })
+      this.#deps.onEvicted?.({ clipId: clip.clipId, bytes: clip.bytes, wasUploaded, wasVerified })
     }
   }
 }

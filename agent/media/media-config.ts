@@ -6,7 +6,7 @@ const KiB = 1024
 const MiB = 1024 * KiB
 
 /**
- * The media part of the agent config, plugged in under `media:` (issue 5). Every field has a default,
+ * The media part of the agent config, plugged in under `media:`. Every field has a default,
  * so `mediaConfigSchema.parse({})` is a working simulated-free Pi setup. docs/media.md explains each.
  */
 export const mediaConfigSchema = z
@@ -100,7 +100,7 @@ export const mediaConfigSchema = z
       .min(8 * KiB)
       .max(maxChunkDataBytes)
       .default(16 * KiB),
-    /** Pacing of the lazy clip upload (issue 5): what may sit unacknowledged in front of a press. */
+    /** Pacing of the lazy clip upload: what may sit unacknowledged in front of a press. */
     upload: z
       .strictObject({
         /** Chunks published and not yet acknowledged. */

@@ -50,15 +50,15 @@ export interface TriggerResult {
 export class MediaService {
   readonly store: FsClipStore
   readonly ring: FsSegmentRing
-  private readonly deps: MediaServiceDeps
-  private readonly camera: CameraCapture
-  private readonly recorder: FfmpegClipRecorder
-  private readonly snapshots: FfmpegSnapshotTaker
-  private clipInProgress: Promise<unknown> = Promise.resolve()
-  private readonly clipsInProgress = new WeakMap<Promise<RecordedClip>, Promise<RecordedClip | undefined>>()
+  readonly #deps: MediaServiceDeps
+  readonly #camera: CameraCapture
+  readonly #recorder: FfmpegClipRecorder
+  readonly #snapshots: FfmpegSnapshotTaker
+  #clipInProgress: Promise<unknown> = Promise.resolve()
+  readonly #clipsInProgress = new WeakMap<Promise<RecordedClip>, Promise<RecordedClip | undefined>>()
 
   constructor(deps: MediaServiceDeps) {
-    this.deps = deps
+    this.#deps = deps
     const { config } = deps
     this.ring = new FsSegmentRing({
       dir: config.ring.dir,
@@ -73,13 +73,13 @@ export class MediaService {
       chunkBytes: config.chunkBytes,
       ...(deps.ports.onClipEvicted ? { onEvicted: deps.ports.onClipEvicted } : {}),
     })
-    this.camera =
+    this.#camera =
       deps.camera ??
       new FfmpegCameraCapture({
         pipeline: () => buildCapturePipeline(config, { segmentStartNumber: this.ring.nextIndex() }),
         events: { onFailure: (err) => deps.ports.onError(err, 'camera') },
       })
-    this.recorder = new FfmpegClipRecorder({
+    this.#recorder = new FfmpegClipRecorder({
       ring: this.ring,
       outputDir: clipsDir,
       prerollMs: config.prerollMs,
@@ -88,7 +88,7 @@ export class MediaService {
       ffmpegPath: config.ffmpegPath,
       ffprobePath: config.ffprobePath,
     })
-    this.snapshots = new FfmpegSnapshotTaker({
+    this.#snapshots = new FfmpegSnapshotTaker({
       ring: this.ring,
       maxBytes: config.snapshot.maxBytes,
       quality: config.snapshot.quality,
@@ -101,9 +101,9 @@ export class MediaService {
   /** Opens the clip store (resuming upload plans) and starts the camera into the ring. */
   async start(): Promise<void> {
     await this.store.open()
-    if (!this.deps.config.enabled) return
+    if (!this.#deps.config.enabled) return
     this.ring.start()
-    this.camera.start()
+    this.#camera.start()
   }
 
   /**
@@ -111,10 +111,10 @@ export class MediaService {
    * before shutdown keeps its clip), then empties the ring; stored clips stay for upload.
    */
   async stop(): Promise<void> {
-    await this.camera.stop()
+    await this.#camera.stop()
     this.ring.poll() // adopt the segment ffmpeg closed on SIGTERM
-    await this.recorder.flush()
-    await this.clipInProgress
+    await this.#recorder.flush()
+    await this.#clipInProgress
     this.ring.stop()
   }
 
@@ -125,9 +125,9 @@ export class MediaService {
 
   /** A snapshot alone (the collector's `snapshot` command): handed to ports.onSnapshot, never throws. */
   snapshot(relatesTo?: string): Promise<Snapshot | undefined> {
-    const { ports } = this.deps
-    if (!this.deps.config.enabled) return Promise.resolve(undefined)
-    return this.snapshots.take().then(
+    const { ports } = this.#deps
+    if (!this.#deps.config.enabled) return Promise.resolve(undefined)
+    return this.#snapshots.take().then(
       (shot) => {
         ports.onSnapshot(snapshotPayloadOf(shot.jpeg, relatesTo), shot)
         return shot
@@ -141,13 +141,13 @@ export class MediaService {
 
   /** Starts a snapshot and a clip for a press or motion at trigger.atMs; returns without waiting. */
   trigger(trigger: ClipTrigger): TriggerResult {
-    const { ports } = this.deps
-    if (!this.deps.config.enabled)
+    const { ports } = this.#deps
+    if (!this.#deps.config.enabled)
       return { snapshot: Promise.resolve(undefined), clip: Promise.resolve(undefined) }
     const snapshot = this.snapshot(trigger.relatesTo)
     // A trigger during a clip's collection joins it (same promise): store and announce it once.
-    const recording = this.recorder.record(trigger)
-    let clip = this.clipsInProgress.get(recording)
+    const recording = this.#recorder.record(trigger)
+    let clip = this.#clipsInProgress.get(recording)
     if (!clip) {
       clip = recording
         .then(async (recorded) => {
@@ -159,8 +159,8 @@ export class MediaService {
           ports.onError(err, 'clip')
           return undefined
         })
-      this.clipsInProgress.set(recording, clip)
-      this.clipInProgress = clip
+      this.#clipsInProgress.set(recording, clip)
+      this.#clipInProgress = clip
     }
     return { snapshot, clip }
   }

@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { ulidCharsSource } from '../../shared/protocol/ids.js'
 import { segmentListName } from './capture-command.js'
 
 /** One closed segment of the ring: an MPEG-TS file starting on a keyframe. */
@@ -42,7 +43,7 @@ type SegmentListener = (segment: Segment) => void
 const anchorWindow = 30
 const segmentFile = /^seg-(\d+)\.ts$/
 /** Scratch files of snapshots (snap-<ULID>.jpg) and clip lists (<ULID>.txt) written into the ring folder. */
-const ownScratchFile = /^(snap-)?[0-9A-HJKMNP-TV-Z]{26}\.(jpg|txt)$/
+const ownScratchFile = new RegExp(`^(snap-)?${ulidCharsSource}\\.(jpg|txt)$`)
 /** One line of ffmpeg's CSV segment list: file name, start and end time in seconds. */
 const listEntry = /^(seg-(\d+)\.ts),(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$/
 
@@ -54,36 +55,36 @@ const listEntry = /^(seg-(\d+)\.ts),(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$/
  */
 export class FsSegmentRing {
   readonly dir: string
-  private readonly deps: SegmentRingDeps
-  private readonly nowMs: () => number
-  private readonly held: Segment[] = []
-  private readonly pins = new Map<number, number>()
-  private readonly listeners = new Set<SegmentListener>()
-  private lastIndex = -1
-  private lastEndMs = Number.NEGATIVE_INFINITY
-  private readonly anchorSamples: number[] = []
-  private evicted = 0
-  private timer: NodeJS.Timeout | undefined
+  readonly #deps: SegmentRingDeps
+  readonly #nowMs: () => number
+  readonly #held: Segment[] = []
+  readonly #pins = new Map<number, number>()
+  readonly #listeners = new Set<SegmentListener>()
+  #lastIndex = -1
+  #lastEndMs = Number.NEGATIVE_INFINITY
+  readonly #anchorSamples: number[] = []
+  #evicted = 0
+  #timer: NodeJS.Timeout | undefined
 
   constructor(deps: SegmentRingDeps) {
-    this.deps = deps
+    this.#deps = deps
     this.dir = deps.dir
-    this.nowMs = deps.nowMs ?? Date.now
+    this.#nowMs = deps.nowMs ?? Date.now
   }
 
   /** Empties (or creates) the ring folder and starts polling the segment list. */
   start(): void {
-    this.clear()
+    this.#clear()
     mkdirSync(this.dir, { recursive: true })
-    this.timer = setInterval(() => this.poll(), this.deps.pollMs)
-    this.timer.unref()
+    this.#timer = setInterval(() => this.poll(), this.#deps.pollMs)
+    this.#timer.unref()
   }
 
   /** Stops polling and deletes every segment (tmpfs is RAM). */
   stop(): void {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
-    this.clear()
+    if (this.#timer) clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#clear()
   }
 
   /** Reads the segment list once, adopting newly closed segments and enforcing the bounds. */
@@ -94,14 +95,14 @@ export class FsSegmentRing {
     } catch {
       return // not written yet
     }
-    const seenAtMs = this.nowMs()
+    const seenAtMs = this.#nowMs()
     // Only newline-terminated lines: a line being written is read at the next poll.
     for (const line of text.split('\n').slice(0, -1)) {
       const entry = listEntry.exec(line.trim())
       if (!entry) continue
       const [, name, number, startS, endS] = entry as unknown as [string, string, string, string, string]
       const index = Number(number)
-      if (index <= this.lastIndex) continue
+      if (index <= this.#lastIndex) continue
       const path = join(this.dir, name)
       let bytes: number
       try {
@@ -110,11 +111,11 @@ export class FsSegmentRing {
         continue // deleted under us; nothing to adopt
       }
       // Segments that dropped off the list unseen (a stalled poll) are not adopted: delete them.
-      for (let missed = this.lastIndex + 1; this.lastIndex >= 0 && missed < index; missed += 1) {
+      for (let missed = this.#lastIndex + 1; this.#lastIndex >= 0 && missed < index; missed += 1) {
         rmSync(join(this.dir, `seg-${String(missed).padStart(6, '0')}.ts`), { force: true })
       }
-      this.lastIndex = index
-      const anchorMs = this.anchor(seenAtMs, Number(endS) * 1000)
+      this.#lastIndex = index
+      const anchorMs = this.#anchor(seenAtMs, Number(endS) * 1000)
       const segment: Segment = {
         index,
         path,
@@ -122,9 +123,9 @@ export class FsSegmentRing {
         startedAtMs: anchorMs + Number(startS) * 1000,
         endedAtMs: anchorMs + Number(endS) * 1000,
       }
-      this.held.push(segment)
-      this.evict()
-      for (const listener of this.listeners) listener(segment)
+      this.#held.push(segment)
+      this.#evict()
+      for (const listener of this.#listeners) listener(segment)
     }
   }
 
@@ -135,78 +136,78 @@ export class FsSegmentRing {
    * observations, not all of them, lets the estimate follow a stream clock that drifts; time going
    * backwards (a restarted capture) starts the window over.
    */
-  private anchor(seenAtMs: number, endMs: number): number {
-    if (endMs < this.lastEndMs) this.anchorSamples.length = 0
-    this.lastEndMs = endMs
-    this.anchorSamples.push(seenAtMs - endMs)
-    if (this.anchorSamples.length > anchorWindow) this.anchorSamples.shift()
-    return Math.min(...this.anchorSamples)
+  #anchor(seenAtMs: number, endMs: number): number {
+    if (endMs < this.#lastEndMs) this.#anchorSamples.length = 0
+    this.#lastEndMs = endMs
+    this.#anchorSamples.push(seenAtMs - endMs)
+    if (this.#anchorSamples.length > anchorWindow) this.#anchorSamples.shift()
+    return Math.min(...this.#anchorSamples)
   }
 
   /** The number a restarted capture should give its first segment, so no held file is overwritten. */
   nextIndex(): number {
-    return this.lastIndex + 2 // +1 would be the dead run's unfinished segment; skip it too
+    return this.#lastIndex + 2 // +1 would be the dead run's unfinished segment; skip it too
   }
 
   /** The held segments, oldest first. */
   segments(): readonly Segment[] {
-    return [...this.held]
+    return [...this.#held]
   }
 
   /** The newest closed segment, if any. */
   latest(): Segment | undefined {
-    return this.held.at(-1)
+    return this.#held.at(-1)
   }
 
   /** Calls listener for each segment closed from now on; returns the unsubscribe function. */
   onSegment(listener: SegmentListener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   /** Keeps a segment on disk past the bounds until unpin is called as many times. */
   pin(segment: Segment): void {
-    this.pins.set(segment.index, (this.pins.get(segment.index) ?? 0) + 1)
+    this.#pins.set(segment.index, (this.#pins.get(segment.index) ?? 0) + 1)
   }
 
   /** Releases one pin; the segment may be evicted at the next bound check. */
   unpin(segment: Segment): void {
-    const count = (this.pins.get(segment.index) ?? 0) - 1
-    if (count > 0) this.pins.set(segment.index, count)
-    else this.pins.delete(segment.index)
-    this.evict()
+    const count = (this.#pins.get(segment.index) ?? 0) - 1
+    if (count > 0) this.#pins.set(segment.index, count)
+    else this.#pins.delete(segment.index)
+    this.#evict()
   }
 
   /** Current counters. */
   stats(): SegmentRingStats {
     return {
-      segments: this.held.length,
-      bytes: this.held.reduce((sum, s) => sum + s.bytes, 0),
-      pinned: this.pins.size,
-      evicted: this.evicted,
+      segments: this.#held.length,
+      bytes: this.#held.reduce((sum, s) => sum + s.bytes, 0),
+      pinned: this.#pins.size,
+      evicted: this.#evicted,
     }
   }
 
   /** Drops the oldest segments while over a bound; stops at a pinned one so the ring stays contiguous. */
-  private evict(): void {
-    let bytes = this.held.reduce((sum, s) => sum + s.bytes, 0)
-    const { maxSegments, maxBytes } = this.deps.limits
-    while (this.held.length > 0 && (this.held.length > maxSegments || bytes > maxBytes)) {
-      const oldest = this.held[0] as Segment
-      if (this.pins.has(oldest.index)) break
-      this.held.shift()
+  #evict(): void {
+    let bytes = this.#held.reduce((sum, s) => sum + s.bytes, 0)
+    const { maxSegments, maxBytes } = this.#deps.limits
+    while (this.#held.length > 0 && (this.#held.length > maxSegments || bytes > maxBytes)) {
+      const oldest = this.#held[0] as Segment
+      if (this.#pins.has(oldest.index)) break
+      this.#held.shift()
       bytes -= oldest.bytes
-      this.evicted += 1
+      this.#evicted += 1
       rmSync(oldest.path, { force: true })
     }
   }
 
-  private clear(): void {
-    this.held.length = 0
-    this.pins.clear()
-    this.lastIndex = -1
-    this.lastEndMs = Number.NEGATIVE_INFINITY
-    this.anchorSamples.length = 0
+  #clear(): void {
+    this.#held.length = 0
+    this.#pins.clear()
+    this.#lastIndex = -1
+    this.#lastEndMs = Number.NEGATIVE_INFINITY
+    this.#anchorSamples.length = 0
     let names: string[]
     try {
       names = readdirSync(this.dir)

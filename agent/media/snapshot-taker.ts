@@ -39,41 +39,41 @@ const maxAttempts = 6
  * it fits maxBytes (the protocol's maxSnapshotImageBytes).
  */
 export class FfmpegSnapshotTaker {
-  private readonly deps: SnapshotTakerDeps
+  readonly #deps: SnapshotTakerDeps
 
   constructor(deps: SnapshotTakerDeps) {
-    this.deps = deps
+    this.#deps = deps
   }
 
   /** Takes one snapshot; throws CAMERA_FAILED when no segment exists or no size fits. */
   async take(): Promise<Snapshot> {
-    const segment = await this.newestSegment()
-    const { ring } = this.deps
+    const segment = await this.#newestSegment()
+    const { ring } = this.#deps
     ring.pin(segment)
     try {
-      let quality = this.deps.quality
+      let quality = this.#deps.quality
       let widthPx: number | undefined
       for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
-        const jpeg = await this.grab(segment, quality, widthPx)
-        if (jpeg.length <= this.deps.maxBytes)
+        const jpeg = await this.#grab(segment, quality, widthPx)
+        if (jpeg.length <= this.#deps.maxBytes)
           return { jpeg, capturedAtMs: segment.endedAtMs, quality, widthPx }
         // Too big: coarser quantiser first (cheap, keeps detail), then half the width.
         if (quality < 20) quality = Math.min(31, quality + 8)
         else widthPx = Math.max(160, Math.floor((widthPx ?? jpegWidthPx(jpeg) ?? 640) / 2 / 2) * 2)
       }
-      throw new DoorbellError('CAMERA_FAILED', `no snapshot fits ${this.deps.maxBytes} bytes`)
+      throw new DoorbellError('CAMERA_FAILED', `no snapshot fits ${this.#deps.maxBytes} bytes`)
     } finally {
       ring.unpin(segment)
     }
   }
 
-  private async newestSegment(): Promise<Segment> {
-    const { ring } = this.deps
+  async #newestSegment(): Promise<Segment> {
+    const { ring } = this.#deps
     const latest = ring.latest()
-    const nowMs = (this.deps.nowMs ?? Date.now)()
-    if (latest && (this.deps.maxAgeMs === undefined || nowMs - latest.endedAtMs <= this.deps.maxAgeMs))
+    const nowMs = (this.#deps.nowMs ?? Date.now)()
+    if (latest && (this.#deps.maxAgeMs === undefined || nowMs - latest.endedAtMs <= this.#deps.maxAgeMs))
       return latest
-    const waitMs = this.deps.waitForSegmentMs ?? 3000
+    const waitMs = this.#deps.waitForSegmentMs ?? 3000
     return await new Promise<Segment>((resolve, reject) => {
       const timer = setTimeout(() => {
         unsubscribe()
@@ -87,12 +87,12 @@ export class FfmpegSnapshotTaker {
     })
   }
 
-  private async grab(segment: Segment, quality: number, widthPx: number | undefined): Promise<Buffer> {
-    const out = join(this.deps.ring.dir, `snap-${newEventId()}.jpg`)
+  async #grab(segment: Segment, quality: number, widthPx: number | undefined): Promise<Buffer> {
+    const out = join(this.#deps.ring.dir, `snap-${newEventId()}.jpg`)
     try {
       // -update 1 keeps overwriting one image, so the file ends holding the segment's last frame.
       await runProcess(
-        this.deps.ffmpegPath ?? 'ffmpeg',
+        this.#deps.ffmpegPath ?? 'ffmpeg',
         [
           ...ffmpegRunArgs,
           '-i',

@@ -1,11 +1,11 @@
 import { join } from 'node:path'
 import type { Registry } from 'prom-client'
-import type { DoorbellError } from '../../shared/errors.js'
 import { eventIdTimeMs, newEventId } from '../../shared/protocol/index.js'
-import type { CollectorEvent } from '../collector-event.js'
+import type { CollectorEvent } from '../events/collector-event.js'
 import type { Forwarder } from '../forwarding/forwarder.js'
 import type { StoredEvent } from '../store/event-store.js'
 import { type Alert, type AlertLinks, alertFromEvent, alertLinks } from './alert.js'
+import type { AlertEvent } from './alert-event.js'
 import { AlertMetrics } from './alert-metrics.js'
 import type { AlertsConfig, AlertUser } from './alerts-config.js'
 import type { Channel, Recipient } from './channel.js'
@@ -13,31 +13,16 @@ import { createChannels } from './create-channels.js'
 import { type DeadLetterLog, FileDeadLetterLog } from './dead-letter-log.js'
 import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
 import { healthAlert, temperatureAlert } from './derived-alerts.js'
-import { type DeviceHealthStore, FileDeviceHealthStore } from './device-health-file.js'
+import { type DeviceHealthLoad, type DeviceHealthStore, FileDeviceHealthStore } from './device-health-file.js'
 import { DeviceHealthMonitor, type HealthTransition } from './device-health-monitor.js'
 import { OperatorReports } from './operator-reports.js'
 import { FilePushSubscriptionStore, type PushSubscriptionStore } from './push-subscription-store.js'
-import { SlaTracker, type SlaViolation } from './sla-tracker.js'
+import { SlaTracker } from './sla-tracker.js'
 import { type TemperatureAnomaly, TemperatureAnomalyDetector } from './temperature-anomaly.js'
 import { ThrottledSaver } from './throttled-saver.js'
-import { type Suppression, UserAlertPolicy } from './user-policy.js'
+import { UserAlertPolicy } from './user-policy.js'
 
-/** What the alert service reports; main.ts logs it (error for SLA violations and dead letters). */
-export type AlertEvent =
-  | { readonly kind: 'delivery'; readonly outcome: DeliveryOutcome }
-  | {
-      readonly kind: 'suppressed'
-      readonly user: string
-      readonly alertId: string
-      readonly reason: Suppression
-    }
-  | ({ readonly kind: 'sla_violation' } & SlaViolation)
-  | { readonly kind: 'device_health'; readonly transition: HealthTransition }
-  /** The saved device health was unreadable at start and is ignored (HEALTH_STATE_INVALID). */
-  | { readonly kind: 'health_state_invalid'; readonly err: DoorbellError }
-  | { readonly kind: 'temperature_anomaly'; readonly anomaly: TemperatureAnomaly }
-  | { readonly kind: 'subscription_gone'; readonly user: string; readonly status: number }
-  | { readonly kind: 'task_failed'; readonly task: string; readonly err: unknown }
+export type { AlertEvent } from './alert-event.js'
 
 /** Collaborators of the alert service. */
 export interface AlertServiceDeps {
@@ -51,6 +36,8 @@ export interface AlertServiceDeps {
   readonly deadLetters?: DeadLetterLog
   readonly subscriptions?: PushSubscriptionStore
   readonly healthStore?: DeviceHealthStore
+  /** What the health store held at start (the caller awaits its load); default none. */
+  readonly savedHealth?: DeviceHealthLoad
   /** Current homeowner settings (the dashboard's settings store); default the config's users. */
   readonly users?: () => readonly AlertUser[]
 }
@@ -145,7 +132,7 @@ export class AlertService {
     })
     this.health = new DeviceHealthMonitor(deps.config.health)
     const healthStore = deps.healthStore ?? new FileDeviceHealthStore(join(dir, 'device-health.json'))
-    const saved = healthStore.load()
+    const saved = deps.savedHealth ?? { records: [] }
     if (saved.err) this.#onEvent({ kind: 'health_state_invalid', err: saved.err })
     this.health.restore(saved.records, this.#now())
     this.#healthSaver = new ThrottledSaver({
@@ -258,7 +245,7 @@ export class AlertService {
     if (event.kind === 'presence') {
       this.#afterHealthUpdate([this.health.presence(event.deviceId, event.state, this.#now())])
     } else if (event.kind === 'registry_changed') {
-      this.watchDevices(event.enabledDeviceIds)
+      void this.watchDevices(event.enabledDeviceIds)
     } else if (event.kind === 'service_subscribed') {
       this.#notifyObservers((o) => o.onServiceSubscribed?.(event.filters))
     } else if (event.kind === 'clip' && event.verdict === 'complete') {
@@ -271,9 +258,12 @@ export class AlertService {
    * The registry's enabled devices (at start and after each change): device health watches exactly these,
    * and observers hear of them (Home Assistant discovery withdraws the others).
    */
-  watchDevices(deviceIds: readonly string[]): void {
-    if (this.health.watch(deviceIds, this.#now())) this.#healthSaver.changed(true)
+  watchDevices(deviceIds: readonly string[]): Promise<void> {
+    const saved = this.health.watch(deviceIds, this.#now())
+      ? this.#healthSaver.changed(true)
+      : Promise.resolve()
     this.#notifyObservers((o) => o.onDevices?.(deviceIds))
+    return saved
   }
 
   /** Resolves when every queued delivery and retry is done. */
@@ -289,7 +279,7 @@ export class AlertService {
     if (this.#isClosed) return
     this.#isClosed = true
     clearInterval(this.#healthTimer)
-    this.#healthSaver.close()
+    await this.#healthSaver.close()
     this.#notifyObservers((o) => o.close?.())
     await this.lanes.close()
   }
@@ -318,7 +308,7 @@ export class AlertService {
       isTransition = true
       this.#onHealth(transition)
     }
-    this.#healthSaver.changed(isTransition)
+    void this.#healthSaver.changed(isTransition)
   }
 
   #onHealth(transition: HealthTransition): void {

@@ -1,12 +1,13 @@
 import type { EventClass } from '../../shared/protocol/index.js'
 import { eventIdTimeMs } from '../../shared/protocol/index.js'
 import type { StoredEvent } from '../store/event-store.js'
+import { mediaPaths } from '../store/related-media.js'
 import type { AlertKind } from './alerts-config.js'
 
 /**
  * One notification, independent of the channel that carries it. `tag` identifies the notification on the
  * homeowner's device: an enrichment (snapshot, clip) carries the tag of the press it belongs to and
- * `isUpdate: true`, so channels replace the notification rather than add a second one (issue 9).
+ * `isUpdate: true`, so channels replace the notification rather than add a second one.
  */
 export interface Alert {
   /** Unique per delivery (the event id that caused it, or a generated one). */
@@ -35,7 +36,7 @@ export interface Alert {
   readonly imageUrl?: string
 }
 
-/** Links built from the collector's public URL; the routes themselves come with the media and dashboard issues. */
+/** Links built from the collector's public URL, to the dashboard's event page and the media routes. */
 export interface AlertLinks {
   event(id: string): string | undefined
   snapshot(id: string): string | undefined
@@ -47,8 +48,8 @@ export function alertLinks(publicUrl: string | undefined): AlertLinks {
   const base = publicUrl?.replace(/\/+$/, '')
   return {
     event: (id) => (base ? `${base}/events/${id}` : undefined),
-    snapshot: (id) => (base ? `${base}/api/snapshots/${id}` : undefined),
-    clip: (clipId) => (base ? `${base}/api/clips/${clipId}` : undefined),
+    snapshot: (id) => (base ? `${base}${mediaPaths.snapshotOf(id)}` : undefined),
+    clip: (clipId) => (base ? `${base}${mediaPaths.clip(clipId)}` : undefined),
   }
 }
 

@@ -1,8 +1,8 @@
 import type { Logger } from '../../shared/logger.js'
-import type { AlertEvent } from './alert-service.js'
+import type { AlertEvent } from './alert-event.js'
 
 /** How main.ts logs what the alert service reports: error when a human must act (SLA, dead letter). */
-export function logAlertEvent(log: Logger, event: AlertEvent): void {
+export function logAlertEvent(log: Logger, event: Exclude<AlertEvent, { kind: 'task_failed' }>): void {
   switch (event.kind) {
     case 'delivery': {
       const o = event.outcome
@@ -47,9 +47,6 @@ export function logAlertEvent(log: Logger, event: AlertEvent): void {
       break
     case 'subscription_gone':
       log.info({ user: event.user, status: event.status }, 'push subscription expired; removed')
-      break
-    case 'task_failed':
-      log.warn({ err: event.err, task: event.task }, 'alerts task failed')
       break
   }
 }

@@ -1,12 +1,15 @@
-import { TLSSocket } from 'node:tls'
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
-import { statusPayload, topics } from '../../shared/protocol/index.js'
-import { type DecodedPublish, itemId, type RejectReason } from '../ingest/ingest-item.js'
-import { decodePublish } from '../ingest/publish-decoder.js'
+import { topics } from '../../shared/protocol/index.js'
+import { isSubscribeAllowed } from '../access/mqtt-rights.js'
+import type { Quotas } from '../access/quotas.js'
+import type { RejectReason } from '../ingest/ingest-item.js'
+import { createPublishIngest } from '../ingest/publish-ingest.js'
+import type { IngestSink } from '../ingest/publish-steps.js'
 import type { IdentityRegistry, Principal } from '../registry/identity-registry.js'
-import { checkPublish, isClientIdAllowed, isSubscribeAllowed } from './access-policy.js'
-import { ConcurrencyGate } from './concurrency-gate.js'
-import { MqttPacketLimiter } from './mqtt-packet-limiter.js'
+import { connack, createConnectAuthenticator } from './connect-authenticator.js'
+import type { LoginLimiter } from './login-limiter.js'
+import { SessionQueues } from './session-queues.js'
+import { type SessionLimits, SessionTable } from './session-table.js'
 import type { TokenBucketRateLimiter } from './token-bucket.js'
 
 /** Collaborators of the broker's hooks. */
@@ -14,10 +17,26 @@ export interface DoorbellBrokerDeps {
   readonly registry: IdentityRegistry
   readonly rateLimiter: TokenBucketRateLimiter
   readonly connectTimeoutMs: number
+  /** Slow (legacy scrypt) secret checks at once and waiting (access/quotas.ts). */
+  readonly credentialChecks: Quotas['credentialChecks']
+  /** Failed logins per address and identity, with backoff. */
+  readonly loginLimiter: LoginLimiter
+  readonly sessions: SessionLimits & {
+    /** QoS 1 and 2 messages one persistent session may have queued or in flight. */
+    readonly maxQueuedMessages: number
+  }
+  /** Counts what the session bounds dropped: queued messages (queue full, session gone), sessions. */
+  readonly onSessionDropped: (
+    what: 'message' | 'session',
+    reason: 'queue_full' | 'expired' | 'evicted',
+    count: number,
+  ) => void
   /** Counts a refusal (the rejection metric). */
   readonly onRejected: (reason: RejectReason, detail: { clientId?: string; deviceId?: string }) => void
-  /** Receives what a device published on its event, batch or chunk topic, already decoded. */
-  readonly onIngest: (decoded: DecodedPublish) => void
+  /** Where decoded events and chunks go (the group-commit writer). */
+  readonly sink: IngestSink
+  /** Items waiting for a commit beyond which new ones are refused with retry (backpressure). */
+  readonly maxQueuedItems: number
   /** A device's presence changed (status topic, or its last will). */
   readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
   readonly now?: () => number
@@ -34,29 +53,51 @@ function authError(message: string, returnCode: number): AuthError {
   return Object.assign(new Error(message), { returnCode })
 }
 
-/** CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3). */
-const connack = { identifierRejected: 2, serverUnavailable: 3, badCredentials: 4, notAuthorized: 5 } as const
-
 /** The aedes broker with the doorbell's policies as its hooks, and who each client is. */
 export interface DoorbellBroker {
   readonly aedes: Aedes
   principalOf(client: Client): Principal | undefined
-  /** Disconnects clients whose device was disabled or removed since they connected. */
+  /** Disconnects clients whose device was disabled, removed or given a new secret since they connected. */
   cutRevokedClients(): number
+  /** Sessions held now, connected or offline. */
+  readonly sessionCount: () => number
   close(): Promise<void>
 }
 
 /**
- * Builds the broker. Every policy is an aedes hook: preConnect/authenticate (identity, client id rules),
- * authorizePublish (ACL, rate limit, decode and hand to ingest), authorizeSubscribe (ACL, SUBACK 0x80).
- * A refused publish is acknowledged and dropped, never disconnected (MQTT-3.3.5-2 allows either), so a
- * device with one bad event does not loop reconnecting; the device learns of it from the ack envelope.
+ * Builds the broker. Every policy is an aedes hook: preConnect/authenticate (connect-authenticator.ts:
+ * secret or certificate, login limits, client id rules, the session table),
+ * authorizePublish (the ingest steps, ingest/publish-ingest.ts), authorizeSubscribe (access/mqtt-rights.ts,
+ * SUBACK 0x80 for a refused filter).
  */
 export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<DoorbellBroker> {
   const now = deps.now ?? Date.now
   const principals = new WeakMap<Client, Principal>()
+  const credentials = new WeakMap<Client, string>()
   const emptyIdClients = new WeakSet<Client>()
-  const loginGate = new ConcurrencyGate(2, 64)
+  const sessions = new SessionTable(deps.sessions)
+  let queues: SessionQueues | undefined
+  const purge = (clientId: string, reason: 'expired' | 'evicted'): void => {
+    deps.onSessionDropped('session', reason, 1)
+    void queues?.purge(clientId).then(
+      (count) => count > 0 && deps.onSessionDropped('message', reason, count),
+      () => {},
+    )
+  }
+  const authenticate = createConnectAuthenticator({
+    registry: deps.registry,
+    limiter: deps.loginLimiter,
+    sessions,
+    slowChecks: deps.credentialChecks,
+    onRejected: deps.onRejected,
+    onEvicted: (evicted) => {
+      for (const { clientId, holder } of evicted) {
+        ;(holder as Client | undefined)?.close()
+        purge(clientId, 'evicted')
+      }
+    },
+    now,
+  })
   let droppedTopic = '$SYS/doorbell/dropped'
 
   /** Routes a refused publish nowhere: no client may subscribe to $SYS, and nothing is retained. */
@@ -65,6 +106,16 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     packet.retain = false
   }
 
+  const ingest = createPublishIngest({
+    principalOf: (client) => principals.get(client),
+    rateLimiter: deps.rateLimiter,
+    sink: deps.sink,
+    maxQueuedItems: deps.maxQueuedItems,
+    now,
+    onRejected: deps.onRejected,
+    onPresence: deps.onPresence,
+    drop,
+  })
   const aedes = await Aedes.createBroker({
     ...(deps.engines ? { mq: deps.engines.mq as never, persistence: deps.engines.persistence } : {}),
     connectTimeout: deps.connectTimeoutMs,
@@ -79,9 +130,10 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
         return done(authError('empty client id needs clean session', connack.identifierRejected), null)
       }
       void authenticate(client, username, password).then(
-        (principal) => {
-          if (typeof principal === 'number') return done(authError('refused', principal), null)
-          principals.set(client, principal)
+        (login) => {
+          if (typeof login === 'number') return done(authError('refused', login), null)
+          principals.set(client, login.principal)
+          credentials.set(client, login.credential)
           done(null, true)
         },
         () => done(authError('server error', connack.serverUnavailable), null),
@@ -89,7 +141,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     },
     authorizePublish(client, packet, callback) {
       try {
-        authorizePublish(client, packet)
+        ingest.accept(client, packet)
         callback(null)
       } catch (err) {
         callback(err as Error)
@@ -104,6 +156,18 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     },
   })
   droppedTopic = `$SYS/${aedes.id}/doorbell/dropped`
+  queues = new SessionQueues(
+    (aedes as unknown as { persistence: ConstructorParameters<typeof SessionQueues>[0] }).persistence,
+    deps.sessions.maxQueuedMessages,
+    (_clientId, count) => deps.onSessionDropped('message', 'queue_full', count),
+  )
+  const expiryTimer = setInterval(
+    () => {
+      for (const clientId of sessions.expire(now())) purge(clientId, 'expired')
+    },
+    Math.min(60_000, Math.max(100, deps.sessions.offlineExpiryMs / 4)),
+  )
+  expiryTimer.unref()
   // The device's own session subscribes to its ack and command topics as soon as it is connected, so an
   // ack is never published into the gap between CONNACK and the agent's SUBSCRIBE (after a collector
   // restart its old session is gone, and the agent resends before it resubscribes). Server-side
@@ -123,93 +187,6 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     if (err.message === 'connect did not arrive in time') deps.onRejected('connect_timeout', {})
   })
 
-  async function authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-  ): Promise<Principal | number> {
-    let principal: Principal | undefined
-    const socket = client.conn instanceof MqttPacketLimiter ? client.conn.socket : client.conn
-    if (socket instanceof TLSSocket && socket.authorized) {
-      // Client certificate signed by mqtt.tls.caFile: its CN is the device id (docs/collector.md).
-      const cn = socket.getPeerCertificate().subject?.CN
-      if (typeof cn === 'string' && deps.registry.isDeviceEnabled(cn) && (!username || username === cn)) {
-        principal = { kind: 'device', deviceId: cn }
-      }
-    }
-    if (!principal) {
-      if (!username || !password) {
-        deps.onRejected('auth_failed', { clientId: client.id })
-        return connack.notAuthorized
-      }
-      const checked = await loginGate.run(async () => ({
-        principal: await deps.registry.authenticate(username, password.toString('utf8')),
-      }))
-      if (!checked) {
-        deps.onRejected('auth_busy', { clientId: client.id })
-        return connack.serverUnavailable
-      }
-      principal = checked.principal
-      if (!principal) {
-        deps.onRejected('auth_failed', { clientId: client.id })
-        return connack.badCredentials
-      }
-    }
-    if (!isClientIdAllowed(principal, client.id)) {
-      deps.onRejected('client_id_rejected', { clientId: client.id })
-      return connack.identifierRejected
-    }
-    return principal
-  }
-
-  function authorizePublish(client: Client | null, packet: PublishPacket): void {
-    // A will left by a client of a previous broker run has no client; only presence wills are honoured.
-    const principal = client ? principals.get(client) : undefined
-    if (!principal) {
-      if (client === null && packet.topic.endsWith('/status')) return
-      drop(packet)
-      return
-    }
-    const checked = checkPublish(principal, packet.topic)
-    if ('refusal' in checked) {
-      deps.onRejected(checked.refusal, { clientId: client?.id })
-      drop(packet)
-      return
-    }
-    const { topic } = checked
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-    if (topic.kind === 'status') {
-      const status = parseStatus(payload)
-      if (!status) {
-        deps.onRejected('malformed', { deviceId: topic.deviceId })
-        drop(packet)
-        return
-      }
-      deps.onPresence(topic.deviceId, status)
-      return
-    }
-    packet.retain = false
-    const decoded = decodePublish(topic, payload, now())
-    if (!deps.rateLimiter.tryTake(topic.deviceId)) {
-      // Counted through the rejections (reason rate_limited), like every refusal of an envelope.
-      const rejections = [
-        ...decoded.rejections,
-        ...decoded.items.map((item) => ({
-          deviceId: topic.deviceId,
-          id: itemId(item),
-          code: 'RATE_LIMITED' as const,
-          isRetryable: true,
-          reason: 'rate_limited' as const,
-        })),
-      ]
-      deps.onIngest({ items: [], rejections })
-      drop(packet)
-      return
-    }
-    deps.onIngest(decoded)
-    if (decoded.items.length === 0) drop(packet)
-  }
-
   return {
     aedes,
     principalOf: (client) => principals.get(client),
@@ -217,26 +194,23 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
       let count = 0
       for (const client of Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)) {
         const principal = principals.get(client)
-        if (principal && !deps.registry.isActive(principal)) {
+        if (!principal) continue
+        const credential = credentials.get(client)
+        const current = deps.registry.credentialOf(principal)
+        // A certificate login stays while the device is enabled; a secret login while its secret is current.
+        const isRevoked = current === undefined || (credential !== 'certificate' && credential !== current)
+        if (isRevoked) {
           client.close()
           count += 1
         }
       }
       return count
     },
-    close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
-  }
-}
-
-/** Presence from a status payload: a bare `{state}` or a `status` envelope (protocol v1 allows both). */
-function parseStatus(payload: Buffer): 'online' | 'offline' | undefined {
-  try {
-    const value = JSON.parse(payload.toString('utf8')) as { type?: unknown; payload?: unknown } | null
-    const body = value && typeof value === 'object' && value.type === 'status' ? value.payload : value
-    const result = statusPayload.safeParse(body)
-    return result.success ? result.data.state : undefined
-  } catch {
-    return undefined
+    sessionCount: () => sessions.size,
+    close: () => {
+      clearInterval(expiryTimer)
+      return new Promise<void>((resolve) => aedes.close(() => resolve()))
+    },
   }
 }
 

@@ -6,6 +6,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import { type LimiterRefusal, MqttPacketLimiter } from './mqtt-packet-limiter.js'
+import type { PreAuthBudget } from './pre-auth-budget.js'
 
 /** Where the listeners should bind. Ports of 0 pick free ones; null disables a listener. */
 export interface MqttListenerOptions {
@@ -19,7 +20,11 @@ export interface MqttListenerOptions {
     readonly caFile?: string
   }
   readonly maxPacketBytes: number
-  readonly onRefused: (reason: LimiterRefusal, declaredBytes: number) => void
+  /** Bounds on connections not yet authenticated (all together and per address). */
+  readonly preAuth?: PreAuthBudget
+  /** True when connections from this address are closed at once (it is backed off after failed logins). */
+  readonly isAddressBlocked?: (address: string | undefined) => boolean
+  readonly onRefused: (reason: LimiterRefusal | 'auth_backoff', declaredBytes: number) => void
   /** A TLS handshake failed (wrong CA, plain MQTT on the TLS port, bad client certificate). */
   readonly onTlsFailure: () => void
 }
@@ -53,20 +58,33 @@ function closeServer(server: Server | HttpServer, sockets: Set<Duplex>): Promise
  */
 export async function startMqttListeners(aedes: Aedes, options: MqttListenerOptions): Promise<MqttListeners> {
   const sockets = new Set<Duplex>()
-  const hand = (socket: Duplex, req?: Parameters<Aedes['handle']>[1]): void => {
+  const hand = (
+    socket: Duplex,
+    remoteAddress: string | undefined,
+    req?: Parameters<Aedes['handle']>[1],
+  ): void => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
+    // Closed before a byte is read (and, for mqtts, before the CONNECT): cheaper than refusing its login.
+    if (options.isAddressBlocked?.(remoteAddress)) {
+      options.onRefused('auth_backoff', 0)
+      socket.destroy()
+      return
+    }
     const limited = new MqttPacketLimiter(socket, {
       maxPacketBytes: options.maxPacketBytes,
       onRefused: options.onRefused,
+      remoteAddress,
+      ...(options.preAuth ? { preAuth: options.preAuth } : {}),
     })
+    if (limited.destroyed) return
     aedes.handle(limited, req)
   }
   const closers: (() => Promise<void>)[] = []
 
   const tcp = createTcpServer((socket: Socket) => {
     socket.setNoDelay(true)
-    hand(socket)
+    hand(socket, socket.remoteAddress)
   })
   const tcpPort = await listen(tcp, options.tcpPort, options.host)
   closers.push(() => closeServer(tcp, sockets))
@@ -82,9 +100,15 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
       },
       (socket: TLSSocket) => {
         socket.setNoDelay(true)
-        hand(socket)
+        hand(socket, socket.remoteAddress)
       },
     )
+    server.on('connection', (raw: Socket) => {
+      // Before the handshake, the costly part of a TLS connection.
+      if (!options.isAddressBlocked?.(raw.remoteAddress)) return
+      options.onRefused('auth_backoff', 0)
+      raw.destroy()
+    })
     server.on('tlsClientError', () => options.onTlsFailure())
     tlsPort = await listen(server, tls.port, options.host)
     closers.push(() => closeServer(server, sockets))
@@ -104,7 +128,7 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
       })
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
-      hand(stream, req)
+      hand(stream, req.socket.remoteAddress, req)
     })
     wsPort = await listen(http, options.wsPort, options.host)
     closers.push(async () => {

@@ -1,3 +1,4 @@
+import { isClipOpen, withClipState } from '../store/clip-record.js'
 import type { EventStore } from '../store/event-store.js'
 import type { ClipStore, ClipVerdict } from './clip-store.js'
 
@@ -14,16 +15,10 @@ export async function finalizeClipIfComplete(
   clipId: string,
 ): Promise<ClipVerdict | undefined> {
   const clip = await store.getClip(clipId)
-  if (!clip?.manifest || clip.isComplete || clip.isCorrupt || clip.deviceId !== deviceId) return undefined
+  if (!clip || clip.deviceId !== deviceId || !isClipOpen(clip)) return undefined
   const indexes = await store.listChunkIndexes(clipId)
   if (indexes.length < clip.manifest.chunkCount) return undefined
   const verdict = await clips.finalize(deviceId, clip.manifest)
-  if (verdict === 'complete') {
-    await store.commit({
-      events: [],
-      chunks: [],
-      clips: [{ ...clip, isComplete: true, isAwaitingResend: false }],
-    })
-  }
+  if (verdict === 'complete') await store.saveClip(withClipState(clip, { state: 'complete' }))
   return verdict
 }

@@ -1,5 +1,6 @@
 import type { PayloadInputOf, PayloadOf } from '../../shared/protocol/index.js'
-import type { ClipRecord, EventStore } from '../store/event-store.js'
+import { type ClipRecord, withClipState } from '../store/clip-record.js'
+import type { EventStore } from '../store/event-store.js'
 import { finalizeClipIfComplete } from './clip-finalizer.js'
 import type { ClipStore, ClipVerdict } from './clip-store.js'
 
@@ -65,8 +66,8 @@ export class ClipRecovery {
     for (const { clipId } of await this.#deps.store.listClipsAwaitingResend(deviceId)) {
       await this.#serial(clipId, async () => {
         const clip = await this.#deps.store.getClip(clipId)
-        if (!clip?.isAwaitingResend) return
-        const attempt = clip.resendCount ?? 1
+        if (clip?.state !== 'awaiting-resend') return
+        const attempt = Math.max(1, clip.resendCount)
         await this.#ask(clip, attempt)
         this.#report(clip, attempt, 'repeated')
       })
@@ -77,22 +78,26 @@ export class ClipRecovery {
   unavailable(deviceId: string, answer: PayloadOf<'clip.unavailable'>): Promise<void> {
     return this.#serial(answer.clipId, async () => {
       const clip = await this.#deps.store.getClip(answer.clipId)
-      if (!clip?.isAwaitingResend || clip.deviceId !== deviceId) return
-      await this.#save({ ...clip, isAwaitingResend: false, isCorrupt: true, isGoneFromDevice: true })
+      if (clip?.state !== 'awaiting-resend' || clip.deviceId !== deviceId) return
+      await this.#deps.store.saveClip(
+        withClipState(clip, { state: 'corrupt', corruptReason: 'gone-from-device' }),
+      )
       this.#report(clip, answer.attempt, 'unavailable')
     })
   }
 
   async #onComplete(clip: ClipRecord): Promise<void> {
-    const attempt = clip.resendCount ?? 0
+    const attempt = clip.resendCount
     if (attempt > 0) this.#report(clip, attempt, 'recovered')
     await this.#deps.sendCommand(clip.deviceId, { name: 'clip.verified', args: { clipId: clip.clipId } })
   }
 
   async #onCorrupt(clip: ClipRecord): Promise<void> {
-    const done = clip.resendCount ?? 0
+    const done = clip.resendCount
     if (done >= this.#deps.maxResends) {
-      await this.#save({ ...clip, isAwaitingResend: false, isCorrupt: true })
+      await this.#deps.store.saveClip(
+        withClipState(clip, { state: 'corrupt', corruptReason: 'check-failed' }),
+      )
       this.#report(clip, done, 'exhausted')
       return
     }
@@ -100,7 +105,7 @@ export class ClipRecovery {
     // The bad partial first: a chunk arriving in between is still deduplicated by its receipt, not
     // written into a file that is about to go. A corrupt clip has no final file (only a good one is renamed).
     await this.#deps.clips.deleteClip(clip.deviceId, clip.clipId)
-    const waiting = { ...clip, isAwaitingResend: true, resendCount: attempt }
+    const waiting = withClipState(clip, { state: 'awaiting-resend', resendCount: attempt })
     await this.#deps.store.forgetClipChunks(waiting)
     this.#report(clip, attempt, 'requested')
     await this.#ask(waiting, attempt)
@@ -111,10 +116,6 @@ export class ClipRecovery {
       name: 'clip.resend',
       args: { clipId: clip.clipId, attempt },
     })
-  }
-
-  #save(clip: ClipRecord): Promise<void> {
-    return this.#deps.store.commit({ events: [], chunks: [], clips: [clip] })
   }
 
   #report(clip: ClipRecord, attempt: number, outcome: ClipResendOutcome): void {

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { type EventClass, isMessageType, messageTypeNames } from '../../shared/protocol/index.js'
-import type { EventStore } from '../store/event-store.js'
+import { type EventClass, isMessageType, messageTypeNames, ulidPattern } from '../../shared/protocol/index.js'
+import { sessionOf } from '../access/http-access.js'
+import { findRelatedMedia } from '../store/related-media.js'
 import type { DashboardRoutesDeps } from './dashboard-routes.js'
 import { summarizeEvent } from './event-summary.js'
-import { requireRole, sessionOf } from './session-auth.js'
 
 const eventListQuery = {
   type: 'object',
@@ -32,10 +32,8 @@ const readingsQuery = {
   },
 } as const
 
-/** Events (paged, filtered, one with its media, live over SSE) and readings for the charts (issue 6). */
+/** Events (paged, filtered, one with its media, live over SSE) and readings for the charts. */
 export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesDeps): void {
-  const viewer = requireRole('viewer')
-
   app.get(
     '/api/events',
     {
@@ -45,7 +43,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
           'Stored events, newest first, paginated by cursor, filterable by device, type, class and time',
         querystring: eventListQuery,
       },
-      preHandler: viewer,
     },
     async (request) => {
       const q = request.query as {
@@ -82,7 +79,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         tags: ['events'],
         summary: 'Server-Sent Events: `stored` for each new press, motion, snapshot, clip',
       },
-      preHandler: viewer,
     },
     async (request, reply) => {
       reply.hijack()
@@ -99,17 +95,20 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         summary: 'One event, with the snapshots and clip manifests that relate to it',
         params: {
           type: 'object',
-          properties: { id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' } },
+          properties: { id: { type: 'string', pattern: ulidPattern.source } },
         },
       },
-      preHandler: viewer,
     },
     async (request, reply) => {
       const { id } = request.params as { id: string }
       const event = await deps.store.getEvent(id)
       if (!event) return reply.code(404).send({ error: 'no such event' })
-      const related = await relatedMedia(deps.store, event.deviceId, id, Date.parse(event.capturedAt))
-      return { event: summarizeEvent(event), ...related }
+      const related = await findRelatedMedia(deps.store, event)
+      return {
+        event: summarizeEvent(event),
+        snapshotIds: related.snapshots.map((e) => e.id),
+        clipIds: related.clipManifests.map((e) => e.payload.clipId),
+      }
     },
   )
 
@@ -121,7 +120,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         summary: 'Temperature or light readings over time',
         querystring: readingsQuery,
       },
-      preHandler: viewer,
     },
     async (request) => {
       const q = request.query as {
@@ -147,26 +145,4 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
       return { type: q.type, unit: q.type === 'temperature' ? '°C' : 'lx', points }
     },
   )
-}
-
-/** Snapshots and clip manifests of the same device captured around an event that name it. */
-async function relatedMedia(
-  store: EventStore,
-  deviceId: string,
-  id: string,
-  capturedAtMs: number,
-): Promise<{ snapshotIds: string[]; clipIds: string[] }> {
-  const windowMs = 10 * 60 * 1000
-  const around = { deviceId, fromMs: capturedAtMs - windowMs, toMs: capturedAtMs + windowMs, limit: 200 }
-  const [snapshots, clips] = await Promise.all([
-    store.queryEvents({ ...around, type: 'snapshot' }),
-    store.queryEvents({ ...around, type: 'clip.manifest' }),
-  ])
-  const relates = (p: unknown): boolean => (p as { relatesTo?: string }).relatesTo === id
-  return {
-    snapshotIds: snapshots.items.filter((e) => e.id === id || relates(e.payload)).map((e) => e.id),
-    clipIds: clips.items
-      .filter((e) => relates(e.payload))
-      .map((e) => (e.payload as { clipId: string }).clipId),
-  }
 }

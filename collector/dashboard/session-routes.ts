@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { sessionOf } from '../access/http-access.js'
+import { isCookieInsecureOk, sessionCookieName } from '../access/http-credentials.js'
 import type { DashboardRoutesDeps } from './dashboard-routes.js'
-import { isCookieInsecureOk, requireRole, sessionCookieName, sessionOf } from './session-auth.js'
 
 const error = { type: 'object', properties: { error: { type: 'string' } } } as const
 const sessionReply = {
@@ -10,10 +11,8 @@ const sessionReply = {
 } as const
 const loginBody = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(256) })
 
-/** POST /api/login, POST /api/logout, GET /api/session (issue 6). */
+/** POST /api/login, POST /api/logout, GET /api/session. */
 export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoutesDeps): void {
-  const viewer = requireRole('viewer')
-
   app.post(
     '/api/login',
     {
@@ -32,7 +31,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
       const parsed = loginBody.safeParse(request.body)
       if (!parsed.success) return reply.code(400).send({ error: 'expected {name, password}' })
       const { byUser, byAddress } = deps.throttle
-      const waitMs = Math.max(byUser.retryAfterMs([parsed.data.name]), byAddress.retryAfterMs([request.ip]))
+      const waitMs = Math.max(
+        await byUser.retryAfterMs([parsed.data.name]),
+        await byAddress.retryAfterMs([request.ip]),
+      )
       if (waitMs > 0) {
         return reply
           .code(429)
@@ -41,12 +43,12 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
       }
       const user = await deps.homeowners.verify(parsed.data.name, parsed.data.password)
       if (!user) {
-        byUser.fail([parsed.data.name])
-        byAddress.fail([request.ip])
+        await byUser.fail([parsed.data.name])
+        await byAddress.fail([request.ip])
         return reply.code(401).send({ error: 'wrong name or password' })
       }
-      byUser.succeed(parsed.data.name)
-      const { token, session } = deps.sessions.create(user.name, user.role)
+      await byUser.succeed(parsed.data.name)
+      const { token, session } = await deps.sessions.create(user.name, user.role)
       void reply.setCookie(sessionCookieName, token, {
         path: '/',
         httpOnly: true,
@@ -60,10 +62,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
 
   app.post(
     '/api/logout',
-    { schema: { tags: ['session'], summary: 'Ends the session' }, preHandler: viewer },
+    { schema: { tags: ['session'], summary: 'Ends the session' } },
     async (request, reply) => {
       const token = request.cookies[sessionCookieName]
-      if (token) deps.sessions.delete(token)
+      if (token) await deps.sessions.delete(token)
       const session = sessionOf(request)
       if (session) deps.hub.endSession(session.csrfToken)
       void reply.clearCookie(sessionCookieName, { path: '/' })

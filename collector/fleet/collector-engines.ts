@@ -24,7 +24,10 @@ export async function openCollectorEngines(
   config: CollectorConfig,
   dataDir: string,
   onError: (err: Error) => void,
+  /** An event store a test brings instead (only on the embedded default). */
+  givenStore?: EventStore,
 ): Promise<CollectorEngines> {
+  if (givenStore && config.store.engine === 'level') return { store: givenStore, close: async () => {} }
   if (config.store.engine === 'level') {
     const store = await LevelEventStore.open({
       path: join(dataDir, 'events'),

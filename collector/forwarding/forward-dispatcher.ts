@@ -36,6 +36,11 @@ export class ForwardDispatcher {
     this.#lanes = deps.forwarders.map((f) => new ForwarderLane(f))
   }
 
+  /** Adds a forwarder with a lane of its own (an extension's, when it starts). */
+  add(forwarder: Forwarder): void {
+    this.#lanes.push(new ForwarderLane(forwarder))
+  }
+
   /** Queues an event for every forwarder; returns at once. */
   dispatch(event: StoredEvent): void {
     for (const lane of this.#lanes) {

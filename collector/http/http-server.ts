@@ -1,23 +1,48 @@
+import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
+import { type HttpAccessDeps, registerHttpAccess } from '../access/http-access.js'
 
-/** What the HTTP server needs to answer health and metrics. */
+/** What the HTTP server needs to answer health and metrics, and to check every route's permission. */
 export interface HttpServerDeps {
   readonly registry: Registry
   /** Health details; the check is healthy when every value is true. */
   readonly health: () => Record<string, boolean>
+  readonly access: HttpAccessDeps
+  /** False leaves GET /metrics out (http.metricsAccess off); who may read it is in the route table. */
+  readonly isMetricsServed: boolean
+  /** False leaves GET /api/openapi.json out (http.openApiAccess off). */
+  readonly isOpenApiServed: boolean
 }
 
-/** The collector's HTTP server: GET /healthz and GET /metrics. The dashboard issue adds its routes here. */
-export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
+/**
+ * The collector's HTTP server: the access hook in front of every route, GET /healthz, GET /metrics and
+ * the OpenAPI document of every route added after them (GET /api/openapi.json, from @fastify/swagger).
+ * The media routes and the extensions add theirs; each needs its line in access/route-permissions.ts.
+ */
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
+  await registerHttpAccess(app, deps.access)
   app.get('/healthz', async (_req, reply) => {
     const checks = deps.health()
     const isHealthy = Object.values(checks).every(Boolean)
     return reply.code(isHealthy ? 200 : 503).send({ status: isHealthy ? 'ok' : 'unavailable', checks })
   })
-  app.get('/metrics', async (_req, reply) => {
-    return reply.type(deps.registry.contentType).send(await deps.registry.metrics())
+  if (deps.isMetricsServed) {
+    app.get('/metrics', async (_req, reply) => {
+      return reply.type(deps.registry.contentType).send(await deps.registry.metrics())
+    })
+  }
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Doorbell collector API', version: '1.0.0' },
+      components: {
+        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'doorbell_session' } },
+      },
+    },
   })
+  // Who may read it is in the route table (http.openApiAccess, access/route-permissions.ts).
+  if (deps.isOpenApiServed)
+    app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }

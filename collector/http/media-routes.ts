@@ -2,8 +2,8 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { ulidPattern } from '../../shared/protocol/ids.js'
 import type { ClipStore } from '../clips/clip-store.js'
-import type { EventStore, StoredEvent } from '../store/event-store.js'
-import { type HttpAuthorizer, requireAuthorized } from './http-auth.js'
+import type { EventStore } from '../store/event-store.js'
+import { findSnapshotOf, mediaPaths } from '../store/related-media.js'
 
 /** Collaborators of the media routes. */
 export interface MediaRoutesDeps {
@@ -11,28 +11,22 @@ export interface MediaRoutesDeps {
   readonly clips: ClipStore
   /** Clip files live under this folder (`<dataDir>/clips`); ranged responses are served from it. */
   readonly clipsRoot: string
-  /** Who may read media: the operator's token (http-auth.ts), and homeowner sessions with the dashboard. */
-  readonly authorize: HttpAuthorizer
 }
-
-/** How far after a press its snapshot is looked for (a snapshot follows its press within seconds). */
-const snapshotWindowMs = 60_000
 
 /**
  * GET /api/clips/:clipId: the verified MP4 with range requests (206, Accept-Ranges, ETag) through
  * @fastify/static's send; GET /api/events/:id/snapshot: the JPEG of a snapshot event, or of the snapshot
- * that enriches the press or motion `id`. Both behind deps.authorize (401 when it refuses, http-auth.ts).
+ * that enriches the press or motion `id`. Both need media:read (access/route-permissions.ts).
  */
 export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoutesDeps): Promise<void> {
   // serve:false: only reply.sendFile, no wildcard route over the data folder.
   await app.register(fastifyStatic, { root: deps.clipsRoot, serve: false })
-  const preHandler = requireAuthorized(deps.authorize)
 
-  app.get<{ Params: { clipId: string } }>('/api/clips/:clipId', { preHandler }, async (request, reply) => {
+  app.get<{ Params: { clipId: string } }>(mediaPaths.clipRoute, async (request, reply) => {
     const { clipId } = request.params
     if (!ulidPattern.test(clipId)) return reply.code(400).send({ error: 'bad clip id' })
     const clip = await deps.store.getClip(clipId)
-    const isOnDisk = clip?.isComplete && deps.clips.clipPath(clip.deviceId, clipId) !== undefined
+    const isOnDisk = clip?.state === 'complete' && deps.clips.clipPath(clip.deviceId, clipId) !== undefined
     if (!clip || !isOnDisk) return reply.code(404).send({ error: 'no such clip' })
     // The clip is immutable once verified: cache it, and let send answer Range / If-Range / ETag.
     return reply.type('video/mp4').sendFile(`${clip.deviceId}/${clipId}.mp4`, {
@@ -43,39 +37,15 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
     })
   })
 
-  app.get<{ Params: { id: string } }>('/api/events/:id/snapshot', { preHandler }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>(mediaPaths.snapshotRoute, async (request, reply) => {
     const { id } = request.params
     if (!ulidPattern.test(id)) return reply.code(400).send({ error: 'bad event id' })
-    const snapshot = await findSnapshot(deps.store, id)
+    const event = await deps.store.getEvent(id)
+    const snapshot = event ? await findSnapshotOf(deps.store, event) : undefined
     if (!snapshot) return reply.code(404).send({ error: 'no snapshot' })
     return reply
       .type('image/jpeg')
       .header('cache-control', 'private, max-age=604800, immutable')
       .send(Buffer.from(snapshot.payload.data, 'base64'))
   })
-}
-
-type SnapshotEvent = Extract<StoredEvent, { type: 'snapshot' }>
-
-/** The snapshot event `id`, or the first snapshot relating to event `id`. */
-async function findSnapshot(store: EventStore, id: string): Promise<SnapshotEvent | undefined> {
-  const event = await store.getEvent(id)
-  if (!event) return undefined
-  if (event.type === 'snapshot') return event as SnapshotEvent
-  const fromMs = Date.parse(event.capturedAt)
-  let cursor: string | undefined
-  do {
-    const page = await store.queryEvents({
-      deviceId: event.deviceId,
-      type: 'snapshot',
-      fromMs,
-      toMs: fromMs + snapshotWindowMs,
-      limit: 100,
-      ...(cursor ? { cursor } : {}),
-    })
-    const found = page.items.find((e) => e.type === 'snapshot' && e.payload.relatesTo === id)
-    if (found) return found as SnapshotEvent
-    cursor = page.nextCursor
-  } while (cursor)
-  return undefined
 }

@@ -1,6 +1,6 @@
 import { type ErrorCode, isDoorbellError } from '../../shared/errors.js'
 import type { ClipStore } from '../clips/clip-store.js'
-import type { ChunkReceipt, ClipRecord, EventStore, StoredEvent } from '../store/event-store.js'
+import type { ChunkReceipt, EventStore, StoredEvent } from '../store/event-store.js'
 import { findExpiredChunkIds } from './expired-chunks.js'
 import {
   highClassFirst,
@@ -8,6 +8,7 @@ import {
   isHighClass,
   itemDevice,
   itemId,
+  itemKey,
   type QueueEntry,
   type Rejection,
 } from './ingest-item.js'
@@ -227,8 +228,8 @@ export class GroupCommitWriter {
     let error: unknown
     try {
       const existing = await this.#deps.store.findExisting(
-        fresh.filter((item) => item.kind === 'event' && this.#mayBeStored(item)).map(itemId),
-        fresh.filter((item) => item.kind === 'chunk').map(itemId),
+        fresh.filter((item) => item.kind === 'event' && this.#mayBeStored(item)).map(itemKey),
+        fresh.filter((item) => item.kind === 'chunk').map(itemKey),
       )
       const keepMs = this.#deps.clipRetentionMs ?? 0
       const expired =
@@ -240,7 +241,6 @@ export class GroupCommitWriter {
               (this.#deps.now ?? Date.now)() - keepMs,
             )
           : new Set<string>()
-      const clips: ClipRecord[] = []
       const chunkWrites: Promise<void>[] = []
       for (const item of fresh) {
         const id = itemId(item)
@@ -255,16 +255,6 @@ export class GroupCommitWriter {
         }
         if (item.kind === 'event') {
           stored.push(item.event)
-          if (item.event.type === 'clip.manifest') {
-            const manifest = item.event.payload
-            clips.push({
-              clipId: manifest.clipId,
-              deviceId: item.event.deviceId,
-              manifestId: item.event.id,
-              manifest,
-              isComplete: false,
-            })
-          }
         } else {
           const { payload, deviceId } = item.envelope
           storedChunks.push({
@@ -280,7 +270,7 @@ export class GroupCommitWriter {
       // Chunk bodies are fsynced before their receipts are committed, so a receipt implies the bytes.
       await Promise.all(chunkWrites)
       if (stored.length > 0 || storedChunks.length > 0) {
-        await this.#deps.store.commit({ events: stored, chunks: storedChunks, clips })
+        await this.#deps.store.commit({ events: stored, chunks: storedChunks })
       }
     } catch (err) {
       isCommitted = false

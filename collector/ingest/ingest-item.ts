@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../../shared/errors.js'
 import type { Envelope } from '../../shared/protocol/index.js'
-import type { StoredEvent } from '../store/event-store.js'
+import type { EventKey, StoredEvent } from '../store/event-store.js'
 
 /** Why something was refused; the label of the rejection counter. */
 export type RejectReason =
@@ -21,6 +21,19 @@ export type RejectReason =
   | 'malformed_packet'
   | 'auth_failed'
   | 'auth_busy'
+  | 'auth_backoff'
+  | 'session_limit'
+  | 'bad_utf8'
+  | 'packet_id_zero'
+  | 'reserved_flags'
+  | 'protocol_mismatch'
+  | 'unsupported_protocol_version'
+  | 'malformed_connect'
+  | 'unexpected_packet'
+  | 'unsolicited_ack'
+  | 'preauth_per_address'
+  | 'preauth_too_large'
+  | 'preauth_budget'
   | 'client_id_rejected'
   | 'subscribe_refused'
   | 'connect_timeout'
@@ -58,6 +71,11 @@ export type QueueEntry = { readonly item: IngestItem } | { readonly rejection: R
 /** The envelope id of an item (the deduplication key). */
 export function itemId(item: IngestItem): string {
   return item.kind === 'event' ? item.event.id : item.envelope.id
+}
+
+/** The deduplication key of an item: its device and envelope id. */
+export function itemKey(item: IngestItem): EventKey {
+  return { deviceId: itemDevice(item), id: itemId(item) }
 }
 
 /** The device an item came from. */

@@ -71,43 +71,57 @@ function checkTopic(envelope: Envelope, topic: ParsedTopic): void {
  * alone and the others are stored.
  */
 export function decodePublish(topic: ParsedTopic, payload: Buffer, receivedAtMs: number): DecodedPublish {
-  const { deviceId } = topic
-  if (topic.kind === 'event') {
-    try {
-      const envelope = decodeEvent(payload, topic)
-      if (envelope.type === 'ack' || envelope.type === 'command') {
-        throw new DoorbellError('PROTOCOL_MALFORMED', `type ${envelope.type} is sent by the collector only`, {
-          details: { field: 'type', id: envelope.id },
-        })
-      }
-      return { items: [{ kind: 'event', event: { ...envelope, receivedAtMs } }], rejections: [] }
-    } catch (err) {
-      return { items: [], rejections: [rejection(deviceId, err, peekId(payload))] }
-    }
-  }
-  if (topic.kind === 'chunk') {
-    try {
-      const frame = decodeChunk(payload, topic)
-      if (frame.envelope.payload.offset + frame.data.length > maxClipBytes) {
-        throw new DoorbellError('PROTOCOL_OVERSIZED', `chunk ends past ${maxClipBytes} bytes`, {
-          details: { field: 'payload.offset', id: frame.envelope.id },
-        })
-      }
-      return { items: [{ kind: 'chunk', envelope: frame.envelope, data: frame.data }], rejections: [] }
-    } catch (err) {
-      return { items: [], rejections: [rejection(deviceId, err)] }
-    }
-  }
-  if (topic.kind === 'batch') return decodeBatchItems(topic, payload, receivedAtMs)
+  if (topic.kind === 'event') return decodeEventPublish(topic, payload, receivedAtMs)
+  if (topic.kind === 'chunk') return decodeChunkPublish(topic, payload)
+  if (topic.kind === 'batch') return decodeBatchPublish(topic, payload, receivedAtMs)
   return {
     items: [],
     rejections: [
-      rejection(deviceId, new DoorbellError('PROTOCOL_TOPIC', `kind ${topic.kind} carries no events`)),
+      rejection(topic.deviceId, new DoorbellError('PROTOCOL_TOPIC', `kind ${topic.kind} carries no events`)),
     ],
   }
 }
 
-function decodeBatchItems(topic: ParsedTopic, payload: Buffer, receivedAtMs: number): DecodedPublish {
+/** One envelope on an event topic; ack and command are the collector's own types. */
+export function decodeEventPublish(
+  topic: ParsedTopic,
+  payload: Buffer,
+  receivedAtMs: number,
+): DecodedPublish {
+  try {
+    const envelope = decodeEvent(payload, topic)
+    if (envelope.type === 'ack' || envelope.type === 'command') {
+      throw new DoorbellError('PROTOCOL_MALFORMED', `type ${envelope.type} is sent by the collector only`, {
+        details: { field: 'type', id: envelope.id },
+      })
+    }
+    return { items: [{ kind: 'event', event: { ...envelope, receivedAtMs } }], rejections: [] }
+  } catch (err) {
+    return { items: [], rejections: [rejection(topic.deviceId, err, peekId(payload))] }
+  }
+}
+
+/** One binary clip-chunk frame, CRC checked, ending inside the largest clip. */
+export function decodeChunkPublish(topic: ParsedTopic, payload: Buffer): DecodedPublish {
+  try {
+    const frame = decodeChunk(payload, topic)
+    if (frame.envelope.payload.offset + frame.data.length > maxClipBytes) {
+      throw new DoorbellError('PROTOCOL_OVERSIZED', `chunk ends past ${maxClipBytes} bytes`, {
+        details: { field: 'payload.offset', id: frame.envelope.id },
+      })
+    }
+    return { items: [{ kind: 'chunk', envelope: frame.envelope, data: frame.data }], rejections: [] }
+  } catch (err) {
+    return { items: [], rejections: [rejection(topic.deviceId, err)] }
+  }
+}
+
+/** A JSON array of envelopes on a batch topic, each decoded (and refused) on its own. */
+export function decodeBatchPublish(
+  topic: ParsedTopic,
+  payload: Buffer,
+  receivedAtMs: number,
+): DecodedPublish {
   const { deviceId } = topic
   let value: unknown
   try {

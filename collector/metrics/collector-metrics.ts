@@ -6,6 +6,10 @@ import type { RejectReason } from '../ingest/ingest-item.js'
 export interface MetricSources {
   readonly connectedClients: () => number
   readonly ingestQueue: () => number
+  /** MQTT sessions held, connected or offline. */
+  readonly sessions?: () => number
+  /** Bytes held by connections not yet authenticated. */
+  readonly preAuthBytes?: () => number
 }
 
 /** The collector's Prometheus metrics, in a registry of its own (several collectors may share a process). */
@@ -49,10 +53,10 @@ export class PromCollectorMetrics {
     help: 'Ack envelopes published to devices',
     registers: [this.registry],
   })
-  readonly clipResends = new Counter({
-    name: 'doorbell_collector_clip_resends_total',
-    help: 'Clips whose whole-file check failed, by step: requested, repeated (device back online), recovered, exhausted, unavailable',
-    labelNames: ['outcome'] as const,
+  readonly listenerFailures = new Counter({
+    name: 'doorbell_collector_listener_failures_total',
+    help: 'Bus listeners that threw (the others still ran), by listener (extension) and event kind',
+    labelNames: ['listener', 'event'] as const,
     registers: [this.registry],
   })
   readonly forwards = new Counter({
@@ -62,7 +66,30 @@ export class PromCollectorMetrics {
     registers: [this.registry],
   })
 
+  readonly sessionDrops = new Counter({
+    name: 'doorbell_collector_session_drops_total',
+    help: 'What the session bounds dropped: what (message, session) and reason (queue_full, expired, evicted)',
+    labelNames: ['what', 'reason'] as const,
+    registers: [this.registry],
+  })
+
   constructor(sources: MetricSources) {
+    new Gauge({
+      name: 'doorbell_collector_sessions',
+      help: 'MQTT sessions held now, connected or persistent and offline',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.sessions?.() ?? 0)
+      },
+    })
+    new Gauge({
+      name: 'doorbell_collector_preauth_bytes',
+      help: 'Bytes held by connections that are not authenticated yet',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.preAuthBytes?.() ?? 0)
+      },
+    })
     new Gauge({
       name: 'doorbell_collector_connected_clients',
       help: 'MQTT clients connected now',

@@ -1,20 +1,21 @@
 import type pg from 'pg'
-import { eventClasses } from '../../shared/protocol/index.js'
-import { ulidTimePrefix } from '../store/event-keys.js'
-import type {
-  ClipRecord,
-  CommitBatch,
-  EventPage,
-  EventQuery,
-  EventStore,
-  RetentionMs,
-  RetentionResult,
-  StoredEvent,
+import { eventClasses, ulidTimePrefix } from '../../shared/protocol/index.js'
+import { type ClipRecord, newClipRecord } from '../store/clip-record.js'
+import {
+  type CommitBatch,
+  defaultEventPageSize,
+  type EventKey,
+  type EventPage,
+  type EventQuery,
+  type EventStore,
+  maxEventPageSize,
+  type RetentionMs,
+  type RetentionResult,
+  type StoredEvent,
 } from '../store/event-store.js'
 import type { PostgresDatabase } from './postgres-database.js'
 import { type StoredEventsNotify, storedEventsPayloads } from './stored-events-channel.js'
 
-const maxPageSize = 1000
 /** Rows one retention statement deletes: short transactions, so ingest never waits long behind a sweep. */
 const retentionPage = 1000
 
@@ -41,8 +42,11 @@ export class PostgresEventStore implements EventStore {
     return !this.#isClosed && this.#db.isOpen
   }
 
-  async findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>> {
+  /** By id, as the Level store: an id already stored under any device is not stored again. */
+  async findExisting(events: readonly EventKey[], chunks: readonly EventKey[]): Promise<Set<string>> {
     const found = new Set<string>()
+    const eventIds = events.map((key) => key.id)
+    const chunkIds = chunks.map((key) => key.id)
     if (eventIds.length > 0) {
       const rows = await this.#db.query<{ id: string }>(
         'SELECT event_id AS id FROM events WHERE event_id = ANY($1::text[])',
@@ -78,7 +82,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async commit(batch: CommitBatch): Promise<void> {
-    if (batch.events.length === 0 && batch.chunks.length === 0 && batch.clips.length === 0) return
+    if (batch.events.length === 0 && batch.chunks.length === 0) return
     await this.#db.transaction(async (client) => {
       if (batch.events.length > 0) await insertEvents(client, batch.events)
       if (this.#notify && batch.events.length > 0) {
@@ -100,20 +104,28 @@ export class PostgresEventStore implements EventStore {
           ],
         )
       }
-      if (batch.clips.length > 0) await upsertClips(client, batch.clips)
+      // A stored manifest starts its clip's record; stored again, it leaves the record as it is.
+      const manifests = batch.events.flatMap((e) =>
+        e.type === 'clip.manifest' ? [newClipRecord(e.deviceId, e.id, e.payload)] : [],
+      )
+      if (manifests.length > 0) await writeClips(client, manifests, 'keep')
     })
+  }
+
+  async saveClip(record: ClipRecord): Promise<void> {
+    await this.#db.transaction((client) => writeClips(client, [record], 'replace'))
   }
 
   async forgetClipChunks(record: ClipRecord): Promise<void> {
     await this.#db.transaction(async (client) => {
       await client.query('DELETE FROM chunk_receipts WHERE clip_id = $1', [record.clipId])
-      await upsertClips(client, [record])
+      await writeClips(client, [record], 'replace')
     })
   }
 
   async listClipsAwaitingResend(deviceId: string): Promise<ClipRecord[]> {
     const rows = await this.#db.query<{ record: ClipRecord }>(
-      'SELECT record FROM clips WHERE device_id = $1 AND is_awaiting_resend ORDER BY clip_id',
+      "SELECT record FROM clips WHERE device_id = $1 AND state = 'awaiting-resend' ORDER BY clip_id",
       [deviceId],
     )
     return rows.rows.map((row) => row.record)
@@ -128,7 +140,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async queryEvents(query: EventQuery): Promise<EventPage> {
-    const limit = Math.min(Math.max(1, query.limit ?? 100), maxPageSize)
+    const limit = Math.min(Math.max(1, query.limit ?? defaultEventPageSize), maxEventPageSize)
     const isNewestFirst = query.isNewestFirst === true
     const where: string[] = []
     const values: unknown[] = []
@@ -139,6 +151,10 @@ export class PostgresEventStore implements EventStore {
     if (query.deviceId !== undefined) where.push(`device_id = ${param(query.deviceId)}`)
     if (query.eventClass !== undefined) where.push(`class = ${param(query.eventClass)}`)
     if (query.type !== undefined) where.push(`type = ${param(query.type)}`)
+    if (query.relatesTo !== undefined)
+      where.push(
+        `type IN ('snapshot', 'clip.manifest') AND body->'payload'->>'relatesTo' = ${param(query.relatesTo)}`,
+      )
     if (query.fromMs !== undefined) where.push(`event_id >= ${param(ulidTimePrefix(query.fromMs))}`)
     if (query.toMs !== undefined) where.push(`event_id < ${param(ulidTimePrefix(query.toMs))}`)
     if (query.cursor) where.push(`event_id ${isNewestFirst ? '<' : '>'} ${param(query.cursor)}`)
@@ -222,12 +238,15 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
-/** One statement for the whole batch: arrays unnested into rows, duplicates skipped by the unique key. */
+/**
+ * One statement for the whole batch: arrays unnested into rows, duplicates skipped by the unique keys
+ * ((device_id, event_id), and the id alone), so a copy arriving at any node at any time is one row.
+ */
 async function insertEvents(client: pg.PoolClient, events: readonly StoredEvent[]): Promise<void> {
   await client.query(
     `INSERT INTO events (device_id, event_id, seq, class, type, received_at_ms, body)
      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
-     ON CONFLICT ON CONSTRAINT events_device_event DO NOTHING`,
+     ON CONFLICT DO NOTHING`,
     [
       events.map((e) => e.deviceId),
       events.map((e) => e.id),
@@ -240,19 +259,25 @@ async function insertEvents(client: pg.PoolClient, events: readonly StoredEvent[
   )
 }
 
-/** Writes clip records, the last one of a clip in the batch winning, as in one Level batch. */
-async function upsertClips(client: pg.PoolClient, records: readonly ClipRecord[]): Promise<void> {
-  const latest = new Map(records.map((record) => [record.clipId, record]))
-  const rows = [...latest.values()]
+/**
+ * Writes clip records, the last one of a clip winning: 'replace' overwrites a record (a state change),
+ * 'keep' leaves an existing one (a manifest stored again must not reset its clip).
+ */
+async function writeClips(
+  client: pg.PoolClient,
+  records: readonly ClipRecord[],
+  mode: 'replace' | 'keep',
+): Promise<void> {
+  const rows = [...new Map(records.map((record) => [record.clipId, record])).values()]
   await client.query(
-    `INSERT INTO clips (clip_id, device_id, record, is_awaiting_resend)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::boolean[])
-     ON CONFLICT (clip_id) DO UPDATE SET record = EXCLUDED.record, is_awaiting_resend = EXCLUDED.is_awaiting_resend`,
+    `INSERT INTO clips (clip_id, device_id, state, record)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+     ON CONFLICT (clip_id) DO ${mode === 'replace' ? 'UPDATE SET state = EXCLUDED.state, record = EXCLUDED.record' : 'NOTHING'}`,
     [
       rows.map((r) => r.clipId),
       rows.map((r) => r.deviceId),
+      rows.map((r) => r.state),
       rows.map((r) => JSON.stringify(r)),
-      rows.map((r) => r.isAwaitingResend === true),
     ],
   )
 }

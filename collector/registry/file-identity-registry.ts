@@ -1,9 +1,23 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
+import { writeFileAtomicSync } from '../../shared/files/atomic-file.js'
 import { isValidDeviceId } from '../../shared/protocol/index.js'
-import type { DeviceRecord, IdentityRegistry, Principal, ServiceUserRecord } from './identity-registry.js'
-import { hashSecret, newSecret, verifySecret } from './secret-hash.js'
+import { withFileLock } from './file-lock.js'
+import type {
+  DeviceRecord,
+  Login,
+  ManagedIdentityRegistry,
+  Principal,
+  ServiceUserRecord,
+} from './identity-registry.js'
+import {
+  hashGeneratedSecret,
+  newSecret,
+  secretHashKind,
+  verifyGeneratedSecret,
+  verifySecret,
+} from './secret-hash.js'
 
 /** On-disk shape of the registry file. */
 interface RegistryFile {
@@ -19,31 +33,41 @@ function emptyRegistry(): RegistryFile {
   return { version: 1, devices: {}, users: {} }
 }
 
+function own<T>(map: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined
+}
+
+/** A slow hash verified at a login, waiting to be replaced by its fast form in the file. */
+interface HashUpgrade {
+  readonly kind: 'device' | 'service'
+  readonly name: string
+  readonly oldHash: string
+  readonly newHash: string
+}
+
 /**
  * Devices and service users in one JSON file (mode 0600) beside the store. A file, not Level, because
- * Level allows one process at a time and the admin CLI must work while the collector runs: the CLI
- * rewrites the file atomically (write, fsync, rename) and the collector reloads it when its mtime changes.
+ * Level allows one process at a time and the admin CLI must work while the collector runs. Every
+ * read-modify-write (the CLI's changes, the collector's hash upgrades) holds `registry.json.lock`, reads
+ * the file afresh and replaces it atomically (write, fsync, rename); the collector reloads it when its
+ * mtime changes.
  */
-export class FileIdentityRegistry implements IdentityRegistry {
+export class FileIdentityRegistry implements ManagedIdentityRegistry {
   readonly path: string
   #data: RegistryFile = emptyRegistry()
   #stamp = ''
   #revision = 0
+  readonly #upgrades = new Map<string, HashUpgrade>()
 
   constructor(dataDir: string) {
     this.path = join(dataDir, registryFileName)
     this.reloadIfChanged()
   }
 
-  /**
-   * Counts the changes taken from disk. A watcher compares it rather than relying on reloadIfChanged():
-   * any login reloads first, so the change would be seen by that caller and not by the watcher.
-   */
   get revision(): number {
     return this.#revision
   }
 
-  /** Re-reads the file if it changed on disk; returns true when it did. */
   reloadIfChanged(): boolean {
     let stamp: string
     try {
@@ -64,121 +88,171 @@ export class FileIdentityRegistry implements IdentityRegistry {
     return true
   }
 
-  async authenticate(username: string, password: string): Promise<Principal | undefined> {
+  async authenticate(username: string, password: string): Promise<Login | undefined> {
     this.reloadIfChanged()
-    const device = Object.hasOwn(this.#data.devices, username) ? this.#data.devices[username] : undefined
-    if (device) {
-      if (device.isDisabled) return undefined
-      return (await verifySecret(password, device.secretHash))
-        ? { kind: 'device', deviceId: device.deviceId }
-        : undefined
+    const device = own(this.#data.devices, username)
+    const user = device ? undefined : own(this.#data.users, username)
+    const record = device ?? user
+    const stored = record?.secretHash
+    let isMatch: boolean
+    if (stored !== undefined && secretHashKind(stored) === 'scrypt') {
+      isMatch = await verifySecret(password, stored)
+      if (isMatch) this.#queueUpgrade(device ? 'device' : 'service', username, stored, password)
+    } else {
+      // Unknown, disabled and known names alike: one SHA-256 and one constant-time compare.
+      isMatch = verifyGeneratedSecret(password, stored)
     }
-    const user = Object.hasOwn(this.#data.users, username) ? this.#data.users[username] : undefined
-    if (user) {
-      return (await verifySecret(password, user.secretHash))
-        ? { kind: 'service', name: user.name }
-        : undefined
+    if (!isMatch || !record || device?.isDisabled) return undefined
+    const principal: Principal = device
+      ? { kind: 'device', deviceId: device.deviceId }
+      : { kind: 'service', name: username }
+    return { principal, credential: credentialStamp(record) }
+  }
+
+  isSlowToVerify(username: string): boolean {
+    const record = own(this.#data.devices, username) ?? own(this.#data.users, username)
+    return record !== undefined && secretHashKind(record.secretHash) === 'scrypt'
+  }
+
+  credentialOf(principal: Principal): string | undefined {
+    if (principal.kind === 'device') {
+      const device = own(this.#data.devices, principal.deviceId)
+      return device && !device.isDisabled ? credentialStamp(device) : undefined
     }
-    return undefined
+    const user = own(this.#data.users, principal.name)
+    return user ? credentialStamp(user) : undefined
   }
 
   isActive(principal: Principal): boolean {
-    if (principal.kind === 'device') return this.isDeviceEnabled(principal.deviceId)
-    return Object.hasOwn(this.#data.users, principal.name)
+    return this.credentialOf(principal) !== undefined
   }
 
   isDeviceEnabled(deviceId: string): boolean {
-    const device = Object.hasOwn(this.#data.devices, deviceId) ? this.#data.devices[deviceId] : undefined
+    const device = own(this.#data.devices, deviceId)
     return device !== undefined && !device.isDisabled
   }
 
-  /** Ids of the devices that may connect (enabled), sorted. */
   enabledDeviceIds(): string[] {
     return this.listDevices()
       .filter((d) => !d.isDisabled)
       .map((d) => d.deviceId)
   }
 
-  /** Devices, sorted by id. */
   listDevices(): DeviceRecord[] {
     this.reloadIfChanged()
     return Object.values(this.#data.devices).sort((a, b) => a.deviceId.localeCompare(b.deviceId))
   }
 
-  /** Service users, sorted by name. */
   listUsers(): ServiceUserRecord[] {
     this.reloadIfChanged()
     return Object.values(this.#data.users).sort((a, b) => a.name.localeCompare(b.name))
   }
 
-  /** Registers a device and returns its secret, which is not stored anywhere in clear. */
   async addDevice(deviceId: string, nowMs = Date.now()): Promise<string> {
     this.#assertName(deviceId)
-    this.reloadIfChanged()
-    if (Object.hasOwn(this.#data.devices, deviceId) || Object.hasOwn(this.#data.users, deviceId)) {
-      throw new DoorbellError('DEVICE_EXISTS', deviceId)
-    }
     const secret = newSecret()
-    this.#data.devices[deviceId] = {
-      deviceId,
-      secretHash: await hashSecret(secret),
-      isDisabled: false,
-      createdAt: new Date(nowMs).toISOString(),
-    }
-    this.#save()
+    this.#mutate((data) => {
+      if (own(data.devices, deviceId) || own(data.users, deviceId)) {
+        throw new DoorbellError('DEVICE_EXISTS', deviceId)
+      }
+      data.devices[deviceId] = {
+        deviceId,
+        secretHash: hashGeneratedSecret(secret),
+        isDisabled: false,
+        createdAt: new Date(nowMs).toISOString(),
+      }
+    })
     return secret
   }
 
-  /** Issues a new secret for a device; the old one stops working at once. */
   async rotateDevice(deviceId: string, nowMs = Date.now()): Promise<string> {
-    const device = this.#device(deviceId)
     const secret = newSecret()
-    this.#data.devices[deviceId] = {
-      ...device,
-      secretHash: await hashSecret(secret),
-      rotatedAt: new Date(nowMs).toISOString(),
-    }
-    this.#save()
+    this.#mutate((data) => {
+      const device = this.#device(data, deviceId)
+      // Strictly later than the stamp it replaces, so two rotations in one millisecond still differ.
+      const previousMs = Date.parse(device.rotatedAt ?? device.createdAt)
+      data.devices[deviceId] = {
+        ...device,
+        secretHash: hashGeneratedSecret(secret),
+        rotatedAt: new Date(Math.max(nowMs, previousMs + 1)).toISOString(),
+      }
+    })
     return secret
   }
 
-  /** Disables or re-enables a device; a disabled device cannot connect and is cut off if connected. */
   setDeviceDisabled(deviceId: string, isDisabled: boolean): void {
-    const device = this.#device(deviceId)
-    this.#data.devices[deviceId] = { ...device, isDisabled }
-    this.#save()
+    this.#mutate((data) => {
+      data.devices[deviceId] = { ...this.#device(data, deviceId), isDisabled }
+    })
   }
 
-  /** Removes a device from the registry (its stored events stay). */
   removeDevice(deviceId: string): void {
-    this.#device(deviceId)
-    delete this.#data.devices[deviceId]
-    this.#save()
+    this.#mutate((data) => {
+      this.#device(data, deviceId)
+      delete data.devices[deviceId]
+    })
   }
 
-  /** Adds a read-only service user and returns its secret. */
   async addUser(name: string, nowMs = Date.now()): Promise<string> {
     this.#assertName(name)
-    this.reloadIfChanged()
-    if (Object.hasOwn(this.#data.users, name) || Object.hasOwn(this.#data.devices, name)) {
-      throw new DoorbellError('USER_EXISTS', name)
-    }
     const secret = newSecret()
-    this.#data.users[name] = {
-      name,
-      secretHash: await hashSecret(secret),
-      createdAt: new Date(nowMs).toISOString(),
-    }
-    this.#save()
+    this.#mutate((data) => {
+      if (own(data.users, name) || own(data.devices, name)) throw new DoorbellError('USER_EXISTS', name)
+      data.users[name] = {
+        name,
+        secretHash: hashGeneratedSecret(secret),
+        createdAt: new Date(nowMs).toISOString(),
+      }
+    })
     return secret
   }
 
-  /** Removes a service user. */
   removeUser(name: string): void {
-    this.reloadIfChanged()
-    if (!Object.hasOwn(this.#data.users, name)) throw new DoorbellError('USER_NOT_FOUND', name)
-    delete this.#data.users[name]
-    this.#save()
+    this.#mutate((data) => {
+      if (!own(data.users, name)) throw new DoorbellError('USER_NOT_FOUND', name)
+      delete data.users[name]
+    })
+  }
+
+  /**
+   * Replaces each slow hash verified since the last call by its fast form, if the record still holds
+   * the hash that was verified (a rotation in between wins). One write for any number of upgrades, so
+   * the first reconnect storm after an upgrade rewrites the file once or twice, not once per device.
+   */
+  flushHashUpgrades(): number {
+    if (this.#upgrades.size === 0) return 0
+    const upgrades = [...this.#upgrades.values()]
+    this.#upgrades.clear()
+    let count = 0
+    const mutate = (change: (data: RegistryFile) => void): void => {
+      try {
+        this.#mutate(change)
+      } catch (err) {
+        // Not written (the lock was busy): keep them for the next flush, unless a newer one came in.
+        for (const u of upgrades)
+          if (!this.#upgrades.has(`${u.kind}:${u.name}`)) this.#upgrades.set(`${u.kind}:${u.name}`, u)
+        throw err
+      }
+    }
+    mutate((data) => {
+      for (const upgrade of upgrades) {
+        const map = upgrade.kind === 'device' ? data.devices : data.users
+        const record = own<DeviceRecord | ServiceUserRecord>(map, upgrade.name)
+        if (record?.secretHash !== upgrade.oldHash) continue
+        map[upgrade.name] = { ...record, secretHash: upgrade.newHash } as DeviceRecord & ServiceUserRecord
+        count += 1
+      }
+    })
+    return count
+  }
+
+  #queueUpgrade(kind: HashUpgrade['kind'], name: string, oldHash: string, secret: string): void {
+    const newHash = hashGeneratedSecret(secret)
+    this.#upgrades.set(`${kind}:${name}`, { kind, name, oldHash, newHash })
+    // The next login of this name is fast already, before the file is rewritten.
+    const map = kind === 'device' ? this.#data.devices : this.#data.users
+    const record = own<DeviceRecord | ServiceUserRecord>(map, name)
+    if (record) map[name] = { ...record, secretHash: newHash } as DeviceRecord & ServiceUserRecord
   }
 
   #assertName(name: string): void {
@@ -192,19 +266,28 @@ export class FileIdentityRegistry implements IdentityRegistry {
     }
   }
 
-  #device(deviceId: string): DeviceRecord {
-    this.reloadIfChanged()
-    const device = Object.hasOwn(this.#data.devices, deviceId) ? this.#data.devices[deviceId] : undefined
+  #device(data: RegistryFile, deviceId: string): DeviceRecord {
+    const device = own(data.devices, deviceId)
     if (!device) throw new DoorbellError('DEVICE_NOT_FOUND', deviceId)
     return device
   }
 
-  #save(): void {
-    mkdirSync(dirname(this.path), { recursive: true })
-    const tmp = `${this.path}.tmp-${process.pid}`
-    writeFileSync(tmp, `${JSON.stringify(this.#data, null, 2)}\n`, { mode: 0o600, flush: true })
-    renameSync(tmp, this.path)
-    this.#stamp = ''
-    this.reloadIfChanged()
+  /** Read the file afresh, change it and write it back, all under the lock. */
+  #mutate(change: (data: RegistryFile) => void): void {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+    withFileLock(this.path, () => {
+      this.#stamp = ''
+      this.reloadIfChanged()
+      const data = structuredClone(this.#data)
+      change(data)
+      writeFileAtomicSync(this.path, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 })
+      this.#stamp = ''
+      this.reloadIfChanged()
+    })
   }
+}
+
+/** Names the secret a record holds now: its rotation time (or creation, before any rotation). */
+function credentialStamp(record: DeviceRecord | ServiceUserRecord): string {
+  return 'rotatedAt' in record && record.rotatedAt ? record.rotatedAt : record.createdAt
 }

@@ -1,3 +1,5 @@
+import type { MqttPrincipal } from '../access/principal.js'
+
 /** A device known to the collector. The secret is only ever stored hashed. */
 export interface DeviceRecord {
   readonly deviceId: string
@@ -14,17 +16,53 @@ export interface ServiceUserRecord {
   readonly createdAt: string
 }
 
-/** Who a connection is, once authenticated. */
-export type Principal =
-  | { readonly kind: 'device'; readonly deviceId: string }
-  | { readonly kind: 'service'; readonly name: string }
+/** Who a connection is, once authenticated (the access module's MQTT principals). */
+export type Principal = MqttPrincipal
+
+/** A successful login: who, and which secret it used (see credentialOf). */
+export interface Login {
+  readonly principal: Principal
+  /** Names the secret the login used; changes when the secret is rotated. */
+  readonly credential: string
+}
 
 /** Read side of the device and user registry, as the broker sees it. */
 export interface IdentityRegistry {
-  /** Verifies a username/password pair; undefined when unknown, disabled or wrong. */
-  authenticate(username: string, password: string): Promise<Principal | undefined>
-  /** True while the principal still exists and is enabled (checked to cut revoked clients). */
+  /**
+   * Verifies a username/password pair; undefined when unknown, disabled or wrong. Unknown, disabled and
+   * known names do the same hash work, so the answer time does not tell which names exist.
+   */
+  authenticate(username: string, password: string): Promise<Login | undefined>
+  /**
+   * True when checking this name's secret is slow (a scrypt hash from before the fast format, upgraded at
+   * its next successful login): the broker runs such checks through a small gate.
+   */
+  isSlowToVerify(username: string): boolean
+  /** The credential a principal must still hold to stay connected; undefined when it is gone or disabled. */
+  credentialOf(principal: Principal): string | undefined
+  /** True while the principal still exists and is enabled. */
   isActive(principal: Principal): boolean
   /** True when a device with this id exists and is enabled (used for certificate auth). */
   isDeviceEnabled(deviceId: string): boolean
+}
+
+/** The registry as the admin CLI manages it; every implementation passes the identity-registry contract. */
+export interface ManagedIdentityRegistry extends IdentityRegistry {
+  /** Counts changes seen (own writes and other processes'); a watcher compares it. */
+  readonly revision: number
+  /** Picks up changes made by another process; true when there were any. */
+  reloadIfChanged(): boolean
+  listDevices(): DeviceRecord[]
+  listUsers(): ServiceUserRecord[]
+  enabledDeviceIds(): string[]
+  /** Registers a device; returns its secret, shown once and stored only hashed. */
+  addDevice(deviceId: string, nowMs?: number): Promise<string>
+  /** Issues a new secret; the old one stops working at once and its sessions are cut. */
+  rotateDevice(deviceId: string, nowMs?: number): Promise<string>
+  setDeviceDisabled(deviceId: string, isDisabled: boolean): void
+  removeDevice(deviceId: string): void
+  addUser(name: string, nowMs?: number): Promise<string>
+  removeUser(name: string): void
+  /** Writes the upgrades of slow hashes verified since the last call; returns how many were written. */
+  flushHashUpgrades(): number
 }

@@ -1,4 +1,7 @@
 import type { Envelope, EventClass, MessageType } from '../../shared/protocol/index.js'
+import type { ClipRecord } from './clip-record.js'
+
+export type { ClipCorruptReason, ClipManifest, ClipRecord, ClipState } from './clip-record.js'
 
 /** An envelope as stored: the envelope plus when the collector received it. */
 export type StoredEvent = Envelope & {
@@ -6,30 +9,18 @@ export type StoredEvent = Envelope & {
   readonly receivedAtMs: number
 }
 
-/** Metadata of a clip: its manifest and which chunks are durably on disk. */
-export interface ClipRecord {
-  readonly clipId: string
+/**
+ * What identifies a stored event or chunk: the device that sent it and the envelope id it chose. Two
+ * copies with the same key are one event (a PostgreSQL store: `UNIQUE (device_id, event_id)`).
+ */
+export interface EventKey {
   readonly deviceId: string
-  /** The manifest envelope id, once the manifest arrived. */
-  readonly manifestId?: string
-  readonly manifest?: Extract<Envelope, { type: 'clip.manifest' }>['payload']
-  /** Set when every chunk is on disk and the whole file matched the manifest's sha256. */
-  readonly isComplete: boolean
-  /**
-   * Every chunk arrived but the reassembled file failed the manifest's size or sha256 check: its chunk
-   * receipts and partial file were dropped and the device was asked (`clip.resend`) to upload it again.
-   */
-  readonly isAwaitingResend?: boolean
-  /** `clip.resend` requests made so far; also the attempt number of the latest. */
-  readonly resendCount?: number
-  /** Given up: the file failed its check and no resend is coming (bound reached, or the device lost it). */
-  readonly isCorrupt?: boolean
-  /** The device answered `clip.unavailable`: it no longer holds the clip. */
-  readonly isGoneFromDevice?: boolean
+  readonly id: string
 }
 
 /** A clip chunk whose body is durably written; recorded so a resent chunk is acked, not rewritten. */
 export interface ChunkReceipt {
+  /** The chunk envelope's id. */
   readonly id: string
   readonly deviceId: string
   readonly clipId: string
@@ -37,11 +28,13 @@ export interface ChunkReceipt {
   readonly size: number
 }
 
-/** One group commit: everything is written in a single atomic Level batch. */
+/**
+ * One group commit, written atomically and durably: every event and receipt, or none. Each stored
+ * clip.manifest starts its clip's record (state `receiving`) in the same commit.
+ */
 export interface CommitBatch {
   readonly events: readonly StoredEvent[]
   readonly chunks: readonly ChunkReceipt[]
-  readonly clips: readonly ClipRecord[]
 }
 
 /** A query over stored events. Time bounds are capture times (the event id's ULID time). */
@@ -49,19 +42,30 @@ export interface EventQuery {
   readonly deviceId?: string
   readonly type?: MessageType
   readonly eventClass?: EventClass
+  /** Only snapshots and clip manifests whose `payload.relatesTo` is this event id. */
+  readonly relatesTo?: string
   /** Inclusive lower bound, ms since the epoch. */
   readonly fromMs?: number
   /** Exclusive upper bound, ms since the epoch. */
   readonly toMs?: number
-  /** Page size; at most 1000. */
+  /** Page size: defaultEventPageSize when absent, at most maxEventPageSize. */
   readonly limit?: number
-  /** The cursor of the previous page. */
+  /** The nextCursor of the previous page (opaque). */
   readonly cursor?: string
   /** Newest first when true. */
   readonly isNewestFirst?: boolean
 }
 
-/** One page of results; nextCursor is absent on the last page. */
+/** Largest page queryEvents returns. */
+export const maxEventPageSize = 1000
+/** Page size of a query that names none. */
+export const defaultEventPageSize = 100
+
+/**
+ * One page of results, ordered by id (capture time), ascending or newest first. nextCursor is absent on
+ * the last page; a page may hold fewer items than the limit and still have one (the store bounds the
+ * work of a page), so callers page until it is absent.
+ */
 export interface EventPage {
   readonly items: StoredEvent[]
   readonly nextCursor?: string
@@ -76,35 +80,48 @@ export interface RetentionResult {
   readonly expiredClips: { deviceId: string; clipId: string }[]
 }
 
-/** The durable event store port. */
+/**
+ * The durable store of events, clip records and chunk receipts: what the group commit, clip recovery,
+ * retention and the HTTP routes need, in terms a Level or a SQL engine can both keep. Every
+ * implementation passes test/collector/store/contracts/event-store.contract.ts.
+ *
+ * Ids are ULIDs minted by devices (80 random bits), so the HTTP routes address one event or clip by its
+ * id alone; deduplication is by EventKey.
+ */
 export interface EventStore {
-  /** Of the given event ids and chunk ids, those already stored. */
-  findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>>
-  /** Of the given clip ids, those with a clip record (their manifest arrived, and retention kept it). */
-  findClips(clipIds: readonly string[]): Promise<Set<string>>
+  /** Of the given events and chunks, the ids already stored under the same device. */
+  findExisting(events: readonly EventKey[], chunks: readonly EventKey[]): Promise<Set<string>>
   /** The greatest event id stored for a device ('' when none): ids above it cannot be duplicates. */
   latestEventId(deviceId: string): Promise<string>
-  /** Writes one group commit atomically and durably. */
+  /**
+   * Writes one group commit atomically and durably. Idempotent per key: an event or receipt already
+   * stored stays one copy, and a manifest stored again does not reset its clip's record.
+   */
   commit(batch: CommitBatch): Promise<void>
   /** One event by id. */
   getEvent(id: string): Promise<StoredEvent | undefined>
-  /** A page of events matching the query, ordered by id (capture time). */
+  /** A page of events matching every given filter, ordered by id (capture time). */
   queryEvents(query: EventQuery): Promise<EventPage>
-  /** A clip's metadata. */
+  /** A clip's record. */
   getClip(clipId: string): Promise<ClipRecord | undefined>
-  /** Indexes of the chunks of a clip that are on disk. */
+  /** Of the given clip ids, those with a record (their manifest arrived, and retention kept it). */
+  findClips(clipIds: readonly string[]): Promise<Set<string>>
+  /** Replaces a clip's record (its state changed). */
+  saveClip(record: ClipRecord): Promise<void>
+  /** Indexes of the chunks of a clip whose receipts are stored, ascending. */
   listChunkIndexes(clipId: string): Promise<number[]>
   /**
    * Forgets every chunk receipt of a clip (so chunks sent again are stored, not deduplicated) and writes
-   * its new record, in one atomic batch.
+   * its new record, atomically.
    */
   forgetClipChunks(record: ClipRecord): Promise<void>
-  /** Clips of a device awaiting a resend (`isAwaitingResend`), oldest first. */
+  /** Clips of a device in state `awaiting-resend`, oldest (clip id) first. */
   listClipsAwaitingResend(deviceId: string): Promise<ClipRecord[]>
   /**
-   * Deletes events older than the retention of their class; an expired clip manifest takes every key of
-   * its clip along in the same batch (record, resend index, chunk receipts). Receipts of chunks that
-   * belong to no clip and are past the low-class retention go as well.
+   * Deletes events older than the retention of their class (by capture time). An expired clip.manifest
+   * takes its clip's record and chunk receipts along. Receipts of chunks whose clip has no record and
+   * started before the low-class cutoff go as well (a chunk whose manifest never came); their clips are
+   * listed in expiredClips too, so their files go.
    */
   sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult>
   /** True while the store is open. */

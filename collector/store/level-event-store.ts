@@ -1,18 +1,10 @@
 import { Level } from 'level'
 import { DoorbellError } from '../../shared/errors.js'
-import {
-  chunkKey,
-  classKey,
-  clipChunkKey,
-  clipKey,
-  deviceKey,
-  eventKey,
-  resendKey,
-  ulidTimePrefix,
-} from './event-keys.js'
+import { type ClipRecord, newClipRecord } from './clip-record.js'
+import { isDiskFull } from './disk-full.js'
 import type {
-  ClipRecord,
   CommitBatch,
+  EventKey,
   EventPage,
   EventQuery,
   EventStore,
@@ -20,6 +12,18 @@ import type {
   RetentionResult,
   StoredEvent,
 } from './event-store.js'
+import { decodeClipRecord, encodeClipRecord } from './level-clip-codec.js'
+import {
+  chunkKey,
+  classKey,
+  clipChunkKey,
+  clipChunkPrefix,
+  clipKey,
+  deviceKey,
+  eventKey,
+  resendKey,
+} from './level-event-keys.js'
+import { queryLevelEvents } from './level-event-query.js'
 import { type ChainedBatch, delChunkReceipts, sweepLevelRetention } from './level-retention-sweep.js'
 
 /** Options of the Level store. */
@@ -30,23 +34,27 @@ export interface LevelEventStoreOptions {
   readonly isSyncWrite: boolean
 }
 
-const maxPageSize = 1000
-
-/** Event store on an embedded Level database (classic-level, LevelDB). */
+/**
+ * Event store on an embedded Level database (classic-level, LevelDB); key layout in level-event-keys.ts.
+ * An event id is one `e!` key whichever device sent it, so besides the same device's copies, an id
+ * another device already used is found by findExisting too: no device can replace another's event.
+ */
 export class LevelEventStore implements EventStore {
   readonly #db: Level<string, string>
+  readonly #path: string
   readonly #isSyncWrite: boolean
   /**
    * Set when a write failed (disk full): LevelDB keeps appending to a log whose tail is torn, and on the
    * next open it drops the records after the tear, acked ones included (seen in test/faults). The next
-   * commit first reopens the database, which recovers the log and starts a new one.
+   * write first reopens the database, which recovers the log and starts a new one.
    */
   #isTorn = false
   #reopening: Promise<void> | undefined
 
-  private constructor(db: Level<string, string>, isSyncWrite: boolean) {
+  private constructor(db: Level<string, string>, options: LevelEventStoreOptions) {
     this.#db = db
-    this.#isSyncWrite = isSyncWrite
+    this.#path = options.path
+    this.#isSyncWrite = options.isSyncWrite
   }
 
   /** Opens (creating if needed) the store; STORE_OPEN_FAILED names the path when it cannot. */
@@ -60,27 +68,21 @@ export class LevelEventStore implements EventStore {
         details: { path: options.path },
       })
     }
-    return new LevelEventStore(db, options.isSyncWrite)
+    return new LevelEventStore(db, options)
   }
 
   get isOpen(): boolean {
     return this.#db.status === 'open'
   }
 
-  async findExisting(eventIds: readonly string[], chunkIds: readonly string[]): Promise<Set<string>> {
+  async findExisting(events: readonly EventKey[], chunks: readonly EventKey[]): Promise<Set<string>> {
     const found = new Set<string>()
-    const ids = [...eventIds, ...chunkIds]
+    const ids = [...events.map((e) => e.id), ...chunks.map((c) => c.id)]
     if (ids.length === 0) return found
-    const keys = [...eventIds.map(eventKey), ...chunkIds.map(chunkKey)]
+    const keys = [...events.map((e) => eventKey(e.id)), ...chunks.map((c) => chunkKey(c.id))]
     const present = await this.#db.hasMany(keys)
     for (let i = 0; i < ids.length; i++) if (present[i]) found.add(ids[i] as string)
     return found
-  }
-
-  async findClips(clipIds: readonly string[]): Promise<Set<string>> {
-    if (clipIds.length === 0) return new Set()
-    const present = await this.#db.hasMany(clipIds.map(clipKey))
-    return new Set(clipIds.filter((_, i) => present[i]))
   }
 
   async latestEventId(deviceId: string): Promise<string> {
@@ -101,7 +103,26 @@ export class LevelEventStore implements EventStore {
       chained.put(chunkKey(chunk.id), JSON.stringify(chunk))
       chained.put(clipChunkKey(chunk.clipId, chunk.index), chunk.id)
     }
-    for (const clip of batch.clips) putClip(chained, clip)
+    for (const clip of await this.#newClips(batch.events)) putClip(chained, clip)
+    await this.#write(chained)
+  }
+
+  /** Records of the manifests in a commit whose clip has none yet (a manifest stored again keeps its). */
+  async #newClips(events: readonly StoredEvent[]): Promise<ClipRecord[]> {
+    const clips = new Map<string, ClipRecord>()
+    for (const event of events) {
+      if (event.type !== 'clip.manifest' || clips.has(event.payload.clipId)) continue
+      clips.set(event.payload.clipId, newClipRecord(event.deviceId, event.id, event.payload))
+    }
+    if (clips.size === 0) return []
+    const present = await this.#db.hasMany([...clips.keys()].map(clipKey))
+    return [...clips.values()].filter((_, i) => !present[i])
+  }
+
+  async saveClip(record: ClipRecord): Promise<void> {
+    if (this.#isTorn) await this.#reopen()
+    const chained = this.#db.batch()
+    putClip(chained, record)
     await this.#write(chained)
   }
 
@@ -117,7 +138,10 @@ export class LevelEventStore implements EventStore {
     const prefix = resendKey(deviceId, '')
     const keys = await this.#db.keys({ gte: prefix, lt: `${prefix}~` }).all()
     const values = await this.#db.getMany(keys.map((key) => clipKey(key.slice(prefix.length))))
-    return values.flatMap((value) => (value === undefined ? [] : [JSON.parse(value) as ClipRecord]))
+    return values.flatMap((value) => {
+      const record = value === undefined ? undefined : decodeClipRecord(value)
+      return record?.state === 'awaiting-resend' ? [record] : []
+    })
   }
 
   async #write(chained: ChainedBatch): Promise<void> {
@@ -125,11 +149,14 @@ export class LevelEventStore implements EventStore {
       await chained.write({ sync: this.#isSyncWrite })
     } catch (err) {
       this.#isTorn = true
-      const isFull = /no space|ENOSPC/i.test(String((err as Error).message))
-      throw new DoorbellError(isFull ? 'STORE_DISK_FULL' : 'STORE_WRITE_FAILED', (err as Error).message, {
-        cause: err,
-      })
+      throw await this.#writeError(err)
     }
+  }
+
+  /** STORE_DISK_FULL or STORE_WRITE_FAILED, decided on typed values (disk-full.ts). */
+  async #writeError(err: unknown): Promise<DoorbellError> {
+    const code = (await isDiskFull(err, this.#path)) ? 'STORE_DISK_FULL' : 'STORE_WRITE_FAILED'
+    return new DoorbellError(code, (err as Error).message, { cause: err })
   }
 
   /** Closes and reopens after a failed write; one reopen shared by concurrent commits. */
@@ -140,10 +167,7 @@ export class LevelEventStore implements EventStore {
         await this.#db.open()
         this.#isTorn = false
       } catch (err) {
-        const isFull = /no space|ENOSPC/i.test(String((err as Error).message))
-        throw new DoorbellError(isFull ? 'STORE_DISK_FULL' : 'STORE_WRITE_FAILED', (err as Error).message, {
-          cause: err,
-        })
+        throw await this.#writeError(err)
       } finally {
         this.#reopening = undefined
       }
@@ -156,74 +180,23 @@ export class LevelEventStore implements EventStore {
     return value === undefined ? undefined : (JSON.parse(value) as StoredEvent)
   }
 
-  async queryEvents(query: EventQuery): Promise<EventPage> {
-    const limit = Math.min(Math.max(1, query.limit ?? 100), maxPageSize)
-    const prefix = query.deviceId
-      ? deviceKey(query.deviceId, '')
-      : query.eventClass
-        ? classKey(query.eventClass, '')
-        : eventKey('')
-    let low = prefix + (query.fromMs === undefined ? '' : ulidTimePrefix(query.fromMs))
-    let high = prefix + (query.toMs === undefined ? '~' : ulidTimePrefix(query.toMs))
-    const reverse = query.isNewestFirst === true
-    if (query.cursor) {
-      // Resume strictly after (or, newest first, before) the cursor id.
-      const before = prefix + query.cursor
-      const after = `${before}~`
-      if (reverse && before < high) high = before
-      if (!reverse && after > low) low = after
-    }
-    const items: StoredEvent[] = []
-    // Scanning stops after a bounded number of keys so a selective filter cannot make one page unbounded;
-    // the cursor then resumes where the scan stopped.
-    let budget = limit * 20 + 1000
-    let lastId: string | undefined
-    const iterator = this.#db.keys({ gte: low, lt: high, reverse })
-    try {
-      while (items.length < limit && budget > 0) {
-        const keys = await iterator.nextv(Math.min(limit - items.length + 50, budget))
-        if (keys.length === 0) {
-          lastId = undefined
-          break
-        }
-        budget -= keys.length
-        const ids = keys.map((key) => key.slice(prefix.length))
-        const values =
-          prefix === eventKey('') ? await this.#db.getMany(keys) : await this.#db.getMany(ids.map(eventKey))
-        for (let i = 0; i < ids.length; i++) {
-          const value = values[i]
-          lastId = ids[i]
-          if (value === undefined) continue
-          const event = JSON.parse(value) as StoredEvent
-          if (query.deviceId && event.deviceId !== query.deviceId) continue
-          if (query.type && event.type !== query.type) continue
-          if (query.eventClass && event.class !== query.eventClass) continue
-          items.push(event)
-          if (items.length === limit) break
-        }
-      }
-    } finally {
-      await iterator.close()
-    }
-    if (lastId === undefined) return { items }
-    // One more key past the last one tells whether there is a next page at all.
-    const more = await this.#db
-      .keys({
-        ...(reverse ? { gte: low, lt: prefix + lastId } : { gt: `${prefix}${lastId}`, lt: high }),
-        reverse,
-        limit: 1,
-      })
-      .all()
-    return more.length > 0 ? { items, nextCursor: lastId } : { items }
+  queryEvents(query: EventQuery): Promise<EventPage> {
+    return queryLevelEvents(this.#db, query)
   }
 
   async getClip(clipId: string): Promise<ClipRecord | undefined> {
     const value = await this.#db.get(clipKey(clipId))
-    return value === undefined ? undefined : (JSON.parse(value) as ClipRecord)
+    return value === undefined ? undefined : decodeClipRecord(value)
+  }
+
+  async findClips(clipIds: readonly string[]): Promise<Set<string>> {
+    if (clipIds.length === 0) return new Set()
+    const present = await this.#db.hasMany(clipIds.map(clipKey))
+    return new Set(clipIds.filter((_, i) => present[i]))
   }
 
   async listChunkIndexes(clipId: string): Promise<number[]> {
-    const prefix = clipChunkKey(clipId, 0).slice(0, -8)
+    const prefix = clipChunkPrefix(clipId)
     const keys = await this.#db.keys({ gte: prefix, lt: `${prefix}~` }).all()
     return keys.map((key) => Number(key.slice(prefix.length)))
   }
@@ -237,9 +210,9 @@ export class LevelEventStore implements EventStore {
   }
 }
 
-/** Queues a clip record and keeps the index of clips awaiting a resend in step with it. */
+/** Queues a clip record and keeps the index of clips awaiting a resend in step with its state. */
 function putClip(chained: ChainedBatch, clip: ClipRecord): void {
-  chained.put(clipKey(clip.clipId), JSON.stringify(clip))
-  if (clip.isAwaitingResend) chained.put(resendKey(clip.deviceId, clip.clipId), '')
+  chained.put(clipKey(clip.clipId), encodeClipRecord(clip))
+  if (clip.state === 'awaiting-resend') chained.put(resendKey(clip.deviceId, clip.clipId), '')
   else chained.del(resendKey(clip.deviceId, clip.clipId))
 }

@@ -1,16 +1,16 @@
 import type { Level } from 'level'
-import { eventClasses, eventIdTimeMs } from '../../shared/protocol/index.js'
+import { eventClasses, eventIdTimeMs, ulidTimePrefix } from '../../shared/protocol/index.js'
+import type { ChunkReceipt, RetentionMs, RetentionResult, StoredEvent } from './event-store.js'
 import {
   chunkKey,
   classKey,
   clipChunkKey,
+  clipChunkPrefix,
   clipKey,
   deviceKey,
   eventKey,
   resendKey,
-  ulidTimePrefix,
-} from './event-keys.js'
-import type { ChunkReceipt, RetentionMs, RetentionResult, StoredEvent } from './event-store.js'
+} from './level-event-keys.js'
 
 /** A chained batch of the store's Level database. */
 export type ChainedBatch = ReturnType<Level<string, string>['batch']>
@@ -30,7 +30,7 @@ export async function delChunkReceipts(
   chained: ChainedBatch,
   clipId: string,
 ): Promise<void> {
-  const prefix = clipChunkKey(clipId, 0).slice(0, -8)
+  const prefix = clipChunkPrefix(clipId)
   for await (const [key, chunkId] of db.iterator({ gte: prefix, lt: `${prefix}~` })) {
     chained.del(key)
     chained.del(chunkKey(chunkId))

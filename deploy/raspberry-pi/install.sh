@@ -23,9 +23,10 @@ usage() {
   cat <<'EOF'
 Usage: install.sh [options]
   --config FILE           agent config to install as /etc/doorbell/agent.yaml (mode 0640, group doorbell)
-  --device-id ID          or write a config from these three (with --mqtt-url and --mqtt-password)
+  --device-id ID          or write a config from these three (with --mqtt-url and --mqtt-password-file)
   --mqtt-url URL          e.g. mqtt://collector.local:1883 or mqtts://collector.example:8883
-  --mqtt-password SECRET  the device secret (the MQTT username is the device id)
+  --mqtt-password-file F  file whose first line is the device secret, or - to read it from stdin
+                          (the MQTT username is the device id; never on the command line, where ps shows it)
   --ca FILE               CA certificate to pin for mqtts, installed as /etc/doorbell/ca.pem
   --app DIR               built project to install (holds dist/ and package.json); default: this repository
   --w1-pin N              GPIO of the 1-wire bus (default 4)
@@ -42,7 +43,7 @@ EOF
 }
 
 root='' dry_run=0 uninstall=0 purge=0 no_start=0 with_commands=0
-config_file='' device_id='' mqtt_url='' mqtt_password='' ca_file=''
+config_file='' device_id='' mqtt_url='' mqtt_password='' mqtt_password_file='' ca_file=''
 app_dir=$(cd "$SELF_DIR/../.." && pwd)
 w1_pin=4 segments_size=96M
 while (($#)); do
@@ -50,7 +51,10 @@ while (($#)); do
     --config) config_file=$2; shift ;;
     --device-id) device_id=$2; shift ;;
     --mqtt-url) mqtt_url=$2; shift ;;
-    --mqtt-password) mqtt_password=$2; shift ;;
+    --mqtt-password-file) mqtt_password_file=$2; shift ;;
+    --mqtt-password)
+      echo "install.sh: --mqtt-password is gone (every user could read the secret in ps): use --mqtt-password-file FILE, or - for stdin" >&2
+      exit 2 ;;
     --ca) ca_file=$2; shift ;;
     --app) app_dir=$2; shift ;;
     --w1-pin) w1_pin=$2; shift ;;
@@ -66,6 +70,15 @@ while (($#)); do
   esac
   shift
 done
+if [[ -n $mqtt_password_file ]]; then
+  if [[ $mqtt_password_file == - ]]; then
+    IFS= read -r mqtt_password || true
+  else
+    [[ -r $mqtt_password_file ]] || { echo "install.sh: cannot read $mqtt_password_file" >&2; exit 2; }
+    IFS= read -r mqtt_password <"$mqtt_password_file" || true
+  fi
+  [[ -n $mqtt_password ]] || { echo "install.sh: no secret in ${mqtt_password_file/#-/stdin}" >&2; exit 2; }
+fi
 [[ $w1_pin =~ ^[0-9]+$ ]] || { echo "install.sh: --w1-pin must be a GPIO number" >&2; exit 2; }
 [[ $segments_size =~ ^[0-9]+[KMG]?$ ]] || { echo "install.sh: --segments-size like 64M" >&2; exit 2; }
 live=1
@@ -241,7 +254,7 @@ install_app() {
 
 do_install() {
   [[ -n $config_file || -f $root/etc/doorbell/agent.yaml || (-n $device_id && -n $mqtt_url && -n $mqtt_password) ]] || {
-    echo "install.sh: no agent config: pass --config FILE, or --device-id, --mqtt-url and --mqtt-password" >&2
+    echo "install.sh: no agent config: pass --config FILE, or --device-id, --mqtt-url and --mqtt-password-file" >&2
     exit 2
   }
   [[ -z $config_file || -r $config_file ]] || { echo "install.sh: cannot read $config_file" >&2; exit 2; }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { ulid } from 'ulid'
-import { type RunningCollector, startCollector } from '../../collector/collector.js'
 import { type CollectorConfig, collectorConfig } from '../../collector/config.js'
+import { type RunningCollector, startCollector } from '../../collector/main.js'
 import { FileIdentityRegistry } from '../../collector/registry/file-identity-registry.js'
 import { createEnvelope, type Envelope, encodeEvent, topics } from '../../shared/protocol/index.js'
 
@@ -15,7 +15,7 @@ export function tempDir(prefix: string): { path: string; cleanup: () => void } {
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) }
 }
 
-/** Config for a test collector on loopback with free ports. */
+/** Config for a test collector on loopback with free ports (and /metrics open: loopback only). */
 export function testConfig(
   dataDir: string,
   overrides: Partial<Parameters<typeof collectorConfig>[0]> = {},
@@ -24,7 +24,7 @@ export function testConfig(
     dataDir,
     host: '127.0.0.1',
     mqtt: { port: 0, wsPort: null },
-    http: { port: 0 },
+    http: { port: 0, metricsAccess: 'public' },
     ...overrides,
   })
 }

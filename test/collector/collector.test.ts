@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../collector/collector.js'
+import type { RunningCollector } from '../../collector/main.js'
 import { topics } from '../../shared/protocol/index.js'
 import { eventually } from '../support/eventually.js'
 import {

@@ -1,7 +1,8 @@
 import { connect } from 'node:net'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../collector/collector.js'
+import { routePermissions } from '../../collector/access/route-permissions.js'
+import type { RunningCollector } from '../../collector/main.js'
 import { encodeEvent, topics } from '../../shared/protocol/index.js'
 import { eventually } from '../support/eventually.js'
 import {
@@ -27,9 +28,16 @@ describe('collector hardening and WebSocket', () => {
         limits: { connectTimeoutMs: 300, devicePublishesPerS: 1, devicePublishBurst: 5 },
       }),
       {
-        registerHttpRoutes: (app, { store }) => {
-          app.get('/api/events', async () => store.queryEvents({ limit: 10 }))
-        },
+        routePermissions: { ...routePermissions, 'GET /api/probe/events': 'public' },
+        extensions: [
+          {
+            name: 'probe',
+            start: ({ http, stores }) => {
+              http?.get('/api/probe/events', async () => stores.events.queryEvents({ limit: 10 }))
+            },
+            stop: () => {},
+          },
+        ],
       },
     )
   })
@@ -118,8 +126,8 @@ describe('collector hardening and WebSocket', () => {
     )
   })
 
-  it('lets later issues add HTTP routes over the store', async () => {
-    const response = await fetch(`http://127.0.0.1:${collector.httpPort}/api/events`)
+  it('serves the HTTP routes an extension adds over the store', async () => {
+    const response = await fetch(`http://127.0.0.1:${collector.httpPort}/api/probe/events`)
     expect(response.status).toBe(200)
     expect(((await response.json()) as { items: unknown[] }).items.length).toBeGreaterThan(0)
   })

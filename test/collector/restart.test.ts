@@ -107,7 +107,10 @@ describe('restart safety', () => {
       // Between lives: every id acked so far is in the store the killed process left behind.
       const between = await LevelEventStore.open({ path: join(dataDir, 'events'), isSyncWrite: false })
       try {
-        const present = await between.findExisting([...acknowledged], [])
+        const present = await between.findExisting(
+          [...acknowledged].map((id) => ({ deviceId: 'porch', id })),
+          [],
+        )
         expect(present.size).toBe(acknowledged.size)
       } finally {
         await between.close()

@@ -50,11 +50,14 @@ describe('npm start (the demo)', () => {
       const [, controlUrl] = await nextLine(
         lines,
         listeners,
-        /Ring the doorbell .* curl -X POST (\S+)\/button\/press/,
+        /Ring the doorbell .* curl -X POST -H .content-type: application\/json. (\S+)\/button\/press/,
       )
       const [, healthUrl] = await nextLine(lines, listeners, /Collector, health\s+(\S+)/)
       expect((await fetch(healthUrl as string)).status).toBe(200)
-      const press = await fetch(`${controlUrl}/button/press`, { method: 'POST' })
+      const press = await fetch(`${controlUrl}/button/press`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      })
       expect(press.status).toBe(200)
       const { id } = (await press.json()) as { id: string }
       await nextLine(lines, listeners, new RegExp(`DING DONG: button\\.press from front-door.*id ${id}`))

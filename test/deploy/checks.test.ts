@@ -73,21 +73,25 @@ describe('systemd units', () => {
     root = join(work, 'root')
     writeFile(join(root, 'boot/firmware/config.txt'), '')
     const app = makeFakeApp(join(work, 'app'))
-    const installed = run('bash', [
-      join(piDir, 'install.sh'),
-      ...[
-        '--root',
-        root,
-        '--app',
-        app,
-        '--device-id',
-        'd1',
-        '--mqtt-url',
-        'mqtt://c:1883',
-        '--mqtt-password',
-        'x',
+    const installed = run(
+      'bash',
+      [
+        join(piDir, 'install.sh'),
+        ...[
+          '--root',
+          root,
+          '--app',
+          app,
+          '--device-id',
+          'd1',
+          '--mqtt-url',
+          'mqtt://c:1883',
+          '--mqtt-password-file',
+          '-',
+        ],
       ],
-    ])
+      { input: 'x\n' },
+    )
     expect(installed.status, installed.stderr).toBe(0)
     verifyDir = join(work, 'verify')
     const units = join(root, 'etc/systemd/system')

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LevelOutboxStore } from '../../agent/outbox/level-outbox-store.js'
-import { type RunningCollector, startCollector } from '../../collector/collector.js'
+import { type RunningCollector, startCollector } from '../../collector/main.js'
 import {
   type AgentProcess,
   startAgentProcess,

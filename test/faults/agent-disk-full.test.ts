@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type RunningCollector, startCollector } from '../../collector/collector.js'
+import { type RunningCollector, startCollector } from '../../collector/main.js'
 import {
   type AgentProcess,
   startAgentProcess,

@@ -119,7 +119,7 @@ describe('fault: bad input to the broker over real sockets', () => {
         host: '127.0.0.1',
         logLevel: 'info',
         mqtt: { port: 0, wsPort: null },
-        http: { port: 0 },
+        http: { port: 0, metricsAccess: 'public' },
         limits: { connectTimeoutMs: 1_000, maxPacketBytes: 256 * 1024 },
       }),
     )

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type RunningCollector, startCollector } from '../../collector/collector.js'
+import { type RunningCollector, startCollector } from '../../collector/main.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ShapedProxy, startShapedProxy } from '../../bench/shaped-tcp-proxy.js'
-import { type RunningCollector, startCollector } from '../../collector/collector.js'
+import { type RunningCollector, startCollector } from '../../collector/main.js'
 import type { StoredEvent } from '../../collector/store/event-store.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
 import { addDevice, metric, tempDir, testConfig } from '../collector/collector-harness.js'
@@ -61,7 +61,11 @@ async function manifestFor(collector: RunningCollector, pressId: string) {
 }
 
 async function clipComplete(collector: RunningCollector, clipId: string): Promise<string> {
-  await eventually(async () => (await collector.store.getClip(clipId))?.isComplete, 'clip complete', 60_000)
+  await eventually(
+    async () => (await collector.store.getClip(clipId))?.state === 'complete',
+    'clip complete',
+    60_000,
+  )
   const path = collector.clips.clipPath('front-door', clipId)
   if (!path) throw new Error('complete clip has no file')
   return path
@@ -171,7 +175,7 @@ describe('agent media end to end', () => {
     expect(manifest.chunkCount).toBeGreaterThan(6)
     link.cut()
     await new Promise((resolve) => setTimeout(resolve, 500))
-    expect((await c.store.getClip(manifest.clipId))?.isComplete).toBe(false)
+    expect((await c.store.getClip(manifest.clipId))?.state).not.toBe('complete')
     link.heal()
     const path = await clipComplete(c, manifest.clipId)
     expect(sha256Of(path)).toBe(manifest.sha256)

@@ -6,7 +6,7 @@ import type { RunningAgent } from '../../agent/agent.js'
 import type { ClipResendReport } from '../../agent/media/agent-media.js'
 import type { ClipManifest, ClipStore } from '../../collector/clips/clip-store.js'
 import { FileClipStore } from '../../collector/clips/file-clip-store.js'
-import type { CollectorEvent, RunningCollector } from '../../collector/collector.js'
+import type { CollectorEvent, RunningCollector } from '../../collector/main.js'
 import type { ClipRecord } from '../../collector/store/event-store.js'
 import { collectorWithMediaAgent, enqueueRandomClip } from '../agent/support/media-agent.js'
 import { metric, startCollector, testConfig } from '../collector/collector-harness.js'
@@ -66,7 +66,10 @@ describe('clip recovery after a failed whole-file check', () => {
     const resends: ClipResendReport[] = []
     const started = await rig.start(name, {
       config: { limits },
-      deps: (collectorDir) => ({ clipStore: clipStore(collectorDir), onEvent: (e) => events.push(e) }),
+      deps: (collectorDir) => ({
+        stores: { clips: clipStore(collectorDir) },
+        onEvent: (e) => events.push(e),
+      }),
     })
     const listen = (agent: RunningAgent) => agent.on('clipResend', (report) => resends.push(report))
     listen(started.agent)
@@ -92,6 +95,9 @@ describe('clip recovery after a failed whole-file check', () => {
   }
 
   /** The agent's current envelope id for every chunk of a clip. */
+  /** The store key of one of the agent's chunks. */
+  const chunkKeyOf = (id: string) => ({ deviceId: 'front-door', id })
+
   function chunkIdsOf(running: RunningAgent, clipId: string): string[] {
     const upload = running.media?.service.store.get(clipId)?.upload
     if (!upload) throw new Error(`the agent holds no clip ${clipId}`)
@@ -105,11 +111,10 @@ describe('clip recovery after a failed whole-file check', () => {
     const record = await clipRecordOnce(
       c,
       clip.clipId,
-      (r) => r.isComplete,
+      (r) => r.state === 'complete',
       'the clip verified after its resend',
     )
-    expect(record).toMatchObject({ resendCount: 1, isAwaitingResend: false })
-    expect(record.isCorrupt).toBeUndefined()
+    expect(record).toMatchObject({ state: 'complete', resendCount: 1 })
     expect(resends).toEqual([{ clipId: clip.clipId, attempt: 1, outcome: 'resending' }])
 
     const path = c.clips.clipPath('front-door', clip.clipId)
@@ -119,8 +124,8 @@ describe('clip recovery after a failed whole-file check', () => {
 
     // The first upload's receipts were forgotten; the resent chunks are stored once each.
     const finalIds = chunkIdsOf(running, clip.clipId)
-    expect((await c.store.findExisting([], firstIds)).size).toBe(0)
-    expect((await c.store.findExisting([], finalIds)).size).toBe(clip.chunkCount)
+    expect((await c.store.findExisting([], firstIds.map(chunkKeyOf))).size).toBe(0)
+    expect((await c.store.findExisting([], finalIds.map(chunkKeyOf))).size).toBe(clip.chunkCount)
     expect(await c.store.listChunkIndexes(clip.clipId)).toEqual([...Array(clip.chunkCount).keys()])
     expect(await metric(c, 'doorbell_collector_chunks_stored_total')).toBe(2 * clip.chunkCount)
     const events = (await c.store.queryEvents({ deviceId: 'front-door', limit: 1000 })).items
@@ -147,8 +152,8 @@ describe('clip recovery after a failed whole-file check', () => {
       maxClipResends: 2,
     })
     const clip = await enqueueRandomClip(running, 64 * KiB)
-    const record = await clipRecordOnce(c, clip.clipId, (r) => r.isCorrupt, 'the clip given up')
-    expect(record).toMatchObject({ resendCount: 2, isAwaitingResend: false, isComplete: false })
+    const record = await clipRecordOnce(c, clip.clipId, (r) => r.state === 'corrupt', 'the clip given up')
+    expect(record).toMatchObject({ state: 'corrupt', corruptReason: 'check-failed', resendCount: 2 })
     await c.flush()
     expect(resends.map((r) => [r.attempt, r.outcome])).toEqual([
       [1, 'resending'],
@@ -177,8 +182,8 @@ describe('clip recovery after a failed whole-file check', () => {
       corruptingClipStore(d, 1, async (clipId) => rig.agent?.media?.service.store.remove(clipId)),
     )
     const clip = await enqueueRandomClip(started, 64 * KiB)
-    const record = await clipRecordOnce(c, clip.clipId, (r) => r.isCorrupt, 'the clip given up')
-    expect(record).toMatchObject({ isGoneFromDevice: true, isAwaitingResend: false, resendCount: 1 })
+    const record = await clipRecordOnce(c, clip.clipId, (r) => r.state === 'corrupt', 'the clip given up')
+    expect(record).toMatchObject({ state: 'corrupt', corruptReason: 'gone-from-device', resendCount: 1 })
     expect(resends).toEqual([{ clipId: clip.clipId, attempt: 1, outcome: 'unavailable' }])
     expect(started.media?.resendCounts.unavailable).toBe(1)
     const answers = await c.store.queryEvents({ deviceId: 'front-door', type: 'clip.unavailable' })
@@ -203,13 +208,23 @@ describe('clip recovery after a failed whole-file check', () => {
       }),
     )
     const clip = await enqueueRandomClip(running, 64 * KiB)
-    await clipRecordOnce(first, clip.clipId, (r) => r.isAwaitingResend, 'the clip awaiting its resend')
+    await clipRecordOnce(
+      first,
+      clip.clipId,
+      (r) => r.state === 'awaiting-resend',
+      'the clip awaiting its resend',
+    )
     await first.close()
     // The queued command lived in the broker's memory only; the restarted collector has just the record.
     const second = await startCollector(testConfig(collectorDir))
     rig.collector = second
     await startAgent(second)
-    await clipRecordOnce(second, clip.clipId, (r) => r.isComplete, 'the clip verified after the reconnect')
+    await clipRecordOnce(
+      second,
+      clip.clipId,
+      (r) => r.state === 'complete',
+      'the clip verified after the reconnect',
+    )
     const path = second.clips.clipPath('front-door', clip.clipId)
     expect(path && sha256Of(path)).toBe(clip.sha256)
     expect(await metric(second, 'doorbell_collector_clip_resends_total', 'outcome="repeated"')).toBe(1)

@@ -2,10 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type RunningDashboardCollector,
-  startDashboardCollector,
-} from '../../collector/dashboard/start-dashboard.js'
+import { type ComposedCollector, startCollector } from '../../collector/main.js'
 import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
 import { eventually } from '../support/eventually.js'
@@ -22,7 +19,7 @@ const stepTimeoutMs = 15_000
 
 describe('homeowner dashboard in a browser', () => {
   const dir = tempDir('dashboard-browser')
-  let collector: RunningDashboardCollector
+  let collector: ComposedCollector
   let agent: AgentProcess
   let browser: Browser
   let page: Page
@@ -36,12 +33,12 @@ describe('homeowner dashboard in a browser', () => {
     mkdirSync(artifacts, { recursive: true })
     const collectorDir = join(dir.path, 'collector')
     const secret = await addDevice(collectorDir, 'front-door')
-    collector = await startDashboardCollector(testConfig(collectorDir))
-    await collector.homeowners.add('alice', password, 'owner')
-    base = `http://127.0.0.1:${collector.collector.httpPort}`
+    collector = await startCollector(testConfig(collectorDir))
+    await collector.stores.homeowners.add('alice', password, 'owner')
+    base = `http://127.0.0.1:${collector.httpPort}`
     const agentConfig = await writeAgentConfigFile(
       dir.path,
-      { url: `mqtt://127.0.0.1:${collector.collector.mqttPort}`, secret },
+      { url: `mqtt://127.0.0.1:${collector.mqttPort}`, secret },
       {
         health: { intervalMs: 1000 },
         // Small, short clips (ffmpeg testsrc2 in --simulate) keep the test to seconds.
@@ -106,7 +103,7 @@ describe('homeowner dashboard in a browser', () => {
   })
 
   it('opens the event with its snapshot', async () => {
-    const store = collector.collector.store
+    const store = collector.store
     await eventually(
       async () =>
         (await store.queryEvents({ type: 'snapshot' })).items.some(
@@ -123,7 +120,7 @@ describe('homeowner dashboard in a browser', () => {
   })
 
   it('plays the clip of the press (video readyState >= 2)', async () => {
-    const store = collector.collector.store
+    const store = collector.store
     const clipId = await eventually(
       async () => {
         const manifests = (await store.queryEvents({ type: 'clip.manifest' })).items
@@ -133,7 +130,7 @@ describe('homeowner dashboard in a browser', () => {
       'clip manifest of the press',
       30_000,
     )
-    await eventually(async () => (await store.getClip(clipId))?.isComplete, 'clip complete', 30_000)
+    await eventually(async () => (await store.getClip(clipId))?.state === 'complete', 'clip complete', 30_000)
     await page.reload()
     await page.waitForSelector('video#clip')
     await page.waitForFunction("(document.querySelector('video#clip')?.readyState ?? 0) >= 2")
@@ -146,7 +143,7 @@ describe('homeowner dashboard in a browser', () => {
       expect((await agent.post('/light', { lux: 200 + 50 * i })).status).toBe(200)
     }
     await eventually(
-      async () => (await collector.collector.store.queryEvents({ type: 'light' })).items.length >= 3,
+      async () => (await collector.store.queryEvents({ type: 'light' })).items.length >= 3,
       'readings stored',
       10_000,
     )

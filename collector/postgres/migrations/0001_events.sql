@@ -15,18 +15,20 @@ CREATE TABLE events (
   body jsonb NOT NULL,
   CONSTRAINT events_device_event UNIQUE (device_id, event_id)
 );
-CREATE INDEX events_by_id ON events (event_id);
+-- An id is one event whichever device sent it (as in the Level store): no device can claim, or shadow,
+-- another's event by reusing its id, and the HTTP routes find an event by its id alone.
+CREATE UNIQUE INDEX events_by_id ON events (event_id);
 CREATE INDEX events_by_class ON events (class, event_id);
 CREATE INDEX events_by_device_seq ON events (device_id, seq);
 
--- Clip metadata; is_awaiting_resend mirrors record.isAwaitingResend for the partial index.
+-- Clip records; state mirrors record.state ('receiving', 'awaiting-resend', 'complete', 'corrupt').
 CREATE TABLE clips (
   clip_id text COLLATE "C" PRIMARY KEY,
   device_id text COLLATE "C" NOT NULL,
-  record jsonb NOT NULL,
-  is_awaiting_resend boolean NOT NULL DEFAULT false
+  state text NOT NULL,
+  record jsonb NOT NULL
 );
-CREATE INDEX clips_awaiting_resend ON clips (device_id, clip_id) WHERE is_awaiting_resend;
+CREATE INDEX clips_awaiting_resend ON clips (device_id, clip_id) WHERE state = 'awaiting-resend';
 
 -- A chunk whose body is durably stored: a resent chunk is acked, not stored again.
 CREATE TABLE chunk_receipts (

@@ -29,7 +29,11 @@ describe('control endpoint of the simulated twins', () => {
     control = await startControlServer(agent, hardware, { host: '127.0.0.1', port: 0 })
     const base = `http://127.0.0.1:${control.port}`
     const post = async (path: string, body: unknown = {}) => {
-      const res = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) })
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
       return { status: res.status, body: (await res.json()) as Record<string, unknown> }
     }
     return { post, base }
@@ -76,5 +80,41 @@ describe('control endpoint of the simulated twins', () => {
     const { post, base } = await start()
     expect((await post('/temperature', { celsius: 'hot' })).status).toBe(400)
     expect((await fetch(`${base}/nope`)).status).toBe(404)
+  })
+
+  it('refuses a cross-site text/plain POST, which a page elsewhere could send without a preflight', async () => {
+    const { base } = await start()
+    const res = await fetch(`${base}/button/press`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'text/plain' },
+    })
+    expect(res.status).toBe(415)
+    // The agent records readings of its own at start, so count presses: once an accepted press is stored,
+    // it must be the only one.
+    const accepted = await fetch(`${base}/button/press`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    })
+    const { id } = (await accepted.json()) as { id: string }
+    const presses = () => [...uplink.stored.values()].filter((e) => e.type === 'button.press')
+    await eventually(() => presses().length > 0, 'the accepted press is stored')
+    expect(presses().map((e) => e.id)).toEqual([id])
+  })
+
+  it('refuses a request whose Host is not a loopback name (DNS rebinding)', async () => {
+    const { base } = await start()
+    const { request } = await import('node:http')
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/state`, { headers: { host: 'evil.example:80' } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(status).toBe(403)
+    expect((await fetch(`${base}/state`)).status).toBe(200)
   })
 })

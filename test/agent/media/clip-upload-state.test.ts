@@ -84,8 +84,9 @@ describe('ClipUploadState', () => {
     expect(plan.isVerified).toBe(false)
     await plan.markVerified()
     expect((await ClipUploadState.open(statePath)).isVerified).toBe(true)
-    const { isVerified: _v, resendAttempt: _r, ...older } = JSON.parse(readFileSync(statePath, 'utf8'))
-    writeFileSync(statePath, JSON.stringify(older))
+    // A v1 file from before verification and resends existed: no isVerified, no resendAttempt.
+    const { phase: _p, resendAttempt: _r, ...rest } = JSON.parse(readFileSync(statePath, 'utf8'))
+    writeFileSync(statePath, JSON.stringify({ ...rest, v: 1, isManifestAcked: false, isFailed: false }))
     const old = await ClipUploadState.open(statePath)
     expect([old.isVerified, old.resendAttempt]).toEqual([false, 0])
   })
@@ -128,6 +129,46 @@ describe('ClipUploadState', () => {
     await Promise.all([plan.markAcked(0), plan.markAcked(1), plan.markAcked(2)])
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([])
     expect((await ClipUploadState.open(statePath)).ackedCount).toBe(3)
+  })
+
+  it('reads a state file in the v1 shape, booleans instead of a phase, and writes it back as v2', async () => {
+    const clipId = newEventId()
+    const description = await describeClipFile(clipPath, 64 * KiB)
+    const chunkIds = Array.from({ length: description.chunkCount }, () => newEventId())
+    type V1Flags = { isManifestAcked: boolean; isFailed: boolean; isVerified?: boolean }
+    const v1 = (flags: V1Flags) => ({
+      v: 1,
+      clipId,
+      ...description,
+      chunkIds,
+      acked: [0, 2],
+      rejects: { '1': 2 },
+      resendAttempt: 1,
+      ...flags,
+    })
+    const cases: [V1Flags, string][] = [
+      [{ isManifestAcked: false, isFailed: false }, 'announcing'],
+      [{ isManifestAcked: true, isFailed: false }, 'uploading'],
+      [{ isManifestAcked: true, isFailed: false, isVerified: false }, 'uploading'],
+      [{ isManifestAcked: true, isFailed: true, isVerified: false }, 'failed'],
+      [{ isManifestAcked: true, isFailed: false, isVerified: true }, 'verified'],
+    ]
+    for (const [flags, phase] of cases) {
+      writeFileSync(statePath, JSON.stringify(v1(flags)))
+      const plan = await ClipUploadState.open(statePath)
+      expect(plan.phase).toBe(phase)
+      expect(plan.isManifestAcked).toBe(flags.isManifestAcked)
+      expect(plan.isFailed).toBe(flags.isFailed)
+      expect(plan.isVerified).toBe(flags.isVerified === true)
+      expect(plan.ackedCount).toBe(2)
+      expect(plan.resendAttempt).toBe(1)
+      expect(plan.chunkId(3)).toBe(chunkIds[3])
+    }
+    const plan = await ClipUploadState.open(statePath)
+    await plan.markAcked(1)
+    const written = JSON.parse(readFileSync(statePath, 'utf8')) as Record<string, unknown>
+    expect(written).toMatchObject({ v: 2, phase: 'verified', acked: [0, 1, 2] })
+    expect(written).not.toHaveProperty('isVerified')
   })
 
   it('refuses a torn or foreign state file with CLIP_STATE_INVALID', async () => {

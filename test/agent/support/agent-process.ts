@@ -100,7 +100,11 @@ export async function startAgentProcess(configFile: string, deadlineMs = 15_000)
     controlPort,
     lines,
     async post(path, body) {
-      const res = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body ?? {}) })
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      })
       return { status: res.status, body: (await res.json()) as Record<string, unknown> }
     },
     get,

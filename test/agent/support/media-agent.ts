@@ -7,7 +7,7 @@ import { SystemClock } from '../../../agent/clock/clock.js'
 import type { AgentConfigInput } from '../../../agent/config/agent-config.js'
 import { createSimulatedHardware, type SimulatedHardware } from '../../../agent/hardware.js'
 import { createMediaDeps } from '../../../agent/media/create-media.js'
-import { type CollectorDeps, type RunningCollector, startCollector } from '../../../collector/collector.js'
+import { type CollectorOptions, type RunningCollector, startCollector } from '../../../collector/main.js'
 import { newEventId } from '../../../shared/protocol/index.js'
 import { addDevice, tempDir, testConfig } from '../../collector/collector-harness.js'
 import { eventually } from '../../support/eventually.js'
@@ -90,7 +90,7 @@ export function collectorWithMediaAgent() {
       name: string,
       options: {
         readonly config?: Parameters<typeof testConfig>[1]
-        readonly deps?: (collectorDir: string) => CollectorDeps
+        readonly deps?: (collectorDir: string) => CollectorOptions
         readonly media?: AgentConfigInput['media']
       } = {},
     ): Promise<CollectorWithMediaAgent> {

@@ -41,14 +41,14 @@ describe('clip upload pacing and priority', () => {
       // The ack reached the agent: the press left its outbox.
       await eventually(() => running.outbox.depth().count.high === 0, 'press acked', 5_000)
       const clipRecord = await c.store.getClip(clip.clipId)
-      expect(clipRecord?.isComplete).toBe(false)
+      expect(clipRecord?.state).not.toBe('complete')
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     // Generous bound on loopback: a press must never wait behind the clip's megabytes.
     expect(Math.max(...latenciesMs)).toBeLessThan(1_000)
 
     const done = await eventually(
-      async () => (await c.store.getClip(clip.clipId))?.isComplete,
+      async () => (await c.store.getClip(clip.clipId))?.state === 'complete',
       'clip complete',
       60_000,
     )
@@ -68,7 +68,11 @@ describe('clip upload pacing and priority', () => {
       if (eventClass === 'low') maxInFlightBytes = Math.max(maxInFlightBytes, media.uploads.inFlightBytes)
     })
     const clip = await enqueueRandomClip(running, 600 * KiB)
-    await eventually(async () => (await c.store.getClip(clip.clipId))?.isComplete, 'clip complete', 30_000)
+    await eventually(
+      async () => (await c.store.getClip(clip.clipId))?.state === 'complete',
+      'clip complete',
+      30_000,
+    )
     expect(maxInFlightBytes).toBeGreaterThan(0)
     expect(maxInFlightBytes).toBeLessThanOrEqual(32 * KiB)
   }, 40_000)
@@ -93,7 +97,11 @@ describe('clip upload pacing and priority', () => {
     const rejected: string[] = []
     running.sender.on('rejected', (_id, code) => rejected.push(code))
     const clip = await enqueueRandomClip(running, 100 * KiB)
-    await eventually(async () => (await c.store.getClip(clip.clipId))?.isComplete, 'clip complete', 30_000)
+    await eventually(
+      async () => (await c.store.getClip(clip.clipId))?.state === 'complete',
+      'clip complete',
+      30_000,
+    )
     expect(corruptedIndex).toBe(2)
     expect(rejected.length).toBe(1)
     expect(await metric(c, 'doorbell_collector_rejections_total', 'reason="chunk_crc"')).toBe(1)

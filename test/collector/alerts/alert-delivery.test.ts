@@ -77,7 +77,8 @@ describe('alert delivery through webhook and ntfy', () => {
     await publishEnvelope(device, picture)
     const update = await eventually(() => ntfy.requests[1], 'ntfy update', 5000)
     expect(update.headers['x-sequence-id']).toBe(bell.id)
-    expect(update.headers['x-attach']).toBe(`https://door.example.org/api/snapshots/${picture.id}`)
+    // The snapshot route of the media routes (GET /api/events/:id/snapshot) serves it.
+    expect(update.headers['x-attach']).toBe(`https://door.example.org/api/events/${picture.id}/snapshot`)
     const hookUpdate = await eventually(() => hook.requests[1], 'webhook update', 5000)
     expect(JSON.parse(hookUpdate.body.toString('utf8'))).toMatchObject({
       tag: bell.id,
@@ -163,7 +164,7 @@ describe('alert delivery through webhook and ntfy', () => {
     await publishEnvelope(device, press('front-door', 0))
     await eventually(() => hook.requests[0], 'webhook request', 5000)
     await running.alerts.whenIdle()
-    const text = await (await fetch(`http://127.0.0.1:${running.collector.httpPort}/metrics`)).text()
+    const text = await (await fetch(`http://127.0.0.1:${running.httpPort}/metrics`)).text()
     expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_count\{class="high",channel="hook"\} 1/)
     expect(text).toMatch(/doorbell_alerts_sla_latency_seconds_bucket\{le="1",class="high",channel="hook"\} 1/)
   })

@@ -3,11 +3,8 @@ import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
-import type { AlertEvent } from '../../../collector/alerts/alert-service.js'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
+import type { CollectorEvent } from '../../../collector/main.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { createEnvelope, type Envelope, encodeEvent, topics } from '../../../shared/protocol/index.js'
 import { addDevice, tempDir, testConfig } from '../collector-harness.js'
 
@@ -120,11 +117,11 @@ export function snapshotOf(deviceId: string, seq: number, relatesTo: string): En
 /** A real alerting collector, its local receivers and the front-door device connected over MQTT. */
 export interface AlertingScenario<R extends string> {
   readonly dir: string
-  readonly running: RunningAlertingCollector
+  readonly running: ComposedCollector
   readonly device: MqttClient
   readonly receivers: Record<R, Receiver>
   /** Every event the alert service reported. */
-  readonly events: AlertEvent[]
+  readonly events: CollectorEvent[]
   /** Disconnects the device, closes the collector and the receivers, and removes the data folder. */
   close(): Promise<void>
 }
@@ -141,8 +138,8 @@ export async function startAlertingScenario<R extends string>(
 ): Promise<AlertingScenario<R>> {
   const dir = tempDir(prefix)
   const started: Receiver[] = []
-  const events: AlertEvent[] = []
-  let running: RunningAlertingCollector | undefined
+  const events: CollectorEvent[] = []
+  let running: ComposedCollector | undefined
   let device: MqttClient | undefined
   const close = async (): Promise<void> => {
     await device?.endAsync()
@@ -157,12 +154,10 @@ export async function startAlertingScenario<R extends string>(
       started.push(receivers[name])
     }
     const deviceSecret = await addDevice(dir.path, 'front-door')
-    running = await startAlertingCollector(
-      testConfig(dir.path, { alerts: alerts(receivers) }),
-      {},
-      { onAlertEvent: (event) => events.push(event) },
-    )
-    device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
+    running = await startCollector(testConfig(dir.path, { alerts: alerts(receivers) }), {
+      onEvent: (event) => events.push(event),
+    })
+    device = await connectDevice(running.mqttPort, 'front-door', deviceSecret)
     return { dir: dir.path, running, device, receivers, events, close }
   } catch (err) {
     await close()

@@ -156,7 +156,7 @@ describe('visitor statistics', () => {
         payload: { celsius: 20, sensor: 's' },
       }),
     ].map((e) => ({ ...e, receivedAtMs: day }))
-    await store.commit({ events: stored, chunks: [], clips: [] })
+    await store.commit({ events: stored, chunks: [] })
     const stats = await visitorStats(store, { fromMs: day, toMs: day + 86_400_000, timeZone: 'UTC' })
     expect(stats.presses.total).toBe(4)
     expect(stats.presses.byHour[18]).toBe(3)

@@ -2,11 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { AlertEvent } from '../../../collector/alerts/alert-service.js'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
+import type { CollectorEvent } from '../../../collector/main.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { isDoorbellError } from '../../../shared/errors.js'
 import { eventually } from '../../support/eventually.js'
@@ -33,7 +30,7 @@ function alertsOf(hook: Receiver, kind: string, deviceId: string): { atMs: numbe
 }
 
 describe('device health across a collector restart', () => {
-  let running: RunningAlertingCollector | undefined
+  let running: ComposedCollector | undefined
   let hook: Receiver | undefined
   let cleanup: (() => void) | undefined
   const clients: MqttClient[] = []
@@ -53,8 +50,8 @@ describe('device health across a collector restart', () => {
     return { dataDir: dir.path, hook }
   }
 
-  async function start(dataDir: string, onAlertEvent?: (event: AlertEvent) => void) {
-    running = await startAlertingCollector(
+  async function start(dataDir: string, onAlertEvent?: (event: CollectorEvent) => void) {
+    running = await startCollector(
       testConfig(dataDir, {
         http: { port: 0, apiToken },
         alerts: {
@@ -66,14 +63,13 @@ describe('device health across a collector restart', () => {
           health: { offlineAfterMs, checkIntervalMs },
         },
       }),
-      {},
-      onAlertEvent ? { onAlertEvent } : {},
+      onAlertEvent ? { onEvent: onAlertEvent } : {},
     )
     return running
   }
 
   async function healthRows(): Promise<HealthRow[]> {
-    const res = await fetch(`http://127.0.0.1:${running?.collector.httpPort}/api/devices/health`, {
+    const res = await fetch(`http://127.0.0.1:${running?.httpPort}/api/devices/health`, {
       headers: { authorization: `Bearer ${apiToken}` },
     })
     return ((await res.json()) as { devices: HealthRow[] }).devices
@@ -81,7 +77,7 @@ describe('device health across a collector restart', () => {
 
   /** A device connected with its last will, as the agent connects; it publishes one reading. */
   async function deviceSends(deviceId: string, secret: string, seq: number): Promise<MqttClient> {
-    const client = await connectDevice(running?.collector.mqttPort ?? 0, deviceId, secret, {
+    const client = await connectDevice(running?.mqttPort ?? 0, deviceId, secret, {
       hasLastWill: true,
     })
     client.on('error', () => {})
@@ -177,7 +173,7 @@ describe('device health across a collector restart', () => {
     const file = join(dataDir, 'alerts', 'device-health.json')
     mkdirSync(join(dataDir, 'alerts'))
     writeFileSync(file, '{"version":1,"devices":[{"deviceId":')
-    const events: AlertEvent[] = []
+    const events: CollectorEvent[] = []
     await start(dataDir, (event) => events.push(event))
     const invalid = events.find((e) => e.kind === 'health_state_invalid')
     expect(invalid && isDoorbellError(invalid.err, 'HEALTH_STATE_INVALID')).toBe(true)

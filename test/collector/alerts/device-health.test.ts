@@ -1,10 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DeviceHealthMonitor } from '../../../collector/alerts/device-health-monitor.js'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import {
   type AgentProcess,
   startAgentProcess,
@@ -122,7 +119,7 @@ describe('device health monitor across restarts', () => {
 })
 
 describe('device health end to end', () => {
-  let running: RunningAlertingCollector | undefined
+  let running: ComposedCollector | undefined
   let agent: AgentProcess | undefined
   let hook: Receiver | undefined
   let cleanup: (() => void) | undefined
@@ -143,7 +140,7 @@ describe('device health end to end', () => {
     const collectorDir = join(dir.path, 'collector')
     const secret = await addDevice(collectorDir, 'front-door')
     const apiToken = 'operator-token-0123456789'
-    running = await startAlertingCollector(
+    running = await startCollector(
       testConfig(collectorDir, {
         http: { port: 0, apiToken },
         alerts: {
@@ -155,11 +152,11 @@ describe('device health end to end', () => {
     )
     const file = await writeAgentConfigFile(
       dir.path,
-      { url: `mqtt://127.0.0.1:${running.collector.mqttPort}`, secret },
+      { url: `mqtt://127.0.0.1:${running.mqttPort}`, secret },
       { health: { intervalMs: 1000 } },
     )
     agent = await startAgentProcess(file)
-    const api = `http://127.0.0.1:${running.collector.httpPort}/api/devices/health`
+    const api = `http://127.0.0.1:${running.httpPort}/api/devices/health`
     const statusOf = async () => {
       const res = await fetch(api, { headers: { authorization: `Bearer ${apiToken}` } })
       return ((await res.json()) as { devices: { deviceId: string; status: string }[] }).devices[0]

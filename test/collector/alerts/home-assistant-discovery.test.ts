@@ -1,11 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { isSubscribeAllowed } from '../../../collector/access/mqtt-rights.js'
 import { HomeAssistantDiscovery } from '../../../collector/alerts/home-assistant-discovery.js'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
-import { isSubscribeAllowed } from '../../../collector/broker/access-policy.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
@@ -13,7 +10,7 @@ import { addDevice, press, reading, tempDir, testConfig } from '../collector-har
 import { connectDevice, publishEnvelope, snapshotOf } from './alerts-harness.js'
 
 describe('Home Assistant MQTT discovery', () => {
-  let running: RunningAlertingCollector | undefined
+  let running: ComposedCollector | undefined
   const clients: MqttClient[] = []
   let cleanup: (() => void) | undefined
 
@@ -35,17 +32,17 @@ describe('Home Assistant MQTT discovery', () => {
     cleanup = dir.cleanup
     const deviceSecret = await addDevice(dir.path, 'front-door')
     const haSecret = await new FileIdentityRegistry(dir.path).addUser('homeassistant')
-    running = await startAlertingCollector(testConfig(dir.path))
-    const device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
+    running = await startCollector(testConfig(dir.path))
+    const device = await connectDevice(running.mqttPort, 'front-door', deviceSecret)
     clients.push(device)
     const bell = press('front-door', 0)
     await publishEnvelope(device, reading('front-door', 1, 23.5))
     await publishEnvelope(device, bell)
     await publishEnvelope(device, snapshotOf('front-door', 2, bell.id))
-    await running.collector.flush()
+    await running.flush()
 
     // Home Assistant connects later: the retained configs and states are waiting for it.
-    const ha = await mqtt.connectAsync(`mqtt://127.0.0.1:${running.collector.mqttPort}`, {
+    const ha = await mqtt.connectAsync(`mqtt://127.0.0.1:${running.mqttPort}`, {
       clientId: 'homeassistant',
       username: 'homeassistant',
       password: haSecret,

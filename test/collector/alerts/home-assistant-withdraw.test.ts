@@ -2,10 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import type { MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { discoveryConfigTopics } from '../../../collector/alerts/home-assistant-entities.js'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
@@ -38,7 +35,7 @@ function haArgs(port: number, secret: string, clientId: string): string[] {
 }
 
 describe('Home Assistant discovery of devices leaving the registry', () => {
-  let running: RunningAlertingCollector | undefined
+  let running: ComposedCollector | undefined
   const devices: MqttClient[] = []
   const watchers: ChildProcess[] = []
   let cleanup: (() => void) | undefined
@@ -94,14 +91,14 @@ describe('Home Assistant discovery of devices leaving the registry', () => {
 
   /** Starts the collector and has each device publish a reading, so it is announced. */
   async function startWithDevices(dataDir: string, secrets: Map<string, string>): Promise<number> {
-    running = await startAlertingCollector(testConfig(dataDir))
-    const port = running.collector.mqttPort
+    running = await startCollector(testConfig(dataDir))
+    const port = running.mqttPort
     for (const [deviceId, secret] of secrets) {
       const device = await connectDevice(port, deviceId, secret)
       devices.push(device)
       await publishEnvelope(device, reading(deviceId, 0, 20))
     }
-    await running.collector.flush()
+    await running.flush()
     return port
   }
 
@@ -156,8 +153,8 @@ describe('Home Assistant discovery of devices leaving the registry', () => {
 
     // `doorbell-admin devices remove front-door` while the collector is down.
     registry.removeDevice('front-door')
-    running = await startAlertingCollector(testConfig(dir.path))
-    const port = running.collector.mqttPort
+    running = await startCollector(testConfig(dir.path))
+    const port = running.mqttPort
 
     // Home Assistant reconnects after the restart: back-door is announced again before it is next seen,
     // and front-door, which Home Assistant still holds, comes as empty configs.

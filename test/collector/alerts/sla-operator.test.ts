@@ -45,7 +45,7 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
     expect(JSON.parse(note.body.toString('utf8'))).toMatchObject({ kind: 'sla', recipient: 'operator' })
     await eventually(() => home.requests.length >= 1, 'homeowner alert', 5000)
     await running.alerts.whenIdle()
-    const { collector } = running
+    const collector = running
     expect(
       await metric(collector, 'doorbell_alerts_sla_violations_total', 'class="high",channel="home"'),
     ).toBeGreaterThanOrEqual(1)
@@ -80,7 +80,7 @@ describe('SLA violations, operator alerts and analytics end to end', () => {
       kind: 'temperature',
       deviceId: 'front-door',
     })
-    const { collector } = running
+    const collector = running
     expect(
       await metric(collector, 'doorbell_alerts_sla_latency_seconds_count', 'class="medium",channel="store"'),
     ).toBe(6)

@@ -2,10 +2,7 @@ import { createDecipheriv, createECDH, createPublicKey, hkdfSync, randomBytes, v
 import type { MqttClient } from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import webPush from 'web-push'
-import {
-  type RunningAlertingCollector,
-  startAlertingCollector,
-} from '../../../collector/alerts/start-alerts.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { eventually } from '../../support/eventually.js'
 import { addDevice, press, tempDir, testConfig } from '../collector-harness.js'
 import { connectDevice, publishEnvelope, type Receiver, startReceiver } from './alerts-harness.js'
@@ -74,7 +71,7 @@ function checkVapid(authorization: string, publicKeyB64: string): Record<string,
 }
 
 describe('Web Push round trip', () => {
-  let running: RunningAlertingCollector | undefined
+  let running: ComposedCollector | undefined
   let device: MqttClient | undefined
   let pushService: Receiver | undefined
   let cleanup: (() => void) | undefined
@@ -95,7 +92,7 @@ describe('Web Push round trip', () => {
     const vapid = webPush.generateVAPIDKeys()
     const apiToken = 'operator-token-0123456789'
     const deviceSecret = await addDevice(dir.path, 'front-door')
-    running = await startAlertingCollector(
+    running = await startCollector(
       testConfig(dir.path, {
         http: { port: 0, apiToken },
         alerts: {
@@ -107,7 +104,7 @@ describe('Web Push round trip', () => {
         },
       }),
     )
-    const api = `http://127.0.0.1:${running.collector.httpPort}`
+    const api = `http://127.0.0.1:${running.httpPort}`
 
     // The browser's side: a P-256 key pair and a 16-byte auth secret, as PushManager.subscribe() makes.
     const ua = createECDH('prime256v1')
@@ -133,7 +130,7 @@ describe('Web Push round trip', () => {
     const key = (await (await fetch(`${api}/api/push/vapid-public-key`)).json()) as { publicKey: string }
     expect(key.publicKey).toBe(vapid.publicKey)
 
-    device = await connectDevice(running.collector.mqttPort, 'front-door', deviceSecret)
+    device = await connectDevice(running.mqttPort, 'front-door', deviceSecret)
     const bell = press('front-door', 0)
     await publishEnvelope(device, bell)
     const request = await eventually(() => pushService?.requests[0], 'push request', 5000)
@@ -156,7 +153,11 @@ describe('Web Push round trip', () => {
     // The push service says the subscription is gone: it is deleted, not retried.
     pushService.statuses = [410]
     await publishEnvelope(device, press('front-door', 1))
-    await eventually(() => running?.alerts.subscriptions.all().length === 0, 'subscription removed', 5000)
+    await eventually(
+      async () => (await running?.stores.pushSubscriptions.all())?.length === 0,
+      'subscription removed',
+      5000,
+    )
     expect(pushService.requests).toHaveLength(2)
   })
 })

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream'
+import mqttPacket from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
 import { type LimiterRefusal, MqttPacketLimiter } from '../../../collector/broker/mqtt-packet-limiter.js'
 
@@ -17,11 +18,22 @@ function setup(maxPacketBytes = 1000) {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/** The CONNECT every connection starts with (MQTT-3.1.0-1). */
+const connect = mqttPacket.generate({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clientId: 'porch',
+  clean: true,
+  keepalive: 30,
+})
+
 describe('MqttPacketLimiter', () => {
   it('passes packets under the limit through unchanged, across chunk boundaries', async () => {
     const { socket, refusals, received } = setup()
-    const packet = Buffer.concat([Buffer.from([0x30, 0xc8, 0x01]), Buffer.alloc(200, 7)])
-    const twice = Buffer.concat([packet, packet])
+    // PUBLISH QoS 0 of 200 bytes: topic "ab", then 196 bytes of payload.
+    const packet = Buffer.concat([Buffer.from([0x30, 0xc8, 0x01, 0, 2, 0x61, 0x62]), Buffer.alloc(196, 7)])
+    const twice = Buffer.concat([connect, packet, packet])
     for (let i = 0; i < twice.length; i += 3) socket.write(twice.subarray(i, i + 3))
     await tick()
     expect(refusals).toEqual([])
@@ -30,6 +42,7 @@ describe('MqttPacketLimiter', () => {
 
   it('cuts the connection as soon as a packet over the limit is declared', async () => {
     const { socket, limiter, refusals, received } = setup()
+    socket.write(connect)
     // PUBLISH declaring 100 MB: 100 * 2^20 = 0x6400000 -> varint 80 80 80 32.
     socket.write(Buffer.from([0x30, 0x80, 0x80]))
     socket.write(Buffer.from([0x80, 0x32, 1, 2, 3]))
@@ -38,23 +51,24 @@ describe('MqttPacketLimiter', () => {
     expect(refusals[0]?.[0]).toBe('packet_too_large')
     expect(limiter.destroyed).toBe(true)
     expect(socket.destroyed).toBe(true)
-    // Only the header bytes before the length was known went through; nothing of the body.
-    expect(Buffer.concat(received).length).toBeLessThanOrEqual(5)
+    // Only the CONNECT and the header bytes before the length was known went through; nothing of the body.
+    expect(Buffer.concat(received).length).toBeLessThanOrEqual(connect.length + 5)
   })
 
   it('refuses a remaining length with a fifth continuation byte', async () => {
     const { socket, refusals } = setup(Number.MAX_SAFE_INTEGER)
+    socket.write(connect)
     socket.write(Buffer.from([0x30, 0x81, 0x80, 0x80, 0x81, 0x01]))
     await tick()
     expect(refusals[0]?.[0]).toBe('malformed_length')
   })
 
   it('tracks zero-length packets such as PINGREQ', async () => {
-    const { socket, refusals, received } = setup(10)
-    socket.write(Buffer.from([0xc0, 0x00, 0xc0, 0x00, 0x30, 0x02, 0, 0]))
+    const { socket, refusals, received } = setup(100)
+    socket.write(Buffer.concat([connect, Buffer.from([0xc0, 0x00, 0xc0, 0x00, 0x30, 0x02, 0, 0])]))
     await tick()
     expect(refusals).toEqual([])
-    expect(Buffer.concat(received).length).toBe(8)
+    expect(Buffer.concat(received).length).toBe(connect.length + 8)
   })
 
   it('writes go to the socket', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import {
   createEnvelope,
   encodeChunk,
@@ -90,7 +90,7 @@ describe('clip ingest', () => {
     const clip = await eventually(
       async () => {
         const record = await collector.store.getClip(clipId)
-        return record?.isComplete ? record : undefined
+        return record?.state === 'complete' ? record : undefined
       },
       'the clip complete',
       10_000,

@@ -5,7 +5,7 @@ import { ClipRecovery, type ClipResendReport } from '../../../collector/clips/cl
 import type { ClipManifest } from '../../../collector/clips/clip-store.js'
 import { FileClipStore } from '../../../collector/clips/file-clip-store.js'
 import { LevelEventStore } from '../../../collector/store/level-event-store.js'
-import { newEventId, type PayloadInputOf } from '../../../shared/protocol/index.js'
+import { createEnvelope, newEventId, type PayloadInputOf } from '../../../shared/protocol/index.js'
 import { tempDir } from '../collector-harness.js'
 
 const chunkBytes = 1024
@@ -59,7 +59,8 @@ describe('ClipRecovery', () => {
       const offset = chunk.index * chunkBytes
       await clips.writeChunk(deviceId, clipId, offset, body.subarray(offset, offset + chunkBytes))
     }
-    await store.commit({ events: [], chunks, clips: [{ clipId, deviceId, manifest, isComplete: false }] })
+    const manifestEvent = createEnvelope({ deviceId, seq: 1, type: 'clip.manifest', payload: manifest })
+    await store.commit({ events: [{ ...manifestEvent, receivedAtMs: Date.now() }], chunks })
     return clipId
   }
 
@@ -70,7 +71,7 @@ describe('ClipRecovery', () => {
     expect(commands).toEqual([
       { deviceId: 'porch', payload: { name: 'clip.resend', args: { clipId, attempt: 1 } } },
     ])
-    expect(await store.getClip(clipId)).toMatchObject({ isAwaitingResend: true, resendCount: 1 })
+    expect(await store.getClip(clipId)).toMatchObject({ state: 'awaiting-resend', resendCount: 1 })
     expect(await store.listChunkIndexes(clipId)).toEqual([])
   })
 
@@ -94,7 +95,7 @@ describe('ClipRecovery', () => {
     await recovery.unavailable('porch', { clipId, attempt: 1 })
     await recovery.check('porch', clipId)
     await recovery.unavailable('back-door', { clipId, attempt: 1 })
-    expect(await store.getClip(clipId)).toMatchObject({ isAwaitingResend: true })
+    expect(await store.getClip(clipId)).toMatchObject({ state: 'awaiting-resend' })
     expect(reports.map((r) => r.outcome)).toEqual(['requested'])
   })
 })

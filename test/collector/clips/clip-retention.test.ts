@@ -6,7 +6,7 @@ import { Level } from 'level'
 import type { MqttClient } from 'mqtt'
 import { ulid } from 'ulid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CollectorEvent, RunningCollector } from '../../../collector/collector.js'
+import type { CollectorEvent, RunningCollector } from '../../../collector/main.js'
 import { createEnvelope, encodeChunk, encodeEvent, topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
 import {
@@ -93,7 +93,7 @@ describe('clip retention', () => {
     for (const index of [0, 1, 2]) await sendChunk(corrupt, index)
     await ackedAll([...partial.chunkIds.slice(0, 2), ...corrupt.chunkIds], 'the chunks acked')
     await eventually(
-      async () => (await collector.store.getClip(corrupt.clipId))?.isAwaitingResend,
+      async () => (await collector.store.getClip(corrupt.clipId))?.state === 'awaiting-resend',
       'the corrupt clip awaiting a resend',
       10_000,
     )
@@ -102,14 +102,18 @@ describe('clip retention', () => {
 
     // The device stays away longer than the low-class retention.
     offsetMs = 2 * DAY_MS
+    // The sweep reports once it has removed the records and then the files: wait for the report, since
+    // the records are gone (what getClip sees) a moment before the files.
     await eventually(
-      async () =>
-        (await collector.store.getClip(partial.clipId)) === undefined &&
-        (await collector.store.getClip(corrupt.clipId)) === undefined,
+      () => events.some((e) => e.kind === 'retention'),
       'the retention sweep removing both clips',
       10_000,
     )
-    expect(events).toContainEqual({ kind: 'retention', deletedCount: 2, deletedClipCount: 2 })
+    expect(events.filter((e) => e.kind === 'retention')).toEqual([
+      { kind: 'retention', deletedCount: 2, deletedClipCount: 2 },
+    ])
+    expect(await collector.store.getClip(partial.clipId)).toBeUndefined()
+    expect(await collector.store.getClip(corrupt.clipId)).toBeUndefined()
     expect(existsSync(partPath)).toBe(false)
 
     // Live clips after the sweep: one in the usual order, one whose chunk comes before its manifest.
@@ -123,7 +127,7 @@ describe('clip retention', () => {
     for (const index of [1, 2]) await sendChunk(early, index)
     for (const clip of [live, early]) {
       await eventually(
-        async () => (await collector.store.getClip(clip.clipId))?.isComplete,
+        async () => (await collector.store.getClip(clip.clipId))?.state === 'complete',
         'a live clip complete',
         10_000,
       )

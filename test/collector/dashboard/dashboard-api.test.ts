@@ -1,9 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type RunningDashboardCollector,
-  startDashboardCollector,
-} from '../../../collector/dashboard/start-dashboard.js'
+import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { eventually } from '../../support/eventually.js'
 import { press, reading, tempDir, testConfig } from '../collector-harness.js'
 
@@ -13,7 +10,7 @@ const apiToken = 'operator-token-0123456789'
 
 describe('dashboard API', () => {
   const dir = tempDir('dashboard-api')
-  let running: RunningDashboardCollector
+  let running: ComposedCollector
   let app: FastifyInstance
   let owner: { cookie: string; csrf: string }
   let viewer: { cookie: string; csrf: string }
@@ -26,7 +23,7 @@ describe('dashboard API', () => {
   }
 
   beforeAll(async () => {
-    running = await startDashboardCollector(
+    running = await startCollector(
       testConfig(dir.path, {
         http: { port: 0, apiToken },
         alerts: {
@@ -37,16 +34,15 @@ describe('dashboard API', () => {
         },
       }),
     )
-    await running.homeowners.add('alice', ownerPassword, 'owner')
-    await running.homeowners.add('bob', viewerPassword, 'viewer')
-    const http = running.collector.http
+    await running.stores.homeowners.add('alice', ownerPassword, 'owner')
+    await running.stores.homeowners.add('bob', viewerPassword, 'viewer')
+    const http = running.http
     if (!http) throw new Error('no http')
     app = http
     const events = [press('front-door', 1), press('front-door', 2), reading('front-door', 3, 19.5)]
-    await running.collector.store.commit({
+    await running.store.commit({
       events: events.map((e) => ({ ...e, receivedAtMs: Date.now() })),
       chunks: [],
-      clips: [],
     })
     owner = await login('alice', ownerPassword)
     viewer = await login('bob', viewerPassword)
@@ -227,7 +223,10 @@ describe('dashboard API', () => {
   })
 
   it('documents the API as OpenAPI and serves the PWA files', async () => {
-    const doc = (await app.inject({ url: '/api/openapi.json' })).json<{ openapi: string; paths: object }>()
+    expect((await app.inject({ url: '/api/openapi.json' })).statusCode).toBe(401)
+    const doc = (
+      await app.inject({ url: '/api/openapi.json', headers: { authorization: `Bearer ${apiToken}` } })
+    ).json<{ openapi: string; paths: object }>()
     expect(doc.openapi).toMatch(/^3\./)
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
@@ -257,7 +256,7 @@ describe('dashboard API', () => {
   })
 
   it('voids sessions of a removed account, applies a new role at once, and logs out on a password change', async () => {
-    await running.homeowners.add('carol', 'carol password 1', 'viewer')
+    await running.stores.homeowners.add('carol', 'carol password 1', 'viewer')
     const carol = await login('carol', 'carol password 1')
     const asViewer = await app.inject({
       method: 'PUT',
@@ -266,7 +265,7 @@ describe('dashboard API', () => {
       payload: { channels: [], kinds: [], quietHours: null },
     })
     expect(asViewer.statusCode).toBe(403)
-    await running.homeowners.update('carol', { role: 'owner' })
+    await running.stores.homeowners.update('carol', { role: 'owner' })
     const promoted = await app.inject({
       method: 'PUT',
       url: '/api/settings',
@@ -274,17 +273,17 @@ describe('dashboard API', () => {
       payload: { channels: [], kinds: [], quietHours: null },
     })
     expect(promoted.statusCode).toBe(200)
-    await running.homeowners.update('carol', { password: 'carol password 2' }, Date.now() + 1)
+    await running.stores.homeowners.update('carol', { password: 'carol password 2' }, Date.now() + 1)
     expect((await app.inject({ url: '/api/session', headers: { cookie: carol.cookie } })).statusCode).toBe(
       401,
     )
     const again = await login('carol', 'carol password 2')
-    running.homeowners.remove('carol')
+    await running.stores.homeowners.remove('carol')
     expect((await app.inject({ url: '/api/events', headers: { cookie: again.cookie } })).statusCode).toBe(401)
   })
 
   it('refuses logins for a while after repeated wrong passwords', async () => {
-    await running.homeowners.add('dave', 'dave password 1', 'viewer')
+    await running.stores.homeowners.add('dave', 'dave password 1', 'viewer')
     for (let i = 0; i < 10; i++) {
       const res = await app.inject({
         method: 'POST',
@@ -312,10 +311,10 @@ describe('dashboard API', () => {
 describe('dashboard live stream', () => {
   it('streams a stored press to a logged-in browser and ends the stream on logout', async () => {
     const dir = tempDir('dashboard-sse')
-    const running = await startDashboardCollector(testConfig(dir.path))
+    const running = await startCollector(testConfig(dir.path))
     try {
-      await running.homeowners.add('alice', ownerPassword, 'owner')
-      const base = `http://127.0.0.1:${running.collector.httpPort}`
+      await running.stores.homeowners.add('alice', ownerPassword, 'owner')
+      const base = `http://127.0.0.1:${running.httpPort}`
       expect((await fetch(`${base}/api/events/stream`)).status).toBe(401)
       const login = await fetch(`${base}/api/login`, {
         method: 'POST',
@@ -331,8 +330,8 @@ describe('dashboard live stream', () => {
       const decoder = new TextDecoder()
       let text = ''
       const event = { ...press('front-door', 7), receivedAtMs: Date.now() }
-      await eventually(() => running.hub.clientCount === 1, 'stream open', 5000)
-      running.hub.onStored([event, { ...reading('front-door', 8), receivedAtMs: Date.now() }])
+      await eventually(() => running.dashboard.hub?.clientCount === 1, 'stream open', 5000)
+      running.dashboard.hub?.onStored([event, { ...reading('front-door', 8), receivedAtMs: Date.now() }])
       while (!/event: stored[\s\S]*?\n\n/.test(text)) {
         const chunk = await reader.read()
         if (chunk.done) break
@@ -345,7 +344,7 @@ describe('dashboard live stream', () => {
         const chunk = await reader.read()
         if (chunk.done) break
       }
-      expect(running.hub.clientCount).toBe(0)
+      expect(running.dashboard.hub?.clientCount).toBe(0)
     } finally {
       await running.close()
       dir.cleanup()

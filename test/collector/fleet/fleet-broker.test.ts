@@ -68,9 +68,11 @@ describe('fleet brokers on Redis', () => {
     const secret = await fleet.addDevice('porch-s')
     const first = await connectSessionDevice(nodeA.mqttPort, 'porch-s', secret)
     expect(first.isSessionPresent).toBe(false)
+    // As the agent does before it sends anything: a new session's subscriptions reach Redis (and every
+    // node) a round trip after CONNACK.
+    await first.client.subscribeAsync([topics.ack('porch-s'), topics.command('porch-s')], { qos: 1 })
     const event = press('porch-s', 1)
     first.client.publish(topics.event('porch-s', 'high'), encodeEvent(event), { qos: 1 })
-    // Node A acks on the device's own session subscription (made at connect), stored in Redis.
     await eventually(() => first.acked.has(event.id), 'the ack from node A')
     await first.client.endAsync()
 

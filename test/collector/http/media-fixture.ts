@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { ClipManifest } from '../../../collector/clips/clip-store.js'
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
+import { withClipState } from '../../../collector/store/clip-record.js'
 import type { StoredEvent } from '../../../collector/store/event-store.js'
 import { createEnvelope, newEventId } from '../../../shared/protocol/index.js'
 
@@ -50,11 +51,19 @@ export async function storeMedia(collector: RunningCollector, clipBytes = 100_00
       data: jpeg.toString('base64'),
     },
   })
+  const manifestEvent = createEnvelope({
+    deviceId: 'porch',
+    seq: 3,
+    type: 'clip.manifest',
+    payload: manifest,
+  })
   const receivedAtMs = Date.now()
   await collector.store.commit({
-    events: [{ ...press, receivedAtMs } as StoredEvent, { ...snapshot, receivedAtMs } as StoredEvent],
+    events: [press, snapshot, manifestEvent].map((e) => ({ ...e, receivedAtMs }) as StoredEvent),
     chunks: [],
-    clips: [{ clipId, deviceId: 'porch', manifest, isComplete: true }],
   })
+  const record = await collector.store.getClip(clipId)
+  if (!record) throw new Error('no clip record from the manifest')
+  await collector.store.saveClip(withClipState(record, { state: 'complete' }))
   return { clipId, body, pressId, snapshotId: snapshot.id, jpeg }
 }

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest'
 import type { ClipStore } from '../../../collector/clips/clip-store.js'
 import { type CommitResult, GroupCommitWriter } from '../../../collector/ingest/group-commit-writer.js'
 import type { IngestItem } from '../../../collector/ingest/ingest-item.js'
-import type { CommitBatch, EventStore } from '../../../collector/store/event-store.js'
+import type { CommitBatch, EventKey, EventStore } from '../../../collector/store/event-store.js'
 import { DoorbellError } from '../../../shared/errors.js'
 import { press, reading } from '../collector-harness.js'
 
 /** A store holding ids in memory; can be told to fail the next commit. */
-class MemoryEventStore {
+class FakeEventStore {
   readonly ids = new Set<string>()
   readonly commits: CommitBatch[] = []
   failNext: Error | undefined
@@ -26,7 +26,8 @@ class MemoryEventStore {
     return max
   }
 
-  async findExisting(eventIds: readonly string[]): Promise<Set<string>> {
+  async findExisting(events: readonly EventKey[]): Promise<Set<string>> {
+    const eventIds = events.map((e) => e.id)
     this.lookedUp.push(...eventIds)
     return new Set(eventIds.filter((id) => this.ids.has(id)))
   }
@@ -46,7 +47,7 @@ class MemoryEventStore {
 const noClips = {} as ClipStore
 
 function setup() {
-  const store = new MemoryEventStore()
+  const store = new FakeEventStore()
   const results: CommitResult[] = []
   const failures: unknown[] = []
   const writer = new GroupCommitWriter({
@@ -161,7 +162,7 @@ describe('GroupCommitWriter', () => {
   })
 
   it('commits high-class events first when more than one batch is waiting', async () => {
-    const store = new MemoryEventStore()
+    const store = new FakeEventStore()
     const writer = new GroupCommitWriter({
       store: store as unknown as EventStore,
       clips: noClips,
@@ -182,7 +183,7 @@ describe('GroupCommitWriter', () => {
   })
 
   it('lets readings linger for company but commits a press at once', async () => {
-    const store = new MemoryEventStore()
+    const store = new FakeEventStore()
     const writer = new GroupCommitWriter({
       store: store as unknown as EventStore,
       clips: noClips,

@@ -40,8 +40,8 @@ describe('stored events over LISTEN/NOTIFY', () => {
     const { storeA, storeB, listenerB, heardByB } = await fleetOfTwo()
     try {
       const fromA = [pressed('porch', 1), pressed('porch', 2)]
-      await storeA.commit({ events: fromA, chunks: [], clips: [] })
-      await storeB.commit({ events: [pressed('gate', 1)], chunks: [], clips: [] })
+      await storeA.commit({ events: fromA, chunks: [] })
+      await storeB.commit({ events: [pressed('gate', 1)], chunks: [] })
       await eventually(() => heardByB.length >= 2, 'the events from node A')
       await new Promise((resolve) => setTimeout(resolve, 200))
       expect(heardByB).toEqual(fromA)
@@ -54,7 +54,7 @@ describe('stored events over LISTEN/NOTIFY', () => {
     const { storeA, listenerB, heardByB } = await fleetOfTwo()
     try {
       const many = Array.from({ length: 1500 }, (_, i) => pressed('porch', i))
-      await storeA.commit({ events: many, chunks: [], clips: [] })
+      await storeA.commit({ events: many, chunks: [] })
       await eventually(() => heardByB.length >= 1500, 'all 1500 events')
       expect(new Set(heardByB.map((e) => e.id)).size).toBe(1500)
     } finally {
@@ -71,7 +71,7 @@ describe('stored events over LISTEN/NOTIFY', () => {
       const after = pressed('porch', 9)
       await eventually(
         () =>
-          storeA.commit({ events: [after], chunks: [], clips: [] }).then(
+          storeA.commit({ events: [after], chunks: [] }).then(
             () => true,
             () => false,
           ),

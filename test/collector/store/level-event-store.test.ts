@@ -1,113 +1,119 @@
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { StoredEvent } from '../../../collector/store/event-store.js'
+import { Level } from 'level'
+import { describe, expect, it } from 'vitest'
+import { withClipState } from '../../../collector/store/clip-record.js'
+import { clipKey, resendKey } from '../../../collector/store/level-event-keys.js'
 import { LevelEventStore } from '../../../collector/store/level-event-store.js'
-import { createEnvelope, newEventId } from '../../../shared/protocol/index.js'
 import { tempDir } from '../collector-harness.js'
+import { baseMs, clipAt } from './contracts/event-fixtures.js'
+import { eventStoreContract } from './contracts/event-store.contract.js'
 
-const baseMs = Date.UTC(2026, 0, 1)
-const DAY_MS = 86_400_000
+const dir = tempDir('level-event-store')
+let current = ''
+let opened = 0
 
-function stored(
-  deviceId: string,
-  seq: number,
-  atMs: number,
-  type: 'temperature' | 'button.press',
-): StoredEvent {
-  const envelope =
-    type === 'temperature'
-      ? createEnvelope({ deviceId, seq, type, payload: { celsius: 20, sensor: 's' }, capturedAtMs: atMs })
-      : createEnvelope({ deviceId, seq, type, payload: {}, capturedAtMs: atMs })
-  return { ...envelope, receivedAtMs: atMs }
-}
+eventStoreContract('level', {
+  async create() {
+    opened += 1
+    current = join(dir.path, `store-${opened}`)
+    return LevelEventStore.open({ path: current, isSyncWrite: false })
+  },
+  async reopen() {
+    return LevelEventStore.open({ path: current, isSyncWrite: false })
+  },
+  async close() {
+    dir.cleanup()
+  },
+})
 
-describe('LevelEventStore', () => {
-  const dir = tempDir('store')
-  let store: LevelEventStore
-  const events: StoredEvent[] = []
+describe('LevelEventStore: records written by earlier versions', () => {
+  /** Writes raw keys as an earlier version left them, then opens the store over them. */
+  async function storeWith(entries: Record<string, string>): Promise<LevelEventStore> {
+    opened += 1
+    const path = join(dir.path, `legacy-${opened}`)
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8' })
+    for (const [key, value] of Object.entries(entries)) await db.put(key, value)
+    await db.close()
+    return LevelEventStore.open({ path, isSyncWrite: false })
+  }
 
-  // Created once: newEventId is monotonic per process, so ids for earlier times made later would carry
-  // the later time.
-  beforeAll(() => {
-    for (let i = 0; i < 30; i++) {
-      const device = i % 2 === 0 ? 'front' : 'back'
-      events.push(stored(device, i, baseMs + i * 60_000, i % 3 === 0 ? 'button.press' : 'temperature'))
-    }
-  })
-
-  beforeEach(async () => {
-    store = await LevelEventStore.open({ path: join(dir.path, String(Math.random())), isSyncWrite: false })
-    await store.commit({ events, chunks: [], clips: [] })
-  })
-
-  afterEach(async () => {
-    await store.close()
-  })
-
-  afterAll(() => dir.cleanup())
-
-  it('finds stored ids for deduplication', async () => {
-    const found = await store.findExisting([events[0]?.id as string, '01ARZ3NDEKTSV4RRFFQ69G5FAV'], [])
-    expect([...found]).toEqual([events[0]?.id])
-  })
-
-  it('pages through one device with a cursor, oldest first', async () => {
-    const seen: string[] = []
-    let cursor: string | undefined
-    do {
-      const page = await store.queryEvents({ deviceId: 'front', limit: 4, ...(cursor ? { cursor } : {}) })
-      seen.push(...page.items.map((e) => e.id))
-      cursor = page.nextCursor
-    } while (cursor)
-    expect(seen).toEqual(events.filter((e) => e.deviceId === 'front').map((e) => e.id))
-  })
-
-  it('filters by type, class and time range, newest first', async () => {
-    const page = await store.queryEvents({
-      type: 'button.press',
-      fromMs: baseMs + 5 * 60_000,
-      toMs: baseMs + 20 * 60_000,
-      isNewestFirst: true,
-    })
-    expect(page.items.map((e) => e.seq)).toEqual([18, 15, 12, 9, 6])
-    const high = await store.queryEvents({ eventClass: 'high', deviceId: 'back', limit: 100 })
-    expect(high.items.map((e) => e.seq)).toEqual([3, 9, 15, 21, 27])
-    expect(high.nextCursor).toBeUndefined()
-  })
-
-  it('deletes events past the retention of their class only', async () => {
-    const nowMs = baseMs + 10 * DAY_MS
-    const result = await store.sweepRetention(nowMs, { high: 0, medium: 5 * DAY_MS, low: DAY_MS })
-    expect(result.deletedCount).toBe(20)
-    const left = await store.queryEvents({ limit: 100 })
-    expect(left.items.every((e) => e.class === 'high')).toBe(true)
-    expect(left.items).toHaveLength(10)
-    expect(await store.getEvent(events[1]?.id as string)).toBeUndefined()
-  })
-
-  it('forgets the chunk receipts of a clip sent again and lists the clips awaiting a resend', async () => {
-    const clipId = newEventId()
-    const otherClipId = newEventId()
-    const receipt = (clip: string, index: number) => ({
-      id: newEventId(),
+  /** A clip record in the shape with four booleans. */
+  function legacyRecord(clip: ReturnType<typeof clipAt>, flags: Record<string, unknown>): string {
+    if (clip.manifest.type !== 'clip.manifest') throw new Error('not a manifest')
+    return JSON.stringify({
+      clipId: clip.clipId,
       deviceId: 'front',
-      clipId: clip,
-      index,
-      size: 10,
+      manifestId: clip.manifest.id,
+      manifest: clip.manifest.payload,
+      ...flags,
     })
-    const chunks = [receipt(clipId, 0), receipt(clipId, 1), receipt(otherClipId, 0)]
-    const record = { clipId, deviceId: 'front', isComplete: false }
-    await store.commit({ events: [], chunks, clips: [record, { ...record, clipId: otherClipId }] })
-    await store.forgetClipChunks({ ...record, isAwaitingResend: true, resendCount: 1 })
+  }
 
-    const ids = chunks.map((c) => c.id)
-    expect([...(await store.findExisting([], ids))]).toEqual([chunks[2]?.id])
-    expect(await store.listChunkIndexes(clipId)).toEqual([])
-    expect(await store.listChunkIndexes(otherClipId)).toEqual([0])
-    expect((await store.listClipsAwaitingResend('front')).map((c) => c.clipId)).toEqual([clipId])
-    expect(await store.listClipsAwaitingResend('back')).toEqual([])
-
-    await store.commit({ events: [], chunks: [], clips: [{ ...record, isComplete: true, resendCount: 1 }] })
-    expect(await store.listClipsAwaitingResend('front')).toEqual([])
+  it('reads each combination the boolean clip record had as its state', async () => {
+    const clips = [0, 1, 2, 3, 4].map((i) => clipAt('front', baseMs + i * 60_000, 1))
+    const [receiving, waiting, complete, corrupt, gone] = clips as [
+      (typeof clips)[0],
+      (typeof clips)[0],
+      (typeof clips)[0],
+      (typeof clips)[0],
+      (typeof clips)[0],
+    ]
+    const store = await storeWith({
+      [clipKey(receiving.clipId)]: legacyRecord(receiving, { isComplete: false }),
+      [clipKey(waiting.clipId)]: legacyRecord(waiting, {
+        isComplete: false,
+        isAwaitingResend: true,
+        resendCount: 2,
+      }),
+      [resendKey('front', waiting.clipId)]: '',
+      [clipKey(complete.clipId)]: legacyRecord(complete, {
+        isComplete: true,
+        isAwaitingResend: false,
+        resendCount: 1,
+      }),
+      [clipKey(corrupt.clipId)]: legacyRecord(corrupt, {
+        isComplete: false,
+        isAwaitingResend: false,
+        isCorrupt: true,
+        resendCount: 3,
+      }),
+      [clipKey(gone.clipId)]: legacyRecord(gone, {
+        isComplete: false,
+        isAwaitingResend: false,
+        isCorrupt: true,
+        isGoneFromDevice: true,
+        resendCount: 1,
+      }),
+    })
+    try {
+      expect(await store.getClip(receiving.clipId)).toMatchObject({ state: 'receiving', resendCount: 0 })
+      expect(await store.getClip(complete.clipId)).toMatchObject({ state: 'complete', resendCount: 1 })
+      expect(await store.getClip(corrupt.clipId)).toMatchObject({
+        state: 'corrupt',
+        corruptReason: 'check-failed',
+        resendCount: 3,
+      })
+      expect(await store.getClip(gone.clipId)).toMatchObject({
+        state: 'corrupt',
+        corruptReason: 'gone-from-device',
+      })
+      const listed = await store.listClipsAwaitingResend('front')
+      expect(listed).toEqual([
+        {
+          clipId: waiting.clipId,
+          deviceId: 'front',
+          manifestId: waiting.manifest.id,
+          manifest: waiting.manifest.type === 'clip.manifest' ? waiting.manifest.payload : undefined,
+          resendCount: 2,
+          state: 'awaiting-resend',
+        },
+      ])
+      // Saved again, a converted record is written in the current shape and stays readable.
+      await store.saveClip(withClipState(listed[0] as (typeof listed)[0], { state: 'complete' }))
+      expect(await store.getClip(waiting.clipId)).toMatchObject({ state: 'complete', resendCount: 2 })
+      expect(await store.listClipsAwaitingResend('front')).toEqual([])
+    } finally {
+      await store.close()
+    }
   })
 })

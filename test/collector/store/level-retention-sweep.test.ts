@@ -2,8 +2,9 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import { ulid } from 'ulid'
 import { afterAll, describe, expect, it } from 'vitest'
-import { chunkKey } from '../../../collector/store/event-keys.js'
-import type { ChunkReceipt, ClipRecord, StoredEvent } from '../../../collector/store/event-store.js'
+import { newClipRecord, withClipState } from '../../../collector/store/clip-record.js'
+import type { ChunkReceipt, StoredEvent } from '../../../collector/store/event-store.js'
+import { chunkKey } from '../../../collector/store/level-event-keys.js'
 import { LevelEventStore } from '../../../collector/store/level-event-store.js'
 import { manifestAt, tempDir } from '../collector-harness.js'
 
@@ -28,13 +29,7 @@ function clipAt(atMs: number, chunkCount: number) {
     index,
     size: 10,
   }))
-  const record: ClipRecord = {
-    clipId,
-    deviceId: 'porch',
-    manifestId: envelope.id,
-    manifest: envelope.payload,
-    isComplete: false,
-  }
+  const record = newClipRecord('porch', envelope.id, envelope.payload)
   return { clipId, manifest, chunks, record }
 }
 
@@ -85,9 +80,9 @@ describe('Level retention sweep', () => {
     await store.commit({
       events: [expired.manifest, live.manifest],
       chunks: [...expired.chunks, ...live.chunks, ...oldOrphan.chunks, ...youngOrphan.chunks],
-      // The expired clip awaits a resend, so it has a `cr!` key too.
-      clips: [{ ...expired.record, isAwaitingResend: true, resendCount: 1 }, live.record],
     })
+    // The expired clip awaits a resend, so it has a `cr!` key too.
+    await store.saveClip(withClipState(expired.record, { state: 'awaiting-resend', resendCount: 1 }))
     expect(keysOfClip(await storeKeys(store, path), expired)).toEqual({
       'k!': 3,
       'kc!': 3,
@@ -127,7 +122,6 @@ describe('Level retention sweep', () => {
     await store.commit({
       events: [old.manifest],
       chunks: [...old.chunks, ...orphan.chunks],
-      clips: [old.record],
     })
     const result = await store.sweepRetention(nowMs, { ...retention, low: 0 })
     await store.close()

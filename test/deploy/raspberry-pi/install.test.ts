@@ -15,14 +15,8 @@ function install(...args: string[]) {
   return run('bash', [installer, '--root', root, '--app', app, ...args])
 }
 
-const credentials = [
-  '--device-id',
-  'front-door',
-  '--mqtt-url',
-  'mqtt://collector.local:1883',
-  '--mqtt-password',
-  "s3'cret",
-]
+/** The installer's credential options; the secret comes from a file (argv would show it in ps). */
+let credentials: string[]
 
 beforeEach(() => {
   work = tempDir('pi-install')
@@ -30,6 +24,16 @@ beforeEach(() => {
   app = makeFakeApp(join(work, 'app'))
   writeFile(join(root, 'boot/firmware/config.txt'), stockConfigTxt)
   writeFile(join(root, 'var/lib/.keep'), '')
+  const secretFile = join(work, 'secret')
+  writeFile(secretFile, "s3'cret\n")
+  credentials = [
+    '--device-id',
+    'front-door',
+    '--mqtt-url',
+    'mqtt://collector.local:1883',
+    '--mqtt-password-file',
+    secretFile,
+  ]
 })
 
 afterEach(() => {
@@ -37,6 +41,56 @@ afterEach(() => {
 })
 
 describe('deploy/raspberry-pi/install.sh --root', () => {
+  it('never takes the device secret on its command line, where ps shows it to every user', () => {
+    const refused = install(
+      '--device-id',
+      'front-door',
+      '--mqtt-url',
+      'mqtt://c:1883',
+      '--mqtt-password',
+      'x',
+    )
+    expect(refused.status).toBe(2)
+    expect(refused.stderr).toContain('--mqtt-password-file')
+    const fromStdin = run(
+      'bash',
+      [
+        installer,
+        '--root',
+        root,
+        '--app',
+        app,
+        '--device-id',
+        'front-door',
+        '--mqtt-url',
+        'mqtt://c:1883',
+        '--mqtt-password-file',
+        '-',
+      ],
+      { input: 'from-stdin\n' },
+    )
+    expect(fromStdin.status, fromStdin.stderr).toBe(0)
+    expect(readFileSync(join(root, 'etc/doorbell/agent.yaml'), 'utf8')).toContain("password: 'from-stdin'")
+    const empty = run(
+      'bash',
+      [
+        installer,
+        '--root',
+        root,
+        '--app',
+        app,
+        '--device-id',
+        'front-door',
+        '--mqtt-url',
+        'mqtt://c:1883',
+        '--mqtt-password-file',
+        '-',
+      ],
+      { input: '' },
+    )
+    expect(empty.status).toBe(2)
+  })
+
   it('writes the unit, the tmpfs mount, the service user, the config and the overlays', () => {
     const result = install(...credentials)
     expect(result.stderr).toBe('')

@@ -83,7 +83,7 @@ if (!hasContainerTools) {
         for _ in $(seq 1 40); do systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded' && break; sleep 0.5; done
         mkdir -p /boot/firmware && touch /boot/firmware/config.txt
         bash /src/deploy/raspberry-pi/install.sh --root / --app /src \\
-          --device-id front-door --mqtt-url loopback: --mqtt-password unused >/dev/null
+          --device-id front-door --mqtt-url loopback: --mqtt-password-file - <<<unused >/dev/null
         ln -sfn /src/node_modules /opt/doorbell/app/node_modules
         mkdir -p /opt/doorbell/bin && ln -sfn "$(command -v node)" /opt/doorbell/bin/node
         systemd-sysusers doorbell.conf

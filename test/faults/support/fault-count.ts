@@ -1,4 +1,4 @@
-import type { RunningCollector } from '../../../collector/collector.js'
+import type { RunningCollector } from '../../../collector/main.js'
 import type { EventStore, StoredEvent } from '../../../collector/store/event-store.js'
 
 /** Positive integer from the environment, or the fallback (fault sizes: FAULT_EVENTS, FAULT_KILLS, ...). */

@@ -1,0 +1,63 @@
+import type { CollectorConfig } from '../config.js'
+
+/**
+ * What one principal, or everyone together, may use: the rate limits and caps that keep one device or
+ * one stranger from taking the collector's time. Each has a default; those under `limits` in the config
+ * can be changed there.
+ */
+export interface Quotas {
+  /** Per device: sustained publishes per second and the burst above it (a token bucket). */
+  readonly devicePublishes: { readonly perSecond: number; readonly burst: number }
+  /**
+   * Slow MQTT secret checks (registry entries still holding an scrypt hash from before the fast format, on
+   * libuv's small thread pool that Level shares) running at once and waiting; beyond that a CONNECT is
+   * refused at once (auth_busy) rather than stalling group commits. Fast-hash checks need no gate.
+   */
+  readonly credentialChecks: { readonly maxRunning: number; readonly maxWaiting: number }
+  /**
+   * Failed dashboard logins per account and per client address within the window. A household shares one
+   * address behind NAT, so the address limit is looser than the account's.
+   */
+  readonly loginFailures: {
+    readonly perAccount: number
+    readonly perAddress: number
+    readonly windowMs: number
+  }
+  /** Live event streams (SSE) open at once, every session together; beyond it the oldest is closed. */
+  readonly liveStreams: number
+  /** How long a dashboard login lasts. */
+  readonly sessionTtlMs: number
+}
+
+/** Rules of each network endpoint (MQTT over TCP, WebSocket and TLS). */
+export interface EndpointRules {
+  /** Largest MQTT packet; the connection is cut as soon as a larger one is declared. */
+  readonly maxPacketBytes: number
+  /** Time a new connection has to send CONNECT. */
+  readonly connectTimeoutMs: number
+}
+
+/** The quotas of a config. */
+export function quotasFrom(config: CollectorConfig): Quotas {
+  return {
+    devicePublishes: {
+      perSecond: config.limits.devicePublishesPerS,
+      burst: config.limits.devicePublishBurst,
+    },
+    credentialChecks: {
+      maxRunning: config.limits.login.maxSlowChecks,
+      maxWaiting: config.limits.login.maxSlowChecksWaiting,
+    },
+    loginFailures: { perAccount: 10, perAddress: 50, windowMs: 15 * 60_000 },
+    liveStreams: 100,
+    sessionTtlMs: 14 * 24 * 60 * 60 * 1000,
+  }
+}
+
+/** The endpoint rules of a config. */
+export function endpointRulesFrom(config: CollectorConfig): EndpointRules {
+  return {
+    maxPacketBytes: config.limits.maxPacketBytes,
+    connectTimeoutMs: config.limits.connectTimeoutMs,
+  }
+}

@@ -1,0 +1,58 @@
+import fastifyStatic from '@fastify/static'
+import { registerDashboardRoutes } from '../dashboard/dashboard-routes.js'
+import { SseEventHub } from '../dashboard/event-stream.js'
+import { dashboardPublicDir } from '../dashboard/public-dir.js'
+import type { CollectorExtension, ExtensionContext } from './extension.js'
+
+/**
+ * The homeowner dashboard (docs/dashboard.md): login and sessions, the dashboard API, live events over
+ * SSE, and the PWA's static files. Needs the HTTP server; without one it does nothing.
+ */
+export class DashboardExtension implements CollectorExtension {
+  readonly name = 'dashboard'
+  #hub: SseEventHub | undefined
+
+  /** The live event streams (undefined before start, or without HTTP). */
+  get hub(): SseEventHub | undefined {
+    return this.#hub
+  }
+
+  async start(ctx: ExtensionContext): Promise<void> {
+    const app = ctx.http
+    if (!app) return
+    const { bus, stores } = ctx
+    const hub = new SseEventHub({ maxClients: ctx.quotas.liveStreams })
+    this.#hub = hub
+    bus.on('stored', ({ events }) => hub.onStored(events))
+    registerDashboardRoutes(app, {
+      store: stores.events,
+      homeowners: stores.homeowners,
+      sessions: stores.sessions,
+      settings: stores.userSettings,
+      hub,
+      throttle: stores.loginThrottle,
+      alerts: ctx.config.alerts,
+      sessionTtlMs: ctx.quotas.sessionTtlMs,
+      sendTest: (user) => {
+        bus.emit({ kind: 'test_notification', user })
+        return [...(stores.userSettings.users().find((u) => u.name === user)?.channels ?? [])]
+      },
+    })
+    // Alert links point at <publicUrl>/events/<id> (docs/alerts.md); the app routes by hash.
+    app.get('/events/:id', { schema: { hide: true } }, async (request, reply) => {
+      const { id } = request.params as { id: string }
+      return reply.redirect(`/#/event/${encodeURIComponent(id)}`)
+    })
+    // decorateReply:false: the media routes register @fastify/static too (for reply.sendFile).
+    await app.register(fastifyStatic, {
+      root: dashboardPublicDir(),
+      prefix: '/',
+      index: 'index.html',
+      decorateReply: false,
+    })
+  }
+
+  stop(): void {
+    this.#hub?.close()
+  }
+}

@@ -1,0 +1,19 @@
+import { decodeBatchPublish } from './publish-decoder.js'
+import {
+  clearRetain,
+  type InboundPublish,
+  type IngestDeps,
+  type IngestStep,
+  rateLimit,
+  shedLoad,
+  submit,
+} from './publish-steps.js'
+
+/** A JSON array from `batch/medium`: each reading is decoded, and refused, on its own. */
+export function decodeBatch(publish: InboundPublish, deps: IngestDeps): boolean {
+  publish.decoded = decodeBatchPublish(publish.topic, publish.payload, deps.now())
+  return true
+}
+
+/** The steps of a batch publish, after checkAccess; the whole batch takes one token of the rate limit. */
+export const batchSteps: readonly IngestStep[] = [clearRetain, decodeBatch, rateLimit, shedLoad, submit]

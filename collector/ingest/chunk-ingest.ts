@@ -1,0 +1,18 @@
+import { decodeChunkPublish } from './publish-decoder.js'
+import {
+  clearRetain,
+  type InboundPublish,
+  type IngestStep,
+  rateLimit,
+  shedLoad,
+  submit,
+} from './publish-steps.js'
+
+/** A binary clip-chunk frame from `chunk`: its CRC and bounds checked (publish-decoder.ts). */
+export function decodeChunk(publish: InboundPublish): boolean {
+  publish.decoded = decodeChunkPublish(publish.topic, publish.payload)
+  return true
+}
+
+/** The steps of a chunk publish, after checkAccess. */
+export const chunkSteps: readonly IngestStep[] = [clearRetain, decodeChunk, rateLimit, shedLoad, submit]

@@ -1,0 +1,134 @@
+import type { Client, PublishPacket } from 'aedes'
+import type { ParsedTopic } from '../../shared/protocol/index.js'
+import { checkPublish } from '../access/mqtt-rights.js'
+import type { MqttPrincipal } from '../access/principal.js'
+import type { DecodedPublish, IngestItem, Rejection, RejectReason } from './ingest-item.js'
+import { itemId } from './ingest-item.js'
+
+/**
+ * One publish on its way through the steps: each step reads what earlier steps filled in. The broker
+ * keeps one of these and refills it for every publish (publish-ingest.ts): the steps run synchronously
+ * and keep no reference to it, so the hot path allocates nothing for the pipeline itself.
+ */
+export interface InboundPublish {
+  client: Client | null
+  packet: PublishPacket
+  principal: MqttPrincipal | undefined
+  /** The publish topic, parsed (checkAccess). */
+  topic: ParsedTopic
+  payload: Buffer
+  /** What the decode step of the topic's kind made of the payload. */
+  decoded: DecodedPublish
+  /** The presence a status publish announces (status-ingest.ts). */
+  presence: 'online' | 'offline'
+}
+
+/** Where decoded items go: the group-commit writer. */
+export interface IngestSink {
+  readonly queuedCount: number
+  submit(item: IngestItem): void
+  reject(rejection: Rejection): void
+}
+
+/** What the steps hand their work to; built once per broker. */
+export interface IngestDeps {
+  readonly principalOf: (client: Client) => MqttPrincipal | undefined
+  readonly rateLimiter: { tryTake(deviceId: string): boolean }
+  readonly sink: IngestSink
+  /** Items waiting for a commit beyond which new ones are refused with retry (backpressure). */
+  readonly maxQueuedItems: number
+  readonly now: () => number
+  /** Counts a refusal (the rejection metric). */
+  readonly onRejected: (reason: RejectReason, detail: { clientId?: string; deviceId?: string }) => void
+  /** A device's presence changed (status topic, or its last will). */
+  readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
+  /** Routes a publish nowhere: it is acknowledged to the device and reaches no subscriber. */
+  readonly drop: (packet: PublishPacket) => void
+}
+
+/**
+ * One step of ingest: true to go on with the next step, false when this step has finished with the
+ * publish (refused it, dropped it or handed it off). A step is a plain function of (publish, deps), so a
+ * list of them costs no closure per message.
+ */
+export type IngestStep = (publish: InboundPublish, deps: IngestDeps) => boolean
+
+/** Runs the steps in order until one finishes with the publish. */
+export function runSteps(steps: readonly IngestStep[], publish: InboundPublish, deps: IngestDeps): void {
+  for (let i = 0; i < steps.length; i++) {
+    if (!(steps[i] as IngestStep)(publish, deps)) return
+  }
+}
+
+/**
+ * Who may publish here (access/mqtt-rights.ts), and parses the topic. A will left by a client of a
+ * previous broker run has no client; only presence wills are honoured.
+ */
+export function checkAccess(publish: InboundPublish, deps: IngestDeps): boolean {
+  const { client, packet } = publish
+  const principal = client ? deps.principalOf(client) : undefined
+  if (!principal) {
+    if (!(client === null && packet.topic.endsWith('/status'))) deps.drop(packet)
+    return false
+  }
+  const checked = checkPublish(principal, packet.topic)
+  if ('refusal' in checked) {
+    deps.onRejected(checked.refusal, { clientId: client?.id })
+    deps.drop(packet)
+    return false
+  }
+  publish.principal = principal
+  publish.topic = checked.topic
+  publish.payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+  return true
+}
+
+/** A device's event is stored by the collector, not retained by the broker. */
+export function clearRetain(publish: InboundPublish): boolean {
+  publish.packet.retain = false
+  return true
+}
+
+/**
+ * The device's token bucket (access/quotas.ts). Over its rate, every envelope of the publish is refused
+ * with retry, counted through the rejections (reason rate_limited) like every refusal of an envelope.
+ */
+export function rateLimit(publish: InboundPublish, deps: IngestDeps): boolean {
+  if (deps.rateLimiter.tryTake(publish.topic.deviceId)) return true
+  refuseItems(publish, 'RATE_LIMITED', 'rate_limited')
+  return true
+}
+
+/** Backpressure: when the store cannot keep up, refuse with retry instead of growing memory. */
+export function shedLoad(publish: InboundPublish, deps: IngestDeps): boolean {
+  if (deps.sink.queuedCount >= deps.maxQueuedItems) refuseItems(publish, 'COLLECTOR_BUSY', 'overloaded')
+  return true
+}
+
+/**
+ * Hands the items to the group-commit writer and reports the refusals (each goes into the device's next
+ * ack). A publish that carried nothing storable reaches no subscriber.
+ */
+export function submit(publish: InboundPublish, deps: IngestDeps): boolean {
+  const { items, rejections } = publish.decoded
+  for (const rejection of rejections) {
+    deps.onRejected(rejection.reason, { deviceId: rejection.deviceId })
+    deps.sink.reject(rejection)
+  }
+  for (const item of items) deps.sink.submit(item)
+  if (items.length === 0) deps.drop(publish.packet)
+  return false
+}
+
+/** Turns every item of the publish into a refusal with retry (the device sends it again later). */
+function refuseItems(
+  publish: InboundPublish,
+  code: 'RATE_LIMITED' | 'COLLECTOR_BUSY',
+  reason: 'rate_limited' | 'overloaded',
+): void {
+  const { items, rejections } = publish.decoded
+  if (items.length === 0) return
+  const deviceId = publish.topic.deviceId
+  for (const item of items) rejections.push({ deviceId, id: itemId(item), code, isRetryable: true, reason })
+  publish.decoded = { items: [], rejections }
+}
