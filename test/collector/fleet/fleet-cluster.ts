@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { findProgram } from '../../../bench/engines/engine-binaries.js'
 import { freeLoopbackPort } from '../../../bench/engines/free-port.js'
 import { type HaproxyEngine, startHaproxy } from '../../../bench/engines/haproxy-engine.js'
 import { FileIdentityRegistry, registryFileName } from '../../../collector/registry/file-identity-registry.js'
@@ -32,6 +33,11 @@ export interface FleetClusterOptions {
   /** Extra YAML lines for every node's config. */
   readonly extraConfig?: readonly string[]
 }
+
+/** Node processes die with the test process (the kernel kills them), so a killed run leaves none behind. */
+const dieWithParent = findProgram('setpriv')
+  ? [findProgram('setpriv') as string, '--pdeathsig', 'KILL', '--']
+  : []
 
 /** Registers the devices once, copies the registry to every node, starts the nodes, then HAProxy. */
 export async function startFleetCluster(options: FleetClusterOptions): Promise<FleetCluster> {
@@ -66,7 +72,7 @@ export async function startFleetCluster(options: FleetClusterOptions): Promise<F
   const nodes: CollectorProcess[] = []
   let proxy: HaproxyEngine | undefined
   try {
-    for (const config of configs) nodes.push(await startCollectorProcess(config, 30_000))
+    for (const config of configs) nodes.push(await startCollectorProcess(config, 30_000, dieWithParent))
     proxy = await startHaproxy({ services: [{ name: 'mqtt', backendPorts: ports }] })
   } catch (err) {
     await Promise.all(nodes.map((node) => node.stop()))
@@ -81,7 +87,7 @@ export async function startFleetCluster(options: FleetClusterOptions): Promise<F
       await nodes[i]?.kill9()
     },
     async restart(i) {
-      nodes[i] = await startCollectorProcess(configs[i] as string, 30_000)
+      nodes[i] = await startCollectorProcess(configs[i] as string, 30_000, dieWithParent)
     },
     nodeOf(clientId) {
       let latest: { node: number; atMs: number } | undefined
