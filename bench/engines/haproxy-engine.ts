@@ -50,6 +50,9 @@ export async function startHaproxy(options: HaproxyEngineOptions): Promise<Hapro
     // A connect refused by a node that just died is tried again, the last time on another node; the wait
     // before a retry is min(timeout connect, 1 s), so a short connect timeout keeps a failover quick.
     '  timeout connect 500ms',
+    // A health check waits longer than a connect: a node that is slow to accept under load must not be
+    // marked down, or its sessions are cut and its devices pile onto the others.
+    '  timeout check 3s',
     '  retries 2',
     '  option redispatch',
     // Longer than any MQTT keepalive: the broker, not the proxy, decides when an idle device is gone.

@@ -58,19 +58,6 @@ describe('fleet node crashes', () => {
     let killsDone = 0
     let restarting: Promise<void> = Promise.resolve()
     const startedMs = Date.now()
-    const progress = 0
-    const debugTimer = setInterval(
-      () =>
-        console.log(
-          'DEBUG',
-          Date.now() - startedMs,
-          progress,
-          killsDone,
-          devices.map((d) => `${d.unackedCount}${d.isReady ? '' : '!'}`).join(','),
-          cluster.nodes.map((n) => n.child.exitCode ?? n.child.signalCode ?? 'up').join(','),
-        ),
-      5000,
-    )
     for (let i = 0; i < totalEvents; i++) {
       const device = devices[i % deviceCount] as SimulatedDevice
       const list = sent.get(device.deviceId) as Envelope[]
