@@ -248,7 +248,9 @@ export class MqttPacketLimiter extends Duplex {
     if (!chunk || this.#out.typeByte >> 4 !== packetType.connack || this.#sessionPresent === undefined) return
     // mqtt-packet writes shared constant buffers: change a copy.
     const copy = Buffer.from(chunk)
-    copy[index] = this.#sessionPresent ? 1 : 0
+    // Raised, never lowered: aedes says present when it restored the session's subscriptions, which in a
+    // fleet may have been made on another node (Redis) that this node's session table never saw.
+    copy[index] = this.#sessionPresent || (chunk[index] ?? 0) & 1 ? 1 : 0
     this.#outChunk = copy
     this.#sessionPresent = undefined
   }
