@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   // A dashboard login for the demo: kept in the data folder, so it stays the same across runs.
   const demoPasswordFile = join(dataDir, 'dashboard-password.txt')
   const { homeowners } = collector.stores
-  if (!homeowners.list().some((h) => h.name === 'demo')) {
+  if (!(await homeowners.list()).some((h) => h.name === 'demo')) {
     const password = randomBytes(9).toString('base64url')
     await homeowners.add('demo', password, 'owner')
     writeFileSync(demoPasswordFile, `${password}\n`, { mode: 0o600 })

@@ -72,7 +72,11 @@ export async function registerHttpAccess(app: FastifyInstance, deps: HttpAccessD
     if (isUnsafe && origin && !isSameOrigin(origin, request.headers.host)) {
       return reply.code(403).send({ error: 'cross-origin request refused' })
     }
-    const session = sessionFromCookie(request.cookies[sessionCookieName], deps.sessions, deps.homeowners)
+    const session = await sessionFromCookie(
+      request.cookies[sessionCookieName],
+      deps.sessions,
+      deps.homeowners,
+    )
     if (session) {
       if (isUnsafe && request.url !== '/api/login') {
         const given = request.headers['x-csrf-token']

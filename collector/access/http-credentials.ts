@@ -10,12 +10,14 @@ const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1'])
 
 /** Looks up the live session of a cookie token (the dashboard's session store). */
 export interface SessionLookup {
-  get(token: string | undefined): Session | undefined
+  get(token: string | undefined): Promise<Session | undefined>
 }
 
 /** The account behind a session as it is now: it may have been demoted or removed since login. */
 export interface HomeownerStandingLookup {
-  standing(name: string): { readonly role: HomeownerRole; readonly passwordChangedAtMs: number } | undefined
+  standing(
+    name: string,
+  ): Promise<{ readonly role: HomeownerRole; readonly passwordChangedAtMs: number } | undefined>
 }
 
 /** Constant-time comparison of two secrets of any length (hashes first, so lengths do not leak). */
@@ -39,13 +41,13 @@ export function isOperatorBearer(request: FastifyRequest, token: string | undefi
  * The session a request's cookie belongs to, with the account's current role; undefined when there is
  * none, it expired, or the account was removed or given a new password since (doorbell-admin).
  */
-export function sessionFromCookie(
+export async function sessionFromCookie(
   token: string | undefined,
   sessions: SessionLookup,
   homeowners: HomeownerStandingLookup,
-): Session | undefined {
-  const found = sessions.get(token)
-  const standing = found ? homeowners.standing(found.user) : undefined
+): Promise<Session | undefined> {
+  const found = await sessions.get(token)
+  const standing = found ? await homeowners.standing(found.user) : undefined
   if (!found || !standing || standing.passwordChangedAtMs > found.createdAtMs) return undefined
   return { ...found, role: standing.role }
 }

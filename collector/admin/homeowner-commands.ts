@@ -1,5 +1,6 @@
 import { DoorbellError } from '../../shared/errors.js'
-import type { FileHomeownerStore, HomeownerRole } from '../dashboard/homeowner-store.js'
+import type { HomeownerRole } from '../dashboard/homeowner-store.js'
+import type { Homeowners } from '../dashboard/homeowners.js'
 
 /** Options of `doorbell-admin homeowners`. */
 export interface HomeownerCommandOptions {
@@ -20,14 +21,14 @@ function parseRole(role: string | undefined): HomeownerRole | undefined {
  * the caller passes in (it stays out of the shell history and the process list).
  */
 export async function runHomeownerCommand(
-  store: FileHomeownerStore,
+  store: Homeowners,
   action: string,
   name: string | undefined,
   options: HomeownerCommandOptions,
 ): Promise<string> {
   const role = parseRole(options.role)
   if (action === 'list') {
-    const list = store.list()
+    const list = await store.list()
     if (options.isJson) return `${JSON.stringify(list)}\n`
     return list.map((h) => `${h.name}\t${h.role}\t${h.createdAt}\n`).join('') || 'no homeowners\n'
   }
@@ -46,7 +47,7 @@ export async function runHomeownerCommand(
       })
       return `updated ${name}\n`
     case 'remove':
-      if (!store.remove(name)) throw new DoorbellError('USAGE', `no homeowner ${name}`)
+      if (!(await store.remove(name))) throw new DoorbellError('USAGE', `no homeowner ${name}`)
       return `removed ${name}\n`
     default:
       throw new DoorbellError('USAGE', `unknown homeowners action ${action}`)

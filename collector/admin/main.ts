@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util'
 import { DoorbellError } from '../../shared/errors.js'
 import { runMain } from '../../shared/run-main.js'
 import { loadCollectorConfig } from '../config.js'
-import { FileHomeownerStore } from '../dashboard/homeowner-store.js'
+import { FileHomeownerStore } from '../dashboard/file-homeowner-store.js'
+import { Homeowners } from '../dashboard/homeowners.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import { runAdminCommand } from './admin-commands.js'
 import { runHomeownerCommand } from './homeowner-commands.js'
@@ -69,7 +70,7 @@ async function main(): Promise<number> {
     loadCollectorConfig(values.config ?? process.env.DOORBELL_CONFIG, process.env).dataDir
   if (group === 'homeowners') {
     const password = values.password ?? process.env.DOORBELL_PASSWORD
-    const out = await runHomeownerCommand(new FileHomeownerStore(dataDir), action, name, {
+    const out = await runHomeownerCommand(new Homeowners(new FileHomeownerStore(dataDir)), action, name, {
       ...(values.role ? { role: values.role } : {}),
       ...(password ? { password } : {}),
       isJson: values.json === true,

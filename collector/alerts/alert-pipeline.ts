@@ -8,7 +8,7 @@ import type { Channel } from './channel.js'
 import { createChannels } from './create-channels.js'
 import type { DeadLetterLog } from './dead-letter-log.js'
 import { DeliveryLanes, type DeliveryOutcome } from './delivery-lanes.js'
-import type { DeviceHealthStore } from './device-health-file.js'
+import type { DeviceHealthLoad, DeviceHealthStore } from './device-health-file.js'
 import { DeviceHealthTracker } from './device-health-tracker.js'
 import { OperatorReports } from './operator-reports.js'
 import type { PushSubscriptionStore } from './push-subscription-store.js'
@@ -27,6 +27,8 @@ export interface AlertPipelineDeps {
     readonly deadLetters: DeadLetterLog
     readonly deviceHealth: DeviceHealthStore
   }
+  /** What the device health store held at start (the caller awaits its load). */
+  readonly savedHealth: DeviceHealthLoad
   /** Replaces the channels built from config. */
   readonly channels?: readonly Channel[]
 }
@@ -83,6 +85,7 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
   const health = new DeviceHealthTracker({
     thresholds: config.health,
     store: deps.stores.deviceHealth,
+    saved: deps.savedHealth,
     now,
     onTransition: (transition) => service.onHealthTransition(transition),
     onEvent,

@@ -77,9 +77,12 @@ export class AlertService {
     this.#deps.sla.observe('low', 'clip', this.#deps.now() - eventIdTimeMs(clipId), clipId)
   }
 
-  /** The registry's enabled devices (at start and after each change): device health watches exactly these. */
-  watchDevices(deviceIds: readonly string[]): void {
-    this.#deps.health.watch(deviceIds)
+  /**
+   * The registry's enabled devices (at start and after each change): device health watches exactly these.
+   * Resolves once a change it made is saved.
+   */
+  watchDevices(deviceIds: readonly string[]): Promise<void> {
+    return this.#deps.health.watch(deviceIds)
   }
 
   /** A device went offline or came back (the tracker's onTransition). */
@@ -100,8 +103,8 @@ export class AlertService {
   async close(): Promise<void> {
     if (this.#isClosed) return
     this.#isClosed = true
-    this.#deps.health.close()
     this.#deps.router.close()
+    await this.#deps.health.close()
     await this.#deps.lanes.close()
   }
 }

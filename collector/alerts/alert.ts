@@ -1,6 +1,7 @@
 import type { EventClass } from '../../shared/protocol/index.js'
 import { eventIdTimeMs } from '../../shared/protocol/index.js'
 import type { StoredEvent } from '../store/event-store.js'
+import { mediaPaths } from '../store/related-media.js'
 import type { AlertKind } from './alerts-config.js'
 
 /**
@@ -31,15 +32,18 @@ export interface Alert {
   readonly clipId?: string
   /** Link opened when the notification is tapped. */
   readonly clickUrl?: string
+  /** Link to the device's live view, the notification's "Live" action (presses only). */
+  readonly liveUrl?: string
   /** Link to the picture (ntfy attachment, web push image). */
   readonly imageUrl?: string
 }
 
-/** Links under the collector's public URL to the dashboard's event page and the media routes. */
+/** Links built from the collector's public URL, to the dashboard's event page and the media routes. */
 export interface AlertLinks {
   event(id: string): string | undefined
   snapshot(id: string): string | undefined
   clip(clipId: string): string | undefined
+  live(deviceId: string): string | undefined
 }
 
 /** Links under publicUrl, or none without it. */
@@ -47,8 +51,9 @@ export function alertLinks(publicUrl: string | undefined): AlertLinks {
   const base = publicUrl?.replace(/\/+$/, '')
   return {
     event: (id) => (base ? `${base}/events/${id}` : undefined),
-    snapshot: (id) => (base ? `${base}/api/snapshots/${id}` : undefined),
-    clip: (clipId) => (base ? `${base}/api/clips/${clipId}` : undefined),
+    snapshot: (id) => (base ? `${base}${mediaPaths.snapshotOf(id)}` : undefined),
+    clip: (clipId) => (base ? `${base}${mediaPaths.clip(clipId)}` : undefined),
+    live: (deviceId) => (base ? `${base}/live/${encodeURIComponent(deviceId)}` : undefined),
   }
 }
 
@@ -128,7 +133,13 @@ export function alertFromEvent(event: StoredEvent, links: AlertLinks): Alert | u
 function withLinks(alert: Alert, links: AlertLinks): Alert {
   const clickUrl = alert.clipId ? links.clip(alert.clipId) : links.event(alert.tag)
   const imageUrl = alert.snapshotId ? links.snapshot(alert.snapshotId) : undefined
-  return { ...alert, ...(clickUrl ? { clickUrl } : {}), ...(imageUrl ? { imageUrl } : {}) }
+  const liveUrl = alert.kind === 'press' && alert.deviceId ? links.live(alert.deviceId) : undefined
+  return {
+    ...alert,
+    ...(clickUrl ? { clickUrl } : {}),
+    ...(imageUrl ? { imageUrl } : {}),
+    ...(liveUrl ? { liveUrl } : {}),
+  }
 }
 
 /** The JSON body sent to webhooks and web push, stable and documented in docs/alerts.md. */
@@ -150,5 +161,6 @@ export function alertJson(alert: Alert): Record<string, unknown> {
     clipId: alert.clipId ?? null,
     clickUrl: alert.clickUrl ?? null,
     imageUrl: alert.imageUrl ?? null,
+    liveUrl: alert.liveUrl ?? null,
   }
 }

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { principalOf } from '../access/http-access.js'
 import { mayActFor } from '../access/permissions.js'
 import type { EventStore } from '../store/event-store.js'
-import type { AlertsConfig, AlertUser } from './alerts-config.js'
+import { type AlertsConfig, type AlertUser, timeZone } from './alerts-config.js'
 import type { DeadLetterLog } from './dead-letter-log.js'
 import type { DeviceHealthStatus } from './device-health-monitor.js'
 import { type PushSubscriptionStore, pushSubscriptionSchema } from './push-subscription-store.js'
@@ -18,7 +18,7 @@ const statsQuery = z.strictObject({
   deviceId: z.string().min(1).max(64).optional(),
   fromMs: z.coerce.number().int().nonnegative().optional(),
   toMs: z.coerce.number().int().positive().optional(),
-  timeZone: z.string().min(1).max(64).optional(),
+  timeZone: timeZone.optional(),
 })
 
 /**
@@ -78,7 +78,7 @@ export function registerAlertsRoutes(
     if (!mayActFor(principalOf(request), user))
       return reply.code(403).send({ error: 'not your subscription' })
     if (!users().some((u) => u.name === user)) return reply.code(404).send({ error: `no user ${user}` })
-    subscriptions.add({
+    await subscriptions.add({
       user,
       endpoint: subscription.endpoint,
       keys: subscription.keys,
@@ -90,11 +90,11 @@ export function registerAlertsRoutes(
   app.delete('/api/push/subscriptions', async (request, reply) => {
     const parsed = removeSubscriptionBody.safeParse(request.body)
     if (!parsed.success) return reply.code(400).send({ error: z.prettifyError(parsed.error) })
-    const existing = subscriptions.all().find((s) => s.endpoint === parsed.data.endpoint)
+    const existing = (await subscriptions.all()).find((s) => s.endpoint === parsed.data.endpoint)
     if (existing && !mayActFor(principalOf(request), existing.user)) {
       return reply.code(403).send({ error: 'not your subscription' })
     }
-    const removed = subscriptions.remove(parsed.data.endpoint)
+    const removed = await subscriptions.remove(parsed.data.endpoint)
     return reply.code(removed ? 204 : 404).send()
   })
 }

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises'
+import { mkdir, open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Alert } from './alert.js'
 
@@ -12,9 +12,14 @@ export interface DeadLetter {
   readonly alert: Alert
 }
 
-/** Where dead letters are persisted. */
+/**
+ * Where dead letters are kept. Every implementation passes
+ * test/collector/store/contracts/dead-letter-log.contract.ts.
+ */
 export interface DeadLetterLog {
+  /** Records one dead letter durably. */
   append(letter: DeadLetter): Promise<void>
+  /** Every dead letter recorded, oldest first. */
   list(): Promise<DeadLetter[]>
 }
 
@@ -27,13 +32,19 @@ export class FileDeadLetterLog implements DeadLetterLog {
     this.#path = path
   }
 
-  /** Appends one line; appends are serialised so lines never interleave. */
+  /** Appends one line and syncs it; appends are serialised so lines never interleave. */
   append(letter: DeadLetter): Promise<void> {
     const line = `${JSON.stringify(letter)}\n`
     const next = this.#chain.then(async () => {
       // Undelivered alerts carry event details: this user's only, like every file of the collector.
       await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 })
-      await appendFile(this.#path, line, { encoding: 'utf8', mode: 0o600 })
+      const file = await open(this.#path, 'a', 0o600)
+      try {
+        await file.writeFile(line, 'utf8')
+        await file.datasync()
+      } finally {
+        await file.close()
+      }
     })
     this.#chain = next.catch(() => undefined)
     return next

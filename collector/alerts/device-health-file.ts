@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { DoorbellError } from '../../shared/errors.js'
 import { healthPayload, isValidDeviceId } from '../../shared/protocol/index.js'
-import { readCheckedJsonFile, writeJsonFile } from '../json-file.js'
+import { JsonFileWriter, readCheckedJsonFile } from '../json-file.js'
 import type { DeviceHealthRecord } from './device-health-monitor.js'
 
 const timeMs = z.number().int().nonnegative()
@@ -29,11 +29,15 @@ export interface DeviceHealthLoad {
   readonly err?: DoorbellError
 }
 
-/** Where the device health state is kept across restarts. */
+/**
+ * Where the device health state is kept across restarts. Every implementation passes
+ * test/collector/store/contracts/device-health-store.contract.ts.
+ */
 export interface DeviceHealthStore {
-  load(): DeviceHealthLoad
-  /** Replaces the saved state; throws when it cannot be written. */
-  save(records: readonly DeviceHealthRecord[], nowMs: number): void
+  /** What was saved last (no records before the first save). */
+  load(): Promise<DeviceHealthLoad>
+  /** Replaces the saved state; rejects when it cannot be written. Saves land in call order. */
+  save(records: readonly DeviceHealthRecord[], nowMs: number): Promise<void>
 }
 
 /**
@@ -43,17 +47,19 @@ export interface DeviceHealthStore {
  */
 export class FileDeviceHealthStore implements DeviceHealthStore {
   readonly path: string
+  readonly #writer: JsonFileWriter
 
   constructor(path: string) {
     this.path = path
+    this.#writer = new JsonFileWriter(path)
   }
 
-  load(): DeviceHealthLoad {
-    const { value, err } = readCheckedJsonFile(this.path, fileSchema, 'HEALTH_STATE_INVALID')
+  async load(): Promise<DeviceHealthLoad> {
+    const { value, err } = await readCheckedJsonFile(this.path, fileSchema, 'HEALTH_STATE_INVALID')
     return err ? { records: [], err } : { records: value?.devices ?? [] }
   }
 
-  save(records: readonly DeviceHealthRecord[], nowMs: number): void {
-    writeJsonFile(this.path, { version: 1, savedAt: new Date(nowMs).toISOString(), devices: records })
+  save(records: readonly DeviceHealthRecord[], nowMs: number): Promise<void> {
+    return this.#writer.write({ version: 1, savedAt: new Date(nowMs).toISOString(), devices: records })
   }
 }

@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../store/event-store.js'
 import type { AlertEvent } from './alert-event.js'
-import type { DeviceHealthStore } from './device-health-file.js'
+import type { DeviceHealthLoad, DeviceHealthStore } from './device-health-file.js'
 import {
   DeviceHealthMonitor,
   type DeviceHealthStatus,
@@ -17,6 +17,8 @@ export interface DeviceHealthTrackerDeps {
   readonly thresholds: HealthThresholds & { readonly checkIntervalMs: number }
   /** Where health is kept across restarts. */
   readonly store: DeviceHealthStore
+  /** What the store held at start (the caller awaits its load). */
+  readonly saved: DeviceHealthLoad
   readonly now: () => number
   /** A device went offline or came back. */
   readonly onTransition: (transition: HealthTransition) => void
@@ -39,7 +41,7 @@ export class DeviceHealthTracker {
   constructor(deps: DeviceHealthTrackerDeps) {
     this.#deps = deps
     this.#monitor = new DeviceHealthMonitor(deps.thresholds)
-    const saved = deps.store.load()
+    const { saved } = deps
     if (saved.err) deps.onEvent({ kind: 'health_state_invalid', err: saved.err })
     this.#monitor.restore(saved.records, deps.now())
     this.#saver = new ThrottledSaver({
@@ -89,18 +91,22 @@ export class DeviceHealthTracker {
     this.#apply([this.#monitor.presence(deviceId, state, this.#deps.now())])
   }
 
-  /** The registry's enabled devices (at start and after each change): health watches exactly these. */
-  watch(deviceIds: readonly string[]): void {
-    if (this.#isClosed) return
-    if (this.#monitor.watch(deviceIds, this.#deps.now())) this.#saver.changed(true)
+  /**
+   * The registry's enabled devices (at start and after each change): health watches exactly these.
+   * Resolves once the change, if any, is saved.
+   */
+  watch(deviceIds: readonly string[]): Promise<void> {
+    if (this.#isClosed) return Promise.resolve()
+    return this.#monitor.watch(deviceIds, this.#deps.now()) ? this.#saver.changed(true) : Promise.resolve()
   }
 
-  /** Stops the timer and saves one last time. */
-  close(): void {
-    if (this.#isClosed) return
-    this.#isClosed = true
-    clearInterval(this.#timer)
-    this.#saver.close()
+  /** Stops the timer and resolves once the last save is written. */
+  close(): Promise<void> {
+    if (!this.#isClosed) {
+      this.#isClosed = true
+      clearInterval(this.#timer)
+    }
+    return this.#saver.close()
   }
 
   /** Reports the transitions, then saves: at once after a transition. */
@@ -111,6 +117,6 @@ export class DeviceHealthTracker {
       isTransition = true
       this.#deps.onTransition(transition)
     }
-    this.#saver.changed(isTransition)
+    void this.#saver.changed(isTransition)
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { DoorbellError } from '../../shared/errors.js'
 import { isValidDeviceId } from '../../shared/protocol/index.js'
-import { readCheckedJsonFile, writeJsonFile } from '../json-file.js'
+import { JsonFileWriter, readCheckedJsonFile } from '../json-file.js'
 
 /**
  * What Home Assistant was last told about a device: `announced` (its discovery configs were published)
@@ -27,11 +27,15 @@ export interface DiscoveryStateLoad {
   readonly err?: DoorbellError
 }
 
-/** Where Home Assistant discovery remembers, across restarts, which devices it announced or withdrew. */
+/**
+ * Where Home Assistant discovery remembers, across restarts, which devices it announced or withdrew.
+ * Every implementation passes test/collector/store/contracts/discovery-state-store.contract.ts.
+ */
 export interface DiscoveryStateStore {
-  load(): DiscoveryStateLoad
-  /** Replaces the saved state; throws when it cannot be written. */
-  save(devices: ReadonlyMap<string, DiscoveryStatus>): void
+  /** What was saved last (nothing before the first save). */
+  load(): Promise<DiscoveryStateLoad>
+  /** Replaces the saved state; rejects when it cannot be written. Saves land in call order. */
+  save(devices: ReadonlyMap<string, DiscoveryStatus>): Promise<void>
 }
 
 /**
@@ -41,20 +45,22 @@ export interface DiscoveryStateStore {
  */
 export class FileDiscoveryStateStore implements DiscoveryStateStore {
   readonly path: string
+  readonly #writer: JsonFileWriter
 
   constructor(path: string) {
     this.path = path
+    this.#writer = new JsonFileWriter(path)
   }
 
-  load(): DiscoveryStateLoad {
-    const { value, err } = readCheckedJsonFile(this.path, fileSchema, 'DISCOVERY_STATE_INVALID')
+  async load(): Promise<DiscoveryStateLoad> {
+    const { value, err } = await readCheckedJsonFile(this.path, fileSchema, 'DISCOVERY_STATE_INVALID')
     const devices = new Map(value?.devices.map((d) => [d.deviceId, d.status]))
     return err ? { devices, err } : { devices }
   }
 
-  save(devices: ReadonlyMap<string, DiscoveryStatus>): void {
+  save(devices: ReadonlyMap<string, DiscoveryStatus>): Promise<void> {
     const sorted = [...devices].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    writeJsonFile(this.path, {
+    return this.#writer.write({
       version: 1,
       devices: sorted.map(([deviceId, status]) => ({ deviceId, status })),
     })

@@ -2,7 +2,7 @@ import { topics } from '../../shared/protocol/index.js'
 import { topicMatchesFilter } from '../broker/topic-filter.js'
 import type { StoredEvent } from '../store/event-store.js'
 import type { HealthTransition } from './device-health-monitor.js'
-import type { DiscoveryStateStore, DiscoveryStatus } from './discovery-state-file.js'
+import type { DiscoveryStateLoad, DiscoveryStateStore, DiscoveryStatus } from './discovery-state-file.js'
 import { discoveryConfigs, discoveryConfigTopics, retainedStateTopics } from './home-assistant-entities.js'
 
 /** Publishes through the collector's own broker. */
@@ -16,6 +16,8 @@ export interface HomeAssistantDiscoveryDeps {
   readonly minIntervalMs?: number
   /** Which devices were announced or withdrawn, kept across restarts; default: this run only. */
   readonly state?: DiscoveryStateStore
+  /** What `state` held at start (the caller awaits its load before building the discovery). */
+  readonly saved?: DiscoveryStateLoad
 }
 
 /**
@@ -53,9 +55,8 @@ export class HomeAssistantDiscovery {
     this.#onError = deps.onError
     this.#minIntervalMs = deps.minIntervalMs ?? 1000
     this.#state = deps.state
-    const saved = deps.state?.load()
-    if (saved?.err) this.#onError(saved.err)
-    this.#statuses = new Map(saved?.devices)
+    if (deps.saved?.err) this.#onError(deps.saved.err)
+    this.#statuses = new Map(deps.saved?.devices)
   }
 
   /** Cancels held-back sensor states; nothing is published after close. */
@@ -163,11 +164,7 @@ export class HomeAssistantDiscovery {
   #setStatus(deviceId: string, status: DiscoveryStatus): void {
     if (this.#statuses.get(deviceId) === status) return
     this.#statuses.set(deviceId, status)
-    try {
-      this.#state?.save(this.#statuses)
-    } catch (err) {
-      this.#onError(err)
-    }
+    this.#state?.save(this.#statuses).catch((err: unknown) => this.#onError(err))
   }
 
   /**

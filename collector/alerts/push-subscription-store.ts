@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { readJsonFile, writeJsonFile } from '../json-file.js'
+import { JsonFileState } from '../json-file.js'
 
 /** A browser's PushSubscription (its toJSON()), as the dashboard's service worker sends it. */
 export const pushSubscriptionSchema = z.strictObject({
@@ -31,56 +31,57 @@ export interface StoredPushSubscription {
   readonly createdAtMs: number
 }
 
-/** Where Web Push subscriptions are kept. */
+/**
+ * Where Web Push subscriptions are kept, keyed by endpoint. Every implementation passes
+ * test/collector/store/contracts/push-subscription-store.contract.ts.
+ */
 export interface PushSubscriptionStore {
-  forUser(user: string): readonly StoredPushSubscription[]
-  all(): readonly StoredPushSubscription[]
-  /** Adds or replaces (same endpoint) a subscription. */
-  add(subscription: StoredPushSubscription): void
+  /** The subscriptions of one homeowner, oldest first. */
+  forUser(user: string): Promise<StoredPushSubscription[]>
+  /** Every subscription, oldest first. */
+  all(): Promise<StoredPushSubscription[]>
+  /** Adds or replaces (same endpoint, whichever user had it) a subscription. */
+  add(subscription: StoredPushSubscription): Promise<void>
   /** Removes by endpoint; true when one was removed. */
-  remove(endpoint: string): boolean
+  remove(endpoint: string): Promise<boolean>
 }
 
 /**
- * Subscriptions in one JSON file (`<dataDir>/alerts/push-subscriptions.json`), rewritten atomically
- * (temp file + rename) on each change. A household has a handful of browsers, so a file is enough.
+ * Subscriptions in one JSON file (`<dataDir>/alerts/push-subscriptions.json`), rewritten atomically on
+ * each change. A household has a handful of browsers, so a file is enough.
  */
 export class FilePushSubscriptionStore implements PushSubscriptionStore {
-  readonly #path: string
-  #items: StoredPushSubscription[]
+  readonly #state: JsonFileState<readonly StoredPushSubscription[]>
 
   constructor(path: string) {
-    this.#path = path
-    this.#items = FilePushSubscriptionStore.#read(path)
+    this.#state = new JsonFileState<readonly StoredPushSubscription[]>(path, {
+      fromFile: (file) => {
+        const subscriptions = (file as { subscriptions?: unknown } | undefined)?.subscriptions
+        return Array.isArray(subscriptions) ? (subscriptions as StoredPushSubscription[]) : []
+      },
+      toFile: (subscriptions) => ({ subscriptions }),
+    })
   }
 
-  static #read(path: string): StoredPushSubscription[] {
-    const value = readJsonFile<{ subscriptions?: StoredPushSubscription[] }>(path, {})
-    return Array.isArray(value.subscriptions) ? value.subscriptions : []
+  async forUser(user: string): Promise<StoredPushSubscription[]> {
+    return (await this.#state.read()).filter((s) => s.user === user)
   }
 
-  forUser(user: string): readonly StoredPushSubscription[] {
-    return this.#items.filter((s) => s.user === user)
+  async all(): Promise<StoredPushSubscription[]> {
+    return [...(await this.#state.read())]
   }
 
-  all(): readonly StoredPushSubscription[] {
-    return this.#items
+  async add(subscription: StoredPushSubscription): Promise<void> {
+    await this.#state.change((items) => [
+      ...items.filter((s) => s.endpoint !== subscription.endpoint),
+      subscription,
+    ])
   }
 
-  add(subscription: StoredPushSubscription): void {
-    this.#items = [...this.#items.filter((s) => s.endpoint !== subscription.endpoint), subscription]
-    this.#write()
-  }
-
-  remove(endpoint: string): boolean {
-    const before = this.#items.length
-    this.#items = this.#items.filter((s) => s.endpoint !== endpoint)
-    if (this.#items.length === before) return false
-    this.#write()
-    return true
-  }
-
-  #write(): void {
-    writeJsonFile(this.#path, { subscriptions: this.#items })
+  async remove(endpoint: string): Promise<boolean> {
+    const { before, after } = await this.#state.change((items) =>
+      items.some((s) => s.endpoint === endpoint) ? items.filter((s) => s.endpoint !== endpoint) : undefined,
+    )
+    return after.length < before.length
   }
 }

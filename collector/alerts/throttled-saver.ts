@@ -1,7 +1,7 @@
 /** Collaborators of a ThrottledSaver. */
 export interface ThrottledSaverDeps {
-  /** Writes the current state; may throw. */
-  readonly save: () => void
+  /** Writes the current state; may throw or reject. */
+  readonly save: () => void | Promise<void>
   /** Least time between two routine saves. */
   readonly intervalMs: number
   /** A save failed; the state stays dirty and is saved again with the next change. */
@@ -18,29 +18,35 @@ export class ThrottledSaver {
   #timer: NodeJS.Timeout | undefined
   #isDirty = false
   #isClosed = false
+  /** The latest save, settled (close waits for it). */
+  #lastSave: Promise<void> = Promise.resolve()
 
   constructor(deps: ThrottledSaverDeps) {
     this.#deps = deps
   }
 
-  /** The state changed; isUrgent saves it now, otherwise within intervalMs. */
-  changed(isUrgent = false): void {
-    if (this.#isClosed) return
+  /** The state changed; isUrgent saves it now, otherwise within intervalMs. Settles with that save. */
+  changed(isUrgent = false): Promise<void> {
+    if (this.#isClosed) return Promise.resolve()
     this.#isDirty = true
     if (isUrgent) {
       this.#saveNow()
-      return
+      return this.#lastSave
     }
-    if (this.#timer) return
-    this.#timer = setTimeout(() => this.#saveNow(), this.#deps.intervalMs)
-    this.#timer.unref()
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => this.#saveNow(), this.#deps.intervalMs)
+      this.#timer.unref()
+    }
+    return Promise.resolve()
   }
 
-  /** Saves what is pending; later changes are ignored. */
-  close(): void {
-    if (this.#isClosed) return
-    this.#saveNow()
-    this.#isClosed = true
+  /** Saves what is pending and resolves once it is written; later changes are ignored. */
+  close(): Promise<void> {
+    if (!this.#isClosed) {
+      this.#saveNow()
+      this.#isClosed = true
+    }
+    return this.#lastSave
   }
 
   #saveNow(): void {
@@ -48,11 +54,14 @@ export class ThrottledSaver {
     this.#timer = undefined
     if (!this.#isDirty) return
     this.#isDirty = false
-    try {
-      this.#deps.save()
-    } catch (err) {
+    const failed = (err: unknown): void => {
       this.#isDirty = true
       this.#deps.onError(err)
+    }
+    try {
+      this.#lastSave = Promise.resolve(this.#deps.save()).catch(failed)
+    } catch (err) {
+      failed(err)
     }
   }
 }

@@ -32,7 +32,7 @@ export class WebPushChannel implements Channel {
   }
 
   async send(alert: Alert, recipient: Recipient): Promise<void> {
-    const subscriptions = this.#options.subscriptions.forUser(recipient.name)
+    const subscriptions = await this.#options.subscriptions.forUser(recipient.name)
     const payload = JSON.stringify(alertJson(alert))
     const failures: DeliveryError[] = []
     for (const subscription of subscriptions) {
@@ -78,7 +78,7 @@ export class WebPushChannel implements Channel {
       this.#options.timeoutMs,
     )
     if (response.status === 404 || response.status === 410) {
-      this.#options.subscriptions.remove(subscription.endpoint)
+      await this.#options.subscriptions.remove(subscription.endpoint)
       this.#options.onSubscriptionGone?.(subscription, response.status)
       return
     }

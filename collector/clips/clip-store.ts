@@ -5,7 +5,10 @@ export type { ClipManifest } from '../store/clip-record.js'
 /** Outcome of checking a clip whose chunks are all on disk. */
 export type ClipVerdict = 'complete' | 'corrupt'
 
-/** Where clip bodies live. Metadata (manifest, chunk receipts) is in the event store. */
+/**
+ * Where clip bodies live; their records and chunk receipts are in the event store. Every implementation
+ * passes test/collector/store/contracts/clip-store.contract.ts.
+ */
 export interface ClipStore {
   /** Writes a chunk body at its offset and makes it durable (idempotent: same bytes, same place). */
   writeChunk(deviceId: string, clipId: string, offsetBytes: number, data: Buffer): Promise<void>

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { constants, existsSync } from 'node:fs'
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { syncDirectory } from '../../shared/files/atomic-file.js'
 import type { ClipManifest, ClipStore, ClipVerdict } from './clip-store.js'
 
 /** Largest clip accepted, so a forged offset cannot make a huge sparse file. */
@@ -70,15 +71,5 @@ export class FileClipStore implements ClipStore {
   async deleteClip(deviceId: string, clipId: string): Promise<void> {
     await rm(this.#partPath(deviceId, clipId), { force: true })
     await rm(this.#finalPath(deviceId, clipId), { force: true })
-  }
-}
-
-/** fsyncs a directory so entries created or renamed in it survive a power cut. */
-async function syncDirectory(path: string): Promise<void> {
-  const dir = await open(path, 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }

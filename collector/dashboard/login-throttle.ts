@@ -1,60 +1,54 @@
+import type { LoginAttemptStore } from './login-attempt-store.js'
+import { defaultMaxLoginKeys, MemoryLoginAttemptStore } from './memory-login-attempt-store.js'
+
 /** Limits of the login throttle. */
 export interface LoginThrottleOptions {
   /** Failures allowed per key within windowMs before further attempts are refused. */
   readonly maxFailures: number
   readonly windowMs: number
-  /** Most keys remembered; the oldest is forgotten first (bounded memory under a spray of names). */
+  /** Most keys the default memory store remembers (bounded memory under a spray of names). */
   readonly maxKeys: number
+  /** Where the counters live; default in memory. */
+  readonly store?: LoginAttemptStore
 }
 
 /**
  * Counts failed logins per key (the account name and the client address are both keys) in a fixed
- * window, so guessing a password online costs hours, not seconds. In memory: a restart forgets it, which
- * only gives an attacker one more window.
+ * window, so guessing a password online costs hours, not seconds.
  */
 export class LoginThrottle {
-  readonly #options: LoginThrottleOptions
+  readonly #maxFailures: number
+  readonly #windowMs: number
+  readonly #store: LoginAttemptStore
   readonly #now: () => number
-  readonly #failures = new Map<string, { count: number; sinceMs: number }>()
 
   constructor(options: Partial<LoginThrottleOptions> = {}, now: () => number = Date.now) {
-    this.#options = { maxFailures: 10, windowMs: 15 * 60_000, maxKeys: 10_000, ...options }
+    this.#maxFailures = options.maxFailures ?? 10
+    this.#windowMs = options.windowMs ?? 15 * 60_000
+    this.#store =
+      options.store ?? new MemoryLoginAttemptStore({ maxKeys: options.maxKeys ?? defaultMaxLoginKeys })
     this.#now = now
   }
 
-  /** Milliseconds until a key may try again; 0 when it may try now. */
-  retryAfterMs(keys: readonly string[]): number {
+  /** Milliseconds until every key may try again; 0 when they may try now. */
+  async retryAfterMs(keys: readonly string[]): Promise<number> {
     const nowMs = this.#now()
     let waitMs = 0
-    for (const key of keys) {
-      const entry = this.#failures.get(key)
-      if (!entry) continue
-      const endsMs = entry.sinceMs + this.#options.windowMs
-      if (endsMs <= nowMs) this.#failures.delete(key)
-      else if (entry.count >= this.#options.maxFailures) waitMs = Math.max(waitMs, endsMs - nowMs)
+    for (const window of await this.#store.read(keys, nowMs, this.#windowMs)) {
+      if (window && window.count >= this.#maxFailures) {
+        waitMs = Math.max(waitMs, window.sinceMs + this.#windowMs - nowMs)
+      }
     }
     return waitMs
   }
 
   /** Records a failed attempt for each key. */
-  fail(keys: readonly string[]): void {
-    const nowMs = this.#now()
-    for (const key of keys) {
-      const entry = this.#failures.get(key)
-      if (entry && entry.sinceMs + this.#options.windowMs > nowMs) entry.count += 1
-      else {
-        this.#failures.delete(key)
-        this.#failures.set(key, { count: 1, sinceMs: nowMs })
-      }
-      if (this.#failures.size > this.#options.maxKeys) {
-        const oldest = this.#failures.keys().next().value
-        if (oldest !== undefined) this.#failures.delete(oldest)
-      }
-    }
+  fail(keys: readonly string[]): Promise<void> {
+    return this.#store.addFailure(keys, this.#now(), this.#windowMs)
   }
 
   /** Clears the account's count after a successful login (the address keeps its count). */
-  succeed(key: string): void {
-    this.#failures.delete(key)
+  succeed(key: string): Promise<void> {
+    return this.#store.clear(key)
   }
 }

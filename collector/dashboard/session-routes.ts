@@ -7,7 +7,15 @@ import type { DashboardRoutesDeps } from './dashboard-routes.js'
 const error = { type: 'object', properties: { error: { type: 'string' } } } as const
 const sessionReply = {
   type: 'object',
-  properties: { user: { type: 'string' }, role: { type: 'string' }, csrfToken: { type: 'string' } },
+  properties: {
+    user: { type: 'string' },
+    role: { type: 'string' },
+    csrfToken: { type: 'string' },
+    timeZone: {
+      type: ['string', 'null'],
+      description: "IANA zone the user's settings show times in; null: the browser's own",
+    },
+  },
 } as const
 const loginBody = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(256) })
 
@@ -31,7 +39,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
       const parsed = loginBody.safeParse(request.body)
       if (!parsed.success) return reply.code(400).send({ error: 'expected {name, password}' })
       const { byUser, byAddress } = deps.throttle
-      const waitMs = Math.max(byUser.retryAfterMs([parsed.data.name]), byAddress.retryAfterMs([request.ip]))
+      const waitMs = Math.max(
+        await byUser.retryAfterMs([parsed.data.name]),
+        await byAddress.retryAfterMs([request.ip]),
+      )
       if (waitMs > 0) {
         return reply
           .code(429)
@@ -40,12 +51,12 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
       }
       const user = await deps.homeowners.verify(parsed.data.name, parsed.data.password)
       if (!user) {
-        byUser.fail([parsed.data.name])
-        byAddress.fail([request.ip])
+        await byUser.fail([parsed.data.name])
+        await byAddress.fail([request.ip])
         return reply.code(401).send({ error: 'wrong name or password' })
       }
-      byUser.succeed(parsed.data.name)
-      const { token, session } = deps.sessions.create(user.name, user.role)
+      await byUser.succeed(parsed.data.name)
+      const { token, session } = await deps.sessions.create(user.name, user.role)
       void reply.setCookie(sessionCookieName, token, {
         path: '/',
         httpOnly: true,
@@ -53,7 +64,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
         secure: !isCookieInsecureOk(request),
         maxAge: Math.floor(deps.sessionTtlMs / 1000),
       })
-      return { user: session.user, role: session.role, csrfToken: session.csrfToken }
+      return sessionBody(session, deps)
     },
   )
 
@@ -62,7 +73,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
     { schema: { tags: ['session'], summary: 'Ends the session' } },
     async (request, reply) => {
       const token = request.cookies[sessionCookieName]
-      if (token) deps.sessions.delete(token)
+      if (token) await deps.sessions.delete(token)
       const session = sessionOf(request)
       if (session) deps.hub.endSession(session.csrfToken)
       void reply.clearCookie(sessionCookieName, { path: '/' })
@@ -82,7 +93,15 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
     async (request, reply) => {
       const session = sessionOf(request)
       if (!session) return reply.code(401).send({ error: 'not logged in' })
-      return { user: session.user, role: session.role, csrfToken: session.csrfToken }
+      return sessionBody(session, deps)
     },
   )
+}
+
+function sessionBody(
+  session: { readonly user: string; readonly role: string; readonly csrfToken: string },
+  deps: DashboardRoutesDeps,
+): Record<string, unknown> {
+  const { user, role, csrfToken } = session
+  return { user, role, csrfToken, timeZone: deps.settings.get(user).timeZone }
 }

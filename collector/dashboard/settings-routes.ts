@@ -37,7 +37,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: DashboardRout
       const unknown = parsed.data.channels.filter((c) => !known.has(c))
       if (unknown.length > 0)
         return reply.code(400).send({ error: `unknown channels: ${unknown.join(', ')}` })
-      deps.settings.set(session.user, parsed.data)
+      await deps.settings.set(session.user, parsed.data)
       return { settings: deps.settings.get(session.user) }
     },
   )

@@ -12,7 +12,7 @@ export class AlertsExtension implements CollectorExtension {
   #pipeline: AlertPipeline | undefined
   #closing: Promise<void> | undefined
 
-  start(ctx: ExtensionContext): void {
+  async start(ctx: ExtensionContext): Promise<void> {
     const { bus, config, stores } = ctx
     const users = () => stores.userSettings.users()
     const pipeline = createAlertPipeline({
@@ -21,6 +21,7 @@ export class AlertsExtension implements CollectorExtension {
       onEvent: (event) => bus.emit(event),
       users,
       stores,
+      savedHealth: await stores.deviceHealth.load(),
     })
     this.#pipeline = pipeline
     const { service, router, health } = pipeline
@@ -49,7 +50,7 @@ export class AlertsExtension implements CollectorExtension {
       })
     }
     // Registered devices the saved health does not know are watched from now; changes come as events.
-    service.watchDevices(ctx.mqtt.enabledDeviceIds())
+    await service.watchDevices(ctx.mqtt.enabledDeviceIds())
   }
 
   /** Resolves when every queued delivery and retry is done. */

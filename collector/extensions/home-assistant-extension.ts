@@ -10,13 +10,14 @@ export class HomeAssistantExtension implements CollectorExtension {
   readonly name = 'home-assistant'
   #discovery: HomeAssistantDiscovery | undefined
 
-  start(ctx: ExtensionContext): void {
+  async start(ctx: ExtensionContext): Promise<void> {
     if (!ctx.config.alerts.mqttDiscovery.isEnabled) return
     const { bus } = ctx
     const discovery = new HomeAssistantDiscovery({
       publish: ctx.mqtt.publish,
       onError: (err) => bus.emit({ kind: 'task_failed', task: 'mqtt discovery', err }),
       state: ctx.stores.discoveryState,
+      saved: await ctx.stores.discoveryState.load(),
     })
     this.#discovery = discovery
     bus.on('stored', ({ events }) => discovery.onStored(events))

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { ulidPattern } from '../../shared/protocol/ids.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { EventStore } from '../store/event-store.js'
-import { findSnapshotOf } from '../store/related-media.js'
+import { findSnapshotOf, mediaPaths } from '../store/related-media.js'
 
 /** Collaborators of the media routes. */
 export interface MediaRoutesDeps {
@@ -22,7 +22,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
   // serve:false: only reply.sendFile, no wildcard route over the data folder.
   await app.register(fastifyStatic, { root: deps.clipsRoot, serve: false })
 
-  app.get<{ Params: { clipId: string } }>('/api/clips/:clipId', async (request, reply) => {
+  app.get<{ Params: { clipId: string } }>(mediaPaths.clipRoute, async (request, reply) => {
     const { clipId } = request.params
     if (!ulidPattern.test(clipId)) return reply.code(400).send({ error: 'bad clip id' })
     const clip = await deps.store.getClip(clipId)
@@ -37,7 +37,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
     })
   })
 
-  app.get<{ Params: { id: string } }>('/api/events/:id/snapshot', async (request, reply) => {
+  app.get<{ Params: { id: string } }>(mediaPaths.snapshotRoute, async (request, reply) => {
     const { id } = request.params
     if (!ulidPattern.test(id)) return reply.code(400).send({ error: 'bad event id' })
     const event = await deps.store.getEvent(id)

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
+import { writeFileAtomicSync } from '../../shared/files/atomic-file.js'
 import { isValidDeviceId } from '../../shared/protocol/index.js'
 import { withFileLock } from './file-lock.js'
 import type {
@@ -279,9 +280,7 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
       this.reloadIfChanged()
       const data = structuredClone(this.#data)
       change(data)
-      const tmp = `${this.path}.tmp-${process.pid}`
-      writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600, flush: true })
-      renameSync(tmp, this.path)
+      writeFileAtomicSync(this.path, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 })
       this.#stamp = ''
       this.reloadIfChanged()
     })

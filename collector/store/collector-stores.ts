@@ -9,13 +9,16 @@ import { FilePushSubscriptionStore, type PushSubscriptionStore } from '../alerts
 import type { ClipStore } from '../clips/clip-store.js'
 import { FileClipStore } from '../clips/file-clip-store.js'
 import type { CollectorConfig } from '../config.js'
-import { FileHomeownerStore } from '../dashboard/homeowner-store.js'
+import { AlertUserSettings } from '../dashboard/alert-user-settings.js'
+import { DashboardSessions } from '../dashboard/dashboard-sessions.js'
+import { FileHomeownerStore } from '../dashboard/file-homeowner-store.js'
+import { FileSessionStore } from '../dashboard/file-session-store.js'
+import { Homeowners } from '../dashboard/homeowners.js'
 import { LoginThrottle } from '../dashboard/login-throttle.js'
-import { FileSessionStore } from '../dashboard/session-store.js'
 import { FileUserSettingsStore } from '../dashboard/user-settings-store.js'
+import { type CollectorEngines, openCollectorEngines } from '../fleet/collector-engines.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import type { EventStore } from './event-store.js'
-import { LevelEventStore } from './level-event-store.js'
 
 /** Every kind of state the collector keeps, each behind its store. */
 export interface CollectorStores {
@@ -26,10 +29,12 @@ export interface CollectorStores {
   readonly clips: ClipStore
   /** Devices and service users (reloaded when doorbell-admin changes it). */
   readonly registry: FileIdentityRegistry
-  readonly homeowners: FileHomeownerStore
-  readonly sessions: FileSessionStore
-  /** Homeowners' notification settings laid over the config's users. */
-  readonly userSettings: FileUserSettingsStore
+  /** Dashboard accounts with their rules (over a HomeownerStore). */
+  readonly homeowners: Homeowners
+  /** Dashboard logins (over a SessionStore). */
+  readonly sessions: DashboardSessions
+  /** Homeowners' notification settings laid over the config's users (over a UserSettingsStore). */
+  readonly userSettings: AlertUserSettings
   readonly pushSubscriptions: PushSubscriptionStore
   readonly deadLetters: DeadLetterLog
   readonly deviceHealth: DeviceHealthStore
@@ -37,12 +42,17 @@ export interface CollectorStores {
   readonly discoveryState: DiscoveryStateStore
   /** Failed dashboard logins per account and per client address. */
   readonly loginThrottle: { readonly byUser: LoginThrottle; readonly byAddress: LoginThrottle }
-  /** Closes the stores that hold resources (the event store). */
+  /**
+   * aedes' message bus and persistence (sessions, offline queues, retained messages): absent on the
+   * embedded default (aedes keeps them in memory), on Redis in a fleet (docs/fleet.md).
+   */
+  readonly broker?: CollectorEngines['broker']
+  /** Closes the stores that hold resources (the event store, a fleet's pools). */
   close(): Promise<void>
 }
 
 /** Stores a caller brings instead of the default ones (tests: a clip store that injects faults). */
-export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close'>>
+export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' | 'broker'>>
 
 /**
  * Opens every store of the collector, the embedded engines by default: Level for events, files under
@@ -50,7 +60,13 @@ export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close'>>
  */
 export async function openCollectorStores(
   config: CollectorConfig,
-  options: { readonly quotas: Quotas; readonly now: () => number; readonly overrides?: StoreOverrides },
+  options: {
+    readonly quotas: Quotas
+    readonly now: () => number
+    readonly overrides?: StoreOverrides
+    /** Connection errors of a fleet's engines after start (an engine restarting); the pools recover by themselves. */
+    readonly onEngineError?: (err: Error) => void
+  },
 ): Promise<CollectorStores> {
   const dataDir = resolve(config.dataDir)
   try {
@@ -64,18 +80,27 @@ export async function openCollectorStores(
   const { quotas, now } = options
   const given = options.overrides ?? {}
   const alertsDir = join(dataDir, 'alerts')
-  const events =
-    given.events ??
-    (await LevelEventStore.open({ path: join(dataDir, 'events'), isSyncWrite: config.store.isSyncWrite }))
+  // store.engine picks the event store: Level in dataDir, or PostgreSQL (with Redis for the broker).
+  const engines = await openCollectorEngines(
+    config,
+    dataDir,
+    options.onEngineError ?? (() => {}),
+    given.events,
+  )
+  const events = engines.store
   const windowMs = quotas.loginFailures.windowMs
   return {
     dataDir,
     events,
     clips: given.clips ?? new FileClipStore(dataDir),
     registry: given.registry ?? new FileIdentityRegistry(dataDir),
-    homeowners: given.homeowners ?? new FileHomeownerStore(dataDir),
-    sessions: given.sessions ?? new FileSessionStore({ dataDir, ttlMs: quotas.sessionTtlMs, now }),
-    userSettings: given.userSettings ?? new FileUserSettingsStore(dataDir, config.alerts.users),
+    homeowners: given.homeowners ?? new Homeowners(new FileHomeownerStore(dataDir)),
+    sessions:
+      given.sessions ??
+      new DashboardSessions({ store: new FileSessionStore(dataDir), ttlMs: quotas.sessionTtlMs, now }),
+    userSettings:
+      given.userSettings ??
+      (await AlertUserSettings.open(new FileUserSettingsStore(dataDir), config.alerts.users)),
     pushSubscriptions:
       given.pushSubscriptions ?? new FilePushSubscriptionStore(join(alertsDir, 'push-subscriptions.json')),
     deadLetters: given.deadLetters ?? new FileDeadLetterLog(join(alertsDir, 'dead-letters.jsonl')),
@@ -86,6 +111,10 @@ export async function openCollectorStores(
       byUser: new LoginThrottle({ maxFailures: quotas.loginFailures.perAccount, windowMs }),
       byAddress: new LoginThrottle({ maxFailures: quotas.loginFailures.perAddress, windowMs }),
     },
-    close: () => events.close(),
+    ...(engines.broker ? { broker: engines.broker } : {}),
+    async close() {
+      await events.close()
+      await engines.close()
+    },
   }
 }

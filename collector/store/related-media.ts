@@ -16,6 +16,17 @@ export type ClipManifestEvent = Extract<StoredEvent, { type: 'clip.manifest' }>
  */
 export const relatedMediaWindowMs = 10 * 60_000
 
+/**
+ * The paths the media routes serve, the one place links to them are built from: an event's snapshot
+ * (its own when it is a snapshot, else the first related one, by findSnapshotOf) and a verified clip.
+ */
+export const mediaPaths = {
+  snapshotRoute: '/api/events/:id/snapshot',
+  clipRoute: '/api/clips/:clipId',
+  snapshotOf: (eventId: string): string => `/api/events/${encodeURIComponent(eventId)}/snapshot`,
+  clip: (clipId: string): string => `/api/clips/${encodeURIComponent(clipId)}`,
+} as const
+
 /** The snapshots and clip manifests that enrich one event, oldest first. */
 export interface RelatedMedia {
   readonly snapshots: SnapshotEvent[]

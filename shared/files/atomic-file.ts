@@ -8,6 +8,9 @@ export interface AtomicWriteOptions {
   readonly mode?: number
 }
 
+/** Folders the write has to create hold state: private to the service's user. */
+const folderMode = 0o700
+
 let tempCounter = 0
 
 /** A temp name beside the target (same filesystem, so the rename is atomic), unique in this process. */
@@ -28,7 +31,7 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const folder = dirname(path)
-  await mkdir(folder, { recursive: true })
+  await mkdir(folder, { recursive: true, mode: folderMode })
   const temp = tempPathFor(path)
   try {
     const handle = await open(temp, 'w', options.mode ?? 0o644)
@@ -53,7 +56,7 @@ export function writeFileAtomicSync(
   options: AtomicWriteOptions = {},
 ): void {
   const folder = dirname(path)
-  mkdirSync(folder, { recursive: true })
+  mkdirSync(folder, { recursive: true, mode: folderMode })
   const temp = tempPathFor(path)
   try {
     writeFileSync(temp, data, { mode: options.mode ?? 0o644, flush: true })

@@ -7,7 +7,7 @@ import { isDoorbellError } from '../../../shared/errors.js'
 import { tempDir, testConfig } from '../collector-harness.js'
 
 const apiToken = 'operator-token-0123456789'
-const nobody = { get: () => undefined, standing: () => undefined }
+const nobody = { get: async () => undefined, standing: async () => undefined }
 
 describe('the route table', () => {
   const dir = tempDir('route-permissions')

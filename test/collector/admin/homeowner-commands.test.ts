@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { runHomeownerCommand } from '../../../collector/admin/homeowner-commands.js'
-import { FileHomeownerStore } from '../../../collector/dashboard/homeowner-store.js'
+import { FileHomeownerStore } from '../../../collector/dashboard/file-homeowner-store.js'
+import { Homeowners } from '../../../collector/dashboard/homeowners.js'
 import { tempDir } from '../collector-harness.js'
 
 describe('doorbell-admin homeowners', () => {
@@ -8,10 +9,10 @@ describe('doorbell-admin homeowners', () => {
   afterEach(() => {
     for (const d of dirs.splice(0)) d.cleanup()
   })
-  const store = (): FileHomeownerStore => {
+  const store = (): Homeowners => {
     const dir = tempDir('homeowners')
     dirs.push(dir)
-    return new FileHomeownerStore(dir.path)
+    return new Homeowners(new FileHomeownerStore(dir.path))
   }
 
   it('adds, lists, changes the password and role of, and removes a homeowner', async () => {
@@ -35,7 +36,7 @@ describe('doorbell-admin homeowners', () => {
     expect(listed).toEqual([{ name: 'alice', role: 'viewer', createdAt: expect.any(String) }])
     expect(JSON.stringify(listed)).not.toContain('scrypt')
     expect(await runHomeownerCommand(s, 'remove', 'alice', { isJson: false })).toBe('removed alice\n')
-    expect(s.list()).toEqual([])
+    expect(await s.list()).toEqual([])
   })
 
   it('refuses a short password, a bad role, a bad name and a duplicate', async () => {
@@ -53,6 +54,6 @@ describe('doorbell-admin homeowners', () => {
     await expect(
       runHomeownerCommand(s, 'add', 'bob', { password: 'a long password', isJson: false }),
     ).rejects.toThrow(/exists/)
-    expect(s.list()[0]?.role).toBe('viewer')
+    expect((await s.list())[0]?.role).toBe('viewer')
   })
 })

@@ -4,6 +4,16 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { FileDiscoveryStateStore } from '../../../collector/alerts/discovery-state-file.js'
 import { isDoorbellError } from '../../../shared/errors.js'
 import { tempDir } from '../collector-harness.js'
+import { discoveryStateStoreContract } from '../store/contracts/discovery-state-store.contract.js'
+import { folderHarness } from '../store/contracts/store-harness.js'
+
+discoveryStateStoreContract(
+  'json file',
+  folderHarness(
+    'discovery-state-contract',
+    (folder) => new FileDiscoveryStateStore(join(folder, 'alerts', 'home-assistant-discovery.json')),
+  ),
+)
 
 describe('FileDiscoveryStateStore', () => {
   let cleanup: (() => void) | undefined
@@ -15,36 +25,32 @@ describe('FileDiscoveryStateStore', () => {
     return new FileDiscoveryStateStore(join(dir.path, 'alerts', 'home-assistant-discovery.json'))
   }
 
-  it('loads nothing and no error when the file does not exist yet', () => {
-    const loaded = storeIn().load()
-    expect([...loaded.devices]).toEqual([])
-    expect(loaded.err).toBeUndefined()
-  })
-
-  it('reads back what it saved, sorted by device id', () => {
+  it('writes version 1 with the devices sorted by id', async () => {
     const store = storeIn()
-    store.save(
+    await store.save(
       new Map([
         ['side-door', 'withdrawn'],
         ['front-door', 'announced'],
       ]),
     )
-    expect([...store.load().devices]).toEqual([
-      ['front-door', 'announced'],
-      ['side-door', 'withdrawn'],
-    ])
-    expect(JSON.parse(readFileSync(store.path, 'utf8')).version).toBe(1)
+    expect(JSON.parse(readFileSync(store.path, 'utf8'))).toEqual({
+      version: 1,
+      devices: [
+        { deviceId: 'front-door', status: 'announced' },
+        { deviceId: 'side-door', status: 'withdrawn' },
+      ],
+    })
   })
 
   it.each([
     ['text that is not JSON', '{"version":'],
     ['an unknown status', '{"version":1,"devices":[{"deviceId":"a","status":"gone"}]}'],
     ['a bad device id', '{"version":1,"devices":[{"deviceId":"a/b","status":"announced"}]}'],
-  ])('ignores %s and says why (DISCOVERY_STATE_INVALID)', (_what, text) => {
+  ])('ignores %s and says why (DISCOVERY_STATE_INVALID)', async (_what, text) => {
     const store = storeIn()
-    store.save(new Map())
+    await store.save(new Map())
     writeFileSync(store.path, text)
-    const loaded = store.load()
+    const loaded = await store.load()
     expect([...loaded.devices]).toEqual([])
     expect(isDoorbellError(loaded.err, 'DISCOVERY_STATE_INVALID')).toBe(true)
   })

@@ -153,7 +153,11 @@ describe('Web Push round trip', () => {
     // The push service says the subscription is gone: it is deleted, not retried.
     pushService.statuses = [410]
     await publishEnvelope(device, press('front-door', 1))
-    await eventually(() => running?.stores.pushSubscriptions.all().length === 0, 'subscription removed', 5000)
+    await eventually(
+      async () => (await running?.stores.pushSubscriptions.all())?.length === 0,
+      'subscription removed',
+      5000,
+    )
     expect(pushService.requests).toHaveLength(2)
   })
 })

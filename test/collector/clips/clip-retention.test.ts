@@ -102,14 +102,18 @@ describe('clip retention', () => {
 
     // The device stays away longer than the low-class retention.
     offsetMs = 2 * DAY_MS
+    // The sweep reports once it has removed the records and then the files: wait for the report, since
+    // the records are gone (what getClip sees) a moment before the files.
     await eventually(
-      async () =>
-        (await collector.store.getClip(partial.clipId)) === undefined &&
-        (await collector.store.getClip(corrupt.clipId)) === undefined,
+      () => events.some((e) => e.kind === 'retention'),
       'the retention sweep removing both clips',
       10_000,
     )
-    expect(events).toContainEqual({ kind: 'retention', deletedCount: 2, deletedClipCount: 2 })
+    expect(events.filter((e) => e.kind === 'retention')).toEqual([
+      { kind: 'retention', deletedCount: 2, deletedClipCount: 2 },
+    ])
+    expect(await collector.store.getClip(partial.clipId)).toBeUndefined()
+    expect(await collector.store.getClip(corrupt.clipId)).toBeUndefined()
     expect(existsSync(partPath)).toBe(false)
 
     // Live clips after the sweep: one in the usual order, one whose chunk comes before its manifest.

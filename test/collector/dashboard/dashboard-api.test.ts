@@ -169,7 +169,7 @@ describe('dashboard API', () => {
     })
     expect(asOwner.statusCode).toBe(200)
     const read = await app.inject({ url: '/api/settings', headers: { cookie: owner.cookie } })
-    expect(read.json<{ settings: unknown }>().settings).toEqual(settings)
+    expect(read.json<{ settings: unknown }>().settings).toEqual({ ...settings, timeZone: null })
     const test = await app.inject({
       method: 'POST',
       url: '/api/settings/test-notification',
@@ -293,7 +293,7 @@ describe('dashboard API', () => {
       401,
     )
     const again = await login('carol', 'carol password 2')
-    running.stores.homeowners.remove('carol')
+    await running.stores.homeowners.remove('carol')
     expect((await app.inject({ url: '/api/events', headers: { cookie: again.cookie } })).statusCode).toBe(401)
   })
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { alertLinks } from '../../../collector/alerts/alert.js'
 import type { RunningCollector } from '../../../collector/main.js'
 import { newEventId } from '../../../shared/protocol/index.js'
 import { startCollector, tempDir, testConfig } from '../collector-harness.js'
@@ -69,5 +70,18 @@ describe('media routes', () => {
     expect((await inject({ url: `/api/events/${newEventId()}/snapshot`, headers: auth })).statusCode).toBe(
       404,
     )
+  })
+
+  it('serves the picture and the clip that alert links name', async () => {
+    const links = alertLinks('https://door.example.org/')
+    const picture = await inject({
+      url: new URL(links.snapshot(media.snapshotId) ?? '').pathname,
+      headers: auth,
+    })
+    expect(picture.statusCode).toBe(200)
+    expect(picture.rawPayload.equals(media.jpeg)).toBe(true)
+    const clip = await inject({ url: new URL(links.clip(media.clipId) ?? '').pathname, headers: auth })
+    expect(clip.statusCode).toBe(200)
+    expect(clip.rawPayload.equals(media.body)).toBe(true)
   })
 })

@@ -10,16 +10,10 @@ import {
   type StoredEvent,
 } from '../../../../collector/store/event-store.js'
 import { baseMs, clipAt, DAY_MS, keyOf, pressAt, readingAt, snapshotAt } from './event-fixtures.js'
+import type { StoreHarness } from './store-harness.js'
 
-/** How a suite gets stores of one implementation. */
-export interface EventStoreHarness {
-  /** A new, empty, open store. */
-  create(): Promise<EventStore>
-  /** A new store over the data of the store create() returned last, after that one was closed. */
-  reopen?(): Promise<EventStore>
-  /** Releases whatever the harness holds (folders, databases), once the suite is done. */
-  close?(): Promise<void>
-}
+/** How the suite gets event stores of one implementation. */
+export type EventStoreHarness = StoreHarness<EventStore>
 
 /** Every page of a query, checking the page bound on the way. */
 async function allPages(store: EventStore, query: EventQuery): Promise<StoredEvent[]> {
