@@ -268,8 +268,9 @@ describe.skipIf(skipReason !== undefined)(
       expect(audio.packets).toBeGreaterThan(10)
       const stats = await liveStats(owner)
       // The simulated camera's mark is read back: the picture on the screen is the live one.
-      expect(stats.latenciesMs.length).toBeGreaterThan(5)
-      const sorted = [...stats.latenciesMs].sort((a, b) => a - b)
+      expect(stats.latenciesMs.length).toBeGreaterThan(15)
+      // The first second is the fast start: cached frames, older by design, played through to live.
+      const sorted = stats.latenciesMs.slice(10).sort((a, b) => a - b)
       expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(1000)
       // A figure, not a benchmark: the table is for bench/ (docs/live.md, "Measured").
       console.log(
