@@ -169,6 +169,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     onRejected: reject,
     sink: writer,
     maxQueuedItems: config.store.maxQueuedItems,
+    ...(stores.broker ? { engines: stores.broker } : {}),
     onPresence: (deviceId, state) => {
       presence.set(deviceId, { state, atMs: now() })
       emit({ kind: 'presence', deviceId, state })

@@ -63,7 +63,12 @@ export async function startCollector(
 ): Promise<ComposedCollector> {
   const now = options.now ?? Date.now
   const quotas = quotasFrom(config)
-  const stores = await openCollectorStores(config, { quotas, now, overrides: options.stores ?? {} })
+  const stores = await openCollectorStores(config, {
+    quotas,
+    now,
+    overrides: options.stores ?? {},
+    onEngineError: (err) => options.onEvent?.({ kind: 'task_failed', task: 'engine', err }),
+  })
   const alerts = new AlertsExtension()
   const dashboard = new DashboardExtension()
   const live = new LiveExtension()

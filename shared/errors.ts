@@ -50,6 +50,18 @@ export const errorCatalogue = {
     message: 'The data store could not write',
     fix: 'Check the disk holding the data folder; the events were not stored and the devices will send them again.',
   },
+  POSTGRES_UNAVAILABLE: {
+    message: 'PostgreSQL cannot be reached or refused the request',
+    fix: 'Check postgres.url (host, port, user, password, database) and that the server runs; events are refused with retry until it answers, and nothing already acknowledged is lost.',
+  },
+  POSTGRES_MIGRATION_FAILED: {
+    message: 'The PostgreSQL schema could not be brought up to date',
+    fix: 'Check that the user of postgres.url may create tables in its database, then start the collector again (migrations run once, under a lock, whichever node starts first).',
+  },
+  REDIS_UNAVAILABLE: {
+    message: 'Redis cannot be reached',
+    fix: 'Check redis.url and that the server runs; the brokers of a fleet share sessions and messages there.',
+  },
   RATE_LIMITED: {
     message: 'The device publishes faster than its rate limit',
     fix: 'Send less often, or raise limits.devicePublishesPerS / devicePublishBurst in the collector config.',

@@ -29,6 +29,8 @@ export const routePermissions = {
   'GET /api/events/stream': 'events:read',
   'GET /api/events/:id': 'events:read',
   'GET /api/readings': 'events:read',
+  // The timeline's snapshot thumbnails (thumbnail-routes.ts): pictures, so media like the snapshot itself.
+  'GET /api/events/:id/thumbnail': 'media:read',
   // Dashboard settings (settings-routes.ts).
   'GET /api/settings': 'settings:read',
   'PUT /api/settings': 'settings:write',
@@ -39,9 +41,10 @@ export const routePermissions = {
   'POST /api/live/viewers/:viewerId/talk': 'live:watch',
   'POST /api/live/viewers/:viewerId/keepalive': 'live:watch',
   'DELETE /api/live/viewers/:viewerId': 'live:watch',
-  // The dashboard's OpenAPI document, alert links and the web app's static files.
+  // The dashboard's OpenAPI document, alert links (redirects into the app) and the web app's static files.
   'GET /api/openapi.json': 'api-docs:read',
   'GET /events/:id': 'public',
+  'GET /live/:deviceId': 'public',
   'GET /*': 'public',
 } as const satisfies Record<string, RouteRule>
 

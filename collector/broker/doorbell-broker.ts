@@ -42,6 +42,11 @@ export interface DoorbellBrokerDeps {
   /** A device published on its live topic (live-view signalling). */
   readonly onLiveSignal?: (deviceId: string, payload: Buffer) => void
   readonly now?: () => number
+  /**
+   * aedes' message bus and persistence; default in memory (one node). A fleet passes Redis-backed ones
+   * (collector/fleet/redis-broker-engines.ts) so the brokers of every node act as one.
+   */
+  readonly engines?: { readonly mq: unknown; readonly persistence: unknown }
 }
 
 type AuthError = Error & { returnCode: number }
@@ -115,6 +120,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     drop,
   })
   const aedes = await Aedes.createBroker({
+    ...(deps.engines ? { mq: deps.engines.mq as never, persistence: deps.engines.persistence } : {}),
     connectTimeout: deps.connectTimeoutMs,
     preConnect(client, packet, callback) {
       // MQTT-3.1.3-8: an empty client id requires clean session; aedes would invent an id instead.
