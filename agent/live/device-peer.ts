@@ -16,6 +16,8 @@ export interface DevicePeerEvents {
   onControl(message: ControlMessage): void
   /** The connection to the collector changed state (node-datachannel's names). */
   onState(state: string): void
+  /** The video track is open: what is sent from now on reaches the collector. */
+  onVideoOpen(): void
 }
 
 /** Payload types and SSRCs the device sends with, read from the collector's offer. */
@@ -106,6 +108,7 @@ export class DevicePeer {
     const video = pc.addTrack(videoMedia)
     const audio = pc.addTrack(audioMedia)
     const talk = pc.addTrack(talkMedia)
+    video.onOpen(() => events.onVideoOpen())
     talk.setMediaHandler(new ndc.RtcpReceivingSession())
     talk.onMessage((packet) => events.onTalk(packet))
     pc.onStateChange((state) => events.onState(state))

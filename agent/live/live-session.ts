@@ -1,4 +1,5 @@
 import type { DoorbellError } from '../../shared/errors.js'
+import { fastStartTimestamps } from '../../shared/live/gop-cache.js'
 import { isRtp, rewriteRtp, rtpTimestamp } from '../../shared/live/rtp-packet.js'
 import type { LiveStartArgs } from '../../shared/protocol/index.js'
 import type { PcmSink } from '../audio/microphone.js'
@@ -56,6 +57,7 @@ export class LiveSession {
   #disconnectedTimer: NodeJS.Timeout | undefined
   #isStopped = false
   #isConnected = false
+  #isStreaming = false
   #lastPongAtMs = Date.now()
   #audioSequence = Math.floor(Math.random() * 0x10000)
 
@@ -99,6 +101,10 @@ export class LiveSession {
           this.#onRtt(this.#lastPongAtMs - message.sentAtMs)
         },
         onState: (state) => this.#onState(state),
+        onVideoOpen: () => {
+          // Called from the native side, possibly before the answer returned: start on the next turn.
+          setImmediate(() => this.#startVideo())
+        },
       },
     )
     this.#peer = peer
@@ -108,7 +114,6 @@ export class LiveSession {
       ssrc: format.videoSsrc,
       payloadType: format.videoPayloadType,
     })
-    deps.tap?.listen((packet) => this.#video?.push(packet))
     if (deps.microphone) {
       const encoder = new OpusRtpEncoder({
         inputSampleRateHz: deps.microphone.sampleRateHz,
@@ -153,6 +158,21 @@ export class LiveSession {
     if (this.#pcmSink) this.#deps.microphone?.remove(this.#pcmSink)
     this.#peer?.close()
     await Promise.all([this.#encoder?.stop(), this.#talk?.stop()])
+  }
+
+  /**
+   * Once the peer is up: the tap's latest group of pictures first (timestamps squeezed, so the collector
+   * and the viewers decode a picture now rather than at the next keyframe), then every packet as it comes.
+   */
+  #startVideo(): void {
+    const video = this.#video
+    const tap = this.#deps.tap
+    if (!video || !tap || this.#isStopped || this.#isStreaming) return
+    this.#isStreaming = true
+    const cached = tap.cachedGop()
+    const squeezed = fastStartTimestamps(cached)
+    for (const packet of cached) video.push(packet, squeezed.get(rtpTimestamp(packet)))
+    tap.listen((packet) => this.#video?.push(packet))
   }
 
   #sendAudio(packet: Buffer): void {

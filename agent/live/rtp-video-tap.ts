@@ -1,14 +1,20 @@
 import { createSocket, type Socket } from 'node:dgram'
+import { GopCache } from '../../shared/live/gop-cache.js'
+
+/** Largest group of pictures kept on the tap (a GOP of 1 s at 4 Mbit/s). */
+const maxCachedGopBytes = 512 * 1024
 
 /**
  * The loopback UDP port the camera pipeline also writes its encoded video to, as RTP (capture-command.ts,
  * the tee muxer). Open while the camera runs; packets are dropped unless a live session listens, so a
- * live view starts without restarting (or re-opening) the camera.
+ * live view starts without restarting (or re-opening) the camera. The latest group of pictures is kept,
+ * so a new session's first frame goes out at once instead of at the next keyframe.
  */
 export class RtpVideoTap {
   #socket: Socket | undefined
   #listener: ((packet: Buffer) => void) | undefined
   #packetCount = 0
+  readonly #gop = new GopCache(maxCachedGopBytes)
 
   /** The bound port, once open. */
   get port(): number | undefined {
@@ -26,12 +32,18 @@ export class RtpVideoTap {
     const socket = createSocket('udp4')
     socket.on('message', (packet) => {
       this.#packetCount += 1
+      this.#gop.push(packet)
       this.#listener?.(packet)
     })
     // A loopback socket has no failure worth stopping the agent for; a closed tap only ends live views.
     socket.on('error', () => undefined)
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
     this.#socket = socket
+  }
+
+  /** Copies of the packets from the latest keyframe on (empty before the first keyframe). */
+  cachedGop(): Buffer[] {
+    return this.#gop.packets().map((packet) => Buffer.from(packet))
   }
 
   /** Hands every packet to listener from now on; undefined stops. One listener at a time. */
@@ -41,6 +53,7 @@ export class RtpVideoTap {
 
   close(): void {
     this.#listener = undefined
+    this.#gop.clear()
     this.#socket?.close()
     this.#socket = undefined
   }

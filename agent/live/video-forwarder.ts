@@ -40,8 +40,8 @@ export class VideoForwarder {
     this.#quality = quality
   }
 
-  /** One packet from the tap. */
-  push(packet: Buffer): void {
+  /** One packet from the tap; `sendTimestamp` replaces its timestamp on the wire (fast start). */
+  push(packet: Buffer, sendTimestamp?: number): void {
     if (!isRtp(packet)) return
     const timestamp = rtpTimestamp(packet)
     if (isH264KeyframeStart(packet) && timestamp !== this.#keyframeTimestamp) {
@@ -60,7 +60,7 @@ export class VideoForwarder {
       ssrc: this.#deps.ssrc,
       payloadType: this.#deps.payloadType,
       sequence: this.#sequence,
-      timestamp,
+      timestamp: sendTimestamp ?? timestamp,
     })
     this.#sequence = (this.#sequence + 1) & 0xffff
     this.#forwardedCount += 1

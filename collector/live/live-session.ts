@@ -1,8 +1,8 @@
 import { DoorbellError } from '../../shared/errors.js'
+import { fastStartTimestamps, GopCache } from '../../shared/live/gop-cache.js'
 import { rtpTimestamp } from '../../shared/live/rtp-packet.js'
 import type { PayloadOf } from '../../shared/protocol/index.js'
 import { DeviceLink } from './device-link.js'
-import { GopCache } from './gop-cache.js'
 import type { CollectorLiveConfig } from './live-config.js'
 import type { CollectorPeerSettings } from './peer-config.js'
 import { ViewerPeer } from './viewer-peer.js'
@@ -48,9 +48,6 @@ export interface LiveViewerStatus {
   readonly connection?: { type: string; transport: string } | undefined
   readonly endReason?: LiveEndReason | undefined
 }
-
-/** Spacing given to cached frames sent at once to a new viewer: 1 ms at the 90 kHz video clock. */
-const fastStartTicks = 90
 
 /**
  * One live session of one device at the collector: the link to the device (one upload) and every viewer
@@ -274,11 +271,7 @@ export class CollectorLiveSession {
   }
 
   #sendFastStart(viewer: Viewer, cached: readonly Buffer[]): void {
-    const timestamps = [...new Set(cached.map(rtpTimestamp))]
-    const newest = timestamps.at(-1) ?? 0
-    const squeezed = new Map(
-      timestamps.map((ts, i) => [ts, (newest - (timestamps.length - 1 - i) * fastStartTicks) >>> 0]),
-    )
+    const squeezed = fastStartTimestamps(cached)
     for (const packet of cached) viewer.peer.sendVideo(packet, squeezed.get(rtpTimestamp(packet)))
   }
 

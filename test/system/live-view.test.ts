@@ -193,6 +193,9 @@ describe.skipIf(skipReason !== undefined)(
         { url: `mqtt://${pi.hostIp}:${collector.mqttPort}`, secret },
         {
           health: { intervalMs: 600_000 },
+          // These tests are about relaying, not adaptation: a busy CI machine delays the round-trip probes,
+          // which would read as a congested uplink and change the stream's rate in the middle of a measure.
+          live: { adaptation: { queueDelayMs: 5000 } },
           sensors: { temperature: { intervalMs: 600_000 }, light: { intervalMs: 600_000 } },
           media: {
             widthPx: 320,
@@ -265,9 +268,14 @@ describe.skipIf(skipReason !== undefined)(
       expect(audio.packets).toBeGreaterThan(10)
       const stats = await liveStats(owner)
       // The simulated camera's mark is read back: the picture on the screen is the live one.
-      expect(stats.latenciesMs.length).toBeGreaterThan(5)
-      const sorted = [...stats.latenciesMs].sort((a, b) => a - b)
+      expect(stats.latenciesMs.length).toBeGreaterThan(15)
+      // The first second is the fast start: cached frames, older by design, played through to live.
+      const sorted = stats.latenciesMs.slice(10).sort((a, b) => a - b)
       expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(1000)
+      // A figure, not a benchmark: the issue's table is for bench/ (docs/live.md, "Measured").
+      console.log(
+        `LIVE-FIGURES first-frame-ms=${Math.round(stats.firstFrameMs ?? Number.NaN)} glass-to-glass-ms p50=${sorted[Math.floor(sorted.length / 2)]} p95=${sorted[Math.floor(sorted.length * 0.95)]} frames=${stats.frames}`,
+      )
       const started = await collector.store.queryEvents({ type: 'live.started' })
       expect(started.items.map((e) => (e.payload as { startedBy: string }).startedBy)).toEqual(['alice'])
     }, 60_000)

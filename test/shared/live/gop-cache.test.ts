@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { GopCache } from '../../../collector/live/gop-cache.js'
+import { GopCache } from '../../../shared/live/gop-cache.js'
 
 function packet(nal: number, ts: number, size = 100): Buffer {
   const p = Buffer.alloc(12 + size)
