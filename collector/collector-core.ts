@@ -174,6 +174,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
       presence.set(deviceId, { state, atMs: now() })
       emit({ kind: 'presence', deviceId, state })
     },
+    onLiveSignal: (deviceId, payload) => emit({ kind: 'live_signal', deviceId, payload }),
   })
   const aedes = broker.aedes
   reportBrokerEvents(broker, { emit, reject })

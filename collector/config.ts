@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { loadConfig } from '../shared/config/load-config.js'
 import { maxPacketBytes } from '../shared/protocol/index.js'
 import { alertsConfigSchema } from './alerts/alerts-config.js'
+import { dashboardConfigSchema } from './dashboard/dashboard-config.js'
 import {
   checkFleetFields,
   postgresConfigSchema,
@@ -9,6 +10,7 @@ import {
   storeEngines,
   storeShorthand,
 } from './fleet/fleet-config.js'
+import { collectorLiveConfigSchema } from './live/live-config.js'
 
 const port = z.number().int().min(0).max(65_535)
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -176,6 +178,10 @@ export const collectorConfigSchema = z
       .prefault({}),
     /** Notifications, SLAs, device health and analytics (docs/alerts.md). */
     alerts: alertsConfigSchema.prefault({}),
+    /** The homeowner web app (docs/dashboard.md). */
+    dashboard: dashboardConfigSchema.prefault({}),
+    /** Live view and two-way talk (docs/live.md). */
+    live: collectorLiveConfigSchema.prefault({}),
   })
   .superRefine(checkFleetFields)
 

@@ -134,6 +134,30 @@ export const errorCatalogue = {
     message: 'The microphone recording failed',
     fix: 'Check the ALSA device (arecord -l) and media.microphone.device, or use the simulated microphone.',
   },
+  LIVE_SIGNAL_INVALID: {
+    message: 'The live-view signalling message is invalid',
+    fix: 'Send what docs/live.md describes: an SDP offer or answer for the session, with its token; nothing was changed.',
+  },
+  LIVE_FORBIDDEN: {
+    message: 'This account may not do that in a live view',
+    fix: 'Starting a live view and talking need the owner role (or live.talkRole: viewer in the collector config); ask an owner.',
+  },
+  LIVE_UNAVAILABLE: {
+    message: 'The doorbell cannot stream now',
+    fix: 'Check that the device is online and its camera runs (device health); try again in a few seconds.',
+  },
+  LIVE_FULL: {
+    message: 'Too many people are watching this doorbell',
+    fix: 'Wait until someone leaves, or raise live.maxViewersPerDevice in the collector config.',
+  },
+  LIVE_SESSION_NOT_FOUND: {
+    message: 'No such live view',
+    fix: 'The session ended (last viewer left, idle or maximum length): open the live view again.',
+  },
+  SPEAKER_FAILED: {
+    message: 'The speaker playback failed',
+    fix: 'Check the ALSA device (aplay -l) and live.speaker.device, or use the simulated speaker.',
+  },
   USAGE: {
     message: 'Bad command-line usage',
     fix: 'Run the command with --help.',

@@ -29,13 +29,22 @@ export const routePermissions = {
   'GET /api/events/stream': 'events:read',
   'GET /api/events/:id': 'events:read',
   'GET /api/readings': 'events:read',
+  // The timeline's snapshot thumbnails (thumbnail-routes.ts): pictures, so media like the snapshot itself.
+  'GET /api/events/:id/thumbnail': 'media:read',
   // Dashboard settings (settings-routes.ts).
   'GET /api/settings': 'settings:read',
   'PUT /api/settings': 'settings:write',
   'POST /api/settings/test-notification': 'settings:write',
-  // The dashboard's OpenAPI document, alert links and the web app's static files.
+  // Live view signalling (collector/live/live-routes.ts); starting and talking are checked by role there.
+  'POST /api/live/:deviceId/viewers': 'live:watch',
+  'POST /api/live/viewers/:viewerId/answer': 'live:watch',
+  'POST /api/live/viewers/:viewerId/talk': 'live:watch',
+  'POST /api/live/viewers/:viewerId/keepalive': 'live:watch',
+  'DELETE /api/live/viewers/:viewerId': 'live:watch',
+  // The dashboard's OpenAPI document, alert links (redirects into the app) and the web app's static files.
   'GET /api/openapi.json': 'api-docs:read',
   'GET /events/:id': 'public',
+  'GET /live/:deviceId': 'public',
   'GET /*': 'public',
 } as const satisfies Record<string, RouteRule>
 

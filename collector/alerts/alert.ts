@@ -32,6 +32,8 @@ export interface Alert {
   readonly clipId?: string
   /** Link opened when the notification is tapped. */
   readonly clickUrl?: string
+  /** Link to the device's live view, the notification's "Live" action (presses only). */
+  readonly liveUrl?: string
   /** Link to the picture (ntfy attachment, web push image). */
   readonly imageUrl?: string
 }
@@ -41,6 +43,7 @@ export interface AlertLinks {
   event(id: string): string | undefined
   snapshot(id: string): string | undefined
   clip(clipId: string): string | undefined
+  live(deviceId: string): string | undefined
 }
 
 /** Links under publicUrl, or none without it. */
@@ -50,6 +53,7 @@ export function alertLinks(publicUrl: string | undefined): AlertLinks {
     event: (id) => (base ? `${base}/events/${id}` : undefined),
     snapshot: (id) => (base ? `${base}${mediaPaths.snapshotOf(id)}` : undefined),
     clip: (clipId) => (base ? `${base}${mediaPaths.clip(clipId)}` : undefined),
+    live: (deviceId) => (base ? `${base}/live/${encodeURIComponent(deviceId)}` : undefined),
   }
 }
 
@@ -129,7 +133,13 @@ export function alertFromEvent(event: StoredEvent, links: AlertLinks): Alert | u
 function withLinks(alert: Alert, links: AlertLinks): Alert {
   const clickUrl = alert.clipId ? links.clip(alert.clipId) : links.event(alert.tag)
   const imageUrl = alert.snapshotId ? links.snapshot(alert.snapshotId) : undefined
-  return { ...alert, ...(clickUrl ? { clickUrl } : {}), ...(imageUrl ? { imageUrl } : {}) }
+  const liveUrl = alert.kind === 'press' && alert.deviceId ? links.live(alert.deviceId) : undefined
+  return {
+    ...alert,
+    ...(clickUrl ? { clickUrl } : {}),
+    ...(imageUrl ? { imageUrl } : {}),
+    ...(liveUrl ? { liveUrl } : {}),
+  }
 }
 
 /** The JSON body sent to webhooks and web push, stable and documented in docs/alerts.md. */
@@ -151,5 +161,6 @@ export function alertJson(alert: Alert): Record<string, unknown> {
     clipId: alert.clipId ?? null,
     clickUrl: alert.clickUrl ?? null,
     imageUrl: alert.imageUrl ?? null,
+    liveUrl: alert.liveUrl ?? null,
   }
 }

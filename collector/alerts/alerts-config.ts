@@ -8,6 +8,12 @@ import { z } from 'zod'
 
 const ms = z.number().int().nonnegative()
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')
+/** An IANA time zone that Intl knows (an unknown one would make every quiet-hours check throw). */
+export const timeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isKnownTimeZone, 'expected an IANA time zone, e.g. Europe/Berlin')
 const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a short lowercase name')
 
 /** What an alert is about; users choose the kinds they receive. */
@@ -61,7 +67,7 @@ const userSchema = z.strictObject({
       start: hhmm,
       end: hhmm,
       /** IANA time zone; default the collector's. */
-      timeZone: z.string().min(1).optional(),
+      timeZone: timeZone.optional(),
       allowKinds: z.array(z.enum(alertKinds)).default([]),
     })
     .optional(),
@@ -172,3 +178,12 @@ export type ChannelConfig = z.output<typeof channelSchema>
 export type AlertUser = z.output<typeof userSchema>
 /** What an alert is about. */
 export type AlertKind = (typeof alertKinds)[number]
+
+function isKnownTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: name })
+    return true
+  } catch {
+    return false
+  }
+}

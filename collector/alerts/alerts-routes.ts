@@ -4,7 +4,7 @@ import { principalOf } from '../access/http-access.js'
 import { mayActFor } from '../access/permissions.js'
 import type { EventStore } from '../store/event-store.js'
 import type { AlertService } from './alert-service.js'
-import type { AlertsConfig, AlertUser } from './alerts-config.js'
+import { type AlertsConfig, type AlertUser, timeZone } from './alerts-config.js'
 import { pushSubscriptionSchema } from './push-subscription-store.js'
 import { visitorStats } from './visitor-stats.js'
 
@@ -17,7 +17,7 @@ const statsQuery = z.strictObject({
   deviceId: z.string().min(1).max(64).optional(),
   fromMs: z.coerce.number().int().nonnegative().optional(),
   toMs: z.coerce.number().int().positive().optional(),
-  timeZone: z.string().min(1).max(64).optional(),
+  timeZone: timeZone.optional(),
 })
 
 /**

@@ -16,9 +16,10 @@ function headerText(text: string): string {
 }
 
 /**
- * ntfy: a POST to <server>/<topic> with title, priority, tags, click URL and attachment as headers. The
- * alert's tag is sent as the sequence id, so on servers that support updating (ntfy 2.16+) the snapshot
- * and clip replace the press notification; older servers show them as a second notification.
+ * ntfy: a POST to <server>/<topic> with title, priority, tags, click URL, attachment and a "Live" action
+ * button as headers. The alert's tag is sent as the sequence id, so on servers that support updating
+ * (ntfy 2.16+) the snapshot and clip replace the press notification; older servers show them as a second
+ * notification.
  */
 export class HttpNtfyChannel implements Channel {
   readonly kind = 'ntfy'
@@ -41,6 +42,8 @@ export class HttpNtfyChannel implements Channel {
     }
     if (alert.clickUrl) headers['x-click'] = alert.clickUrl
     if (alert.imageUrl) headers['x-attach'] = alert.imageUrl
+    // ntfy's action buttons: a "Live" button that opens the device's live view.
+    if (alert.liveUrl) headers['x-actions'] = `view, Live, ${alert.liveUrl}`
     if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`
     const response = await postWithTimeout(
       this.name,

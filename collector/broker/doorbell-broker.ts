@@ -39,6 +39,8 @@ export interface DoorbellBrokerDeps {
   readonly maxQueuedItems: number
   /** A device's presence changed (status topic, or its last will). */
   readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
+  /** A device published on its live topic (live-view signalling). */
+  readonly onLiveSignal?: (deviceId: string, payload: Buffer) => void
   readonly now?: () => number
   /**
    * aedes' message bus and persistence; default in memory (one node). A fleet passes Redis-backed ones
@@ -114,6 +116,7 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     now,
     onRejected: deps.onRejected,
     onPresence: deps.onPresence,
+    onLiveSignal: deps.onLiveSignal ?? (() => undefined),
     drop,
   })
   const aedes = await Aedes.createBroker({

@@ -50,6 +50,7 @@ export class AlertUserSettings {
       channels: [...(user?.channels ?? [])],
       kinds: [...(user?.kinds ?? alertKinds)],
       quietHours: user?.quietHours ?? null,
+      timeZone: this.#byUser[name]?.timeZone ?? null,
     }
   }
 
@@ -64,6 +65,15 @@ function settingsFields(saved: UserSettings): Pick<AlertUser, 'channels' | 'kind
   return {
     channels: saved.channels,
     kinds: saved.kinds,
-    ...(saved.quietHours ? { quietHours: saved.quietHours } : {}),
+    ...(saved.quietHours ? { quietHours: withZone(saved.quietHours, saved.timeZone) } : {}),
   }
+}
+
+/** Quiet hours saved without a zone are counted in the zone the user's settings show times in. */
+function withZone(
+  quietHours: NonNullable<UserSettings['quietHours']>,
+  timeZone: string | null | undefined,
+): NonNullable<UserSettings['quietHours']> {
+  if (quietHours.timeZone || !timeZone) return quietHours
+  return { ...quietHours, timeZone }
 }

@@ -9,6 +9,8 @@ import type { Homeowners } from './homeowners.js'
 import type { LoginThrottle } from './login-throttle.js'
 import { registerSessionRoutes } from './session-routes.js'
 import { registerSettingsRoutes } from './settings-routes.js'
+import type { SharpSnapshotThumbnailer } from './snapshot-thumbnailer.js'
+import { registerThumbnailRoutes, type ThumbnailMetrics } from './thumbnail-routes.js'
 
 export interface DashboardRoutesDeps {
   readonly store: EventStore
@@ -22,11 +24,19 @@ export interface DashboardRoutesDeps {
   readonly sessionTtlMs: number
   /** Asks for a test notification to a user; the channels it goes to. */
   readonly sendTest: (user: string) => string[]
+  /** The timeline's snapshot thumbnails and their counters. */
+  readonly thumbnails: SharpSnapshotThumbnailer
+  readonly thumbnailMetrics: ThumbnailMetrics
 }
 
-/** The dashboard's HTTP API: login, sessions, events (paged, filtered, live), readings, settings. */
+/** The dashboard's HTTP API: login, sessions, events (paged, filtered, live), thumbnails, readings, settings. */
 export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardRoutesDeps): void {
   registerSessionRoutes(app, deps)
   registerEventRoutes(app, deps)
   registerSettingsRoutes(app, deps)
+  registerThumbnailRoutes(app, {
+    store: deps.store,
+    thumbnails: deps.thumbnails,
+    metrics: deps.thumbnailMetrics,
+  })
 }

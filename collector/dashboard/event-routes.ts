@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { type EventClass, isMessageType, messageTypeNames, ulidPattern } from '../../shared/protocol/index.js'
 import { sessionOf } from '../access/http-access.js'
+import type { EventStore, StoredEvent } from '../store/event-store.js'
 import { findRelatedMedia } from '../store/related-media.js'
 import type { DashboardRoutesDeps } from './dashboard-routes.js'
-import { summarizeEvent } from './event-summary.js'
+import { type EventSummary, summarizeEvent } from './event-summary.js'
 
 const eventListQuery = {
   type: 'object',
@@ -40,7 +41,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
       schema: {
         tags: ['events'],
         summary:
-          'Stored events, newest first, paginated by cursor, filterable by device, type, class and time',
+          'Stored events, newest first, paginated by cursor, filterable by device, type, class and time; ' +
+          'a press or motion carries `media` {snapshotId, clipId} (null until they arrive)',
         querystring: eventListQuery,
       },
     },
@@ -66,7 +68,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         isNewestFirst: q.order === 'newest',
       })
       return {
-        items: page.items.map(summarizeEvent),
+        items: await Promise.all(page.items.map((e) => summarizeWithMedia(deps.store, e))),
         ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       }
     },
@@ -145,4 +147,24 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
       return { type: q.type, unit: q.type === 'temperature' ? '°C' : 'lx', points }
     },
   )
+}
+
+/** Types whose rows show the media that relate to them (the timeline's thumbnail and clip badge). */
+const typesWithMedia = new Set(['button.press', 'motion'])
+
+/** The summary, with the first related snapshot and clip of a press or motion (the related-media lookup). */
+async function summarizeWithMedia(
+  store: EventStore,
+  event: StoredEvent,
+): Promise<EventSummary & { media?: { snapshotId: string | null; clipId: string | null } }> {
+  const summary = summarizeEvent(event)
+  if (!typesWithMedia.has(event.type)) return summary
+  const related = await findRelatedMedia(store, event)
+  return {
+    ...summary,
+    media: {
+      snapshotId: related.snapshots[0]?.id ?? null,
+      clipId: related.clipManifests[0]?.payload.clipId ?? null,
+    },
+  }
 }

@@ -7,7 +7,15 @@ import type { DashboardRoutesDeps } from './dashboard-routes.js'
 const error = { type: 'object', properties: { error: { type: 'string' } } } as const
 const sessionReply = {
   type: 'object',
-  properties: { user: { type: 'string' }, role: { type: 'string' }, csrfToken: { type: 'string' } },
+  properties: {
+    user: { type: 'string' },
+    role: { type: 'string' },
+    csrfToken: { type: 'string' },
+    timeZone: {
+      type: ['string', 'null'],
+      description: "IANA zone the user's settings show times in; null: the browser's own",
+    },
+  },
 } as const
 const loginBody = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(256) })
 
@@ -56,7 +64,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
         secure: !isCookieInsecureOk(request),
         maxAge: Math.floor(deps.sessionTtlMs / 1000),
       })
-      return { user: session.user, role: session.role, csrfToken: session.csrfToken }
+      return sessionBody(session, deps)
     },
   )
 
@@ -85,7 +93,15 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
     async (request, reply) => {
       const session = sessionOf(request)
       if (!session) return reply.code(401).send({ error: 'not logged in' })
-      return { user: session.user, role: session.role, csrfToken: session.csrfToken }
+      return sessionBody(session, deps)
     },
   )
+}
+
+function sessionBody(
+  session: { readonly user: string; readonly role: string; readonly csrfToken: string },
+  deps: DashboardRoutesDeps,
+): Record<string, unknown> {
+  const { user, role, csrfToken } = session
+  return { user, role, csrfToken, timeZone: deps.settings.get(user).timeZone }
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { alertKinds } from '../alerts/alerts-config.js'
+import { alertKinds, timeZone } from '../alerts/alerts-config.js'
 import { JsonFileState } from '../json-file.js'
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')
@@ -13,10 +13,12 @@ export const userSettingsSchema = z.strictObject({
     .strictObject({
       start: hhmm,
       end: hhmm,
-      timeZone: z.string().min(1).max(64).optional(),
+      timeZone: timeZone.optional(),
       allowKinds: z.array(z.enum(alertKinds)).default([]),
     })
     .nullable(),
+  /** The zone the dashboard shows times in; null: the browser's own. Quiet hours without a zone use it. */
+  timeZone: timeZone.nullable().optional(),
 })
 
 /** Settings a homeowner saved from the dashboard. */

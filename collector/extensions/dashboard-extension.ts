@@ -2,6 +2,8 @@ import fastifyStatic from '@fastify/static'
 import { registerDashboardRoutes } from '../dashboard/dashboard-routes.js'
 import { SseEventHub } from '../dashboard/event-stream.js'
 import { dashboardPublicDir } from '../dashboard/public-dir.js'
+import { SharpSnapshotThumbnailer } from '../dashboard/snapshot-thumbnailer.js'
+import { ThumbnailMetrics } from '../dashboard/thumbnail-routes.js'
 import type { CollectorExtension, ExtensionContext } from './extension.js'
 
 /**
@@ -24,6 +26,8 @@ export class DashboardExtension implements CollectorExtension {
     const hub = new SseEventHub({ maxClients: ctx.quotas.liveStreams })
     this.#hub = hub
     bus.on('stored', ({ events }) => hub.onStored(events))
+    const thumbnailMetrics = new ThumbnailMetrics()
+    thumbnailMetrics.registerInto(ctx.metrics)
     registerDashboardRoutes(app, {
       store: stores.events,
       homeowners: stores.homeowners,
@@ -37,11 +41,18 @@ export class DashboardExtension implements CollectorExtension {
         bus.emit({ kind: 'test_notification', user })
         return [...(stores.userSettings.users().find((u) => u.name === user)?.channels ?? [])]
       },
+      thumbnails: new SharpSnapshotThumbnailer(ctx.config.dashboard.thumbnails),
+      thumbnailMetrics,
     })
     // Alert links point at <publicUrl>/events/<id> (docs/alerts.md); the app routes by hash.
     app.get('/events/:id', { schema: { hide: true } }, async (request, reply) => {
       const { id } = request.params as { id: string }
       return reply.redirect(`/#/event/${encodeURIComponent(id)}`)
+    })
+    // The "Live" links of press alerts (<publicUrl>/live/<deviceId>): the app routes by hash.
+    app.get('/live/:deviceId', { schema: { hide: true } }, async (request, reply) => {
+      const { deviceId } = request.params as { deviceId: string }
+      return reply.redirect(`/#/live/${encodeURIComponent(deviceId)}`)
     })
     // decorateReply:false: the media routes register @fastify/static too (for reply.sendFile).
     await app.register(fastifyStatic, {

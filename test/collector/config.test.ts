@@ -35,6 +35,41 @@ describe('collector config', () => {
     expect(config.http.apiToken).toBe('operator-token-0123456789')
     expect(config.alerts).not.toHaveProperty('apiToken')
   })
+
+  it('has a default for every front-door limit and names the field of a bad one', () => {
+    const config = loadCollectorConfig(undefined, {})
+    expect(config.limits.login).toMatchObject({ freeFailures: 5, baseBackoffMs: 1000, maxBackoffMs: 60_000 })
+    expect(config.limits.preAuth).toEqual({
+      maxBytesPerConnection: 16 * 1024,
+      maxTotalBytes: 8 * 1024 * 1024,
+      maxConnectionsPerAddress: 64,
+    })
+    expect(config.limits.sessions).toEqual({
+      maxPerIdentity: 4,
+      maxQueuedMessages: 100,
+      offlineExpiryMs: 7 * 86_400_000,
+    })
+    expect(config.http).toMatchObject({ metricsAccess: 'operator', openApiAccess: 'operator' })
+    const err = configError(() =>
+      loadCollectorConfig(undefined, {
+        DOORBELL_LIMITS__SESSIONS__MAX_PER_IDENTITY: '0',
+        DOORBELL_HTTP__METRICS_ACCESS: 'everyone',
+      }),
+    )
+    const fields = (err.details.problems as { field: string }[]).map((p) => p.field).sort()
+    expect(fields).toEqual(['http.metricsAccess', 'limits.sessions.maxPerIdentity'])
+  })
+
+  it('refuses a quiet-hours time zone Intl does not know, naming the field', () => {
+    const file = join(dir.path, 'tz.yaml')
+    writeFileSync(
+      file,
+      'alerts:\n  users:\n    - name: alice\n      quietHours: { start: "22:00", end: "07:00", timeZone: Mars/Olympus }\n',
+    )
+    const err = configError(() => loadCollectorConfig(file, {}))
+    const problems = err.details.problems as { field: string; message: string }[]
+    expect(problems.map((p) => p.field)).toEqual(['alerts.users.0.quietHours.timeZone'])
+  })
 })
 
 describe('collector config: store engine and fleet engines', () => {

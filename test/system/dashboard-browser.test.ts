@@ -1,90 +1,43 @@
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ComposedCollector, startCollector } from '../../collector/main.js'
-import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
-import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
 import { eventually } from '../support/eventually.js'
+import {
+  type DashboardScenario,
+  dashboardArtifacts,
+  logIn,
+  startDashboardScenario,
+  stepTimeoutMs,
+} from './support/dashboard-scenario.js'
 
 /**
  * The dashboard in a real Chromium (Debian's, driven by playwright-core) against the real collector and the
  * real agent program with --simulate (issue 6). Screenshots go to test-artifacts/dashboard/ (git-ignored).
  */
 
-const chromiumPath = '/usr/bin/chromium'
-const artifacts = join(import.meta.dirname, '../../test-artifacts/dashboard')
-const password = 'front door owner pw'
-const stepTimeoutMs = 15_000
-
 describe('homeowner dashboard in a browser', () => {
-  const dir = tempDir('dashboard-browser')
-  let collector: ComposedCollector
-  let agent: AgentProcess
-  let browser: Browser
+  let scenario: DashboardScenario
   let page: Page
   let base: string
   let pressId = ''
 
   const shot = (name: string): Promise<Buffer> =>
-    page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
+    page.screenshot({ path: join(dashboardArtifacts, `${name}.png`), fullPage: true })
 
   beforeAll(async () => {
-    mkdirSync(artifacts, { recursive: true })
-    const collectorDir = join(dir.path, 'collector')
-    const secret = await addDevice(collectorDir, 'front-door')
-    collector = await startCollector(testConfig(collectorDir))
-    await collector.stores.homeowners.add('alice', password, 'owner')
-    base = `http://127.0.0.1:${collector.httpPort}`
-    const agentConfig = await writeAgentConfigFile(
-      dir.path,
-      { url: `mqtt://127.0.0.1:${collector.mqttPort}`, secret },
-      {
-        health: { intervalMs: 1000 },
-        // Small, short clips (ffmpeg testsrc2 in --simulate) keep the test to seconds.
-        media: {
-          widthPx: 320,
-          heightPx: 240,
-          frameRate: 10,
-          videoBitrateKbps: 300,
-          prerollMs: 1000,
-          postrollMs: 1000,
-          ring: { segmentMs: 1000, maxSegments: 10 },
-          microphone: { windowMs: 200, reportIntervalMs: 1000 },
-        },
-      },
-    )
-    agent = await startAgentProcess(agentConfig)
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      timeout: stepTimeoutMs,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
-    page = await browser.newPage({ viewport: { width: 1000, height: 700 } })
+    scenario = await startDashboardScenario('dashboard-browser')
+    base = scenario.base
+    page = await scenario.browser.newPage({ viewport: { width: 1000, height: 700 } })
     page.setDefaultTimeout(stepTimeoutMs)
   }, 60_000)
 
   afterAll(async () => {
-    await browser?.close()
-    if (agent && agent.child.exitCode === null) await agent.stop()
-    await collector?.close()
-    dir.cleanup()
+    await scenario?.close()
   })
 
   it('logs in', async () => {
     await page.goto(`${base}/`)
-    await page.fill('input[name=name]', 'alice')
-    await page.fill('input[name=password]', password)
-    await page.click('button[type=submit]')
+    await logIn(page, scenario.owner)
     await page.waitForSelector('#timeline')
     // launch() gives each run a fresh temporary profile (user-data dir).
     await page.waitForFunction("document.getElementById('live')?.textContent === 'live'")
@@ -94,7 +47,7 @@ describe('homeowner dashboard in a browser', () => {
   it('shows a press of the simulated button live, without a reload', async () => {
     const navigations: string[] = []
     page.on('framenavigated', (frame) => navigations.push(frame.url()))
-    const press = await agent.post('/button/press')
+    const press = await scenario.agent.post('/button/press')
     expect(press.status).toBe(200)
     pressId = String(press.body.id)
     await page.waitForSelector(`#timeline [data-event-id="${pressId}"]`)
@@ -103,7 +56,7 @@ describe('homeowner dashboard in a browser', () => {
   })
 
   it('opens the event with its snapshot', async () => {
-    const store = collector.store
+    const store = scenario.collector.store
     await eventually(
       async () =>
         (await store.queryEvents({ type: 'snapshot' })).items.some(
@@ -120,7 +73,7 @@ describe('homeowner dashboard in a browser', () => {
   })
 
   it('plays the clip of the press (video readyState >= 2)', async () => {
-    const store = collector.store
+    const store = scenario.collector.store
     const clipId = await eventually(
       async () => {
         const manifests = (await store.queryEvents({ type: 'clip.manifest' })).items
@@ -139,11 +92,11 @@ describe('homeowner dashboard in a browser', () => {
 
   it('shows device health with charts, visitor statistics and the settings page', async () => {
     for (let i = 0; i < 3; i++) {
-      expect((await agent.post('/temperature', { celsius: 18 + i })).status).toBe(200)
-      expect((await agent.post('/light', { lux: 200 + 50 * i })).status).toBe(200)
+      expect((await scenario.agent.post('/temperature', { celsius: 18 + i })).status).toBe(200)
+      expect((await scenario.agent.post('/light', { lux: 200 + 50 * i })).status).toBe(200)
     }
     await eventually(
-      async () => (await collector.store.queryEvents({ type: 'light' })).items.length >= 3,
+      async () => (await scenario.collector.store.queryEvents({ type: 'light' })).items.length >= 3,
       'readings stored',
       10_000,
     )

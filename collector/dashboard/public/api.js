@@ -35,8 +35,3 @@ export async function api(path, { method = 'GET', body } = {}) {
 export function esc(value) {
   return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
-
-/** A local date-time for an ISO string. */
-export function when(iso) {
-  return new Date(iso).toLocaleString()
-}

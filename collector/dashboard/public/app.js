@@ -1,18 +1,15 @@
-// The dashboard single-page app: hash routes, login, live timeline (SSE) and event detail.
-import { ApiError, api, esc, setCsrfToken, when } from './api.js'
-import { renderDevices, renderSettings, renderStats } from './views.js'
+// The dashboard single-page app: hash routes, login, and the page for each route.
+import { ApiError, api, esc, setCsrfToken } from './api.js'
+import { renderLive } from './live.js'
+import { renderSettings } from './settings.js'
+import { useTimeZone } from './time.js'
+import { closeTimelineStream, renderEvent, renderTimeline } from './timeline.js'
+import { renderDevices, renderStats } from './views.js'
 
 const view = document.getElementById('view')
 const nav = document.getElementById('nav')
 let me = null
-let stream = null
-
-const labels = {
-  'button.press': 'Doorbell press',
-  motion: 'Motion',
-  snapshot: 'Snapshot',
-  'clip.manifest': 'Clip',
-}
+let leaveLive = null
 
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {})
 
@@ -41,86 +38,12 @@ function renderLogin(message = '') {
         body: { name: form.get('name'), password: form.get('password') },
       })
       setCsrfToken(me.csrfToken)
+      window.doorbellCsrfToken = me.csrfToken
+      useTimeZone(me.timeZone)
       route()
     } catch (err) {
       renderLogin(err.status === 401 ? 'Wrong name or password.' : err.message)
     }
-  })
-}
-
-function eventRow(e, isNew = false) {
-  return `<li data-event-id="${esc(e.id)}" class="${isNew ? 'new' : ''}">
-    <span class="kind">${esc(labels[e.type] ?? e.type)}</span>
-    <span>${esc(e.deviceId)}</span>
-    <time datetime="${esc(e.capturedAt)}">${esc(when(e.capturedAt))}</time>
-    <a href="#/event/${esc(e.id)}">Open</a></li>`
-}
-
-async function renderTimeline() {
-  view.innerHTML = `<section class="card"><h2>Live timeline <small class="muted" id="live">connecting…</small></h2>
-    <label>Show <select id="filter"><option value="button.press">Presses</option><option value="motion">Motion</option><option value="">Everything</option></select></label>
-    <ul class="timeline" id="timeline"></ul><button id="more" hidden>Older</button></section>`
-  const list = document.getElementById('timeline')
-  const filter = document.getElementById('filter')
-  const more = document.getElementById('more')
-  let cursor
-  const load = async (isReset) => {
-    if (isReset) {
-      list.innerHTML = ''
-      cursor = undefined
-    }
-    const q = new URLSearchParams({ limit: '20' })
-    if (filter.value) q.set('type', filter.value)
-    if (cursor) q.set('cursor', cursor)
-    const page = await api(`/api/events?${q}`)
-    list.insertAdjacentHTML('beforeend', page.items.map((e) => eventRow(e)).join(''))
-    cursor = page.nextCursor
-    more.hidden = !cursor
-    if (list.children.length === 0) list.innerHTML = '<li class="muted empty">Nothing yet.</li>'
-  }
-  filter.addEventListener('change', () => load(true))
-  more.addEventListener('click', () => load(false))
-  await load(true)
-  stream?.close()
-  stream = new EventSource('/api/events/stream')
-  stream.addEventListener('open', () => {
-    document.getElementById('live').textContent = 'live'
-  })
-  stream.addEventListener('error', () => {
-    const live = document.getElementById('live')
-    if (live) live.textContent = 'reconnecting…'
-  })
-  stream.addEventListener('stored', (message) => {
-    const e = JSON.parse(message.data)
-    if (!document.getElementById('timeline')) return
-    if (filter.value && e.type !== filter.value) return
-    list.querySelector('.empty')?.remove()
-    if (!list.querySelector(`[data-event-id="${e.id}"]`))
-      list.insertAdjacentHTML('afterbegin', eventRow(e, true))
-  })
-}
-
-async function renderEvent(id) {
-  const { event, snapshotIds, clipIds } = await api(`/api/events/${encodeURIComponent(id)}`)
-  const snapshot =
-    snapshotIds.length > 0 || event.type === 'snapshot'
-      ? `<img class="snapshot" id="snapshot" alt="Snapshot" src="/api/events/${esc(event.id)}/snapshot">`
-      : '<p class="muted">No snapshot for this event.</p>'
-  const clip =
-    clipIds.length > 0
-      ? `<video id="clip" controls preload="auto" playsinline src="/api/clips/${esc(clipIds[0])}"></video>`
-      : '<p class="muted" id="no-clip">No clip yet (clips arrive after the press; reload in a moment).</p>'
-  view.innerHTML = `<section class="card"><a href="#/">← Timeline</a>
-    <h2>${esc(labels[event.type] ?? event.type)} at ${esc(event.deviceId)}</h2>
-    <p>${esc(when(event.capturedAt))} · class ${esc(event.class)} · <code>${esc(event.id)}</code></p>
-    <h3>Snapshot</h3>${snapshot}<h3>Clip</h3>${clip}</section>`
-  document.getElementById('snapshot')?.addEventListener('error', (e) => {
-    e.target.replaceWith(
-      Object.assign(document.createElement('p'), {
-        className: 'muted',
-        textContent: 'Snapshot not available.',
-      }),
-    )
   })
 }
 
@@ -129,6 +52,8 @@ async function route() {
     try {
       me = await api('/api/session')
       setCsrfToken(me.csrfToken)
+      window.doorbellCsrfToken = me.csrfToken
+      useTimeZone(me.timeZone)
     } catch {
       return renderLogin()
     }
@@ -136,22 +61,32 @@ async function route() {
   nav.hidden = false
   document.getElementById('who').textContent = `${me.user} (${me.role})`
   const hash = location.hash.replace(/^#/, '') || '/'
-  if (hash !== '/') {
-    stream?.close()
-    stream = null
-  }
+  if (hash !== '/') closeTimelineStream()
+  markCurrentTab(hash)
+  leaveLive?.()
+  leaveLive = null
   try {
-    if (hash.startsWith('/event/')) await renderEvent(hash.slice(7))
+    if (hash.startsWith('/live/')) leaveLive = await renderLive(view, decodeURIComponent(hash.slice(6)))
+    else if (hash.startsWith('/event/')) await renderEvent(view, hash.slice(7))
     else if (hash === '/devices') await renderDevices(view)
     else if (hash === '/stats') await renderStats(view)
     else if (hash === '/settings') await renderSettings(view, me)
-    else await renderTimeline()
+    else await renderTimeline(view)
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       me = null
       return renderLogin('Your session ended; log in again.')
     }
     view.innerHTML = `<p class="error">${esc(err.message)}</p>`
+  }
+}
+
+/** Marks the tab of the page shown (an event belongs to the timeline, a live view to the devices). */
+function markCurrentTab(hash) {
+  const section = hash.startsWith('/event/') ? '/' : hash.startsWith('/live/') ? '/devices' : hash
+  for (const link of nav.querySelectorAll('a[href^="#/"]')) {
+    if (link.getAttribute('href') === `#${section}`) link.setAttribute('aria-current', 'page')
+    else link.removeAttribute('aria-current')
   }
 }
 

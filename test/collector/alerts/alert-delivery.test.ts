@@ -41,7 +41,7 @@ describe('alert delivery through webhook and ntfy', () => {
     return { ...receivers, events, dir, running, device }
   }
 
-  it('signs the webhook with HMAC-SHA256 and sends ntfy priority, tags, click and attachment', async () => {
+  it('signs the webhook with HMAC-SHA256 and sends ntfy priority, tags, click, Live action and attachment', async () => {
     const { hook, ntfy, device } = await start()
     const bell = press('front-door', 0)
     await publishEnvelope(device, bell)
@@ -60,6 +60,8 @@ describe('alert delivery through webhook and ntfy', () => {
       kind: 'press',
       isUpdate: false,
       recipient: 'alice',
+      deviceId: 'front-door',
+      liveUrl: 'https://door.example.org/live/front-door',
     })
 
     const note = await eventually(() => ntfy.requests[0], 'ntfy request', 5000)
@@ -69,6 +71,7 @@ describe('alert delivery through webhook and ntfy', () => {
       'x-tags': 'bell',
       'x-click': `https://door.example.org/events/${bell.id}`,
       'x-sequence-id': bell.id,
+      'x-actions': 'view, Live, https://door.example.org/live/front-door',
       authorization: 'Bearer tk_abcdef',
     })
 
@@ -79,6 +82,7 @@ describe('alert delivery through webhook and ntfy', () => {
     expect(update.headers['x-sequence-id']).toBe(bell.id)
     // The snapshot route of the media routes (GET /api/events/:id/snapshot) serves it.
     expect(update.headers['x-attach']).toBe(`https://door.example.org/api/events/${picture.id}/snapshot`)
+    expect(update.headers['x-actions']).toBe('view, Live, https://door.example.org/live/front-door')
     const hookUpdate = await eventually(() => hook.requests[1], 'webhook update', 5000)
     expect(JSON.parse(hookUpdate.body.toString('utf8'))).toMatchObject({
       tag: bell.id,

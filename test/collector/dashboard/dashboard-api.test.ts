@@ -169,7 +169,7 @@ describe('dashboard API', () => {
     })
     expect(asOwner.statusCode).toBe(200)
     const read = await app.inject({ url: '/api/settings', headers: { cookie: owner.cookie } })
-    expect(read.json<{ settings: unknown }>().settings).toEqual(settings)
+    expect(read.json<{ settings: unknown }>().settings).toEqual({ ...settings, timeZone: null })
     const test = await app.inject({
       method: 'POST',
       url: '/api/settings/test-notification',
