@@ -42,26 +42,18 @@ export class PostgresEventStore implements EventStore {
     return !this.#isClosed && this.#db.isOpen
   }
 
-  /** By id, as the Level store: an id already stored under any device is not stored again. */
+  /**
+   * By id, as the Level store: an id already stored under any device is not stored again. One statement,
+   * so events and receipts are seen in one snapshot (a commit is visible whole or not at all).
+   */
   async findExisting(events: readonly EventKey[], chunks: readonly EventKey[]): Promise<Set<string>> {
-    const found = new Set<string>()
-    const eventIds = events.map((key) => key.id)
-    const chunkIds = chunks.map((key) => key.id)
-    if (eventIds.length > 0) {
-      const rows = await this.#db.query<{ id: string }>(
-        'SELECT event_id AS id FROM events WHERE event_id = ANY($1::text[])',
-        [eventIds],
-      )
-      for (const row of rows.rows) found.add(row.id)
-    }
-    if (chunkIds.length > 0) {
-      const rows = await this.#db.query<{ id: string }>(
-        'SELECT chunk_id AS id FROM chunk_receipts WHERE chunk_id = ANY($1::text[])',
-        [chunkIds],
-      )
-      for (const row of rows.rows) found.add(row.id)
-    }
-    return found
+    if (events.length === 0 && chunks.length === 0) return new Set()
+    const rows = await this.#db.query<{ id: string }>(
+      `SELECT event_id AS id FROM events WHERE event_id = ANY($1::text[])
+       UNION ALL SELECT chunk_id AS id FROM chunk_receipts WHERE chunk_id = ANY($2::text[])`,
+      [events.map((key) => key.id), chunks.map((key) => key.id)],
+    )
+    return new Set(rows.rows.map((row) => row.id))
   }
 
   async findClips(clipIds: readonly string[]): Promise<Set<string>> {
