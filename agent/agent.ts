@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
-import { createEnvelope, type Envelope } from '../shared/protocol/index.js'
+import type { DoorbellError } from '../shared/errors.js'
+import { createEnvelope, type Envelope, type liveStopReasons } from '../shared/protocol/index.js'
 import { type Clock, SystemClock } from './clock/clock.js'
 import type { AgentConfig } from './config/agent-config.js'
 import { Debouncer } from './gpio/debouncer.js'
 import type { AgentHardware } from './hardware.js'
+import { AgentLive } from './live/agent-live.js'
+import type { LiveQuality } from './live/live-quality.js'
 import { type AgentMediaDeps, AgentMediaLink, type ClipResendReport } from './media/agent-media.js'
 import type { ClipUploadOutcome } from './media/clip-upload-queue.js'
 import type { ClipEviction } from './media/fs-clip-store.js'
@@ -13,6 +16,7 @@ import { Outbox, type RecordInput } from './outbox/outbox.js'
 import type { OutboxStore } from './outbox/outbox-store.js'
 import { ReadingBatcher } from './readings/reading-batcher.js'
 import { SensorSampler } from './readings/sensor-sampler.js'
+import type { Speaker } from './speaker/speaker.js'
 import { createUplink } from './uplink/create-uplink.js'
 import type { LowClassSource } from './uplink/low-class-source.js'
 import { OutboxSender } from './uplink/outbox-sender.js'
@@ -33,6 +37,8 @@ export interface AgentDeps {
   readonly media?: AgentMediaDeps
   /** How long close() waits for in-flight events to be acked before disconnecting. */
   readonly drainTimeoutMs?: number
+  /** Plays two-way talk from a live view (docs/live.md); absent: talk is not played. */
+  readonly speaker?: Speaker
 }
 
 /** What the agent reports; main.ts logs it. */
@@ -48,6 +54,14 @@ export interface AgentEvents {
   clipDone: [outcome: ClipUploadOutcome]
   /** The collector asked for a clip again (its whole file failed the check); what the agent did. */
   clipResend: [report: ClipResendReport]
+  /** A live session answered and streams (docs/live.md). */
+  liveStarted: [sessionId: string]
+  /** A live session stopped, or was refused. */
+  liveStopped: [sessionId: string, reason: (typeof liveStopReasons)[number]]
+  /** The live stream changed quality on the uplink's account. */
+  liveQuality: [sessionId: string, quality: LiveQuality]
+  /** A live command was malformed, stale or for another session: refused, nothing changed. */
+  liveRefused: [err: DoorbellError]
 }
 
 /** A running agent, as startAgent returns it. */
@@ -59,6 +73,8 @@ export interface RunningAgent extends EventEmitter<AgentEvents> {
   readonly batcher: ReadingBatcher
   /** The media side when media is wired (deps.media). */
   readonly media?: AgentMediaLink | undefined
+  /** The live view side. */
+  readonly live: AgentLive
   readonly isArmed: boolean
   setArmed(isArmed: boolean): void
   /** Samples every sensor now (the simulated twins' control endpoint uses it). */
@@ -74,6 +90,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
   readonly uplink: Uplink
   readonly batcher: ReadingBatcher
   readonly media: AgentMediaLink | undefined
+  readonly live: AgentLive
   readonly #config: AgentConfig
   readonly #deps: AgentDeps
   readonly #clock: Clock
@@ -114,6 +131,8 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
           record: (inputs) => this.#record(inputs),
           retryDelayMs: config.outbox.retryDelayMs,
           isSent: (id) => this.sender.isPublished(id) || !this.outbox.has(id),
+          // A live view uses the uplink: clip chunks wait (a press, its snapshot and alert never do).
+          isUploadPaused: () => this.live.isActive,
           events: {
             fault: (where, err) => this.emit('fault', where, err),
             clipEvicted: (eviction) => this.emit('clipEvicted', eviction),
@@ -140,6 +159,35 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
         lowMaxQueuedBytes: config.media.upload.maxQueuedBytes,
       },
       ...(lowClass ? { lowClass } : {}),
+    })
+    this.live = new AgentLive({
+      deviceId: config.deviceId,
+      config: config.live,
+      publish: (topic, payload) => this.uplink.publish(topic, payload),
+      lastSeq: () => this.outbox.lastSeq,
+      tap: deps.media?.liveTap,
+      microphone:
+        deps.media?.microphone && config.media.microphone.enabled && this.media
+          ? {
+              sampleRateHz: deps.media.microphone.sampleRateHz,
+              add: (sink) => this.media?.microphoneShare.add(sink),
+              remove: (sink) => this.media?.microphoneShare.remove(sink),
+            }
+          : undefined,
+      speaker: deps.speaker,
+      ffmpegPath: config.media.ffmpegPath,
+      now: () => this.#clock.now(),
+      events: {
+        started: (sessionId) => this.emit('liveStarted', sessionId),
+        stopped: (sessionId, reason) => {
+          this.emit('liveStopped', sessionId, reason)
+          // Clip uploads waited for the live view: resume them.
+          this.sender.pump()
+        },
+        quality: (sessionId, quality) => this.emit('liveQuality', sessionId, quality),
+        refused: (err) => this.emit('liveRefused', err),
+        fault: (where, err) => this.emit('fault', where, err),
+      },
     })
     this.sender.on('command', (command) => this.#onCommand(command))
     // Notify first, enrich later: media work for a press starts once the press is handed to the uplink.
@@ -212,6 +260,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
     await this.#sampler?.stop()
     for (const debouncer of this.#debouncers) debouncer.close()
     await Promise.all([this.#deps.hardware.button.close(), this.#deps.hardware.motion.close()])
+    await this.live.close().catch((err) => this.emit('fault', 'live', err))
     await this.media?.stop().catch((err) => this.emit('fault', 'media', err))
     await this.batcher.close()
     const deadlineMs = Date.now() + (this.#deps.drainTimeoutMs ?? 3_000)
@@ -264,6 +313,7 @@ class Agent extends EventEmitter<AgentEvents> implements RunningAgent {
     if (name === 'arm' || name === 'disarm') this.setArmed(name === 'arm')
     else if (name === 'ping') void this.#sampler?.reportHealth()
     else if (name === 'snapshot') this.media?.snapshot()
+    else if (name === 'live.start' || name === 'live.stop') void this.live.command(command)
     else if (name === 'clip.resend' || name === 'clip.verified') {
       // The chunks queued again go out through the low lane, which runs only while nothing higher waits.
       void this.media?.clipCommand(command.payload).then(() => this.sender.pump())

@@ -9,8 +9,9 @@ import { SystemClock } from './clock/clock.js'
 import { agentConfigSchema } from './config/agent-config.js'
 import { type ControlServer, startControlServer } from './control/control-server.js'
 import { type AgentHardware, createSimulatedHardware, type SimulatedHardware } from './hardware.js'
-import { createMediaDeps, simulatedMediaConfig } from './media/create-media.js'
+import { createMediaDeps, simulatedLiveConfig, simulatedMediaConfig } from './media/create-media.js'
 import { createRealHardware } from './real-hardware.js'
+import { createSpeaker } from './speaker/create-speaker.js'
 import { SystemdNotifier } from './system/sd-notify.js'
 
 const help = `doorbell-agent ${agentVersion}: the Raspberry Pi side of the doorbell.
@@ -94,6 +95,10 @@ function wireLogs(log: Logger, agent: RunningAgent): void {
       ? log.error(r, 'collector asked for a clip again, but it is no longer stored: the clip is lost')
       : log.warn(r, 'collector asked for a clip again (its whole file failed the check)'),
   )
+  agent.on('liveStarted', (sessionId) => log.info({ sessionId }, 'live view started'))
+  agent.on('liveStopped', (sessionId, reason) => log.info({ sessionId, reason }, 'live view stopped'))
+  agent.on('liveQuality', (sessionId, quality) => log.info({ sessionId, quality }, 'live view quality'))
+  agent.on('liveRefused', (err) => log.warn({ err }, 'live command refused'))
   agent.on('clipDone', (d) =>
     d.outcome === 'uploaded' ? log.info(d, 'clip uploaded') : log.warn(d, 'clip upload failed'),
   )
@@ -106,8 +111,10 @@ async function main(): Promise<void> {
     return
   }
   const loaded = loadConfig({ schema: agentConfigSchema, file: cli.config, env: process.env })
-  // --simulate also simulates the camera (lavfi testsrc2 + sine, small) and the microphone.
-  const config = cli.simulate ? { ...loaded, media: simulatedMediaConfig(loaded) } : loaded
+  // --simulate also simulates the camera (lavfi testsrc2 + sine, small), the microphone and the speaker.
+  const config = cli.simulate
+    ? { ...loaded, media: simulatedMediaConfig(loaded), live: simulatedLiveConfig(loaded) }
+    : loaded
   const log = createLogger({ name: 'doorbell-agent', level: config.logLevel })
   const clock = new SystemClock()
   const notifier = new SystemdNotifier({
@@ -143,7 +150,16 @@ async function main(): Promise<void> {
         void stop('gpio watcher exited', 1)
       },
     }))
-  agent = await startAgent(config, { hardware, clock, media: createMediaDeps(config) })
+  const speaker = createSpeaker(config.live.speaker, {
+    dataDir: config.dataDir,
+    onError: (err) => log.warn({ err }, 'speaker failed'),
+  })
+  agent = await startAgent(config, {
+    hardware,
+    clock,
+    media: createMediaDeps(config),
+    ...(speaker ? { speaker } : {}),
+  })
   wireLogs(log, agent)
   if (simulated) control = await startControlServer(agent, simulated, config.control)
   log.info(

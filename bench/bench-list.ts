@@ -1,6 +1,7 @@
 /** The benchmark scripts `npm run bench` runs, in order (each is dist/bench/<name>.js). */
 export const benchmarks = [
   'collector-ingest',
+  'front-door',
   'agent-latency',
   'media-clip',
   'media-chunking',

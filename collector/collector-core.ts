@@ -169,10 +169,12 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     onRejected: reject,
     sink: writer,
     maxQueuedItems: config.store.maxQueuedItems,
+    ...(stores.broker ? { engines: stores.broker } : {}),
     onPresence: (deviceId, state) => {
       presence.set(deviceId, { state, atMs: now() })
       emit({ kind: 'presence', deviceId, state })
     },
+    onLiveSignal: (deviceId, payload) => emit({ kind: 'live_signal', deviceId, payload }),
   })
   const aedes = broker.aedes
   reportBrokerEvents(broker, { emit, reject })

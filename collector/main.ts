@@ -16,6 +16,7 @@ import type { CollectorExtension } from './extensions/extension.js'
 import { HomeAssistantExtension } from './extensions/home-assistant-extension.js'
 import { RetentionExtension } from './extensions/retention-extension.js'
 import type { Forwarder } from './forwarding/forwarder.js'
+import { LiveExtension } from './live/live-extension.js'
 import { openCollectorStores, type StoreOverrides } from './store/collector-stores.js'
 
 export type { RunningCollector } from './collector-core.js'
@@ -40,6 +41,7 @@ export interface CollectorOptions {
 export interface ComposedCollector extends RunningCollector {
   readonly alerts: AlertsExtension
   readonly dashboard: DashboardExtension
+  readonly live: LiveExtension
 }
 
 /**
@@ -53,6 +55,7 @@ export interface ComposedCollector extends RunningCollector {
  *   alerts          stored, presence, registry_changed, clip, test_notification, stopping
  *   home assistant  stored, device_health, registry_changed, service_subscribed
  *   dashboard       stored (the live SSE view)
+ *   live            presence, live_signal (live view and talk, docs/live.md)
  */
 export async function startCollector(
   config: CollectorConfig,
@@ -60,15 +63,22 @@ export async function startCollector(
 ): Promise<ComposedCollector> {
   const now = options.now ?? Date.now
   const quotas = quotasFrom(config)
-  const stores = await openCollectorStores(config, { quotas, now, overrides: options.stores ?? {} })
+  const stores = await openCollectorStores(config, {
+    quotas,
+    now,
+    overrides: options.stores ?? {},
+    onEngineError: (err) => options.onEvent?.({ kind: 'task_failed', task: 'engine', err }),
+  })
   const alerts = new AlertsExtension()
   const dashboard = new DashboardExtension()
+  const live = new LiveExtension()
   const extensions: CollectorExtension[] = [
     new ClipRecoveryExtension(),
     new RetentionExtension(),
     alerts,
     new HomeAssistantExtension(),
     dashboard,
+    live,
     ...(options.extensions ?? []),
   ]
   let core: RunningCollector
@@ -90,6 +100,7 @@ export async function startCollector(
     ...core,
     alerts,
     dashboard,
+    live,
     async close() {
       await core.close()
       await stores.close()

@@ -50,6 +50,18 @@ export const errorCatalogue = {
     message: 'The data store could not write',
     fix: 'Check the disk holding the data folder; the events were not stored and the devices will send them again.',
   },
+  POSTGRES_UNAVAILABLE: {
+    message: 'PostgreSQL cannot be reached or refused the request',
+    fix: 'Check postgres.url (host, port, user, password, database) and that the server runs; events are refused with retry until it answers, and nothing already acknowledged is lost.',
+  },
+  POSTGRES_MIGRATION_FAILED: {
+    message: 'The PostgreSQL schema could not be brought up to date',
+    fix: 'Check that the user of postgres.url may create tables in its database, then start the collector again (migrations run once, under a lock, whichever node starts first).',
+  },
+  REDIS_UNAVAILABLE: {
+    message: 'Redis cannot be reached',
+    fix: 'Check redis.url and that the server runs; the brokers of a fleet share sessions and messages there.',
+  },
   RATE_LIMITED: {
     message: 'The device publishes faster than its rate limit',
     fix: 'Send less often, or raise limits.devicePublishesPerS / devicePublishBurst in the collector config.',
@@ -121,6 +133,30 @@ export const errorCatalogue = {
   MICROPHONE_FAILED: {
     message: 'The microphone recording failed',
     fix: 'Check the ALSA device (arecord -l) and media.microphone.device, or use the simulated microphone.',
+  },
+  LIVE_SIGNAL_INVALID: {
+    message: 'The live-view signalling message is invalid',
+    fix: 'Send what docs/live.md describes: an SDP offer or answer for the session, with its token; nothing was changed.',
+  },
+  LIVE_FORBIDDEN: {
+    message: 'This account may not do that in a live view',
+    fix: 'Starting a live view and talking need the owner role (or live.talkRole: viewer in the collector config); ask an owner.',
+  },
+  LIVE_UNAVAILABLE: {
+    message: 'The doorbell cannot stream now',
+    fix: 'Check that the device is online and its camera runs (device health); try again in a few seconds.',
+  },
+  LIVE_FULL: {
+    message: 'Too many people are watching this doorbell',
+    fix: 'Wait until someone leaves, or raise live.maxViewersPerDevice in the collector config.',
+  },
+  LIVE_SESSION_NOT_FOUND: {
+    message: 'No such live view',
+    fix: 'The session ended (last viewer left, idle or maximum length): open the live view again.',
+  },
+  SPEAKER_FAILED: {
+    message: 'The speaker playback failed',
+    fix: 'Check the ALSA device (aplay -l) and live.speaker.device, or use the simulated speaker.',
   },
   USAGE: {
     message: 'Bad command-line usage',

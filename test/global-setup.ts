@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { missingEnginePackages } from '../bench/engines/engine-binaries.js'
 
 /** System programs the integration tests drive as real components, with the Debian package of each. */
 const requiredPrograms: Record<string, string> = {
@@ -16,6 +19,11 @@ const requiredPrograms: Record<string, string> = {
   'mkfs.ext4': 'e2fsprogs',
   debugfs: 'e2fsprogs',
   mcopy: 'mtools',
+  // Fleet mode (test/collector/fleet/): real engines started by bench/engines/; PostgreSQL's server
+  // binaries live off PATH (/usr/lib/postgresql/<version>/bin), so they are checked there.
+  'redis-server': 'redis-server',
+  haproxy: 'haproxy',
+  postgres: 'postgresql',
 }
 
 function isOnPath(program: string): boolean {
@@ -30,11 +38,18 @@ function isOnPath(program: string): boolean {
 /** Where Debian puts administration tools, which a non-root user's PATH often lacks. */
 const sbinDirs = ['/usr/local/sbin', '/usr/sbin', '/sbin']
 
-/** Fails the run at once, saying how to fix it, when a required program is missing or not on PATH. */
-export default function checkSystemPrograms(): void {
-  const notOnPath = Object.keys(requiredPrograms).filter((program) => !isOnPath(program))
+/**
+ * Fails the run at once, saying how to fix it, when a required program is missing or not on PATH.
+ * Then makes the folder in which bench/engines/ keeps one initdb'd PostgreSQL cluster for the whole run,
+ * and returns the teardown that removes it.
+ */
+export default function checkSystemPrograms(): () => void {
+  const notOnPath = Object.keys(requiredPrograms).filter(
+    (program) => program !== 'postgres' && !isOnPath(program),
+  )
   const offPath = notOnPath.filter((program) => sbinDirs.some((dir) => existsSync(`${dir}/${program}`)))
   const missing = notOnPath.filter((program) => !offPath.includes(program))
+  if (missingEnginePackages().includes('postgresql')) missing.push('postgres')
   const problems: string[] = []
   if (missing.length > 0) {
     const packages = [...new Set(missing.map((program) => requiredPrograms[program]))].join(' ')
@@ -50,4 +65,8 @@ export default function checkSystemPrograms(): void {
     )
   }
   if (problems.length > 0) throw new Error(problems.join('\n'))
+  // Not DOORBELL_*: collectors started by tests read those as config fields.
+  const engineCache = mkdtempSync(join(tmpdir(), 'doorbell-engines-'))
+  process.env.TEST_ENGINE_CACHE_DIR = engineCache
+  return () => rmSync(engineCache, { recursive: true, force: true })
 }

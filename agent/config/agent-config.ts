@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { deviceIdPattern } from '../../shared/protocol/index.js'
+import { liveConfigSchema } from '../live/live-config.js'
 import { mediaConfigSchema } from '../media/media-config.js'
 
 /**
@@ -107,6 +108,8 @@ export const agentConfigSchema = z.strictObject({
   health: z.strictObject({ intervalMs: ms.default(60_000) }).prefault({}),
   /** Camera, clips and microphone (issue 5, docs/media.md); parsed here so one file configures the agent. */
   media: mediaConfigSchema.prefault({}),
+  /** Live view and two-way talk (docs/live.md): the camera's stream tapped, the speaker for talk. */
+  live: liveConfigSchema.prefault({}),
   /** Local control endpoint of the simulated twins (--simulate only). Port 0 picks a free one. */
   control: z
     .strictObject({

@@ -1,7 +1,9 @@
 import { clipResendArgs, clipVerifiedArgs, type PayloadOf } from '../../shared/protocol/index.js'
 import type { Microphone } from '../audio/microphone.js'
+import { PcmFanout } from '../audio/pcm-fanout.js'
 import { SoundLevelMonitor } from '../audio/sound-level-monitor.js'
 import type { Clock, TimerHandle } from '../clock/clock.js'
+import type { RtpVideoTap } from '../live/rtp-video-tap.js'
 import type { Outbox, RecordInput } from '../outbox/outbox.js'
 import type { ReadingBatcher } from '../readings/reading-batcher.js'
 import { ClipUploadLowClass } from '../uplink/clip-upload-low-class.js'
@@ -17,6 +19,8 @@ export interface AgentMediaDeps {
   readonly service: (ports: MediaPorts) => MediaService
   /** The microphone whose levels become `sound.level` readings; absent or disabled: none. */
   readonly microphone?: Microphone
+  /** Where the camera pipeline also sends its video for live views; absent: live view has no video. */
+  readonly liveTap?: RtpVideoTap
 }
 
 /**
@@ -55,6 +59,8 @@ export interface AgentMediaLinkDeps {
   readonly retryDelayMs: number
   /** Longest a trigger waits for its press to be published before the media work starts anyway. */
   readonly triggerDelayMaxMs?: number
+  /** While true (a live view uses the uplink) no clip chunk is sent. */
+  readonly isUploadPaused?: () => boolean
 }
 
 /**
@@ -68,6 +74,8 @@ export class AgentMediaLink {
   readonly service: MediaService
   readonly uploads: ClipUploadQueue
   readonly lowClass: ClipUploadLowClass
+  /** The microphone's PCM, shared by the sound-level monitor and a live session's encoder. */
+  readonly microphoneShare = new PcmFanout()
   /** `clip.resend` commands by what was done with them. */
   readonly resendCounts: Record<ClipResendReport['outcome'], number> = {
     resending: 0,
@@ -103,17 +111,21 @@ export class AgentMediaLink {
       outbox: deps.outbox,
       minIntervalMs: 1000 / deps.config.upload.maxChunksPerS,
       retryDelayMs: deps.retryDelayMs,
+      ...(deps.isUploadPaused ? { isPaused: deps.isUploadPaused } : {}),
     })
   }
 
   /** Opens the clip store (resuming uploads), starts the camera and the microphone. */
   async start(): Promise<void> {
+    // Bound before the camera starts: the pipeline is told the tap's port.
+    await this.#deps.media.liveTap?.open()
     await this.service.start()
     this.#isStarted = true
     const { config, media, events } = this.#deps
     if (media.microphone && config.microphone.enabled) {
       const mic = config.microphone
-      media.microphone.start(
+      media.microphone.start(this.microphoneShare)
+      this.microphoneShare.add(
         new SoundLevelMonitor({
           sampleRateHz: media.microphone.sampleRateHz,
           windowMs: mic.windowMs,
@@ -207,6 +219,7 @@ export class AgentMediaLink {
     this.releaseTriggers()
     await this.#deps.media.microphone?.stop()
     if (this.#isStarted) await this.service.stop()
+    this.#deps.media.liveTap?.close()
     this.#isStarted = false
   }
 

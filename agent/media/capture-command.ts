@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { timeMarkSource } from '../../shared/live/time-mark.js'
 import type { MediaConfig } from './media-config.js'
 
 /** One program and its arguments, spawned without a shell. */
@@ -78,30 +79,52 @@ function alsaInputArgs(s: CaptureSettings): string[] {
 /** Per-run options: a restarted pipeline continues the numbering so it never overwrites a held segment. */
 export interface PipelineRunOptions {
   readonly segmentStartNumber?: number
+  /**
+   * Loopback UDP port of the live view's tap (agent/live/): the same encoded video also goes there as
+   * RTP, so a live view costs no second encoder and the camera is opened once.
+   */
+  readonly liveRtpPort?: number
 }
 
-/** The segment muxer: copies the encoded stream into the ring without re-encoding. */
-function segmentOutputArgs(s: CaptureSettings, run: PipelineRunOptions): string[] {
+/** RTP payload type of H.264 on the tap; the live peer rewrites it to what the collector offered. */
+export const tapPayloadType = 96
+/** RTP packets on the tap fit a WebRTC path (SRTP, TURN and IPv6 headers below a 1280-byte MTU). */
+export const tapPacketBytes = 1200
+
+/** The segment muxer's options: copies the encoded stream into the ring without re-encoding. */
+function segmentOptions(s: CaptureSettings, run: PipelineRunOptions): [string, string][] {
   return [
-    '-f',
-    'segment',
-    '-segment_time',
-    (s.ring.segmentMs / 1000).toFixed(3),
-    '-segment_format',
-    'mpegts',
-    '-segment_list',
-    join(s.ring.dir, segmentListName),
-    '-segment_list_type',
-    'csv',
+    ['segment_time', (s.ring.segmentMs / 1000).toFixed(3)],
+    ['segment_format', 'mpegts'],
+    ['segment_list', join(s.ring.dir, segmentListName)],
+    ['segment_list_type', 'csv'],
     // ffmpeg rewrites the list (temp file + rename) keeping the newest entries, so it stays small.
-    '-segment_list_size',
-    String(segmentListEntries),
-    '-reset_timestamps',
-    '0',
-    '-segment_start_number',
-    String(run.segmentStartNumber ?? 0),
-    join(s.ring.dir, segmentPattern),
+    ['segment_list_size', String(segmentListEntries)],
+    ['reset_timestamps', '0'],
+    ['segment_start_number', String(run.segmentStartNumber ?? 0)],
   ]
+}
+
+/** Escapes a value for ffmpeg's tee muxer, whose slave list uses these characters as separators. */
+export function escapeTee(value: string): string {
+  return value.replace(/[\\:|[\]']/g, '\\$&')
+}
+
+/**
+ * The outputs: the segment muxer alone, or, with a live tap, the tee muxer writing the one encoded stream
+ * both into the ring and as RTP to the tap (onfail=ignore: a tap that is gone never stops the ring).
+ */
+function outputArgs(s: CaptureSettings, run: PipelineRunOptions): string[] {
+  const segments = segmentOptions(s, run)
+  const ringOutput = join(s.ring.dir, segmentPattern)
+  if (run.liveRtpPort === undefined) {
+    return ['-f', 'segment', ...segments.flatMap(([key, value]) => [`-${key}`, value]), ringOutput]
+  }
+  const ring = `[f=segment:${segments.map(([key, value]) => `${key}=${escapeTee(value)}`).join(':')}]${escapeTee(ringOutput)}`
+  const tap = `[f=rtp:select=v:onfail=ignore:payload_type=${tapPayloadType}]${escapeTee(
+    `rtp://127.0.0.1:${run.liveRtpPort}?pkt_size=${tapPacketBytes}`,
+  )}`
+  return ['-f', 'tee', `${ring}|${tap}`]
 }
 
 const quiet = ['-hide_banner', '-loglevel', 'error']
@@ -112,7 +135,9 @@ function streamMaps(s: CaptureSettings): string[] {
 }
 
 function simulatedPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipeline {
-  const video = ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${s.widthPx}x${s.heightPx}:rate=${s.frameRate}`]
+  // testsrc2 with the capture-time mark (shared/live/time-mark.ts) drawn over its bottom-left corner.
+  const source = `testsrc2=size=${s.widthPx}x${s.heightPx}:rate=${s.frameRate}[bg];${timeMarkSource(s.widthPx, s.frameRate)}[mark];[bg][mark]overlay=0:H-h:shortest=1`
+  const video = ['-re', '-f', 'lavfi', '-i', source]
   const audio = s.hasAudio
     ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=${simulatedToneHz}:sample_rate=${s.audioSampleRateHz}`]
     : []
@@ -127,7 +152,7 @@ function simulatedPipeline(s: CaptureSettings, run: PipelineRunOptions): Capture
         ...streamMaps(s),
         ...x264Args(s),
         ...(s.hasAudio ? audioEncodeArgs() : []),
-        ...segmentOutputArgs(s, run),
+        ...outputArgs(s, run),
       ],
     },
   }
@@ -156,7 +181,7 @@ function v4l2Pipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePipel
         ...streamMaps(s),
         ...x264Args(s),
         ...(s.hasAudio ? audioEncodeArgs() : []),
-        ...segmentOutputArgs(s, run),
+        ...outputArgs(s, run),
       ],
     },
   }
@@ -211,7 +236,7 @@ function rpicamPipeline(s: CaptureSettings, run: PipelineRunOptions): CapturePip
         '-c:v',
         'copy',
         ...(s.hasAudio ? audioEncodeArgs() : []),
-        ...segmentOutputArgs(s, run),
+        ...outputArgs(s, run),
       ],
     },
   }

@@ -3,6 +3,8 @@ import { Lpcm16Microphone } from '../audio/lpcm16-microphone.js'
 import type { Microphone } from '../audio/microphone.js'
 import { SimulatedMicrophone } from '../audio/simulated-microphone.js'
 import type { AgentConfig } from '../config/agent-config.js'
+import type { LiveConfig } from '../live/live-config.js'
+import { RtpVideoTap } from '../live/rtp-video-tap.js'
 import type { AgentMediaDeps } from './agent-media.js'
 import type { MediaConfig } from './media-config.js'
 import { MediaService } from './media-service.js'
@@ -28,8 +30,17 @@ export function simulatedMediaConfig(config: AgentConfig): MediaConfig {
   }
 }
 
-/** The agent's media collaborators for a config: the MediaService factory and the configured microphone. */
+/** The live config `--simulate` runs with: the simulated speaker (a WAV file in the data folder). */
+export function simulatedLiveConfig(config: AgentConfig): LiveConfig {
+  return { ...config.live, speaker: { ...config.live.speaker, source: 'simulated' } }
+}
+
+/**
+ * The agent's media collaborators for a config: the MediaService factory, the configured microphone and,
+ * when live view is on, the tap the camera pipeline also writes its video to.
+ */
 export function createMediaDeps(config: AgentConfig): AgentMediaDeps {
+  const liveTap = config.live.enabled && config.media.enabled ? new RtpVideoTap() : undefined
   const media = config.media
   const mic = media.microphone
   const microphone: Microphone | undefined = !mic.enabled
@@ -46,7 +57,9 @@ export function createMediaDeps(config: AgentConfig): AgentMediaDeps {
           restartDelayMs: mic.restartDelayMs,
         })
   return {
-    service: (ports) => new MediaService({ config: media, dataDir: config.dataDir, ports }),
+    service: (ports) =>
+      new MediaService({ config: media, dataDir: config.dataDir, ports, liveRtpPort: () => liveTap?.port }),
     ...(microphone ? { microphone } : {}),
+    ...(liveTap ? { liveTap } : {}),
   }
 }

@@ -27,6 +27,8 @@ export interface MediaServiceDeps {
   readonly ports: MediaPorts
   /** Replaces the ffmpeg camera (tests). */
   readonly camera?: CameraCapture
+  /** The live view's tap port (agent/live/rtp-video-tap.ts), read at each camera (re)start. */
+  readonly liveRtpPort?: () => number | undefined
 }
 
 /** Counters of the media side. */
@@ -76,7 +78,13 @@ export class MediaService {
     this.#camera =
       deps.camera ??
       new FfmpegCameraCapture({
-        pipeline: () => buildCapturePipeline(config, { segmentStartNumber: this.ring.nextIndex() }),
+        pipeline: () => {
+          const liveRtpPort = deps.liveRtpPort?.()
+          return buildCapturePipeline(config, {
+            segmentStartNumber: this.ring.nextIndex(),
+            ...(liveRtpPort === undefined ? {} : { liveRtpPort }),
+          })
+        },
         events: { onFailure: (err) => deps.ports.onError(err, 'camera') },
       })
     this.#recorder = new FfmpegClipRecorder({

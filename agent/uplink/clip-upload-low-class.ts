@@ -27,6 +27,8 @@ export interface ClipUploadLowClassDeps {
   readonly minIntervalMs?: number
   /** Pause of the whole upload after a transient refusal (the sender pumps again after its retry delay). */
   readonly retryDelayMs?: number
+  /** While true no chunk goes (a live view uses the uplink); the owner pumps the sender when it turns false. */
+  readonly isPaused?: () => boolean
 }
 
 /**
@@ -40,6 +42,7 @@ export class ClipUploadLowClass implements LowClassSource {
   constructor(private readonly deps: ClipUploadLowClassDeps) {}
 
   async next(): Promise<LowClassUnit | undefined> {
+    if (this.deps.isPaused?.()) return undefined
     const waitMs = this.#lastAtMs + (this.deps.minIntervalMs ?? 0) - Date.now()
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
     const next = await this.deps.uploads.next()

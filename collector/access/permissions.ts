@@ -16,6 +16,7 @@ export type Permission =
   | 'session:end'
   | 'metrics:read'
   | 'api-docs:read'
+  | 'live:watch'
 
 /** What a route needs: a permission, or nothing at all. */
 export type RouteRule = Permission | 'public'
@@ -40,6 +41,8 @@ const viewerGrants: readonly Permission[] = [
   'events:read',
   'settings:read',
   'session:end',
+  // Watching a live view; who may start one and talk is the live config's (live.startRole, live.talkRole).
+  'live:watch',
 ]
 /** An owner also changes settings and reads the dead letters. */
 const ownerGrants: readonly Permission[] = [...viewerGrants, 'dead-letters:read', 'settings:write']

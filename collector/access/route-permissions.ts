@@ -35,6 +35,12 @@ export const routePermissions = {
   'GET /api/settings': 'settings:read',
   'PUT /api/settings': 'settings:write',
   'POST /api/settings/test-notification': 'settings:write',
+  // Live view signalling (collector/live/live-routes.ts); starting and talking are checked by role there.
+  'POST /api/live/:deviceId/viewers': 'live:watch',
+  'POST /api/live/viewers/:viewerId/answer': 'live:watch',
+  'POST /api/live/viewers/:viewerId/talk': 'live:watch',
+  'POST /api/live/viewers/:viewerId/keepalive': 'live:watch',
+  'DELETE /api/live/viewers/:viewerId': 'live:watch',
   // The dashboard's OpenAPI document, alert links (redirects into the app) and the web app's static files.
   'GET /api/openapi.json': 'api-docs:read',
   'GET /events/:id': 'public',

@@ -75,7 +75,6 @@ export function createConnectAuthenticator(
       deps.onRejected('auth_failed', { clientId: client.id })
       return connack.badCredentials
     }
-    deps.limiter.succeeded(username)
     return login
   }
 
@@ -111,6 +110,7 @@ export function createConnectAuthenticator(
       deps.onRejected('session_limit', { clientId: client.id })
       return connack.serverUnavailable
     }
+    deps.limiter.succeeded(clientAddress(client), owner)
     deps.onEvicted(admission.evicted)
     conn?.setSession(admission.sessionPresent, admission.receipts)
     const disconnected = (): void => deps.sessions.disconnected(client.id, client, deps.now())

@@ -39,7 +39,14 @@ export interface DoorbellBrokerDeps {
   readonly maxQueuedItems: number
   /** A device's presence changed (status topic, or its last will). */
   readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
+  /** A device published on its live topic (live-view signalling). */
+  readonly onLiveSignal?: (deviceId: string, payload: Buffer) => void
   readonly now?: () => number
+  /**
+   * aedes' message bus and persistence; default in memory (one node). A fleet passes Redis-backed ones
+   * (collector/fleet/redis-broker-engines.ts) so the brokers of every node act as one.
+   */
+  readonly engines?: { readonly mq: unknown; readonly persistence: unknown }
 }
 
 type AuthError = Error & { returnCode: number }
@@ -109,9 +116,11 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     now,
     onRejected: deps.onRejected,
     onPresence: deps.onPresence,
+    onLiveSignal: deps.onLiveSignal ?? (() => undefined),
     drop,
   })
   const aedes = await Aedes.createBroker({
+    ...(deps.engines ? { mq: deps.engines.mq as never, persistence: deps.engines.persistence } : {}),
     connectTimeout: deps.connectTimeoutMs,
     preConnect(client, packet, callback) {
       // MQTT-3.1.3-8: an empty client id requires clean session; aedes would invent an id instead.

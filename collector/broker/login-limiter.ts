@@ -73,34 +73,49 @@ class FailureTable {
 
 /**
  * Limits failed logins per client address (IPv6: per /64) and per claimed identity, never the right
- * secret from a clean address. An address past its free failures is backed off: its connections are
- * closed at accept until the backoff ends. An identity past its free failures is backed off too, but
- * that only stops addresses that have themselves failed recently: the genuine device, whose address has
- * not, is still checked and let in while a crowd of addresses guesses its secret. Secrets are 256 random
- * bits, so the limits are not what keeps them safe; they bound what a flood costs and what it logs.
+ * secret from an address that has logged in recently. An address past its free failures is backed off:
+ * its connections are closed at accept until the backoff ends. An identity past its free failures is
+ * backed off too, but that only stops addresses that have themselves failed. Either way an address with a
+ * successful login in the last `forgetAfterMs` is still checked: a household behind one NAT keeps its
+ * doorbell when a second device with a stale secret retries for ever, or when a crowd guesses the
+ * doorbell's secret from that address. Secrets are 256 random bits and a check costs microseconds, so the
+ * limits are not what keeps secrets safe; they bound what a flood costs (a TLS handshake, a legacy scrypt
+ * check) and what it logs.
  */
 export class LoginLimiter {
+  readonly #options: LoginLimitOptions
   readonly #byAddress: FailureTable
   readonly #byIdentity: FailureTable
+  /** Address groups with a successful login, and when; oldest first. */
+  readonly #goodAddresses = new Map<string, number>()
   readonly #now: () => number
 
   constructor(options: LoginLimitOptions, now: () => number = Date.now) {
+    this.#options = options
     this.#byAddress = new FailureTable(options)
     this.#byIdentity = new FailureTable(options)
     this.#now = now
   }
 
-  /** True while logins from this address are refused unchecked. */
+  /** True while connections from this address are closed unchecked. */
   isAddressBlocked(address: string | undefined): boolean {
-    return this.#byAddress.isBlocked(addressGroup(address), this.#now())
+    const key = addressGroup(address)
+    const nowMs = this.#now()
+    return this.#byAddress.isBlocked(key, nowMs) && !this.#isGood(key, nowMs)
   }
 
   /** True when a login for identity from address must be refused unchecked. */
   isRefused(address: string | undefined, identity: string): boolean {
     const key = addressGroup(address)
     const nowMs = this.#now()
+    if (this.#isGood(key, nowMs)) return false
     if (this.#byAddress.isBlocked(key, nowMs)) return true
     return this.#byIdentity.isBlocked(identity, nowMs) && this.#byAddress.hasFailed(key, nowMs)
+  }
+
+  #isGood(key: string, nowMs: number): boolean {
+    const atMs = this.#goodAddresses.get(key)
+    return atMs !== undefined && nowMs - atMs <= this.#options.forgetAfterMs
   }
 
   /** Counts a failed login. */
@@ -110,8 +125,14 @@ export class LoginLimiter {
     this.#byIdentity.fail(identity, nowMs)
   }
 
-  /** A login succeeded: the identity's failures are forgotten (the address's are not). */
-  succeeded(identity: string): void {
+  /** A login succeeded: the identity's failures are forgotten, the address counts as good for a while. */
+  succeeded(address: string | undefined, identity: string): void {
     this.#byIdentity.forget(identity)
+    const key = addressGroup(address)
+    this.#goodAddresses.delete(key)
+    this.#goodAddresses.set(key, this.#now())
+    if (this.#goodAddresses.size > this.#options.maxTrackedKeys) {
+      this.#goodAddresses.delete(this.#goodAddresses.keys().next().value as string)
+    }
   }
 }

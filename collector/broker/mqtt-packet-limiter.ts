@@ -8,6 +8,7 @@ import {
   isMqttString,
   packetType,
 } from './mqtt-conformance.js'
+import { PacketIdLedger, type Qos2Receipts } from './packet-id-ledger.js'
 import type { PacketHandler } from './packet-scanner.js'
 import { PacketScanner } from './packet-scanner.js'
 import type { PreAuthBudget, PreAuthConnection, PreAuthRefusal } from './pre-auth-budget.js'
@@ -32,25 +33,9 @@ export interface MqttPacketLimiterOptions {
   readonly remoteAddress?: string | undefined
 }
 
-/** QoS 2 packet ids a client sent, awaiting or past their PUBREL; a persistent session keeps it. */
-export interface Qos2Receipts {
-  readonly awaiting: Set<number>
-  readonly released: Set<number>
-}
-
-/** Released ids kept to recognise a PUBREL resent after a lost PUBCOMP (MQTT-4.4.0-1). */
-const maxReleasedIds = 1024
-
-/** An outgoing packet id: awaiting PUBACK (QoS 1), PUBREC or PUBCOMP (QoS 2). */
-enum Awaiting {
-  Puback = 1,
-  Pubrec = 2,
-  Pubcomp = 3,
-}
-
-/** A new, empty set of QoS 2 receipts. */
-export function newQos2Receipts(): Qos2Receipts {
-  return { awaiting: new Set(), released: new Set() }
+/** A big-endian 16-bit field (MQTT 1.5.2), read without Buffer's bounds-checked helper on the hot path. */
+function uint16(buf: Buffer, at: number): number {
+  return ((buf[at] as number) << 8) | (buf[at + 1] as number)
 }
 
 /**
@@ -69,13 +54,14 @@ export class MqttPacketLimiter extends Duplex {
   readonly #options: MqttPacketLimiterOptions
   readonly #in: PacketScanner<LimiterRefusal>
   readonly #out: PacketScanner<LimiterRefusal>
-  readonly #awaitingAck = new Map<number, Awaiting>()
-  #qos2: Qos2Receipts = newQos2Receipts()
+  readonly #ids = new PacketIdLedger()
   #preAuth: PreAuthConnection | undefined
   #connect: ConnectSummary | undefined
   #sessionPresent: boolean | undefined
   #isAuthenticated = false
   #isConnectSeen = false
+  /** The chunk #scanOut is writing, while a CONNACK may still need its flags set. */
+  #outChunk: Buffer | undefined
 
   constructor(socket: Duplex, options: MqttPacketLimiterOptions) {
     super({ allowHalfOpen: false })
@@ -126,9 +112,7 @@ export class MqttPacketLimiter extends Duplex {
   /** The session-present flag the coming CONNACK 0 must carry; also hands over the session's receipts. */
   setSession(isPresent: boolean, receipts: Qos2Receipts): void {
     this.#sessionPresent = isPresent
-    // QoS 2 PUBLISHes pipelined behind the CONNECT were noted before the session was known.
-    for (const id of this.#qos2.awaiting) receipts.awaiting.add(id)
-    this.#qos2 = receipts
+    this.#ids.adopt(receipts)
   }
 
   #preAuthMaxBytes(): number {
@@ -142,36 +126,37 @@ export class MqttPacketLimiter extends Duplex {
         if (refusal) return refusal
         const type = typeByte >> 4
         // The first packet is CONNECT, and only the first (MQTT-3.1.0-1, -2).
-        if ((type === packetType.connect) === this.#isConnectSeen) {
-          return 'unexpected_packet'
-        }
+        if ((type === packetType.connect) === this.#isConnectSeen) return 'unexpected_packet'
         switch (type) {
           case packetType.connect:
             this.#isConnectSeen = true
-            return length
+            return true
           case packetType.publish:
-            return length < 2 ? 'malformed_packet' : 2
+            return length < 2 ? 'malformed_packet' : true
           case packetType.puback:
           case packetType.pubrec:
           case packetType.pubrel:
           case packetType.pubcomp:
-            return length === 2 ? 2 : 'malformed_packet'
+            return length === 2 ? true : 'malformed_packet'
           case packetType.subscribe:
           case packetType.unsubscribe:
-            return length
+            return length < 2 ? 'malformed_packet' : true
           default:
-            return length === 0 ? 0 : 'malformed_packet'
+            return length === 0 ? false : 'malformed_packet'
         }
       },
-      inspect: (typeByte, length, head) => {
+      inspect: (typeByte, length, buf, start, available) => {
         const type = typeByte >> 4
-        if (type === packetType.connect) return this.#inspectConnect(head)
-        if (type === packetType.publish) return this.#inspectPublish(typeByte, length, head)
-        if (type === packetType.subscribe || type === packetType.unsubscribe) {
-          const refusal = checkSubscription(head, type === packetType.subscribe)
-          return refusal === 'malformed' ? 'malformed_packet' : refusal
-        }
-        return this.#inspectAck(type, head.readUInt16BE(0))
+        if (type === packetType.publish) return this.#inspectPublish(typeByte, length, buf, start, available)
+        // An acknowledgement (2 bytes, its packet id); CONNECT (once per connection), SUBSCRIBE and
+        // UNSUBSCRIBE (rare): the whole body.
+        if (available < length) return length
+        if (type >= packetType.puback && type <= packetType.pubcomp)
+          return this.#inspectAck(type, uint16(buf, start))
+        const body = buf.subarray(start, start + length)
+        if (type === packetType.connect) return this.#inspectConnect(body)
+        const refusal = checkSubscription(body, type === packetType.subscribe)
+        return refusal === 'malformed' ? 'malformed_packet' : refusal
       },
     }
   }
@@ -186,72 +171,59 @@ export class MqttPacketLimiter extends Duplex {
     return checked.refusal
   }
 
-  #inspectPublish(typeByte: number, length: number, head: Buffer): LimiterRefusal | number | undefined {
+  /** Only the topic and packet id of a PUBLISH are read, never its payload. */
+  #inspectPublish(
+    typeByte: number,
+    length: number,
+    buf: Buffer,
+    start: number,
+    available: number,
+  ): LimiterRefusal | number | undefined {
+    if (available < 2) return 2
     const qos = (typeByte >> 1) & 3
-    const need = 2 + head.readUInt16BE(0) + (qos > 0 ? 2 : 0)
+    const topicEnd = start + 2 + uint16(buf, start)
+    const need = topicEnd - start + (qos > 0 ? 2 : 0)
     if (need > length) return 'malformed_packet'
-    if (head.length < need) return need
-    if (!isMqttString(head, 2, need - (qos > 0 ? 2 : 0))) return 'bad_utf8'
+    if (available < need) return need
+    if (!isMqttString(buf, start + 2, topicEnd)) return 'bad_utf8'
     if (qos === 0) return undefined
-    const id = head.readUInt16BE(need - 2)
+    const id = uint16(buf, topicEnd)
     // A QoS 1 or 2 PUBLISH carries a non-zero packet identifier (MQTT-2.3.1-1).
     if (id === 0) return 'packet_id_zero'
-    if (qos === 2) {
-      this.#qos2.awaiting.add(id)
-      this.#qos2.released.delete(id)
-    }
+    if (qos === 2) this.#ids.receivedQos2(id)
     return undefined
   }
 
   #inspectAck(type: number, id: number): LimiterRefusal | undefined {
     if (id === 0) return 'packet_id_zero'
-    const awaiting = this.#awaitingAck.get(id)
-    switch (type) {
-      case packetType.puback:
-        if (awaiting !== Awaiting.Puback) return 'unsolicited_ack'
-        this.#awaitingAck.delete(id)
-        return undefined
-      case packetType.pubrec:
-        return awaiting === Awaiting.Pubrec || awaiting === Awaiting.Pubcomp ? undefined : 'unsolicited_ack'
-      case packetType.pubcomp:
-        if (awaiting !== Awaiting.Pubcomp) return 'unsolicited_ack'
-        this.#awaitingAck.delete(id)
-        return undefined
-      default: {
-        const { awaiting: pending, released } = this.#qos2
-        if (released.has(id)) return undefined
-        if (!pending.delete(id)) return 'unsolicited_ack'
-        released.add(id)
-        if (released.size > maxReleasedIds) released.delete(released.values().next().value as number)
-        return undefined
-      }
-    }
+    return this.#ids.isExpectedAck(type, id) ? undefined : 'unsolicited_ack'
   }
 
   #outbound(): PacketHandler<LimiterRefusal> {
     return {
-      onHeader: (typeByte, length) => {
+      onHeader: (typeByte) => {
         const type = typeByte >> 4
-        if (type === packetType.connack) return Math.min(length, 2)
-        if (type === packetType.pubrel) return 2
-        if (type === packetType.publish && (typeByte >> 1) & 3) return 2
-        return 0
+        return (
+          type === packetType.connack ||
+          type === packetType.pubrel ||
+          (type === packetType.publish && (typeByte & 0x06) !== 0)
+        )
       },
-      inspect: (typeByte, length, head) => {
+      inspect: (typeByte, length, buf, start, available) => {
         const type = typeByte >> 4
+        if (available < 2) return length < 2 ? undefined : 2
         if (type === packetType.connack) {
-          if (head[1] === 0) this.#authenticated()
+          if (buf[start + 1] === 0) this.#authenticated()
           return undefined
         }
         if (type === packetType.pubrel) {
-          this.#awaitingAck.set(head.readUInt16BE(0), Awaiting.Pubcomp)
+          this.#ids.sentPubrel(uint16(buf, start))
           return undefined
         }
-        const need = 2 + head.readUInt16BE(0) + 2
-        if (need > length) return undefined
-        if (head.length < need) return need
-        const qos = (typeByte >> 1) & 3
-        this.#awaitingAck.set(head.readUInt16BE(need - 2), qos === 1 ? Awaiting.Puback : Awaiting.Pubrec)
+        const idAt = start + 2 + uint16(buf, start)
+        if (idAt + 2 - start > length) return undefined
+        if (idAt + 2 - start > available) return idAt + 2 - start
+        this.#ids.sentPublish(uint16(buf, idAt), (typeByte & 0x06) === 0x02 ? 1 : 2)
         return undefined
       },
     }
@@ -259,14 +231,28 @@ export class MqttPacketLimiter extends Duplex {
 
   /** Scans an outgoing chunk; a CONNACK's flags byte is rewritten in a copy when the session says so. */
   #scanOut(chunk: Buffer): Buffer {
-    let out = chunk
-    this.#out.scan(chunk, (index) => {
-      if (this.#out.typeByte >> 4 !== packetType.connack || this.#sessionPresent === undefined) return
-      if (out === chunk) out = Buffer.from(chunk)
-      out[index] = this.#sessionPresent ? 1 : 0
-      this.#sessionPresent = undefined
-    })
+    if (this.#isAuthenticated) {
+      this.#out.scan(chunk)
+      return chunk
+    }
+    this.#outChunk = chunk
+    this.#out.scan(chunk, this.#rewriteConnack)
+    const out = this.#outChunk
+    this.#outChunk = undefined
     return out
+  }
+
+  /** Sets the session-present flag (MQTT-3.2.2-2) at index of the chunk #scanOut is writing. */
+  readonly #rewriteConnack = (index: number): void => {
+    const chunk = this.#outChunk
+    if (!chunk || this.#out.typeByte >> 4 !== packetType.connack || this.#sessionPresent === undefined) return
+    // mqtt-packet writes shared constant buffers: change a copy.
+    const copy = Buffer.from(chunk)
+    // Raised, never lowered: aedes says present when it restored the session's subscriptions, which in a
+    // fleet may have been made on another node (Redis) that this node's session table never saw.
+    copy[index] = this.#sessionPresent || (chunk[index] ?? 0) & 1 ? 1 : 0
+    this.#outChunk = copy
+    this.#sessionPresent = undefined
   }
 
   #authenticated(): void {

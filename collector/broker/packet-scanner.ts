@@ -1,19 +1,25 @@
 /**
  * Follows MQTT packet boundaries through a byte stream without buffering packets: it reads each fixed
- * header (MQTT 3.1.1 section 2.2) and copies out only the first `need` body bytes a packet's inspector
- * asks for (a topic and packet id, a CONNECT), however the stream is chunked. Used in both directions
- * by the front door (MqttPacketLimiter).
+ * header (MQTT 3.1.1 section 2.2) and shows a packet's inspector the first bytes of its body. When those
+ * bytes are in one chunk, as nearly always, the inspector reads them where they are; only a head split
+ * across chunks is copied. Used in both directions by the front door (MqttPacketLimiter).
  */
 
 /** What the scanner asks of its owner for each packet. */
 export interface PacketHandler<R> {
-  /** A fixed header is complete: refusal, or how many body bytes to collect for inspect (0: none). */
-  onHeader(typeByte: number, length: number): R | number
+  /** A fixed header is complete: a refusal, true to inspect the body's first bytes, false to pass it. */
+  onHeader(typeByte: number, length: number): R | boolean
   /**
-   * The collected bytes are there: refusal; or a larger byte count when a first look says how much more
-   * is needed (a PUBLISH's topic length); or undefined when done with this packet.
+   * Bytes [start, start + available) of buf are the first of the body (available >= 1, or 0 for an empty
+   * body): a refusal; or how many body bytes it needs when available is not enough; or undefined, done.
    */
-  inspect(typeByte: number, length: number, head: Buffer): R | number | undefined
+  inspect(
+    typeByte: number,
+    length: number,
+    buf: Buffer,
+    start: number,
+    available: number,
+  ): R | number | undefined
 }
 
 enum State {
@@ -34,6 +40,7 @@ export class PacketScanner<R extends string> {
   #multiplier = 1
   #lengthBytes = 0
   #bodyLeft = 0
+  /** Body bytes the inspector still waits for (0: not inspecting), and those copied so far. */
   #need = 0
   #collected = 0
   #head = Buffer.allocUnsafe(64)
@@ -67,25 +74,27 @@ export class PacketScanner<R extends string> {
    */
   scan(chunk: Buffer, onBodyStart?: (index: number) => void): R | undefined {
     let i = 0
-    while (i < chunk.length) {
+    const end = chunk.length
+    while (i < end) {
       if (this.#state === State.Body) {
-        if (onBodyStart && this.#bodyLeft === this.#length) onBodyStart(i)
-        const available = Math.min(this.#bodyLeft, chunk.length - i)
-        if (this.#need > this.#collected) {
-          const take = Math.min(this.#need - this.#collected, available)
+        if (onBodyStart && this.#bodyLeft === this.#length && this.#collected === 0) onBodyStart(i)
+        if (this.#need > 0) {
+          const take = Math.min(this.#need - this.#collected, this.#bodyLeft, end - i)
+          this.#grow(this.#collected + take)
           chunk.copy(this.#head, this.#collected, i, i + take)
           this.#collected += take
           this.#bodyLeft -= take
           i += take
-          if (this.#collected === this.#need) {
-            const refusal = this.#inspect()
+          if (this.#collected >= this.#need) {
+            const refusal = this.#inspect(this.#head, 0, this.#collected)
             if (refusal !== undefined) return refusal
           }
         } else {
-          this.#bodyLeft -= available
-          i += available
+          const take = Math.min(this.#bodyLeft, end - i)
+          this.#bodyLeft -= take
+          i += take
         }
-        if (this.#bodyLeft === 0 && this.#need <= this.#collected) this.#state = State.Type
+        if (this.#bodyLeft === 0 && this.#need === 0) this.#state = State.Type
         continue
       }
       const byte = chunk[i] as number
@@ -107,41 +116,53 @@ export class PacketScanner<R extends string> {
         if (this.#lengthBytes >= 4) return this.#badLength
         continue
       }
-      const refusal = this.#startBody()
-      if (refusal !== undefined) return refusal
-    }
-    return undefined
-  }
-
-  #startBody(): R | undefined {
-    const need = this.#handler.onHeader(this.#type, this.#length)
-    if (typeof need !== 'number') return need
-    this.#bodyLeft = this.#length
-    this.#collected = 0
-    this.#setNeed(need)
-    this.#state = State.Body
-    if (this.#length === 0) this.#state = State.Type
-    return undefined
-  }
-
-  #setNeed(need: number): void {
-    this.#need = need
-    if (this.#head.length >= need) return
-    const grown = Buffer.allocUnsafe(Math.max(need, this.#head.length * 2))
-    this.#head.copy(grown, 0, 0, this.#collected)
-    this.#head = grown
-  }
-
-  #inspect(): R | undefined {
-    const next = this.#handler.inspect(this.#type, this.#length, this.#head.subarray(0, this.#collected))
-    if (next === undefined) {
+      const wants = this.#handler.onHeader(this.#type, this.#length)
+      if (typeof wants !== 'boolean') return wants
+      this.#bodyLeft = this.#length
       this.#need = 0
       this.#collected = 0
-      return undefined
+      this.#state = this.#length === 0 ? State.Type : State.Body
+      if (onBodyStart && this.#length > 0 && i < end) onBodyStart(i)
+      if (!wants) continue
+      // In place when the head is in this chunk; copied (above) only when it is split.
+      const available = Math.min(this.#length, end - i)
+      const refusal = this.#inspect(chunk, i, available)
+      if (refusal !== undefined) return refusal
+      if (this.#need > 0) {
+        i += available
+        continue
+      }
+      const take = Math.min(this.#bodyLeft, end - i)
+      this.#bodyLeft -= take
+      i += take
+      if (this.#bodyLeft === 0) this.#state = State.Type
     }
-    if (typeof next !== 'number') return next
-    this.#setNeed(next)
-    if (next <= this.#collected) return this.#inspect()
     return undefined
+  }
+
+  /** Runs the inspector; leaves #need > 0 when it waits for more bytes. */
+  #inspect(buf: Buffer, start: number, available: number): R | undefined {
+    const next = this.#handler.inspect(this.#type, this.#length, buf, start, available)
+    if (typeof next !== 'number') {
+      this.#need = 0
+      this.#collected = 0
+      return next
+    }
+    if (buf !== this.#head) {
+      // The head is split: copy what this chunk has, the rest arrives in the next ones.
+      this.#grow(next)
+      buf.copy(this.#head, 0, start, start + available)
+      this.#collected = available
+      this.#bodyLeft -= available
+    }
+    this.#need = next
+    return undefined
+  }
+
+  #grow(bytes: number): void {
+    if (this.#head.length >= bytes) return
+    const grown = Buffer.allocUnsafe(Math.max(bytes, this.#head.length * 2))
+    this.#head.copy(grown, 0, 0, this.#collected)
+    this.#head = grown
   }
 }

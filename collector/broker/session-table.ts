@@ -1,4 +1,4 @@
-import { newQos2Receipts, type Qos2Receipts } from './mqtt-packet-limiter.js'
+import { newQos2Receipts, type Qos2Receipts } from './packet-id-ledger.js'
 
 /** Bounds on sessions (limits.sessions in the config). */
 export interface SessionLimits {

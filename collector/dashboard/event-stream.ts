@@ -3,7 +3,14 @@ import type { StoredEvent } from '../store/event-store.js'
 import { summarizeEvent } from './event-summary.js'
 
 /** Types pushed live to the timeline (readings and health stay in the charts). */
-const liveTypes = new Set(['button.press', 'motion', 'snapshot', 'clip.manifest'])
+const liveTypes = new Set([
+  'button.press',
+  'motion',
+  'snapshot',
+  'clip.manifest',
+  'live.started',
+  'live.ended',
+])
 
 /**
  * Server-Sent Events hub (issue 6): each stored press, motion, snapshot or clip manifest is written to every

@@ -3,6 +3,7 @@ import type { ClipResendReport } from '../clips/clip-recovery.js'
 import type { ForwardOutcome } from '../forwarding/forward-dispatcher.js'
 import type { CommitResult } from '../ingest/group-commit-writer.js'
 import type { RejectReason } from '../ingest/ingest-item.js'
+import type { LiveEvent } from '../live/live-service.js'
 import type { StoredEvent } from '../store/event-store.js'
 
 /**
@@ -10,7 +11,7 @@ import type { StoredEvent } from '../store/event-store.js'
  * what the extensions report, and the facts extensions react to (`stored`, `committed`, `presence`).
  * Core modules never log; main.ts decides what to log from these.
  */
-export type CollectorEvent = CoreEvent | AlertEvent
+export type CollectorEvent = CoreEvent | AlertEvent | LiveEvent
 
 /** What the core and the clip extensions report. */
 export type CoreEvent =
@@ -24,6 +25,8 @@ export type CoreEvent =
   | { readonly kind: 'client_disconnected'; readonly clientId: string }
   | { readonly kind: 'client_error'; readonly clientId: string; readonly err: Error }
   | { readonly kind: 'presence'; readonly deviceId: string; readonly state: 'online' | 'offline' }
+  /** A device published on its live topic (live-view signalling, collector/live/): volatile, never stored. */
+  | { readonly kind: 'live_signal'; readonly deviceId: string; readonly payload: Buffer }
   /** The device registry changed on disk (admin CLI); the devices that may connect now. */
   | { readonly kind: 'registry_changed'; readonly enabledDeviceIds: readonly string[] }
   /** A read-only service user (e.g. Home Assistant) subscribed; filters are the ones granted. */

@@ -67,6 +67,31 @@ export function logCollectorEvent(log: Logger, event: CollectorEvent): void {
     case 'task_failed':
       log.warn({ err: event.err, task: event.task }, 'background task failed')
       break
+    case 'live_signal':
+      break
+    case 'live_started':
+      log.info(
+        { deviceId: event.deviceId, sessionId: event.sessionId, startedBy: event.startedBy },
+        'live view started',
+      )
+      break
+    case 'live_ended':
+      log.info(
+        {
+          deviceId: event.deviceId,
+          sessionId: event.sessionId,
+          reason: event.reason,
+          durationMs: event.durationMs,
+        },
+        'live view ended',
+      )
+      break
+    case 'live_refused':
+      log.debug({ code: event.code, detail: event.detail }, 'live view request refused')
+      break
+    case 'live_failed':
+      log.warn({ err: event.err, deviceId: event.deviceId }, 'live view task failed')
+      break
     default:
       logAlertEvent(log, event)
   }

@@ -1,9 +1,11 @@
 import { DoorbellError, isDoorbellError } from '../../shared/errors.js'
 import {
+  collectorOnlyTypes,
   decodeChunk,
   decodeEvent,
   type Envelope,
   isBatchableClass,
+  liveSignalTypes,
   maxBatchBytes,
   maxBatchItems,
   type ParsedTopic,
@@ -58,7 +60,11 @@ function checkTopic(envelope: Envelope, topic: ParsedTopic): void {
       details: { field: 'class', id: envelope.id },
     })
   }
-  if (envelope.type === 'clip.chunk' || envelope.type === 'ack' || envelope.type === 'command') {
+  if (
+    envelope.type === 'clip.chunk' ||
+    collectorOnlyTypes.has(envelope.type) ||
+    liveSignalTypes.has(envelope.type)
+  ) {
     throw new DoorbellError('PROTOCOL_MALFORMED', `type ${envelope.type} is not accepted in a batch`, {
       details: { field: 'type', id: envelope.id },
     })
@@ -82,7 +88,7 @@ export function decodePublish(topic: ParsedTopic, payload: Buffer, receivedAtMs:
   }
 }
 
-/** One envelope on an event topic; ack and command are the collector's own types. */
+/** One envelope on an event topic; ack, command and the live records are the collector's own types. */
 export function decodeEventPublish(
   topic: ParsedTopic,
   payload: Buffer,
@@ -90,7 +96,12 @@ export function decodeEventPublish(
 ): DecodedPublish {
   try {
     const envelope = decodeEvent(payload, topic)
-    if (envelope.type === 'ack' || envelope.type === 'command') {
+    if (liveSignalTypes.has(envelope.type)) {
+      throw new DoorbellError('PROTOCOL_MALFORMED', `type ${envelope.type} travels on the live topic only`, {
+        details: { field: 'type', id: envelope.id },
+      })
+    }
+    if (collectorOnlyTypes.has(envelope.type)) {
       throw new DoorbellError('PROTOCOL_MALFORMED', `type ${envelope.type} is sent by the collector only`, {
         details: { field: 'type', id: envelope.id },
       })

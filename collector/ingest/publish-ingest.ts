@@ -3,6 +3,7 @@ import type { TopicKind } from '../../shared/protocol/index.js'
 import { batchSteps } from './batch-ingest.js'
 import { chunkSteps } from './chunk-ingest.js'
 import { eventSteps } from './event-ingest.js'
+import { liveSteps } from './live-ingest.js'
 import {
   checkAccess,
   type InboundPublish,
@@ -27,6 +28,7 @@ const stepsByKind: Readonly<Record<TopicKind, readonly IngestStep[]>> = {
   status: statusSteps,
   ack: [refuseCollectorTopic],
   command: [refuseCollectorTopic],
+  live: liveSteps,
 }
 
 /** The ingest of the broker's authorizePublish hook. */

@@ -42,6 +42,8 @@ export interface IngestDeps {
   readonly onRejected: (reason: RejectReason, detail: { clientId?: string; deviceId?: string }) => void
   /** A device's presence changed (status topic, or its last will). */
   readonly onPresence: (deviceId: string, state: 'online' | 'offline') => void
+  /** A device's live-view signalling (its live topic): for the live extension, never stored. */
+  readonly onLiveSignal: (deviceId: string, payload: Buffer) => void
   /** Routes a publish nowhere: it is acknowledged to the device and reaches no subscriber. */
   readonly drop: (packet: PublishPacket) => void
 }

@@ -16,9 +16,9 @@ import { FileSessionStore } from '../dashboard/file-session-store.js'
 import { Homeowners } from '../dashboard/homeowners.js'
 import { LoginThrottle } from '../dashboard/login-throttle.js'
 import { FileUserSettingsStore } from '../dashboard/user-settings-store.js'
+import { type CollectorEngines, openCollectorEngines } from '../fleet/collector-engines.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import type { EventStore } from './event-store.js'
-import { LevelEventStore } from './level-event-store.js'
 
 /** Every kind of state the collector keeps, each behind its store. */
 export interface CollectorStores {
@@ -42,12 +42,17 @@ export interface CollectorStores {
   readonly discoveryState: DiscoveryStateStore
   /** Failed dashboard logins per account and per client address. */
   readonly loginThrottle: { readonly byUser: LoginThrottle; readonly byAddress: LoginThrottle }
-  /** Closes the stores that hold resources (the event store). */
+  /**
+   * aedes' message bus and persistence (sessions, offline queues, retained messages): absent on the
+   * embedded default (aedes keeps them in memory), on Redis in a fleet (docs/fleet.md).
+   */
+  readonly broker?: CollectorEngines['broker']
+  /** Closes the stores that hold resources (the event store, a fleet's pools). */
   close(): Promise<void>
 }
 
 /** Stores a caller brings instead of the default ones (tests: a clip store that injects faults). */
-export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close'>>
+export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' | 'broker'>>
 
 /**
  * Opens every store of the collector, the embedded engines by default: Level for events, files under
@@ -55,7 +60,13 @@ export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close'>>
  */
 export async function openCollectorStores(
   config: CollectorConfig,
-  options: { readonly quotas: Quotas; readonly now: () => number; readonly overrides?: StoreOverrides },
+  options: {
+    readonly quotas: Quotas
+    readonly now: () => number
+    readonly overrides?: StoreOverrides
+    /** Connection errors of a fleet's engines after start (an engine restarting); the pools recover by themselves. */
+    readonly onEngineError?: (err: Error) => void
+  },
 ): Promise<CollectorStores> {
   const dataDir = resolve(config.dataDir)
   try {
@@ -69,9 +80,14 @@ export async function openCollectorStores(
   const { quotas, now } = options
   const given = options.overrides ?? {}
   const alertsDir = join(dataDir, 'alerts')
-  const events =
-    given.events ??
-    (await LevelEventStore.open({ path: join(dataDir, 'events'), isSyncWrite: config.store.isSyncWrite }))
+  // store.engine picks the event store: Level in dataDir, or PostgreSQL (with Redis for the broker).
+  const engines = await openCollectorEngines(
+    config,
+    dataDir,
+    options.onEngineError ?? (() => {}),
+    given.events,
+  )
+  const events = engines.store
   const windowMs = quotas.loginFailures.windowMs
   return {
     dataDir,
@@ -95,6 +111,10 @@ export async function openCollectorStores(
       byUser: new LoginThrottle({ maxFailures: quotas.loginFailures.perAccount, windowMs }),
       byAddress: new LoginThrottle({ maxFailures: quotas.loginFailures.perAddress, windowMs }),
     },
-    close: () => events.close(),
+    ...(engines.broker ? { broker: engines.broker } : {}),
+    async close() {
+      await events.close()
+      await engines.close()
+    },
   }
 }

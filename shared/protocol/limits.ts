@@ -27,3 +27,5 @@ export const maxAckEnvelopeBytes = maxAckIds * (29 + 128) + 4 * KiB
 /** Largest MQTT packet the broker accepts: the biggest payload plus topic and fixed header. */
 export const maxPacketBytes =
   Math.max(maxSnapshotEnvelopeBytes, maxBatchBytes, maxChunkDataBytes + maxChunkHeaderBytes + 8) + 2 * KiB
+/** Largest SDP in live-view signalling (live.start's offer, live.answer): a few media sections fit in 4 KiB. */
+export const maxLiveSdpBytes = 12 * KiB

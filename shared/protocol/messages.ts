@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { EventClass } from './classes.js'
 import { ulidPattern } from './ids.js'
-import { maxAckIds, maxChunkDataBytes, maxSnapshotImageBytes } from './limits.js'
+import { maxAckIds, maxChunkDataBytes, maxLiveSdpBytes, maxSnapshotImageBytes } from './limits.js'
 
 /**
  * The payload schema of every protocol v1 message type, and the classes each type may travel in.
@@ -115,10 +115,46 @@ export const clipResendArgs = z.strictObject({
 /** Arguments of `clip.verified`: the clip the collector checked whole (size and sha256) and stored. */
 export const clipVerifiedArgs = z.strictObject({ clipId: eventId })
 
+/** The per-session secret of a live view: 32 random bytes, base64url. The device echoes it in every answer. */
+const liveToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected 43 base64url characters')
+const sdp = z.string().min(10).max(maxLiveSdpBytes)
+
+/** A STUN or TURN server the device may use to reach the collector (TURN credentials are time-limited). */
+export const liveIceServer = z.strictObject({
+  url: z
+    .string()
+    .max(256)
+    .regex(/^(stun|turn|turns):[^\s]+$/, 'expected a stun:, turn: or turns: URL'),
+  username: z.string().min(1).max(128).optional(),
+  credential: z.string().min(1).max(128).optional(),
+})
+
+/** One ICE server of a `live.start`. */
+export type LiveIceServer = z.output<typeof liveIceServer>
+
+/** Arguments of `live.start`: the collector's offer for one live session of this device. */
+export const liveStartArgs = z.strictObject({
+  sessionId: eventId,
+  token: liveToken,
+  /** The collector's SDP offer: it receives video and audio and sends talk audio. */
+  sdp,
+  /** Ceiling of the live stream (video and audio), kbit/s; the device adapts below it. */
+  maxBitrateKbps: z.number().int().min(32).max(20_000).optional(),
+  iceServers: z.array(liveIceServer).max(4).optional(),
+})
+
+/** Validated `live.start` arguments. */
+export type LiveStartArgs = z.output<typeof liveStartArgs>
+
+/** Arguments of `live.stop`: the session is over, stop sending now. */
+export const liveStopArgs = z.strictObject({ sessionId: eventId, token: liveToken })
+
 /** Commands whose args have a schema; the others take none. */
 const commandArgs: Partial<Record<string, z.ZodType>> = {
   'clip.resend': clipResendArgs,
   'clip.verified': clipVerifiedArgs,
+  'live.start': liveStartArgs,
+  'live.stop': liveStopArgs,
 }
 
 export const commandPayload = z
@@ -126,8 +162,18 @@ export const commandPayload = z
     /**
      * arm, disarm, snapshot, ping: asked by a person. clip.resend: the collector asks for a clip again
      * (chunks all arrived but the file failed its check); clip.verified: the collector holds the clip whole.
+     * live.start, live.stop: a live view begins (with the collector's offer) or ends (docs/live.md).
      */
-    name: z.enum(['arm', 'disarm', 'snapshot', 'ping', 'clip.resend', 'clip.verified']),
+    name: z.enum([
+      'arm',
+      'disarm',
+      'snapshot',
+      'ping',
+      'clip.resend',
+      'clip.verified',
+      'live.start',
+      'live.stop',
+    ]),
     args: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((payload, ctx) => {
@@ -144,6 +190,53 @@ export const clipUnavailablePayload = z.strictObject({
   clipId: eventId,
   /** The `clip.resend` attempt this answers. */
   attempt: z.number().int().positive(),
+})
+
+/** The device's answer to `live.start`, on its live topic; never stored, never in the outbox. */
+export const liveAnswerPayload = z.strictObject({ sessionId: eventId, token: liveToken, sdp })
+
+/** Why a device stopped (or never started) sending a live session. */
+export const liveStopReasons = [
+  'stopped',
+  'busy',
+  'camera-unavailable',
+  'bad-offer',
+  'expired',
+  'disconnected',
+  'max-length',
+  'failed',
+] as const
+
+/** The device stopped sending a live session by itself (or refused it), on its live topic. */
+export const liveStoppedPayload = z.strictObject({
+  sessionId: eventId,
+  token: liveToken,
+  reason: z.enum(liveStopReasons),
+})
+
+const userName = z.string().min(1).max(64)
+
+/** Recorded by the collector when a homeowner opens a live view of a device (the timeline shows it). */
+export const liveStartedPayload = z.strictObject({ sessionId: eventId, startedBy: userName })
+
+/** Recorded by the collector when a live session ends: who watched and for how long. */
+export const liveEndedPayload = z.strictObject({
+  sessionId: eventId,
+  startedBy: userName,
+  /** Everyone who watched, once each, in the order they joined. */
+  viewers: z.array(userName).max(64),
+  durationMs: nonNegativeInt,
+  /** Whether anyone talked to the door during the session. */
+  hasTalked: z.boolean(),
+  reason: z.enum([
+    'last-viewer-left',
+    'idle',
+    'max-length',
+    'device-stopped',
+    'device-offline',
+    'no-answer',
+    'shutdown',
+  ]),
 })
 
 export const ackPayload = z.strictObject({
@@ -171,7 +264,22 @@ export const messageTypes = {
   'clip.unavailable': { payload: clipUnavailablePayload, classes: ['medium'] },
   command: { payload: commandPayload, classes: ['high'] },
   ack: { payload: ackPayload, classes: ['high'] },
+  'live.answer': { payload: liveAnswerPayload, classes: ['high'] },
+  'live.stopped': { payload: liveStoppedPayload, classes: ['high'] },
+  'live.started': { payload: liveStartedPayload, classes: ['medium'] },
+  'live.ended': { payload: liveEndedPayload, classes: ['medium'] },
 } as const satisfies Record<string, { payload: z.ZodType; classes: readonly EventClass[] }>
+
+/** Types only the collector writes: a device publishing one on an event or batch topic is refused. */
+export const collectorOnlyTypes: ReadonlySet<string> = new Set([
+  'ack',
+  'command',
+  'live.started',
+  'live.ended',
+])
+
+/** Live signalling: accepted from a device on its live topic only, never stored. */
+export const liveSignalTypes: ReadonlySet<string> = new Set(['live.answer', 'live.stopped'])
 
 /** A protocol v1 message type name. */
 export type MessageType = keyof typeof messageTypes

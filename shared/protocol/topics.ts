@@ -10,6 +10,7 @@ import { isValidDeviceId } from './ids.js'
  *   status         device -> collector, retained presence (also the last will)
  *   ack            collector -> device, acknowledgement of durably stored ids
  *   command        collector -> device
+ *   live           device -> collector, live-view signalling (never stored, never in the outbox)
  */
 
 export const topicRoot = 'doorbell/v1'
@@ -18,7 +19,7 @@ export const topicRoot = 'doorbell/v1'
 export const homeAssistantPrefix = 'homeassistant'
 
 /** What a topic carries. */
-export type TopicKind = 'event' | 'batch' | 'chunk' | 'status' | 'ack' | 'command'
+export type TopicKind = 'event' | 'batch' | 'chunk' | 'status' | 'ack' | 'command' | 'live'
 
 /** A parsed topic. `eventClass` is present for event and batch topics. */
 export interface ParsedTopic {
@@ -60,6 +61,10 @@ export const topics = {
   command(deviceId: string): string {
     return `${topics.devicePrefix(deviceId)}/command`
   },
+  /** The device's live-view signalling (answer, stopped) to the collector: volatile, never stored. */
+  live(deviceId: string): string {
+    return `${topics.devicePrefix(deviceId)}/live`
+  },
   /** State of one Home Assistant entity of a device, published by the collector (never by a device). */
   homeAssistantState(deviceId: string, entity: string): string {
     return `${topics.devicePrefix(deviceId)}/ha/${entity}`
@@ -94,7 +99,10 @@ export function parseTopic(topic: string): ParsedTopic {
     }
     return { deviceId, kind, eventClass: eventClass as EventClass }
   }
-  if ((kind === 'chunk' || kind === 'status' || kind === 'ack' || kind === 'command') && parts.length === 4) {
+  if (
+    (kind === 'chunk' || kind === 'status' || kind === 'ack' || kind === 'command' || kind === 'live') &&
+    parts.length === 4
+  ) {
     return { deviceId, kind }
   }
   throw new DoorbellError(

@@ -36,6 +36,30 @@ describe('collector config', () => {
     expect(config.alerts).not.toHaveProperty('apiToken')
   })
 
+  it('has a default for every front-door limit and names the field of a bad one', () => {
+    const config = loadCollectorConfig(undefined, {})
+    expect(config.limits.login).toMatchObject({ freeFailures: 5, baseBackoffMs: 1000, maxBackoffMs: 60_000 })
+    expect(config.limits.preAuth).toEqual({
+      maxBytesPerConnection: 16 * 1024,
+      maxTotalBytes: 8 * 1024 * 1024,
+      maxConnectionsPerAddress: 64,
+    })
+    expect(config.limits.sessions).toEqual({
+      maxPerIdentity: 4,
+      maxQueuedMessages: 100,
+      offlineExpiryMs: 7 * 86_400_000,
+    })
+    expect(config.http).toMatchObject({ metricsAccess: 'operator', openApiAccess: 'operator' })
+    const err = configError(() =>
+      loadCollectorConfig(undefined, {
+        DOORBELL_LIMITS__SESSIONS__MAX_PER_IDENTITY: '0',
+        DOORBELL_HTTP__METRICS_ACCESS: 'everyone',
+      }),
+    )
+    const fields = (err.details.problems as { field: string }[]).map((p) => p.field).sort()
+    expect(fields).toEqual(['http.metricsAccess', 'limits.sessions.maxPerIdentity'])
+  })
+
   it('refuses a quiet-hours time zone Intl does not know, naming the field', () => {
     const file = join(dir.path, 'tz.yaml')
     writeFileSync(
@@ -45,5 +69,79 @@ describe('collector config', () => {
     const err = configError(() => loadCollectorConfig(file, {}))
     const problems = err.details.problems as { field: string; message: string }[]
     expect(problems.map((p) => p.field)).toEqual(['alerts.users.0.quietHours.timeZone'])
+  })
+})
+
+describe('collector config: store engine and fleet engines', () => {
+  const problemsOf = (env: Record<string, string>): Record<string, string> => {
+    const err = configError(() => loadCollectorConfig(undefined, env))
+    expect(err.code).toBe('CONFIG_INVALID')
+    const problems = err.details.problems as { field: string; message: string }[]
+    return Object.fromEntries(problems.map((p) => [p.field, p.message]))
+  }
+
+  it('stores in embedded Level by default, with no PostgreSQL or Redis', () => {
+    const config = loadCollectorConfig(undefined, {})
+    expect(config.store.engine).toBe('level')
+    expect(config.store.isSyncWrite).toBe(true)
+    expect(config.postgres.url).toBeUndefined()
+    expect(config.redis.url).toBeUndefined()
+  })
+
+  it('takes store: postgres as the short form of store.engine, with both URLs', () => {
+    const dir = tempDir('collector-config-fleet')
+    try {
+      const file = join(dir.path, 'fleet.yaml')
+      writeFileSync(
+        file,
+        'store: postgres\npostgres:\n  url: postgres://doorbell:pw@db:5432/doorbell\nredis:\n  url: redis://redis:6379\n',
+      )
+      const config = loadCollectorConfig(file, {})
+      expect(config.store).toMatchObject({ engine: 'postgres', isSyncWrite: true, maxBatchEvents: 2000 })
+      expect(config.postgres).toMatchObject({
+        url: 'postgres://doorbell:pw@db:5432/doorbell',
+        maxConnections: 10,
+      })
+      expect(config.redis.url).toBe('redis://redis:6379')
+    } finally {
+      dir.cleanup()
+    }
+  })
+
+  it('takes the engine and both URLs from the environment', () => {
+    const config = loadCollectorConfig(undefined, {
+      DOORBELL_STORE__ENGINE: 'postgres',
+      DOORBELL_POSTGRES__URL: 'postgresql://db/doorbell',
+      DOORBELL_REDIS__URL: 'rediss://:pw@redis:6380/2',
+    })
+    expect(config.store.engine).toBe('postgres')
+    expect(config.postgres.url).toBe('postgresql://db/doorbell')
+  })
+
+  it('names postgres.url and redis.url when store is postgres without them, beside other problems', () => {
+    const problems = problemsOf({ DOORBELL_STORE__ENGINE: 'postgres', DOORBELL_RETENTION_DAYS__LOW: '-1' })
+    expect(Object.keys(problems).sort()).toEqual(['postgres.url', 'redis.url', 'retentionDays.low'])
+    expect(problems['postgres.url']).toMatch(/required when store.engine is postgres/)
+    expect(problems['redis.url']).toMatch(/required when store.engine is postgres/)
+  })
+
+  it('names the field of a bad URL, with the scheme it expects', () => {
+    const problems = problemsOf({
+      DOORBELL_STORE__ENGINE: 'postgres',
+      DOORBELL_POSTGRES__URL: 'mysql://db/doorbell',
+      DOORBELL_REDIS__URL: 'not a url',
+    })
+    expect(problems['postgres.url']).toMatch(/scheme postgres or postgresql/)
+    expect(problems['redis.url']).toMatch(/scheme redis or rediss/)
+  })
+
+  it('refuses an unknown engine, naming store.engine', () => {
+    expect(Object.keys(problemsOf({ DOORBELL_STORE__ENGINE: 'mysql' }))).toEqual(['store.engine'])
+  })
+
+  it('refuses fleet URLs on the Level store, where they would do nothing', () => {
+    const problems = problemsOf({ DOORBELL_REDIS__URL: 'redis://redis:6379' })
+    expect(Object.keys(problems)).toEqual(['redis.url'])
+    expect(problems['redis.url']).toMatch(/only with store.engine postgres/)
   })
 })

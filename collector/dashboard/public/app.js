@@ -1,5 +1,6 @@
 // The dashboard single-page app: hash routes, login, and the page for each route.
 import { ApiError, api, esc, setCsrfToken } from './api.js'
+import { renderLive } from './live.js'
 import { renderSettings } from './settings.js'
 import { useTimeZone } from './time.js'
 import { closeTimelineStream, renderEvent, renderTimeline } from './timeline.js'
@@ -8,6 +9,7 @@ import { renderDevices, renderStats } from './views.js'
 const view = document.getElementById('view')
 const nav = document.getElementById('nav')
 let me = null
+let leaveLive = null
 
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {})
 
@@ -36,6 +38,7 @@ function renderLogin(message = '') {
         body: { name: form.get('name'), password: form.get('password') },
       })
       setCsrfToken(me.csrfToken)
+      window.doorbellCsrfToken = me.csrfToken
       useTimeZone(me.timeZone)
       route()
     } catch (err) {
@@ -49,6 +52,7 @@ async function route() {
     try {
       me = await api('/api/session')
       setCsrfToken(me.csrfToken)
+      window.doorbellCsrfToken = me.csrfToken
       useTimeZone(me.timeZone)
     } catch {
       return renderLogin()
@@ -59,8 +63,11 @@ async function route() {
   const hash = location.hash.replace(/^#/, '') || '/'
   if (hash !== '/') closeTimelineStream()
   markCurrentTab(hash)
+  leaveLive?.()
+  leaveLive = null
   try {
-    if (hash.startsWith('/event/')) await renderEvent(view, hash.slice(7))
+    if (hash.startsWith('/live/')) leaveLive = await renderLive(view, decodeURIComponent(hash.slice(6)))
+    else if (hash.startsWith('/event/')) await renderEvent(view, hash.slice(7))
     else if (hash === '/devices') await renderDevices(view)
     else if (hash === '/stats') await renderStats(view)
     else if (hash === '/settings') await renderSettings(view, me)

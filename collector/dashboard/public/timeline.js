@@ -5,6 +5,8 @@ import { dateTime, shortDateTime } from './time.js'
 /** What each event type is called in the timeline. */
 export const labels = {
   'button.press': 'Doorbell press',
+  'live.started': 'Live view started',
+  'live.ended': 'Live view ended',
   motion: 'Motion',
   snapshot: 'Snapshot',
   'clip.manifest': 'Clip',

@@ -33,11 +33,12 @@ export async function renderDevices(view) {
       <td>${outbox ?? '—'}</td>
       <td>${h?.cpuTempC ?? '—'}${h?.cpuTempC != null ? ' °C' : ''}</td>
       <td>${bytes(h?.diskFreeBytes)}</td>
-      <td>${esc(d.problems.join(', '))}</td></tr>`
+      <td>${esc(d.problems.join(', '))}</td>
+      <td><a class="live-link" href="#/live/${encodeURIComponent(d.deviceId)}">Live</a></td></tr>`
   })
   view.innerHTML = `<section class="card"><h2>Devices</h2>
-    <table><thead><tr><th>Device</th><th>State</th><th>Last heartbeat</th><th>Outbox</th><th>CPU temp.</th><th>Free disk</th><th>Problems</th></tr></thead>
-    <tbody>${rows.join('') || '<tr><td colspan="7" class="muted">No device registered yet.</td></tr>'}</tbody></table></section>
+    <table><thead><tr><th>Device</th><th>State</th><th>Last heartbeat</th><th>Outbox</th><th>CPU temp.</th><th>Free disk</th><th>Problems</th><th></th></tr></thead>
+    <tbody>${rows.join('') || '<tr><td colspan="8" class="muted">No device registered yet.</td></tr>'}</tbody></table></section>
     <section class="card"><h2>Temperature (24 h)</h2>${lineChart(temperature.points, temperature.unit)}</section>
     <section class="card"><h2>Light (24 h)</h2>${lineChart(light.points, ` ${light.unit}`)}</section>`
 }

@@ -60,12 +60,20 @@ export interface AgentProcess {
   stop(): Promise<number | null>
 }
 
-/** Starts the built agent with --simulate and the given config file; resolves on 'agent ready'. */
-export async function startAgentProcess(configFile: string, deadlineMs = 15_000): Promise<AgentProcess> {
+/**
+ * Starts the built agent with --simulate and the given config file; resolves on 'agent ready'. `prefix`
+ * runs it through another program that execs it (`ip netns exec NS`: same PID, another network namespace;
+ * the control endpoint is then on that namespace's loopback).
+ */
+export async function startAgentProcess(
+  configFile: string,
+  deadlineMs = 15_000,
+  prefix: readonly string[] = [],
+): Promise<AgentProcess> {
   if (!existsSync(builtAgentMain)) throw new Error(`${builtAgentMain} is missing: run npm run build`)
-  const child = spawn(process.execPath, [builtAgentMain, '--simulate', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const argv = [process.execPath, builtAgentMain, '--simulate', '--config', configFile]
+  const [command, ...args] = [...prefix, ...argv] as [string, ...string[]]
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   let stderr = ''
   child.stderr?.on('data', (d) => {

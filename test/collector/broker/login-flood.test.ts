@@ -11,9 +11,10 @@ const floodSize = Number(process.env.LOGIN_FLOOD_SIZE ?? 240)
 /** The flood comes from addresses other than the genuine device's (an attacker elsewhere on the net). */
 const floodAddresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`)
 
-function median(values: number[]): number {
+/** The q-quantile of values (0.5: the median). */
+function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
+  return sorted[Math.floor(sorted.length * q)] as number
 }
 
 async function timedLogin(port: number, username: string, address: string): Promise<number> {
@@ -121,17 +122,46 @@ describe('MQTT logins under attack', () => {
     ).toBeGreaterThan(before)
   })
 
+  it('keeps letting the genuine device in from its address while another device there retries a stale secret', async () => {
+    // One household behind one NAT: the doorbell, and an old device whose secret was rotated away.
+    const address = '127.0.0.60'
+    const own = { clientId: 'porch', username: 'porch', password: Buffer.from(secret) }
+    const first = await login(collector.mqttPort, own, address)
+    first.client.end()
+    expect(first.connack !== 'closed' && first.connack.returnCode).toBe(0)
+    for (let i = 0; i < 20; i++) {
+      const stale = await login(
+        collector.mqttPort,
+        { clientId: 'porch:old', username: 'porch', password: Buffer.from('rotated-away') },
+        address,
+      )
+      stale.client.end()
+    }
+    const again = await login(collector.mqttPort, own, address)
+    again.client.end()
+    expect(again.connack !== 'closed' && again.connack.returnCode).toBe(0)
+  })
+
   it('answers an unknown identity in the time of a known one (no timing oracle)', async () => {
     const known: number[] = []
     const unknown: number[] = []
     // Interleaved, so load on the machine weighs on both alike; each pair from a fresh address.
-    for (let i = 0; i < 30; i++) {
+    await timedLogin(collector.mqttPort, 'porch', '127.0.1.250') // warm-up, not counted
+    for (let i = 0; i < 40; i++) {
       const address = `127.0.1.${i + 1}`
-      known.push(await timedLogin(collector.mqttPort, 'porch', address))
+      // Each goes first in every other pair, so neither pays more of any first-connection cost.
+      if (i % 2 === 0) known.push(await timedLogin(collector.mqttPort, 'porch', address))
       unknown.push(await timedLogin(collector.mqttPort, `nobody-${i}`, address))
+      if (i % 2 === 1) known.push(await timedLogin(collector.mqttPort, 'porch', address))
     }
-    // Before, a known name cost an scrypt hash (tens of ms) and an unknown one none.
-    expect(Math.abs(median(known) - median(unknown))).toBeLessThan(8)
+    const [knownP10, unknownP10] = [quantile(known, 0.1), quantile(unknown, 0.1)]
+    console.log(
+      `TIMING-ORACLE known_p10_ms=${knownP10.toFixed(2)} unknown_p10_ms=${unknownP10.toFixed(2)} known_median_ms=${quantile(known, 0.5).toFixed(2)} unknown_median_ms=${quantile(unknown, 0.5).toFixed(2)}`,
+    )
+    // Before, a known name cost an scrypt hash (20 ms or more on any machine) and an unknown one none. Load
+    // on the machine only ever adds delay, and a busy scheduler makes the times bimodal, so the fast tenth
+    // of each shows the work itself: the same for both now.
+    expect(Math.abs(knownP10 - unknownP10)).toBeLessThan(10)
   })
 
   it('keeps a device with an scrypt hash from an earlier version working, and upgrades the hash at its login', async () => {

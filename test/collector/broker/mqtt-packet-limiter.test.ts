@@ -84,4 +84,36 @@ describe('MqttPacketLimiter', () => {
     await tick()
     expect(Buffer.concat(out)).toEqual(Buffer.from([0x40, 0x02, 0, 1]))
   })
+
+  it('checks a PUBLISH topic and packet id wherever the chunks split it', async () => {
+    const good = mqttPacket.generate({
+      cmd: 'publish',
+      topic: 'doorbell/v1/porch/event/medium',
+      payload: Buffer.alloc(50, 1),
+      qos: 1,
+      messageId: 7,
+      retain: false,
+      dup: false,
+    })
+    // The same packet with packet id 0 (mqtt-packet will not write it).
+    const zero = Buffer.from(good)
+    zero.writeUInt16BE(0, 2 + 2 + 'doorbell/v1/porch/event/medium'.length)
+    for (let split = 1; split < 40; split++) {
+      const ok = setup()
+      const stream = Buffer.concat([connect, good, good])
+      for (let at = 0; at < stream.length; at += split) ok.socket.write(stream.subarray(at, at + split))
+      await tick()
+      expect(ok.refusals, `split ${split}`).toEqual([])
+      expect(Buffer.concat(ok.received)).toEqual(stream)
+      const bad = setup()
+      const badStream = Buffer.concat([connect, zero])
+      for (let at = 0; at < badStream.length; at += split)
+        bad.socket.write(badStream.subarray(at, at + split))
+      await tick()
+      expect(
+        bad.refusals.map(([reason]) => reason),
+        `split ${split}`,
+      ).toEqual(['packet_id_zero'])
+    }
+  })
 })

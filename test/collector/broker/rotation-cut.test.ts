@@ -43,6 +43,8 @@ describe('revoking a device cuts its sessions', () => {
     const newSecret = await new FileIdentityRegistry(dir.path).rotateDevice('porch')
     for (let i = 0; i < 80 && disconnectedAt.size < 2; i++) await sleep(50)
     for (const s of sessions) s.child.kill()
+    const cutMs = [...disconnectedAt.values()].map((at) => (at - rotatedAt).toFixed(0))
+    console.log(`ROTATION-CUT sessions=${disconnectedAt.size} cut_after_ms=${cutMs.join(',')}`)
     // The collector looks at the registry every second; the cut follows at once.
     for (const id of ['porch', 'porch:tool']) {
       expect(disconnectedAt.get(id), `${id} cut`).toBeDefined()

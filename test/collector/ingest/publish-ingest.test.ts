@@ -27,6 +27,7 @@ function rig(options: { tokens?: number; queued?: number } = {}) {
     now: () => 1000,
     onRejected: (reason) => void counted.push(reason),
     onPresence: (deviceId, state) => void presence.push(`${deviceId} ${state}`),
+    onLiveSignal: () => undefined,
     drop: (packet) => void dropped.push(packet.topic),
   })
   const porch = { id: 'porch' } as Client

@@ -86,5 +86,46 @@ export function exampleEnvelopes(deviceId = 'front-door'): Envelope[] {
       type: 'ack',
       payload: { ids: [newEventId(capturedAtMs)], rejected: [] },
     }),
+    createEnvelope({
+      ...base,
+      seq: seq++,
+      type: 'command',
+      payload: { name: 'live.start', args: { sessionId: clipId, token: liveToken, sdp: exampleSdp } },
+    }),
+    createEnvelope({
+      ...base,
+      seq,
+      type: 'live.answer',
+      payload: { sessionId: clipId, token: liveToken, sdp: exampleSdp },
+    }),
+    createEnvelope({
+      ...base,
+      seq,
+      type: 'live.stopped',
+      payload: { sessionId: clipId, token: liveToken, reason: 'stopped' },
+    }),
+    createEnvelope({
+      ...base,
+      seq: 0,
+      type: 'live.started',
+      payload: { sessionId: clipId, startedBy: 'alice' },
+    }),
+    createEnvelope({
+      ...base,
+      seq: 0,
+      type: 'live.ended',
+      payload: {
+        sessionId: clipId,
+        startedBy: 'alice',
+        viewers: ['alice'],
+        durationMs: 1000,
+        hasTalked: false,
+        reason: 'last-viewer-left',
+      },
+    }),
   ]
 }
+
+/** A live session token as the collector makes them: 32 random bytes, base64url. */
+export const liveToken = 'kV3x9Q2mT7bYwR4nP8sL1cF6hJ0dA5eG3iK7oU2zX9v'
+const exampleSdp = 'v=0\r\no=rtc 1 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'

@@ -52,3 +52,10 @@ describe('protocol topics', () => {
     expect(eventIdTimeMs(ids[0] as string)).toBe(1_700_000_000_000)
   })
 })
+
+describe('live topic', () => {
+  it('builds and parses the device live-signalling topic', () => {
+    expect(topics.live('front-door')).toBe('doorbell/v1/front-door/live')
+    expect(parseTopic('doorbell/v1/front-door/live')).toEqual({ deviceId: 'front-door', kind: 'live' })
+  })
+})

@@ -1,0 +1,6 @@
+export { enginePackages, missingEnginePackages } from './engine-binaries.js'
+export type { EngineProcess } from './engine-process.js'
+export { freeLoopbackPort, isListening } from './free-port.js'
+export { type HaproxyEngine, type HaproxyService, startHaproxy } from './haproxy-engine.js'
+export { type PostgresEngine, startPostgres } from './postgres-engine.js'
+export { type RedisEngine, startRedis } from './redis-engine.js'

@@ -1,0 +1,40 @@
+import { join } from 'node:path'
+import type { CollectorConfig } from '../config.js'
+import type { EventStore } from '../store/event-store.js'
+import { LevelEventStore } from '../store/level-event-store.js'
+
+/**
+ * What a collector node runs on: its event store, and in a fleet the Redis engines its broker shares
+ * with the other nodes. close() ends what the store and broker do not end themselves.
+ */
+export interface CollectorEngines {
+  readonly store: EventStore
+  /** aedes' mq and persistence on Redis (fleet); absent on the embedded default. */
+  readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
+  /** After the broker and store closed: ends the PostgreSQL pool and the Redis connections. */
+  close(): Promise<void>
+}
+
+/**
+ * Opens the engines config.store.engine names. Level is opened directly; the PostgreSQL and Redis modules
+ * are imported only for `store: postgres`, so the embedded default never loads them. onError hears
+ * connection errors after start (an engine restarting), which the pools recover from by themselves.
+ */
+export async function openCollectorEngines(
+  config: CollectorConfig,
+  dataDir: string,
+  onError: (err: Error) => void,
+  /** An event store a test brings instead (only on the embedded default). */
+  givenStore?: EventStore,
+): Promise<CollectorEngines> {
+  if (givenStore && config.store.engine === 'level') return { store: givenStore, close: async () => {} }
+  if (config.store.engine === 'level') {
+    const store = await LevelEventStore.open({
+      path: join(dataDir, 'events'),
+      isSyncWrite: config.store.isSyncWrite,
+    })
+    return { store, close: async () => {} }
+  }
+  const { openFleetEngines } = await import('./fleet-engines.js')
+  return openFleetEngines(config, onError)
+}

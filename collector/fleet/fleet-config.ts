@@ -1,0 +1,82 @@
+import { z } from 'zod'
+
+/**
+ * The fleet fields of the collector config: which engine stores state (`store.engine`, or the shorthand
+ * `store: postgres`), and where PostgreSQL and Redis are. Level, the embedded default, needs neither;
+ * PostgreSQL mode needs both, since the brokers of the nodes meet in Redis (docs/fleet.md).
+ */
+
+/** Where durable state lives: embedded Level (one process) or PostgreSQL (any number of nodes). */
+export const storeEngines = ['level', 'postgres'] as const
+/** One of storeEngines. */
+export type StoreEngine = (typeof storeEngines)[number]
+
+/** A URL whose scheme is one of schemes and that names a host. */
+function serverUrl(schemes: readonly string[], example: string) {
+  return z.string().refine(
+    (text) => {
+      try {
+        const url = new URL(text)
+        return schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== ''
+      } catch {
+        return false
+      }
+    },
+    { message: `expected a URL like ${example} (scheme ${schemes.join(' or ')})` },
+  )
+}
+
+/** The `postgres` section. */
+export const postgresConfigSchema = z.strictObject({
+  /** postgres://user:password@host:5432/database; required with `store: postgres`. */
+  url: serverUrl(['postgres', 'postgresql'], 'postgres://doorbell:secret@db:5432/doorbell').optional(),
+  /** Connections in this node's pool; every node has its own, so PostgreSQL sees nodes x this. */
+  maxConnections: z.number().int().min(2).max(200).default(10),
+  /** Time to open one connection before the attempt fails and is retried. */
+  connectTimeoutMs: z.number().int().min(100).default(5000),
+  /** Longest statement; a stuck query fails (its events are nacked with retry) instead of hanging ingest. */
+  statementTimeoutMs: z.number().int().min(100).default(30_000),
+})
+
+/** The `redis` section. */
+export const redisConfigSchema = z.strictObject({
+  /** redis://[:password@]host:6379[/db] or rediss:// (TLS); required with `store: postgres`. */
+  url: serverUrl(['redis', 'rediss'], 'redis://redis:6379').optional(),
+})
+
+/** `store: postgres` is short for `store: { engine: postgres }`. */
+export function storeShorthand(value: unknown): unknown {
+  return typeof value === 'string' ? { engine: value } : value
+}
+
+/** The parts of the collector config the fleet rules look at. */
+interface FleetFields {
+  readonly store: { readonly engine: StoreEngine }
+  readonly postgres: { readonly url?: string | undefined }
+  readonly redis: { readonly url?: string | undefined }
+}
+
+/**
+ * Cross-field rules: PostgreSQL mode needs both URLs; Level mode refuses them, since an operator who set
+ * them expects a fleet and would otherwise get one lone embedded node.
+ */
+export function checkFleetFields(config: FleetFields, ctx: z.RefinementCtx): void {
+  const isPostgres = config.store.engine === 'postgres'
+  for (const [section, url] of [
+    ['postgres', config.postgres.url],
+    ['redis', config.redis.url],
+  ] as const) {
+    if (isPostgres && url === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [section, 'url'],
+        message: 'required when store.engine is postgres',
+      })
+    if (!isPostgres && url !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [section, 'url'],
+        message: 'used only with store.engine postgres (the default, level, keeps everything in dataDir)',
+      })
+  }
+}

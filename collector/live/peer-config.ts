@@ -1,0 +1,44 @@
+import type { RtcConfig } from 'node-datachannel'
+import type { LiveIceServer } from '../../shared/protocol/index.js'
+
+/** How every peer of the collector binds: one UDP port for all of them (ICE UDP mux). */
+export interface CollectorPeerSettings {
+  readonly udpPort: number
+  readonly bindAddress?: string | undefined
+  readonly iceServers: readonly LiveIceServer[]
+}
+
+/** node-datachannel's config for a collector peer: every peer shares the one port, multiplexed by ICE. */
+export function collectorRtcConfig(settings: CollectorPeerSettings): RtcConfig {
+  return {
+    iceServers: [],
+    enableIceUdpMux: true,
+    portRangeBegin: settings.udpPort,
+    portRangeEnd: settings.udpPort,
+    ...(settings.bindAddress ? { bindAddress: settings.bindAddress } : {}),
+  }
+}
+
+/** Resolves once the peer's own candidates are in its description (or after timeoutMs). */
+export function gatheringComplete(
+  pc: { onGatheringStateChange(cb: (state: string) => void): void },
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs)
+    pc.onGatheringStateChange((state) => {
+      if (state === 'complete') {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+}
+
+/** A random SSRC (never 0). */
+export function randomSsrc(): number {
+  return 1 + Math.floor(Math.random() * 0xfffffffe)
+}
+
+/** Payload types the collector offers to devices and browsers alike. */
+export const livePayloadTypes = { h264: 96, opus: 111 } as const

@@ -1,0 +1,283 @@
+import type pg from 'pg'
+import { eventClasses, ulidTimePrefix } from '../../shared/protocol/index.js'
+import { type ClipRecord, newClipRecord } from '../store/clip-record.js'
+import {
+  type CommitBatch,
+  defaultEventPageSize,
+  type EventKey,
+  type EventPage,
+  type EventQuery,
+  type EventStore,
+  maxEventPageSize,
+  type RetentionMs,
+  type RetentionResult,
+  type StoredEvent,
+} from '../store/event-store.js'
+import type { PostgresDatabase } from './postgres-database.js'
+import { type StoredEventsNotify, storedEventsPayloads } from './stored-events-channel.js'
+
+/** Rows one retention statement deletes: short transactions, so ingest never waits long behind a sweep. */
+const retentionPage = 1000
+
+/**
+ * Event store of a fleet, on PostgreSQL (schema in migrations/0001_events.sql). Every node writes here;
+ * the unique (device_id, event_id) and ON CONFLICT DO NOTHING keep an event stored once whichever node it
+ * reaches, and a commit is one transaction, so an ack (sent after commit) never names a row that is not there.
+ */
+export class PostgresEventStore implements EventStore {
+  readonly #db: PostgresDatabase
+  readonly #notify: StoredEventsNotify | undefined
+  #isClosed = false
+
+  /**
+   * With notify, each commit also announces its events on a channel (NOTIFY, sent by PostgreSQL only when
+   * the transaction commits), so other nodes' live timelines show them (StoredEventsListener).
+   */
+  constructor(db: PostgresDatabase, notify?: StoredEventsNotify) {
+    this.#db = db
+    this.#notify = notify
+  }
+
+  get isOpen(): boolean {
+    return !this.#isClosed && this.#db.isOpen
+  }
+
+  /** By id, as the Level store: an id already stored under any device is not stored again. */
+  async findExisting(events: readonly EventKey[], chunks: readonly EventKey[]): Promise<Set<string>> {
+    const found = new Set<string>()
+    const eventIds = events.map((key) => key.id)
+    const chunkIds = chunks.map((key) => key.id)
+    if (eventIds.length > 0) {
+      const rows = await this.#db.query<{ id: string }>(
+        'SELECT event_id AS id FROM events WHERE event_id = ANY($1::text[])',
+        [eventIds],
+      )
+      for (const row of rows.rows) found.add(row.id)
+    }
+    if (chunkIds.length > 0) {
+      const rows = await this.#db.query<{ id: string }>(
+        'SELECT chunk_id AS id FROM chunk_receipts WHERE chunk_id = ANY($1::text[])',
+        [chunkIds],
+      )
+      for (const row of rows.rows) found.add(row.id)
+    }
+    return found
+  }
+
+  async findClips(clipIds: readonly string[]): Promise<Set<string>> {
+    if (clipIds.length === 0) return new Set()
+    const rows = await this.#db.query<{ id: string }>(
+      'SELECT clip_id AS id FROM clips WHERE clip_id = ANY($1::text[])',
+      [clipIds],
+    )
+    return new Set(rows.rows.map((row) => row.id))
+  }
+
+  async latestEventId(deviceId: string): Promise<string> {
+    const rows = await this.#db.query<{ id: string }>(
+      'SELECT event_id AS id FROM events WHERE device_id = $1 ORDER BY event_id DESC LIMIT 1',
+      [deviceId],
+    )
+    return rows.rows[0]?.id ?? ''
+  }
+
+  async commit(batch: CommitBatch): Promise<void> {
+    if (batch.events.length === 0 && batch.chunks.length === 0) return
+    await this.#db.transaction(async (client) => {
+      if (batch.events.length > 0) await insertEvents(client, batch.events)
+      if (this.#notify && batch.events.length > 0) {
+        for (const payload of storedEventsPayloads(this.#notify.nodeId, batch.events))
+          await client.query('SELECT pg_notify($1, $2)', [this.#notify.channel, payload])
+      }
+      if (batch.chunks.length > 0) {
+        const { chunks } = batch
+        await client.query(
+          `INSERT INTO chunk_receipts (chunk_id, device_id, clip_id, chunk_index, size_bytes)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[])
+           ON CONFLICT DO NOTHING`,
+          [
+            chunks.map((c) => c.id),
+            chunks.map((c) => c.deviceId),
+            chunks.map((c) => c.clipId),
+            chunks.map((c) => c.index),
+            chunks.map((c) => c.size),
+          ],
+        )
+      }
+      // A stored manifest starts its clip's record; stored again, it leaves the record as it is.
+      const manifests = batch.events.flatMap((e) =>
+        e.type === 'clip.manifest' ? [newClipRecord(e.deviceId, e.id, e.payload)] : [],
+      )
+      if (manifests.length > 0) await writeClips(client, manifests, 'keep')
+    })
+  }
+
+  async saveClip(record: ClipRecord): Promise<void> {
+    await this.#db.transaction((client) => writeClips(client, [record], 'replace'))
+  }
+
+  async forgetClipChunks(record: ClipRecord): Promise<void> {
+    await this.#db.transaction(async (client) => {
+      await client.query('DELETE FROM chunk_receipts WHERE clip_id = $1', [record.clipId])
+      await writeClips(client, [record], 'replace')
+    })
+  }
+
+  async listClipsAwaitingResend(deviceId: string): Promise<ClipRecord[]> {
+    const rows = await this.#db.query<{ record: ClipRecord }>(
+      "SELECT record FROM clips WHERE device_id = $1 AND state = 'awaiting-resend' ORDER BY clip_id",
+      [deviceId],
+    )
+    return rows.rows.map((row) => row.record)
+  }
+
+  async getEvent(id: string): Promise<StoredEvent | undefined> {
+    const rows = await this.#db.query<{ body: StoredEvent }>(
+      'SELECT body FROM events WHERE event_id = $1 LIMIT 1',
+      [id],
+    )
+    return rows.rows[0]?.body
+  }
+
+  async queryEvents(query: EventQuery): Promise<EventPage> {
+    const limit = Math.min(Math.max(1, query.limit ?? defaultEventPageSize), maxEventPageSize)
+    const isNewestFirst = query.isNewestFirst === true
+    const where: string[] = []
+    const values: unknown[] = []
+    const param = (value: unknown): string => {
+      values.push(value)
+      return `$${values.length}`
+    }
+    if (query.deviceId !== undefined) where.push(`device_id = ${param(query.deviceId)}`)
+    if (query.eventClass !== undefined) where.push(`class = ${param(query.eventClass)}`)
+    if (query.type !== undefined) where.push(`type = ${param(query.type)}`)
+    if (query.relatesTo !== undefined)
+      where.push(
+        `type IN ('snapshot', 'clip.manifest') AND body->'payload'->>'relatesTo' = ${param(query.relatesTo)}`,
+      )
+    if (query.fromMs !== undefined) where.push(`event_id >= ${param(ulidTimePrefix(query.fromMs))}`)
+    if (query.toMs !== undefined) where.push(`event_id < ${param(ulidTimePrefix(query.toMs))}`)
+    if (query.cursor) where.push(`event_id ${isNewestFirst ? '<' : '>'} ${param(query.cursor)}`)
+    // One row past the page tells whether there is a next one.
+    const sql = `SELECT body FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY event_id ${isNewestFirst ? 'DESC' : 'ASC'} LIMIT ${param(limit + 1)}`
+    const rows = await this.#db.query<{ body: StoredEvent }>(sql, values)
+    const items = rows.rows.slice(0, limit).map((row) => row.body)
+    const last = items.at(-1)
+    return rows.rows.length > limit && last ? { items, nextCursor: last.id } : { items }
+  }
+
+  async getClip(clipId: string): Promise<ClipRecord | undefined> {
+    const rows = await this.#db.query<{ record: ClipRecord }>('SELECT record FROM clips WHERE clip_id = $1', [
+      clipId,
+    ])
+    return rows.rows[0]?.record
+  }
+
+  async listChunkIndexes(clipId: string): Promise<number[]> {
+    const rows = await this.#db.query<{ index: number }>(
+      'SELECT DISTINCT chunk_index AS index FROM chunk_receipts WHERE clip_id = $1 ORDER BY chunk_index',
+      [clipId],
+    )
+    return rows.rows.map((row) => row.index)
+  }
+
+  /**
+   * Deletes expired events class by class, a page per transaction; an expired clip.manifest takes its clip
+   * record and chunk receipts along in the same transaction. Then receipts of chunks whose clip has no
+   * record and began before the low-class cutoff go too (a manifest that never came).
+   */
+  async sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult> {
+    let deletedCount = 0
+    const expiredClips: RetentionResult['expiredClips'] = []
+    for (const eventClass of eventClasses) {
+      const keepMs = retention[eventClass]
+      if (!keepMs) continue
+      const cutoff = ulidTimePrefix(nowMs - keepMs)
+      for (;;) {
+        const page = await this.#db.transaction(async (client) => {
+          const deleted = await client.query<{ deviceId: string; clipId: string | null }>(
+            `DELETE FROM events WHERE ctid IN (
+               SELECT ctid FROM events WHERE class = $1 AND event_id < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING device_id AS "deviceId",
+               CASE WHEN type = 'clip.manifest' THEN body->'payload'->>'clipId' END AS "clipId"`,
+            [eventClass, cutoff, retentionPage],
+          )
+          const clips = deleted.rows.flatMap((row) =>
+            row.clipId ? [{ deviceId: row.deviceId, clipId: row.clipId }] : [],
+          )
+          if (clips.length > 0) {
+            const clipIds = clips.map((clip) => clip.clipId)
+            await client.query('DELETE FROM clips WHERE clip_id = ANY($1::text[])', [clipIds])
+            await client.query('DELETE FROM chunk_receipts WHERE clip_id = ANY($1::text[])', [clipIds])
+          }
+          return { count: deleted.rowCount ?? 0, clips }
+        })
+        deletedCount += page.count
+        expiredClips.push(...page.clips)
+        if (page.count < retentionPage) break
+      }
+    }
+    if (retention.low) {
+      const orphans = await this.#db.query<{ deviceId: string; clipId: string }>(
+        `WITH gone AS (
+           DELETE FROM chunk_receipts r WHERE r.clip_id < $1
+             AND NOT EXISTS (SELECT 1 FROM clips c WHERE c.clip_id = r.clip_id)
+           RETURNING device_id, clip_id)
+         SELECT DISTINCT device_id AS "deviceId", clip_id AS "clipId" FROM gone`,
+        [ulidTimePrefix(nowMs - retention.low)],
+      )
+      expiredClips.push(...orphans.rows)
+    }
+    return { deletedCount, expiredClips }
+  }
+
+  /** Marks the store closed; the node's PostgresDatabase (shared with its other stores) ends the pool. */
+  async close(): Promise<void> {
+    this.#isClosed = true
+  }
+}
+
+/**
+ * One statement for the whole batch: arrays unnested into rows, duplicates skipped by the unique keys
+ * ((device_id, event_id), and the id alone), so a copy arriving at any node at any time is one row.
+ */
+async function insertEvents(client: pg.PoolClient, events: readonly StoredEvent[]): Promise<void> {
+  await client.query(
+    `INSERT INTO events (device_id, event_id, seq, class, type, received_at_ms, body)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
+     ON CONFLICT DO NOTHING`,
+    [
+      events.map((e) => e.deviceId),
+      events.map((e) => e.id),
+      events.map((e) => e.seq),
+      events.map((e) => e.class),
+      events.map((e) => e.type),
+      events.map((e) => e.receivedAtMs),
+      events.map((e) => JSON.stringify(e)),
+    ],
+  )
+}
+
+/**
+ * Writes clip records, the last one of a clip winning: 'replace' overwrites a record (a state change),
+ * 'keep' leaves an existing one (a manifest stored again must not reset its clip).
+ */
+async function writeClips(
+  client: pg.PoolClient,
+  records: readonly ClipRecord[],
+  mode: 'replace' | 'keep',
+): Promise<void> {
+  const rows = [...new Map(records.map((record) => [record.clipId, record])).values()]
+  await client.query(
+    `INSERT INTO clips (clip_id, device_id, state, record)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+     ON CONFLICT (clip_id) DO ${mode === 'replace' ? 'UPDATE SET state = EXCLUDED.state, record = EXCLUDED.record' : 'NOTHING'}`,
+    [
+      rows.map((r) => r.clipId),
+      rows.map((r) => r.deviceId),
+      rows.map((r) => r.state),
+      rows.map((r) => JSON.stringify(r)),
+    ],
+  )
+}

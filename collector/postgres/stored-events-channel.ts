@@ -1,0 +1,147 @@
+import pg from 'pg'
+import type { StoredEvent } from '../store/event-store.js'
+import { type PostgresDatabase, redactedUrl } from './postgres-database.js'
+
+/** The LISTEN/NOTIFY channel committed events are announced on. */
+export const storedEventsChannel = 'doorbell_stored_events'
+
+/** Who announces: the channel, and the node's id so it can ignore its own announcements. */
+export interface StoredEventsNotify {
+  readonly channel: string
+  readonly nodeId: string
+}
+
+/** What one notification carries: the announcing node and the keys of its events (bodies stay in the table). */
+interface StoredEventsMessage {
+  readonly node: string
+  readonly ids: readonly string[]
+}
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; ids are split over messages below that. */
+const maxPayloadBytes = 7000
+
+/** The NOTIFY payloads for one commit's events: ids only, split to stay under the payload limit. */
+export function storedEventsPayloads(nodeId: string, events: readonly StoredEvent[]): string[] {
+  const payloads: string[] = []
+  let ids: string[] = []
+  let size = nodeId.length + 32
+  for (const event of events) {
+    if (size + event.id.length + 3 > maxPayloadBytes && ids.length > 0) {
+      payloads.push(JSON.stringify({ node: nodeId, ids } satisfies StoredEventsMessage))
+      ids = []
+      size = nodeId.length + 32
+    }
+    ids.push(event.id)
+    size += event.id.length + 3
+  }
+  if (ids.length > 0) payloads.push(JSON.stringify({ node: nodeId, ids } satisfies StoredEventsMessage))
+  return payloads
+}
+
+/** Collaborators of a PostgresEventListener. */
+export interface StoredEventsListenerDeps {
+  /** The URL of the fleet's database; the listener holds one connection of its own (LISTEN needs a session). */
+  readonly url: string
+  /** Reads the announced events (the node's pool). */
+  readonly db: PostgresDatabase
+  /** This node: its own announcements are skipped, it already showed those events. */
+  readonly nodeId: string
+  readonly channel?: string
+  /** Events other nodes stored, in id order. */
+  readonly onEvents: (events: StoredEvent[]) => void
+  /** The connection failed or a read failed; the listener reconnects by itself. */
+  readonly onError?: (err: Error) => void
+  /** Connected again after a gap: events stored meanwhile were not announced here (a live view reloads). */
+  readonly onResync?: () => void
+  readonly reconnectMs?: number
+}
+
+/**
+ * Hears which events other nodes committed and hands them over, so a dashboard on any node shows live
+ * what any node stored. NOTIFY is sent at commit only, so an announced event is always there to read.
+ */
+export class StoredEventsListener {
+  readonly #deps: StoredEventsListenerDeps
+  readonly #channel: string
+  #client: pg.Client | undefined
+  #isStopped = false
+  #hasConnected = false
+  #retryTimer: NodeJS.Timeout | undefined
+
+  constructor(deps: StoredEventsListenerDeps) {
+    this.#deps = deps
+    this.#channel = deps.channel ?? storedEventsChannel
+  }
+
+  /** Connects and listens; rejects when the first connection fails (later failures reconnect). */
+  async start(): Promise<void> {
+    await this.#connect()
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.#deps.url,
+      application_name: `doorbell-listener ${this.#deps.nodeId}`,
+    })
+    client.on('error', (err) => this.#lost(client, err))
+    client.on('end', () =>
+      this.#lost(client, new Error(`listener connection to ${redactedUrl(this.#deps.url)} ended`)),
+    )
+    client.on('notification', (message) => {
+      if (message.channel === this.#channel && message.payload) void this.#announced(message.payload)
+    })
+    await client.connect()
+    await client.query(`LISTEN ${pg.escapeIdentifier(this.#channel)}`)
+    this.#client = client
+    if (this.#hasConnected) this.#deps.onResync?.()
+    this.#hasConnected = true
+  }
+
+  #lost(client: pg.Client, err: Error): void {
+    if (this.#client !== client || this.#isStopped) return
+    this.#client = undefined
+    this.#deps.onError?.(err)
+    client.end().catch(() => {})
+    this.#retry()
+  }
+
+  #retry(): void {
+    if (this.#isStopped || this.#retryTimer) return
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      this.#connect().catch((err: unknown) => {
+        this.#deps.onError?.(err as Error)
+        this.#retry()
+      })
+    }, this.#deps.reconnectMs ?? 1000)
+    this.#retryTimer.unref()
+  }
+
+  async #announced(payload: string): Promise<void> {
+    let message: StoredEventsMessage
+    try {
+      message = JSON.parse(payload) as StoredEventsMessage
+    } catch (err) {
+      this.#deps.onError?.(err as Error)
+      return
+    }
+    if (message.node === this.#deps.nodeId || !Array.isArray(message.ids) || message.ids.length === 0) return
+    try {
+      const rows = await this.#deps.db.query<{ body: StoredEvent }>(
+        'SELECT body FROM events WHERE event_id = ANY($1::text[]) ORDER BY event_id',
+        [message.ids],
+      )
+      if (rows.rows.length > 0) this.#deps.onEvents(rows.rows.map((row) => row.body))
+    } catch (err) {
+      this.#deps.onError?.(err as Error)
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#isStopped = true
+    clearTimeout(this.#retryTimer)
+    const client = this.#client
+    this.#client = undefined
+    await client?.end().catch(() => {})
+  }
+}

@@ -1,0 +1,95 @@
+import { copyFileSync } from 'node:fs'
+import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import type { RunningCollector } from '../../../collector/collector-core.js'
+import { startCollector } from '../../../collector/main.js'
+import { registryFileName } from '../../../collector/registry/file-identity-registry.js'
+import { topics } from '../../../shared/protocol/index.js'
+import { addDevice, tempDir, testConfig } from '../collector-harness.js'
+
+/** In-process collector nodes of one fleet: one PostgreSQL database, one Redis, a data folder each. */
+export interface FleetNodes {
+  readonly nodes: RunningCollector[]
+  /** Registers a device on every node (each keeps the registry file in its data folder) and returns its secret. */
+  addDevice(deviceId: string): Promise<string>
+  close(): Promise<void>
+}
+
+/** Starts count collectors with store: postgres on postgresUrl and redisUrl. */
+export async function startFleetNodes(
+  count: number,
+  postgresUrl: string,
+  redisUrl: string,
+): Promise<FleetNodes> {
+  const dirs = Array.from({ length: count }, () => tempDir('fleet-node'))
+  const nodes: RunningCollector[] = []
+  try {
+    for (const dir of dirs) {
+      nodes.push(
+        await startCollector(
+          testConfig(dir.path, {
+            http: { port: null },
+            store: { engine: 'postgres', isSyncWrite: false },
+            postgres: { url: postgresUrl, maxConnections: 4 },
+            redis: { url: redisUrl },
+          }),
+        ),
+      )
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((node) => node.close()))
+    for (const dir of dirs) dir.cleanup()
+    throw err
+  }
+  return {
+    nodes,
+    async addDevice(deviceId) {
+      const [first, ...rest] = dirs.map((dir) => dir.path)
+      const secret = await addDevice(first as string, deviceId)
+      for (const dir of rest)
+        copyFileSync(join(first as string, registryFileName), join(dir, registryFileName))
+      return secret
+    },
+    async close() {
+      await Promise.all(nodes.map((node) => node.close()))
+      for (const dir of dirs) dir.cleanup()
+    },
+  }
+}
+
+/** What a device with a persistent session received. */
+export interface SessionDevice {
+  readonly client: MqttClient
+  readonly isSessionPresent: boolean
+  readonly acked: Set<string>
+  readonly commands: { name: string; args?: unknown }[]
+}
+
+/** Connects as deviceId with clean session off (as the agent does), without subscribing to anything. */
+export async function connectSessionDevice(
+  port: number,
+  deviceId: string,
+  secret: string,
+): Promise<SessionDevice> {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    clientId: deviceId,
+    username: deviceId,
+    password: secret,
+    clean: false,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  })
+  const acked = new Set<string>()
+  const commands: SessionDevice['commands'] = []
+  client.on('message', (topic, message) => {
+    const envelope = JSON.parse(message.toString()) as { payload: { ids?: string[]; name?: string } }
+    if (topic === topics.command(deviceId))
+      commands.push(envelope.payload as SessionDevice['commands'][number])
+    else for (const id of envelope.payload.ids ?? []) acked.add(id)
+  })
+  const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+    client.once('connect', (packet) => resolve(packet))
+    client.once('error', reject)
+  })
+  return { client, isSessionPresent: connack.sessionPresent, acked, commands }
+}

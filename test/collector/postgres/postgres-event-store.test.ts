@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import { PostgresEventStore } from '../../../collector/postgres/postgres-event-store.js'
+import type { StoredEvent } from '../../../collector/store/event-store.js'
+import { baseMs, DAY_MS, pressAt, readingAt } from '../store/contracts/event-fixtures.js'
+import { eventStoreContract } from '../store/contracts/event-store.contract.js'
+import { usePostgresSuite } from './postgres-suite.js'
+
+const suite = usePostgresSuite()
+let currentUrl = ''
+
+eventStoreContract('postgres', {
+  async create() {
+    currentUrl = await suite.freshDatabase()
+    return new PostgresEventStore(await suite.connect(currentUrl))
+  },
+  async reopen() {
+    return new PostgresEventStore(await suite.connect(currentUrl))
+  },
+})
+
+describe('PostgresEventStore across nodes', () => {
+  it('stores an event once when three nodes commit it at the same moment', async () => {
+    const url = await suite.freshDatabase()
+    const nodes = [
+      new PostgresEventStore(await suite.connect(url)),
+      new PostgresEventStore(await suite.connect(url)),
+      new PostgresEventStore(await suite.connect(url)),
+    ]
+    const press = pressAt('front', 100, baseMs + DAY_MS)
+    await Promise.all(nodes.map((node) => node.commit({ events: [press], chunks: [] })))
+    const page = await (nodes[1] as PostgresEventStore).queryEvents({ deviceId: 'front' })
+    expect(page.items).toEqual([press])
+  })
+
+  it("keeps an event a device sent under another device's id out, as the Level store does", async () => {
+    const url = await suite.freshDatabase()
+    const store = new PostgresEventStore(await suite.connect(url))
+    const genuine = pressAt('front', 1, baseMs)
+    await store.commit({ events: [genuine], chunks: [] })
+    await store.commit({ events: [{ ...genuine, deviceId: 'back' }], chunks: [] })
+    expect(await store.getEvent(genuine.id)).toEqual(genuine)
+    expect((await store.queryEvents({ deviceId: 'back' })).items).toEqual([])
+  })
+
+  it('writes a commit whole or not at all when the database refuses part of it', async () => {
+    const url = await suite.freshDatabase()
+    const store = new PostgresEventStore(await suite.connect(url))
+    const good = pressAt('front', 200, baseMs + 2 * DAY_MS)
+    // A class the schema refuses makes the whole transaction roll back, the good event with it.
+    const bad = { ...readingAt('front', 201, baseMs + 2 * DAY_MS), class: 'urgent' } as unknown as StoredEvent
+    await expect(store.commit({ events: [good, bad], chunks: [] })).rejects.toMatchObject({
+      code: 'STORE_WRITE_FAILED',
+    })
+    expect(await store.getEvent(good.id)).toBeUndefined()
+  })
+})

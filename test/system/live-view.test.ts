@@ -1,0 +1,393 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ComposedCollector, startCollector } from '../../collector/main.js'
+import type { StoredEvent } from '../../collector/store/event-store.js'
+import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../agent/support/agent-process.js'
+import { type Receiver, startReceiver } from '../collector/alerts/alerts-harness.js'
+import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
+import { eventually } from '../support/eventually.js'
+import { chromiumPath, launchChromiumIn } from './support/netns-chromium.js'
+import { netnsUnavailableReason, removeStaleNetns, TestNetns } from './support/test-netns.js'
+
+/**
+ * Live view and two-way talk end to end (docs/live.md): the real collector in this process, the real agent
+ * program (--simulate: ffmpeg camera with its time mark, simulated microphone and speaker) in a network
+ * namespace of its own as the Pi, and Debian's Chromium in a second namespace as the homeowner's phone.
+ * Media takes the veth links (WebRTC, one ICE-multiplexed UDP port on the collector); the pages are opened
+ * through a loopback forwarder inside the browser's namespace, so they are secure contexts.
+ */
+
+const talkToneHz = 880
+const password = 'front door owner pw'
+const indexBase = 20 + (process.pid % 10) * 2
+const nsPrefix = 'lv'
+const skipReason =
+  netnsUnavailableReason() ?? (existsSync(chromiumPath) ? undefined : `${chromiumPath} is missing`)
+
+/** What live.js exposes on the page's window (the DOM types are not in this project's TypeScript libs). */
+interface LiveWindow {
+  doorbellCsrfToken: string
+  doorbellLive?: {
+    frames: number
+    firstFrameMs?: number
+    latenciesMs: number[]
+    viewerId?: string
+    pc: {
+      getReceivers(): { track: { kind: string; readyState: string } }[]
+      getStats(): Promise<{
+        forEach(cb: (r: { type: string; kind?: string; packetsReceived?: number }) => void): void
+      }>
+    }
+  }
+}
+
+/** Runs the loopback forwarder inside the namespace; resolves with its port. */
+async function startForwarder(
+  netns: TestNetns,
+  host: string,
+  port: number,
+): Promise<{ child: ChildProcess; port: number }> {
+  const script = new URL('./support/loopback-forwarder.mjs', import.meta.url).pathname
+  const child = spawn('ip', ['netns', 'exec', netns.name, process.execPath, script, host, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`forwarder exited with ${code}`)))
+    if (!child.stdout) throw new Error('no stdout')
+    createInterface({ input: child.stdout }).once('line', resolve)
+  })
+  return { child, port: Number(line) }
+}
+
+/** Logs a page in as a homeowner (from inside the browser) and opens the live view of front-door. */
+async function openLive(page: Page, base: string, name: string, secret: string): Promise<void> {
+  await page.goto(`${base}/`)
+  const status = await page.evaluate(
+    async ([user, pw]) =>
+      (
+        await fetch('/api/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: user, password: pw }),
+        })
+      ).status,
+    [name, secret],
+  )
+  expect(status).toBe(200)
+  // A hash change in the same document: the app finds the new session and opens the live view once.
+  await page.goto(`${base}/#/live/front-door`)
+}
+
+/** The live page's counters (live.js exposes them for tests and the benchmark). */
+function liveStats(
+  page: Page,
+): Promise<{ frames: number; firstFrameMs?: number; latenciesMs: number[]; viewerId?: string }> {
+  return page.evaluate(() => {
+    const s = (globalThis as unknown as LiveWindow).doorbellLive ?? {
+      frames: 0,
+      latenciesMs: [] as number[],
+      firstFrameMs: undefined,
+      viewerId: undefined,
+    }
+    return {
+      frames: s.frames,
+      latenciesMs: [...s.latenciesMs],
+      ...(s.firstFrameMs ? { firstFrameMs: s.firstFrameMs } : {}),
+      ...(s.viewerId ? { viewerId: s.viewerId } : {}),
+    }
+  })
+}
+
+/** The page's document, typed for what the tests read. */
+interface PageDocument {
+  document: { getElementById(id: string): { textContent: string | null } | null }
+}
+
+/** Waits until the live page decoded `count` frames; a timeout names what the page and the collector saw. */
+async function waitForFrames(page: Page, count: number): Promise<void> {
+  try {
+    await page.waitForFunction(
+      (n) => ((globalThis as unknown as LiveWindow).doorbellLive?.frames ?? 0) >= n,
+      count,
+      { timeout: 20_000 },
+    )
+  } catch (err) {
+    const state = await page.evaluate(() => ({
+      state: (globalThis as unknown as PageDocument).document.getElementById('live-state')?.textContent,
+      info: (globalThis as unknown as PageDocument).document.getElementById('live-info')?.textContent,
+      frames: (globalThis as unknown as LiveWindow).doorbellLive?.frames,
+      connection: (globalThis as unknown as { doorbellLive?: { pc?: { connectionState?: string } } })
+        .doorbellLive?.pc?.connectionState,
+    }))
+    throw new Error(`no ${count} frames: page ${JSON.stringify(state)}`, { cause: err })
+  }
+}
+
+/** The strongest frequency of a stretch of a sound file (sox's FFT, `stat -freq`: "freq amplitude" lines). */
+function dominantFrequencyHz(file: string, startS: number, lengthS: number): number {
+  const report = spawnSync('sox', [file, '-n', 'trim', String(startS), String(lengthS), 'stat', '-freq'], {
+    encoding: 'utf8',
+  }).stderr
+  let best = { hz: Number.NaN, power: Number.NEGATIVE_INFINITY }
+  for (const line of report.split('\n')) {
+    const [hz, power] = line.trim().split(/\s+/).map(Number)
+    if (hz !== undefined && power !== undefined && Number.isFinite(hz) && power > best.power)
+      best = { hz, power }
+  }
+  return best.hz
+}
+
+/** sox's stat report of a sound file (it writes the report to stderr). */
+function soxStat(file: string): string {
+  return spawnSync('sox', [file, '-n', 'stat'], { encoding: 'utf8' }).stderr ?? ''
+}
+
+describe.skipIf(skipReason !== undefined)(
+  'live view and two-way talk (real collector, agent, Chromium)',
+  () => {
+    const dir = tempDir('live-view')
+    const pi = new TestNetns(`${nsPrefix}${process.pid}a`, indexBase)
+    const phone = new TestNetns(`${nsPrefix}${process.pid}b`, indexBase + 1)
+    let collector: ComposedCollector
+    let agent: AgentProcess
+    let hook: Receiver
+    let browser: Browser
+    let forwarder: { child: ChildProcess; port: number }
+    let ownerContext: BrowserContext
+    let owner: Page
+    let base = ''
+    const speakerFile = join(dir.path, 'agent', 'speaker.wav')
+    const liveService = () => {
+      const service = collector.live.service
+      if (!service) throw new Error('live view is not running')
+      return service
+    }
+
+    beforeAll(async () => {
+      removeStaleNetns(nsPrefix, (name) => (name.endsWith('a') ? indexBase : indexBase + 1))
+      pi.up()
+      phone.up()
+      pi.countUdp()
+      const collectorDir = join(dir.path, 'collector')
+      mkdirSync(collectorDir, { recursive: true })
+      const secret = await addDevice(collectorDir, 'front-door')
+      hook = await startReceiver()
+      collector = await startCollector(
+        testConfig(collectorDir, {
+          host: pi.hostIp,
+          live: { udpPort: 0, bindAddress: pi.hostIp },
+          alerts: {
+            channels: [{ kind: 'webhook', name: 'hook', url: hook.url, secret: 'webhook-secret-0123456789' }],
+            users: [{ name: 'alice', channels: ['hook'] }],
+          },
+        }),
+      )
+      await collector.stores.homeowners.add('alice', password, 'owner')
+      await collector.stores.homeowners.add('kid', password, 'viewer')
+      const agentConfig = await writeAgentConfigFile(
+        dir.path,
+        { url: `mqtt://${pi.hostIp}:${collector.mqttPort}`, secret },
+        {
+          health: { intervalMs: 600_000 },
+          sensors: { temperature: { intervalMs: 600_000 }, light: { intervalMs: 600_000 } },
+          media: {
+            widthPx: 320,
+            heightPx: 240,
+            frameRate: 10,
+            videoBitrateKbps: 300,
+            prerollMs: 1000,
+            postrollMs: 1000,
+            ring: { segmentMs: 1000, maxSegments: 10 },
+            microphone: { windowMs: 200, reportIntervalMs: 600_000 },
+          },
+        },
+      )
+      agent = await startAgentProcess(agentConfig, 20_000, pi.prefix)
+      await eventually(() => collector.presence.get('front-door')?.state === 'online', 'agent online')
+      forwarder = await startForwarder(phone, pi.hostIp, collector.httpPort ?? 0)
+      base = `http://127.0.0.1:${forwarder.port}`
+      const tone = join(dir.path, 'talk-tone.wav')
+      execFileSync('sox', [
+        '-n',
+        '-r',
+        '48000',
+        '-c',
+        '1',
+        '-b',
+        '16',
+        tone,
+        'synth',
+        '10',
+        'sine',
+        String(talkToneHz),
+        'vol',
+        '0.5',
+      ])
+      browser = await launchChromiumIn(phone, dir.path, { audioFile: tone })
+      ownerContext = await browser.newContext()
+      owner = await ownerContext.newPage()
+      owner.setDefaultTimeout(20_000)
+    }, 90_000)
+
+    afterAll(async () => {
+      await browser?.close().catch(() => undefined)
+      forwarder?.child.kill('SIGTERM')
+      if (agent) await agent.stop()
+      await collector?.close()
+      await hook?.close()
+      pi.down()
+      phone.down()
+      dir.cleanup()
+    }, 30_000)
+
+    it('plays the door camera and microphone in the browser: frames decode, the audio track is live', async () => {
+      await openLive(owner, base, 'alice', password)
+      await waitForFrames(owner, 20)
+      const audio = await owner.evaluate(async () => {
+        const pc = (globalThis as unknown as LiveWindow).doorbellLive?.pc
+        if (!pc) return { readyState: 'none', packets: 0 }
+        const track = pc.getReceivers().find((r) => r.track.kind === 'audio')?.track
+        let packets = 0
+        for (let i = 0; i < 50 && packets <= 10; i++) {
+          const stats = await pc.getStats()
+          stats.forEach((r) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'audio') packets = r.packetsReceived ?? 0
+          })
+          if (packets <= 10) await new Promise((resolve) => setTimeout(resolve, 200))
+        }
+        return { readyState: track?.readyState, packets }
+      })
+      expect(audio.readyState).toBe('live')
+      expect(audio.packets).toBeGreaterThan(10)
+      const stats = await liveStats(owner)
+      // The simulated camera's mark is read back: the picture on the screen is the live one.
+      expect(stats.latenciesMs.length).toBeGreaterThan(5)
+      const sorted = [...stats.latenciesMs].sort((a, b) => a - b)
+      expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(1000)
+      const started = await collector.store.queryEvents({ type: 'live.started' })
+      expect(started.items.map((e) => (e.payload as { startedBy: string }).startedBy)).toEqual(['alice'])
+    }, 60_000)
+
+    it("carries the owner's push-to-talk to the door's speaker: the fake microphone's tone is played there", async () => {
+      await owner.dispatchEvent('#live-talk', 'pointerdown')
+      await eventually(
+        () => existsSync(speakerFile) && soxStat(speakerFile).includes('Length'),
+        'speaker file',
+        15_000,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 2500))
+      await owner.dispatchEvent('#live-talk', 'pointerup')
+      const stat = soxStat(speakerFile)
+      const seconds = Number(/Length \(seconds\):\s+([\d.]+)/.exec(stat)?.[1])
+      expect(seconds).toBeGreaterThan(1)
+      // The middle of the talk: its first packets may carry the fake device's start, its last the cut.
+      const frequency = dominantFrequencyHz(speakerFile, seconds / 4, seconds / 2)
+      expect(Math.abs(frequency - talkToneHz) / talkToneHz).toBeLessThan(0.05)
+    }, 40_000)
+
+    it('refuses talk to a viewer-role homeowner and to a request without a session', async () => {
+      const kidContext = await browser.newContext()
+      try {
+        const kid = await kidContext.newPage()
+        kid.setDefaultTimeout(20_000)
+        await openLive(kid, base, 'kid', password)
+        await kid.waitForFunction(() => (globalThis as unknown as LiveWindow).doorbellLive?.viewerId)
+        const viewerId = (await liveStats(kid)).viewerId ?? ''
+        expect(await kid.isHidden('#live-talk')).toBe(true)
+        const refused = await kid.evaluate(async (id) => {
+          const res = await fetch(`/api/live/viewers/${id}/talk`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'x-csrf-token': (globalThis as unknown as LiveWindow).doorbellCsrfToken,
+            },
+            body: JSON.stringify({ isTalking: true }),
+          })
+          return { status: res.status, body: await res.json() }
+        }, viewerId)
+        expect(refused).toMatchObject({ status: 403, body: { code: 'LIVE_FORBIDDEN' } })
+        const anonymous = await fetch(
+          `http://${pi.hostIp}:${collector.httpPort}/api/live/viewers/${viewerId}/talk`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ isTalking: true }),
+          },
+        )
+        expect(anonymous.status).toBe(401)
+        const metrics = await (await fetch(`http://${pi.hostIp}:${collector.httpPort}/metrics`)).text()
+        expect(metrics).toMatch(/doorbell_collector_live_refusals_total\{code="LIVE_FORBIDDEN"\} [1-9]/)
+        await kid.click('#live-stop')
+      } finally {
+        await kidContext.close()
+      }
+    }, 60_000)
+
+    it("costs the Pi one upload for two viewers: a second viewer does not grow the agent's outgoing bytes", async () => {
+      const rateOver = async (ms: number): Promise<number> => {
+        const before = pi.txBytes()
+        await new Promise((resolve) => setTimeout(resolve, ms))
+        return ((pi.txBytes() - before) * 1000) / ms
+      }
+      const oneViewer = await rateOver(4000)
+      const secondContext = await browser.newContext()
+      try {
+        const second = await secondContext.newPage()
+        second.setDefaultTimeout(20_000)
+        await openLive(second, base, 'alice', password)
+        await waitForFrames(second, 10)
+        expect(liveService().sessions().get('front-door')?.viewerCount).toBe(2)
+        const twoViewers = await rateOver(4000)
+        // About 40 kB/s of video and audio; a second stream would double it.
+        expect(oneViewer).toBeGreaterThan(10_000)
+        expect(twoViewers / oneViewer).toBeLessThan(1.3)
+        await second.click('#live-stop')
+      } finally {
+        await secondContext.close()
+      }
+    }, 60_000)
+
+    it('stores and alerts a press during the live session within its SLA', async () => {
+      const script = `fetch('http://127.0.0.1:${agent.controlPort}/button/press',{method:'POST',headers:{'content-type':'application/json'},body:'{}'}).then(r=>r.json()).then(b=>console.log(JSON.stringify(b)))`
+      const { id } = JSON.parse(pi.exec(process.execPath, '-e', script)) as { id: string }
+      const stored = await eventually(() => collector.store.getEvent(id), 'press stored', 5000)
+      const request = await eventually(
+        () => hook.requests.find((r) => r.body.toString('utf8').includes(id)),
+        'press alerted',
+        5000,
+      )
+      const capturedAtMs = Date.parse(stored.capturedAt)
+      expect(stored.receivedAtMs - capturedAtMs).toBeLessThan(1000)
+      expect(request.atMs - capturedAtMs).toBeLessThan(1000)
+      expect(liveService().sessions().get('front-door')?.state).toBe('live')
+    }, 30_000)
+
+    it('ends the session when the last viewer leaves: the Pi sends nothing within 2 s, and live.ended is recorded', async () => {
+      await owner.click('#live-stop')
+      const leftAtMs = Date.now()
+      await eventually(() => liveService().sessions().size === 0, 'session ended', 5000)
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, leftAtMs + 2000 - Date.now())))
+      // Media is UDP (WebRTC); MQTT (the clip upload resuming, keep-alives) is TCP and may go on.
+      const before = pi.udpTxBytes()
+      await new Promise((resolve) => setTimeout(resolve, 2000))
+      expect(pi.udpTxBytes() - before).toBe(0)
+      const ended = await eventually(
+        async () =>
+          (await collector.store.queryEvents({ type: 'live.ended' })).items[0] as StoredEvent | undefined,
+        'live.ended stored',
+        5000,
+      )
+      expect(ended.payload).toMatchObject({
+        startedBy: 'alice',
+        viewers: ['alice', 'kid'],
+        hasTalked: true,
+        reason: 'last-viewer-left',
+      })
+      expect(agent.lines.some((line) => line.includes('live view stopped'))).toBe(true)
+    }, 30_000)
+  },
+)
