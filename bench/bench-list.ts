@@ -7,4 +7,5 @@ export const benchmarks = [
   'media-chunking',
   'media-priority',
   'alerts-latency',
+  'timeline-page',
 ] as const

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { type EventClass, isMessageType, messageTypeNames, ulidPattern } from '../../shared/protocol/index.js'
 import { sessionOf } from '../access/http-access.js'
 import type { EventStore, StoredEvent } from '../store/event-store.js'
-import { findRelatedMedia } from '../store/related-media.js'
+import { findRelatedMedia, findRelatedMediaOfEach } from '../store/related-media.js'
 import type { DashboardRoutesDeps } from './dashboard-routes.js'
 import { type EventSummary, summarizeEvent } from './event-summary.js'
 
@@ -68,7 +68,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
         isNewestFirst: q.order === 'newest',
       })
       return {
-        items: await Promise.all(page.items.map((e) => summarizeWithMedia(deps.store, e))),
+        items: await summarizeWithMedia(deps.store, page.items),
         ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       }
     },
@@ -152,19 +152,27 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
 /** Types whose rows show the media that relate to them (the timeline's thumbnail and clip badge). */
 const typesWithMedia = new Set(['button.press', 'motion'])
 
-/** The summary, with the first related snapshot and clip of a press or motion (the related-media lookup). */
+/** Media of a row: the first snapshot and clip that relate to it, null until they arrive. */
+type RowMedia = { readonly snapshotId: string | null; readonly clipId: string | null }
+
+/** The summaries of a page, a press or motion with its first related snapshot and clip (one lookup). */
 async function summarizeWithMedia(
   store: EventStore,
-  event: StoredEvent,
-): Promise<EventSummary & { media?: { snapshotId: string | null; clipId: string | null } }> {
-  const summary = summarizeEvent(event)
-  if (!typesWithMedia.has(event.type)) return summary
-  const related = await findRelatedMedia(store, event)
-  return {
-    ...summary,
-    media: {
-      snapshotId: related.snapshots[0]?.id ?? null,
-      clipId: related.clipManifests[0]?.payload.clipId ?? null,
-    },
-  }
+  events: readonly StoredEvent[],
+): Promise<(EventSummary & { media?: RowMedia })[]> {
+  const related = await findRelatedMediaOfEach(
+    store,
+    events.filter((e) => typesWithMedia.has(e.type)),
+  )
+  return events.map((event) => {
+    const media = related.get(event.id)
+    if (!media) return summarizeEvent(event)
+    return {
+      ...summarizeEvent(event),
+      media: {
+        snapshotId: media.snapshots[0]?.id ?? null,
+        clipId: media.clipManifests[0]?.payload.clipId ?? null,
+      },
+    }
+  })
 }

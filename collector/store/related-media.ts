@@ -39,21 +39,59 @@ export interface RelatedMedia {
  * and the links alerts carry.
  */
 export async function findRelatedMedia(store: EventStore, event: StoredEvent): Promise<RelatedMedia> {
-  const fromMs = eventIdTimeMs(event.id)
-  const around = {
-    deviceId: event.deviceId,
-    relatesTo: event.id,
-    fromMs,
-    toMs: fromMs + relatedMediaWindowMs,
+  return (await findRelatedMediaOfEach(store, [event])).get(event.id) ?? { snapshots: [], clipManifests: [] }
+}
+
+/**
+ * findRelatedMedia for many events at once (a timeline page), by event id. The store reads every event in
+ * a window to find the media in it, so each device's windows are merged and read once: a lookup per
+ * event would read overlapping windows again (presses a minute apart share nine tenths of theirs), each
+ * snapshot's JPEG with them. A medium counts for an event when its relatesTo names it and its time is
+ * inside that event's own window, as for one event.
+ */
+export async function findRelatedMediaOfEach(
+  store: EventStore,
+  events: readonly StoredEvent[],
+): Promise<Map<string, RelatedMedia>> {
+  const found = new Map<string, { snapshots: SnapshotEvent[]; clipManifests: ClipManifestEvent[] }>()
+  const byDevice = new Map<string, Map<string, StoredEvent>>()
+  for (const event of events) {
+    found.set(event.id, { snapshots: event.type === 'snapshot' ? [event] : [], clipManifests: [] })
+    const own = byDevice.get(event.deviceId) ?? new Map<string, StoredEvent>()
+    own.set(event.id, event)
+    byDevice.set(event.deviceId, own)
   }
-  const [snapshots, clipManifests] = await Promise.all([
-    allPages(store, { ...around, type: 'snapshot' }),
-    allPages(store, { ...around, type: 'clip.manifest' }),
-  ])
-  return {
-    snapshots: [...(event.type === 'snapshot' ? [event] : []), ...(snapshots as SnapshotEvent[])],
-    clipManifests: clipManifests as ClipManifestEvent[],
+  for (const [deviceId, own] of byDevice) {
+    // With one event, the store can filter by relatesTo itself.
+    const only = own.size === 1 ? { relatesTo: [...own.keys()][0] as string } : {}
+    for (const span of mergedWindows([...own.keys()].map(eventIdTimeMs))) {
+      await forEachPage(store, { deviceId, ...span, ...only }, (item) => {
+        if (item.type !== 'snapshot' && item.type !== 'clip.manifest') return
+        const relatesTo = item.payload.relatesTo
+        const target = relatesTo === undefined ? undefined : own.get(relatesTo)
+        if (!target || target.id === item.id) return
+        const startMs = eventIdTimeMs(target.id)
+        const atMs = eventIdTimeMs(item.id)
+        if (atMs < startMs || atMs >= startMs + relatedMediaWindowMs) return
+        const media = found.get(target.id)
+        if (item.type === 'snapshot') media?.snapshots.push(item)
+        else media?.clipManifests.push(item)
+      })
+    }
   }
+  return found
+}
+
+/** The windows [t, t + relatedMediaWindowMs) of the given times, overlapping ones merged, oldest first. */
+function mergedWindows(startsMs: number[]): { fromMs: number; toMs: number }[] {
+  const spans: { fromMs: number; toMs: number }[] = []
+  for (const fromMs of [...startsMs].sort((a, b) => a - b)) {
+    const last = spans.at(-1)
+    const toMs = fromMs + relatedMediaWindowMs
+    if (last && fromMs <= last.toMs) last.toMs = Math.max(last.toMs, toMs)
+    else spans.push({ fromMs, toMs })
+  }
+  return spans
 }
 
 /** The first snapshot of an event: itself when it is one, else the first that relates to it. */
@@ -65,14 +103,16 @@ export async function findSnapshotOf(
   return (await findRelatedMedia(store, event)).snapshots[0]
 }
 
-/** Every page of a query (the window and relatesTo keep it small). */
-async function allPages(store: EventStore, query: EventQuery): Promise<StoredEvent[]> {
-  const items: StoredEvent[] = []
+/** Every event of a query, page by page, oldest first (the windows keep it bounded). */
+async function forEachPage(
+  store: EventStore,
+  query: EventQuery,
+  visit: (event: StoredEvent) => void,
+): Promise<void> {
   let cursor: string | undefined
   do {
     const page = await store.queryEvents({ ...query, limit: 200, ...(cursor ? { cursor } : {}) })
-    items.push(...page.items)
+    for (const event of page.items) visit(event)
     cursor = page.nextCursor
   } while (cursor)
-  return items
 }

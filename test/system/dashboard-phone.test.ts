@@ -173,12 +173,14 @@ describe('the doorbell app on a phone', () => {
       ['devices', '#/devices', 'svg.chart, .card p.muted'],
       ['visitors', '#/stats', 'svg.chart'],
       ['settings', '#/settings', '#settings-form'],
+      // The live page's layout (WebRTC itself is the live view test's, in a network namespace).
+      ['live', '#/live/front-door', '#live-video'],
     ] as const) {
       await page.goto(`${scenario.base}/${hash}`)
       await page.waitForSelector(ready)
       expect(await overflowPx(page), name).toBeLessThanOrEqual(0)
       expect(await smallTapTargets(page), name).toEqual([])
-      if (name === 'devices' || name === 'settings') await shot(name)
+      if (name === 'devices' || name === 'settings' || name === 'live') await shot(name)
     }
   })
 

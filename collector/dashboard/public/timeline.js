@@ -131,7 +131,7 @@ export async function renderEvent(view, id) {
       ? `<video id="clip" controls preload="auto" playsinline src="/api/clips/${esc(clipIds[0])}"></video>`
       : '<p class="muted" id="no-clip">No clip yet (clips arrive after the press; reload in a moment).</p>'
   const live = `<a class="button" id="event-live" href="#/live/${encodeURIComponent(event.deviceId)}">Live view</a>`
-  view.innerHTML = `<section class="card event"><a class="back" href="#/">← Timeline</a>
+  view.innerHTML = `<section class="card event"><a href="#/">← Timeline</a>
     <h2>${esc(labels[event.type] ?? event.type)} at ${esc(event.deviceId)}</h2>
     <p><time datetime="${esc(event.capturedAt)}">${esc(dateTime(event.capturedAt))}</time></p>
     <p class="muted small">class ${esc(event.class)} · <code>${esc(event.id)}</code></p>
