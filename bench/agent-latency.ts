@@ -1,5 +1,5 @@
 /**
- * Agent benchmark (issue 4): press latency from a simulated GPIO edge to the collector's ack, agent RSS
+ * Agent benchmark: press latency from a simulated GPIO edge to the collector's ack, agent RSS
  * and idle CPU, and outbox drain time after 24 h offline. Everything on loopback with a real aedes
  * broker and an acker that acks at once, so the numbers are the agent's. Prints a markdown table.
  * Run: npm run build && node dist/bench/agent-latency.js

@@ -1,5 +1,5 @@
 /**
- * Alerts benchmark (issue 9): latency from a simulated press to the channel receiver, end to end on
+ * Alerts benchmark: latency from a simulated press to the channel receiver, end to end on
  * loopback: the real agent program (--simulate) publishes the press, the real collector program stores it
  * and pushes it through its webhook channel to a local receiver in this process. Latency is the
  * receiver's arrival time minus the press's capture time on the device (same machine, same clock).
@@ -28,7 +28,7 @@ const pressGapMs = Number(process.env.BENCH_PRESS_GAP_MS ?? 150)
 const loadRatePerS = Number(process.env.BENCH_LOAD_RATE ?? 1000)
 const loadDevices = 10
 const warmupPresses = 3
-/** Google Home doorbell bar quoted in issue 9: press to notification. */
+/** Google Home doorbell bar: press to notification. */
 const referenceMs = 2000
 const dist = new URL('..', import.meta.url).pathname
 

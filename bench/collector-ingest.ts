@@ -9,7 +9,7 @@ import { newEventId, topics } from '../shared/protocol/index.js'
 import { type BenchFigure, emitFigures } from './bench-figures.js'
 
 /**
- * Ingest throughput of QoS 1 medium-class readings from N simulated devices (issue 3 benchmark).
+ * Ingest throughput of QoS 1 medium-class readings from N simulated devices.
  * Three brokers, each in its own process, the clients in this one:
  *   collector  the built doorbell-collector, measured to the ack envelope (event durably in Level)
  *   aedes      bare aedes 1.2 in memory, measured to PUBACK

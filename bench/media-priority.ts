@@ -1,5 +1,5 @@
 /**
- * Media priority benchmark (issue 5): the latency from a simulated press to the event being stored by
+ * Media priority benchmark: the latency from a simulated press to the event being stored by
  * the collector while a 10 MB clip uploads over a 1 Mbit/s uplink, beside two references measured in the
  * same run: the same latency on an idle link, and a naive upload that hands every chunk of the clip to
  * the connection at once (no pacing). The agent runs in its own network namespace joined to this one by a

@@ -14,7 +14,7 @@ export const timeZone = z
   .min(1)
   .max(64)
   .refine(isKnownTimeZone, 'expected an IANA time zone, e.g. Europe/Berlin')
-const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a short lowercase name')
+export const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a short lowercase name')
 
 /** What an alert is about; users choose the kinds they receive. */
 export const alertKinds = ['press', 'motion', 'offline', 'online', 'temperature'] as const
@@ -53,6 +53,15 @@ const webPushChannel = z.strictObject({
 /** One delivery channel. */
 export const channelSchema = z.discriminatedUnion('kind', [webhookChannel, ntfyChannel, webPushChannel])
 
+/** A local time window in which only `allowKinds` are sent; config and the settings page share it. */
+export const quietHoursSchema = z.strictObject({
+  start: hhmm,
+  end: hhmm,
+  /** IANA time zone; default the collector's. */
+  timeZone: timeZone.optional(),
+  allowKinds: z.array(z.enum(alertKinds)).default([]),
+})
+
 const userSchema = z.strictObject({
   name: channelName,
   /** Names of channels this user receives alerts on. */
@@ -62,15 +71,7 @@ const userSchema = z.strictObject({
   /** A second alert of the same kind from the same device within this time is not sent (double press). */
   cooldownMs: ms.default(30_000),
   /** Local time window in which only `allowKinds` are sent (e.g. 22:00-07:00). */
-  quietHours: z
-    .strictObject({
-      start: hhmm,
-      end: hhmm,
-      /** IANA time zone; default the collector's. */
-      timeZone: timeZone.optional(),
-      allowKinds: z.array(z.enum(alertKinds)).default([]),
-    })
-    .optional(),
+  quietHours: quietHoursSchema.optional(),
 })
 
 const slaSchema = z.strictObject({ targetMs: z.number().int().positive() })

@@ -1,22 +1,13 @@
 import { join } from 'node:path'
 import { z } from 'zod'
-import { alertKinds, timeZone } from '../alerts/alerts-config.js'
+import { alertKinds, channelName, quietHoursSchema, timeZone } from '../alerts/alerts-config.js'
 import { JsonFileState } from '../json-file.js'
-
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')
 
 /** What a homeowner may change on the settings page (the rest of an alert user stays in config). */
 export const userSettingsSchema = z.strictObject({
-  channels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)).max(16),
+  channels: z.array(channelName).max(16),
   kinds: z.array(z.enum(alertKinds)),
-  quietHours: z
-    .strictObject({
-      start: hhmm,
-      end: hhmm,
-      timeZone: timeZone.optional(),
-      allowKinds: z.array(z.enum(alertKinds)).default([]),
-    })
-    .nullable(),
+  quietHours: quietHoursSchema.nullable(),
   /** The zone the dashboard shows times in; null: the browser's own. Quiet hours without a zone use it. */
   timeZone: timeZone.nullable().optional(),
 })

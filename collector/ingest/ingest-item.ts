@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../shared/errors.js'
 import type { Envelope } from '../../shared/protocol/index.js'
+import type { ConformanceRefusal } from '../broker/mqtt-conformance.js'
 import type { EventKey, StoredEvent } from '../store/event-store.js'
 
 /** Why something was refused; the label of the rejection counter. */
@@ -23,14 +24,7 @@ export type RejectReason =
   | 'auth_busy'
   | 'auth_backoff'
   | 'session_limit'
-  | 'bad_utf8'
-  | 'packet_id_zero'
-  | 'reserved_flags'
-  | 'protocol_mismatch'
-  | 'unsupported_protocol_version'
-  | 'malformed_connect'
-  | 'unexpected_packet'
-  | 'unsolicited_ack'
+  | ConformanceRefusal
   | 'preauth_per_address'
   | 'preauth_too_large'
   | 'preauth_budget'

@@ -12,7 +12,7 @@ import {
 
 /**
  * The dashboard in a real Chromium (Debian's, driven by playwright-core) against the real collector and the
- * real agent program with --simulate (issue 6). Screenshots go to test-artifacts/dashboard/ (git-ignored).
+ * real agent program with --simulate. Screenshots go to test-artifacts/dashboard/ (git-ignored).
  */
 
 describe('homeowner dashboard in a browser', () => {
