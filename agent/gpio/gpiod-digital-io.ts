@@ -29,10 +29,14 @@ export class GpiodDigitalInput implements DigitalInput {
   #child: ChildProcess | undefined
   #isClosing = false
 
-  constructor(private readonly options: GpiodLineOptions) {}
+  readonly #options: GpiodLineOptions
+
+  constructor(options: GpiodLineOptions) {
+    this.#options = options
+  }
 
   async start(listener: LevelListener): Promise<void> {
-    const { syntax, chip, line, activeLow, tools, clock } = this.options
+    const { syntax, chip, line, activeLow, tools, clock } = this.#options
     const command = gpiomonCommand(tools, syntax, chip, line, activeLow ? 'pull-up' : 'pull-down')
     const child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'ignore'] })
     this.#child = child
@@ -48,7 +52,7 @@ export class GpiodDigitalInput implements DigitalInput {
       child.once('error', reject)
     })
     child.once('exit', (code) => {
-      if (!this.#isClosing) this.options.onExit?.(code)
+      if (!this.#isClosing) this.#options.onExit?.(code)
     })
   }
 
@@ -64,11 +68,15 @@ export class GpiodDigitalInput implements DigitalInput {
 export class GpiodDigitalOutput implements DigitalOutput {
   #child: ChildProcess | undefined
 
-  constructor(private readonly options: Omit<GpiodLineOptions, 'clock' | 'onExit'>) {}
+  readonly #options: Omit<GpiodLineOptions, 'clock' | 'onExit'>
+
+  constructor(options: Omit<GpiodLineOptions, 'clock' | 'onExit'>) {
+    this.#options = options
+  }
 
   async write(isActive: boolean): Promise<void> {
     await this.close()
-    const { syntax, chip, line, activeLow, tools } = this.options
+    const { syntax, chip, line, activeLow, tools } = this.#options
     const value: 0 | 1 = isActive !== activeLow ? 1 : 0
     const child = spawn(gpiodToolPath(tools, 'gpioset'), gpiosetArgs(syntax, chip, line, value), {
       stdio: 'ignore',

@@ -35,25 +35,30 @@ export async function loadOnoff(): Promise<OnoffModule> {
   }
 }
 
+/** The sysfs line an onoff input watches. */
+export interface OnoffLineOptions {
+  readonly sysfsNumber: number
+  readonly activeLow: boolean
+  readonly clock: Clock
+}
+
 /** A GPIO input through sysfs (/sys/class/gpio) using onoff; the number is the sysfs one (chip base + line). */
 export class OnoffDigitalInput implements DigitalInput {
   #gpio: OnoffGpio | undefined
 
-  constructor(
-    private readonly options: {
-      readonly sysfsNumber: number
-      readonly activeLow: boolean
-      readonly clock: Clock
-    },
-  ) {}
+  readonly #options: OnoffLineOptions
+
+  constructor(options: OnoffLineOptions) {
+    this.#options = options
+  }
 
   async start(listener: LevelListener): Promise<void> {
     const { Gpio } = await loadOnoff()
     if (!Gpio.accessible) throw new DoorbellError('HARDWARE_UNAVAILABLE', '/sys/class/gpio is not accessible')
-    const gpio = new Gpio(this.options.sysfsNumber, 'in', 'both', { activeLow: this.options.activeLow })
+    const gpio = new Gpio(this.#options.sysfsNumber, 'in', 'both', { activeLow: this.#options.activeLow })
     this.#gpio = gpio
     gpio.watch((err, value) => {
-      if (!err) listener(value === 1, this.options.clock.now())
+      if (!err) listener(value === 1, this.#options.clock.now())
     })
   }
 

@@ -6,7 +6,11 @@ export class SimulatedDigitalInput implements DigitalInput {
   #listener: LevelListener | undefined
   #isActive = false
 
-  constructor(private readonly clock: Clock) {}
+  readonly #clock: Clock
+
+  constructor(clock: Clock) {
+    this.#clock = clock
+  }
 
   async start(listener: LevelListener): Promise<void> {
     this.#listener = listener
@@ -16,14 +20,14 @@ export class SimulatedDigitalInput implements DigitalInput {
   set(isActive: boolean): void {
     if (isActive === this.#isActive) return
     this.#isActive = isActive
-    this.#listener?.(isActive, this.clock.now())
+    this.#listener?.(isActive, this.#clock.now())
   }
 
   /** Active, then inactive after holdMs (a press, or a PIR's output pulse); a held line is released first. */
   pulse(holdMs = 100): void {
     this.set(false)
     this.set(true)
-    this.clock.setTimeout(() => this.set(false), holdMs)
+    this.#clock.setTimeout(() => this.set(false), holdMs)
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,10 @@ export class LinuxHealthProbe implements HealthProbe {
   readonly #sysRoot: string
   readonly #procRoot: string
 
-  constructor(private readonly options: LinuxHealthProbeOptions) {
+  readonly #options: LinuxHealthProbeOptions
+
+  constructor(options: LinuxHealthProbeOptions) {
+    this.#options = options
     this.#sysRoot = options.sysRoot ?? '/sys'
     this.#procRoot = options.procRoot ?? '/proc'
   }
@@ -58,7 +61,7 @@ export class LinuxHealthProbe implements HealthProbe {
 
   async #diskFreeBytes(): Promise<number | null> {
     try {
-      const stats = await statfs(this.options.dataDir)
+      const stats = await statfs(this.#options.dataDir)
       return stats.bavail * stats.bsize
     } catch {
       return null

@@ -41,21 +41,25 @@ export interface Bh1750Options {
  * high-resolution measurement, then a 2-byte read. Wiring in docs/agent-hardware.md.
  */
 export class Bh1750LightSensor implements LightSensor {
-  constructor(private readonly options: Bh1750Options) {}
+  readonly #options: Bh1750Options
+
+  constructor(options: Bh1750Options) {
+    this.#options = options
+  }
 
   async read(): Promise<LightReading> {
-    const address = `0x${this.options.address.toString(16)}`
+    const address = `0x${this.#options.address.toString(16)}`
     await this.#transfer([`w1@${address}`, hex(powerOn)])
     await this.#transfer([`w1@${address}`, hex(oneTimeHighRes)])
-    await (this.options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(measurementMs)
+    await (this.#options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(measurementMs)
     const lux = parseBh1750Output(await this.#transfer([`r2@${address}`]))
-    return { lux, sensor: `bh1750@${this.options.bus}/${address}` }
+    return { lux, sensor: `bh1750@${this.#options.bus}/${address}` }
   }
 
   #transfer(messages: readonly string[]): Promise<string> {
-    const file = this.options.binDir ? join(this.options.binDir, 'i2ctransfer') : 'i2ctransfer'
+    const file = this.#options.binDir ? join(this.#options.binDir, 'i2ctransfer') : 'i2ctransfer'
     return new Promise((resolve, reject) => {
-      execFile(file, ['-y', String(this.options.bus), ...messages], { timeout: 2_000 }, (err, stdout) => {
+      execFile(file, ['-y', String(this.#options.bus), ...messages], { timeout: 2_000 }, (err, stdout) => {
         if (err) {
           const missing = (err as NodeJS.ErrnoException).code === 'ENOENT'
           reject(
@@ -63,7 +67,7 @@ export class Bh1750LightSensor implements LightSensor {
               ? new DoorbellError('DEPENDENCY_MISSING', 'i2ctransfer (apt-get install i2c-tools)', {
                   cause: err,
                 })
-              : new DoorbellError('HARDWARE_UNAVAILABLE', `BH1750 on i2c-${this.options.bus}`, {
+              : new DoorbellError('HARDWARE_UNAVAILABLE', `BH1750 on i2c-${this.#options.bus}`, {
                   cause: err,
                 }),
           )

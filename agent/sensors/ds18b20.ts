@@ -63,15 +63,18 @@ export interface W1TemperatureSensorOptions {
 export class W1TemperatureSensor implements TemperatureSensor {
   readonly #devicesDir: string
 
-  constructor(private readonly options: W1TemperatureSensorOptions = {}) {
+  readonly #options: W1TemperatureSensorOptions
+
+  constructor(options: W1TemperatureSensorOptions = {}) {
+    this.#options = options
     this.#devicesDir = options.devicesDir ?? '/sys/bus/w1/devices'
   }
 
   async read(): Promise<TemperatureReading> {
-    const device = this.options.device ?? (await this.#firstDevice())
+    const device = this.#options.device ?? (await this.#firstDevice())
     const file = join(this.#devicesDir, device, 'w1_slave')
     let last: W1ParseResult = { ok: false, problem: 'format' }
-    for (let attempt = 0; attempt <= (this.options.retries ?? 2); attempt++) {
+    for (let attempt = 0; attempt <= (this.#options.retries ?? 2); attempt++) {
       let text: string
       try {
         text = await readFile(file, 'utf8')

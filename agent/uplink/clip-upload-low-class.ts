@@ -39,41 +39,45 @@ export interface ClipUploadLowClassDeps {
 export class ClipUploadLowClass implements LowClassSource {
   #lastAtMs = Number.NEGATIVE_INFINITY
 
-  constructor(private readonly deps: ClipUploadLowClassDeps) {}
+  readonly #deps: ClipUploadLowClassDeps
+
+  constructor(deps: ClipUploadLowClassDeps) {
+    this.#deps = deps
+  }
 
   async next(): Promise<LowClassUnit | undefined> {
-    if (this.deps.isPaused?.()) return undefined
-    const waitMs = this.#lastAtMs + (this.deps.minIntervalMs ?? 0) - Date.now()
+    if (this.#deps.isPaused?.()) return undefined
+    const waitMs = this.#lastAtMs + (this.#deps.minIntervalMs ?? 0) - Date.now()
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
-    const next = await this.deps.uploads.next()
+    const next = await this.#deps.uploads.next()
     if (!next) return undefined
     this.#lastAtMs = Date.now()
     const { frame } = chunkFrameOf({
-      deviceId: this.deps.deviceId,
+      deviceId: this.#deps.deviceId,
       // A chunk is not an outbox event: like presence, it carries the latest seq without taking one.
-      seq: this.deps.outbox.lastSeq,
+      seq: this.#deps.outbox.lastSeq,
       id: next.chunk.id,
       clipId: next.clip.clipId,
       span: next.chunk,
       data: next.data,
     })
-    return { topic: topics.chunk(this.deps.deviceId), payload: frame }
+    return { topic: topics.chunk(this.#deps.deviceId), payload: frame }
   }
 
   async onAck(ack: Envelope<'ack'>['payload']): Promise<void> {
-    for (const { body } of await this.deps.outbox.readBodies('low', ack.ids)) {
+    for (const { body } of await this.#deps.outbox.readBodies('low', ack.ids)) {
       const envelope = JSON.parse(body) as Envelope
       if (envelope.type === 'clip.manifest')
-        await this.deps.uploads.handleManifestAck(envelope.payload.clipId)
+        await this.#deps.uploads.handleManifestAck(envelope.payload.clipId)
     }
-    await this.deps.uploads.handleAck(ack.ids)
+    await this.#deps.uploads.handleAck(ack.ids)
     const isTransient = (r: { retry: boolean; code: string }) => r.retry && transientCodes.has(r.code)
     const deferred = ack.rejected.filter(isTransient).map((r) => r.id)
-    if (deferred.length > 0) this.deps.uploads.handleDeferred(deferred, this.deps.retryDelayMs ?? 5_000)
-    await this.deps.uploads.handleRejected(ack.rejected.filter((r) => !isTransient(r)))
+    if (deferred.length > 0) this.#deps.uploads.handleDeferred(deferred, this.#deps.retryDelayMs ?? 5_000)
+    await this.#deps.uploads.handleRejected(ack.rejected.filter((r) => !isTransient(r)))
   }
 
   onOffline(): void {
-    this.deps.uploads.releaseInFlight()
+    this.#deps.uploads.releaseInFlight()
   }
 }

@@ -11,7 +11,11 @@ export class InflightTracker {
   readonly #heldUntilMs = new Map<string, number>()
   #mediumCount = 0
 
-  constructor(private readonly clock: Clock) {}
+  readonly #clock: Clock
+
+  constructor(clock: Clock) {
+    this.#clock = clock
+  }
 
   /** Events published and awaiting an ack. */
   get size(): number {
@@ -36,7 +40,7 @@ export class InflightTracker {
   /** Records a publish. */
   add(id: string, eventClass: EventClass): void {
     if (this.#inflight.has(id)) return
-    this.#inflight.set(id, { eventClass, sentAtMs: this.clock.now() })
+    this.#inflight.set(id, { eventClass, sentAtMs: this.#clock.now() })
     if (eventClass === 'medium') this.#mediumCount++
   }
 
@@ -63,7 +67,7 @@ export class InflightTracker {
     if (this.#inflight.has(id)) return true
     const untilMs = this.#heldUntilMs.get(id)
     if (untilMs === undefined) return false
-    if (untilMs <= this.clock.now()) {
+    if (untilMs <= this.#clock.now()) {
       this.#heldUntilMs.delete(id)
       return false
     }

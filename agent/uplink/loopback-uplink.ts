@@ -29,8 +29,11 @@ export class LoopbackUplink extends EventEmitter<UplinkEvents> implements Uplink
   /** When false, events are stored but no ack is sent (a collector that is slow or gone). */
   isAcking = true
 
-  constructor(private readonly deviceId: string) {
+  readonly #deviceId: string
+
+  constructor(deviceId: string) {
     super()
+    this.#deviceId = deviceId
   }
 
   get isOnline(): boolean {
@@ -69,7 +72,7 @@ export class LoopbackUplink extends EventEmitter<UplinkEvents> implements Uplink
     for (const e of envelopes) if (!this.stored.has(e.id)) this.stored.set(e.id, e)
     if (!this.isAcking || envelopes.length === 0) return
     const ack = createEnvelope({
-      deviceId: this.deviceId,
+      deviceId: this.#deviceId,
       seq: 0,
       type: 'ack',
       payload: { ids: envelopes.map((e) => e.id), rejected: [] },
