@@ -5,7 +5,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -230,11 +229,6 @@ export async function runEmulated(
     if (crash) throw new QemuCrashError(crash)
     return run
   })
-}
-
-/** Lists a folder, or [] when it does not exist. */
-export function listOrEmpty(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir) : []
 }
 
 /** Default temp parent for arm64 scenarios. */

@@ -105,7 +105,7 @@ describe.skipIf(skipReason)(
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
-    }, 200_000)
+    }, 120_000)
 
     it('acks a press, stores readings, and keeps what was not acked across kill -9 and restart', async () => {
       await retryingQemuCrashes(
@@ -201,7 +201,7 @@ describe.skipIf(skipReason)(
         (crash, attempt) =>
           console.warn(`arm64 agent scenario, attempt ${attempt}: ${crash}; running it again`),
       )
-    }, 400_000)
+    }, 240_000)
 
     it('refuses to start on real hardware without GPIO, naming both backends it tried', async () => {
       const dir = arm64TempDir('nogpio')
@@ -219,6 +219,6 @@ describe.skipIf(skipReason)(
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
-    }, 200_000)
+    }, 120_000)
   },
 )

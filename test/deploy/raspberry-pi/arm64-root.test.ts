@@ -138,7 +138,7 @@ describe.skipIf(skipReason)(
       const again = install()
       expect(again.status, again.stderr).toBe(0)
       expect(again.stdout).toContain('nothing to change')
-    })
+    }, 240_000)
 
     it("makes the service user with the root's own systemd-sysusers, as at the Pi's first boot", async () => {
       const sysusers = await inRoot(['/usr/bin/systemd-sysusers'])
@@ -155,7 +155,7 @@ describe.skipIf(skipReason)(
       expect(regroup.stdout).toContain('1 change(s)')
       const gid = Number(passwd.stdout.split(':')[3])
       expect(statSync(join(target, 'etc/doorbell/agent.yaml')).gid).toBe(gid)
-    })
+    }, 120_000)
 
     it('runs the installed Node and agent as the doorbell user, loading the arm64 native modules', async () => {
       const version = await inRoot(
@@ -196,6 +196,6 @@ describe.skipIf(skipReason)(
           f.startsWith('/opt/doorbell/app/node_modules/@node-datachannel/linux-arm64-gnu/'),
         ),
       ).toBe(true)
-    }, 200_000)
+    }, 120_000)
   },
 )
