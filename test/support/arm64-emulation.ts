@@ -208,7 +208,8 @@ export interface EmulatedRun {
 
 /**
  * Runs an arm64 program to completion under the emulator (the same program again when QEMU crashed, within
- * qemuCrashAttempts); a QEMU crash on every attempt throws. prefix wraps the whole command (e.g. chroot).
+ * qemuCrashAttempts); a QEMU crash on every attempt throws. With viaChroot (`chroot [--userspec=..] ROOT`),
+ * argv runs inside that arm64 root instead, where binfmt_misc hands it to QEMU.
  */
 export async function runEmulated(
   argv: readonly string[],
