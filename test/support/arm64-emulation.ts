@@ -169,8 +169,12 @@ export function qemuCrashOf(outcome: { signal: string | null; stderr: string }):
 
 /** Thrown by a scenario when the emulator crashed: the attempt proves nothing, so it is run again. */
 export class QemuCrashError extends Error {
-  constructor(readonly crash: string) {
+  /** What showed the crash: the emulator's signal or its message. */
+  readonly crash: string
+
+  constructor(crash: string) {
     super(`QEMU crashed (${crash})`)
+    this.crash = crash
   }
 }
 

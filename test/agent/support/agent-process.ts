@@ -66,12 +66,14 @@ export interface AgentProcess {
 
 /** The agent exited (or was not ready in time) before 'agent ready'; carries how it ended. */
 export class AgentStartError extends Error {
-  constructor(
-    message: string,
-    readonly signal: NodeJS.Signals | null,
-    readonly stderr: string,
-  ) {
+  /** The signal the process died of, or null (exited with a code, or not ready in time). */
+  readonly signal: NodeJS.Signals | null
+  readonly stderr: string
+
+  constructor(message: string, signal: NodeJS.Signals | null, stderr: string) {
     super(message)
+    this.signal = signal
+    this.stderr = stderr
   }
 }
 
