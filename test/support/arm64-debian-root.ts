@@ -41,6 +41,8 @@ export function arm64RootUnavailableReason(): string | undefined {
   if (!existsSync(qemuAarch64)) return 'needs qemu-user-static (sudo apt-get install -y qemu-user-static)'
   if (runQuiet('sh', ['-c', 'command -v debootstrap || test -x /usr/sbin/debootstrap']).status !== 0)
     return 'needs debootstrap (sudo apt-get install -y debootstrap)'
+  if (!/\bbinfmt_misc\b/.test(readFileSync('/proc/filesystems', 'utf8')))
+    return "the kernel has no binfmt_misc, which runs the root's arm64 programs through QEMU"
   return undefined
 }
 
