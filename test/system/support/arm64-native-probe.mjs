@@ -43,4 +43,6 @@ const mapped = new Set(
     .map((line) => line.split(/\s+/).slice(5).join(' '))
     .filter((path) => path.endsWith('.node')),
 )
-console.log(JSON.stringify({ arch: process.arch, level, message, nativeFiles: [...mapped] }))
+console.log(
+  JSON.stringify({ arch: process.arch, version: process.version, level, message, nativeFiles: [...mapped] }),
+)
