@@ -12,6 +12,16 @@ const containerTests = [
  */
 const faultTests = ['test/faults/**/*.test.ts']
 
+/**
+ * The agent on emulated arm64 (QEMU user mode): each keeps a core busy for up to a minute, which would slow the
+ * real-time tests beside them, so they run last, the two files side by side (about 75 s).
+ */
+const emulatedTests = [
+  'test/system/arm64-agent.test.ts',
+  'test/deploy/raspberry-pi/arm64-root.test.ts',
+  'test/support/arm64-emulation.test.ts',
+]
+
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
@@ -26,13 +36,14 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['test/**/*.test.ts'],
-          exclude: [...containerTests, ...faultTests],
+          exclude: [...containerTests, ...faultTests, ...emulatedTests],
           sequence: { groupOrder: 0 },
         },
       },
       { extends: true, test: { name: 'faults', include: faultTests, sequence: { groupOrder: 1 } } },
       // After every other test: an image build next to real-time tests (ffmpeg segment timing) makes those flaky.
       { extends: true, test: { name: 'containers', include: containerTests, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'emulated', include: emulatedTests, sequence: { groupOrder: 3 } } },
     ],
   },
 })

@@ -24,6 +24,16 @@ const requiredPrograms: Record<string, string> = {
   'redis-server': 'redis-server',
   haproxy: 'haproxy',
   postgres: 'postgresql',
+  // The agent on emulated arm64 (test/system/arm64-agent.test.ts). debootstrap is not required here: the
+  // arm64 Debian root is built by .ci/run, and its test says why it skips without it.
+  'qemu-aarch64-static': 'qemu-user-static',
+}
+
+/** Files the tests need that are not programs: the arm64 libraries QEMU loads for an arm64 Node (`-L`). */
+const requiredFiles: Record<string, string> = {
+  '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1': 'libc6-arm64-cross',
+  '/usr/aarch64-linux-gnu/lib/libstdc++.so.6': 'libstdc++6-arm64-cross',
+  '/usr/aarch64-linux-gnu/lib/libgcc_s.so.1': 'libgcc-s1-arm64-cross',
 }
 
 function isOnPath(program: string): boolean {
@@ -50,11 +60,17 @@ export default function checkSystemPrograms(): () => void {
   const offPath = notOnPath.filter((program) => sbinDirs.some((dir) => existsSync(`${dir}/${program}`)))
   const missing = notOnPath.filter((program) => !offPath.includes(program))
   if (missingEnginePackages().includes('postgresql')) missing.push('postgres')
+  const missingFiles = Object.keys(requiredFiles).filter((file) => !existsSync(file))
   const problems: string[] = []
-  if (missing.length > 0) {
-    const packages = [...new Set(missing.map((program) => requiredPrograms[program]))].join(' ')
+  if (missing.length > 0 || missingFiles.length > 0) {
+    const packages = [
+      ...new Set([
+        ...missing.map((program) => requiredPrograms[program]),
+        ...missingFiles.map((file) => requiredFiles[file]),
+      ]),
+    ].join(' ')
     problems.push(
-      `The tests need programs that are not installed: ${missing.join(', ')}.\n` +
+      `The tests need programs and files that are not installed: ${[...missing, ...missingFiles].join(', ')}.\n` +
         `  fix: sudo apt-get install -y ${packages}   (or run .ci/run, which installs everything)`,
     )
   }

@@ -7,7 +7,8 @@
 #   sudo deploy/raspberry-pi/install.sh --uninstall --purge       # removes those too
 #
 # With --root DIR it only writes files under DIR (no apt, npm, user or systemctl calls), which is how the
-# tests check it; --dry-run prints what would change and changes nothing.
+# tests check it; --root DIR --bundle also puts Node 22 and the agent's node_modules into DIR, for DIR's CPU
+# (an arm64 Pi root built on an x64 machine); --dry-run prints what would change and changes nothing.
 set -euo pipefail
 trap 'echo "install.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
@@ -35,6 +36,10 @@ Usage: install.sh [options]
   --uninstall             remove what the installer added; keeps data and config unless --purge
   --purge                 with --uninstall: also remove /var/lib/doorbell, /etc/doorbell and the user
   --root DIR              write files under DIR only: no apt, npm, useradd or systemctl (tests, images)
+  --bundle                with --root: also install Node 22 and the agent's production node_modules
+                          into DIR, for the CPU of DIR's /bin/sh (arm64, armv7l or x64), with this
+                          machine's npm; nothing runs inside DIR. The user is made by DIR's own
+                          systemd-sysusers at its boot, from /etc/sysusers.d/doorbell.conf
   --dry-run               print what would change; change nothing
   --with-commands         with --root: still run apt-get, npm, systemd-sysusers and systemctl as found on
                           PATH (the tests put recording stubs there); never use it on a real system
@@ -42,7 +47,7 @@ Usage: install.sh [options]
 EOF
 }
 
-root='' dry_run=0 uninstall=0 purge=0 no_start=0 with_commands=0
+root='' dry_run=0 uninstall=0 purge=0 no_start=0 with_commands=0 bundle=0
 config_file='' device_id='' mqtt_url='' mqtt_password='' mqtt_password_file='' ca_file=''
 app_dir=$(cd "$SELF_DIR/../.." && pwd)
 w1_pin=4 segments_size=96M
@@ -65,6 +70,7 @@ while (($#)); do
     --root) root=$(cd "$2" && pwd); shift ;;
     --dry-run) dry_run=1 ;;
     --with-commands) with_commands=1 ;;
+    --bundle) bundle=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -83,6 +89,10 @@ fi
 [[ $segments_size =~ ^[0-9]+[KMG]?$ ]] || { echo "install.sh: --segments-size like 64M" >&2; exit 2; }
 live=1
 [[ -z $root ]] || live=$with_commands
+if ((bundle)) && [[ -z $root || $with_commands == 1 ]]; then
+  echo "install.sh: --bundle goes with --root DIR (and not with --with-commands)" >&2
+  exit 2
+fi
 if [[ -z $root ]] && ((!dry_run)) && [[ $(id -u) -ne 0 ]]; then
   echo "install.sh: run as root (sudo), or use --root DIR / --dry-run" >&2
   exit 1
@@ -200,6 +210,52 @@ install_node() {
   ((dry_run)) || link /opt/doorbell/bin/node "${binary#"$root"}"
 }
 
+# The CPU of the root being bundled, as Node's packages name it, from the ELF header of its /bin/sh
+# (e_machine at byte 18): the root may be another architecture than this machine, so nothing in it is run.
+root_arch() {
+  local sh machine
+  sh=$root/usr/bin/$(basename "$(readlink "$root/bin/sh" 2>/dev/null || echo sh)")
+  [[ -f $sh ]] || sh=$root/bin/sh
+  machine=$(od -An -tu2 -j18 -N2 "$sh" 2>/dev/null | tr -d ' ' || true)
+  case $machine in
+    183) echo arm64 ;;
+    62) echo x64 ;;
+    40) echo armv7l ;;
+    *) echo "install.sh: cannot tell the CPU of $sh (ELF machine '${machine:-none}'): --bundle needs a Debian root" >&2
+      exit 1 ;;
+  esac
+}
+
+# npm's --cpu name for a Node package architecture.
+npm_cpu() { if [[ $1 == armv7l ]]; then echo arm; else echo "$1"; fi; }
+
+# The major version of the Node package unpacked in $1, or 0.
+package_major() {
+  sed -n -E 's/^[[:space:]]*"version":[[:space:]]*"([0-9]+)\..*/\1/p' "$1/package.json" 2>/dev/null | head -1 | grep . || echo 0
+}
+
+# --bundle: npm's node-linux-<cpu>@22 (the official build for the root's CPU) under /opt/doorbell/node.
+# `npm install` refuses a package for another CPU, so it is fetched with `npm pack` and unpacked.
+bundle_node() {
+  local arch=$1 pkg dir tarball
+  pkg=node-linux-$arch
+  dir=$root/opt/doorbell/node/$pkg
+  if [[ $(package_major "$dir") != "$NODE_MAJOR" ]]; then
+    changes=$((changes + 1))
+    if ((dry_run)); then
+      log "would install npm's $pkg@$NODE_MAJOR into /opt/doorbell/node/$pkg"
+    else
+      log "install npm's $pkg@$NODE_MAJOR into /opt/doorbell/node/$pkg"
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      tarball=$(cd "$dir" && npm pack --silent "$pkg@$NODE_MAJOR")
+      tar -xzf "$dir/$tarball" -C "$dir" --strip-components=1
+      rm -f "$dir/$tarball"
+    fi
+  fi
+  link /opt/doorbell/bin/node "/opt/doorbell/node/$pkg/bin/node"
+}
+
 # True when any of the Debian packages given is installed.
 is_installed() {
   local status
@@ -243,6 +299,18 @@ install_app() {
       [[ -n ${shipped[${f#./}]:-} ]] || remove "/opt/doorbell/app/${f#./}"
     done < <(cd "$root/opt/doorbell/app" && find ./dist -type f -print0)
   fi
+  if ((bundle)) && { ((changes > before)) || [[ ! -d $root/opt/doorbell/app/node_modules ]]; }; then
+    local arch=$1 flags=()
+    flags=(--cpu="$(npm_cpu "$arch")" --os=linux --libc=glibc)
+    # Install scripts would build source addons (onoff's epoll, for the sysfs backend) for this machine's CPU.
+    [[ $(uname -m) == "$(case $arch in arm64) echo aarch64 ;; x64) echo x86_64 ;; *) echo "$arch" ;; esac)" ]] ||
+      flags+=(--ignore-scripts)
+    changes=$((changes + 1))
+    if ((dry_run)); then log "would run: npm ci for $arch in /opt/doorbell/app"; else
+      log "npm ci --omit=dev -w agent ${flags[*]} in /opt/doorbell/app"
+      npm ci --prefix "$root/opt/doorbell/app" --workspace agent --omit=dev --no-audit --no-fund "${flags[@]}" >/dev/null
+    fi
+  fi
   if ((live)) && { ((changes > before)) || [[ ! -d $root/opt/doorbell/app/node_modules ]]; }; then
     local headers
     headers=$(find "$root/opt/doorbell/node/node_modules/node/node_modules" -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -1 || true)
@@ -258,11 +326,15 @@ do_install() {
     exit 2
   }
   [[ -z $config_file || -r $config_file ]] || { echo "install.sh: cannot read $config_file" >&2; exit 2; }
+  local arch=''
   if ((live)); then
     apt_packages
     install_node
+  elif ((bundle)); then
+    arch=$(root_arch)
+    bundle_node "$arch"
   fi
-  install_app
+  install_app "$arch"
 
   put /etc/sysusers.d/doorbell.conf 0644 <"$SELF_DIR/doorbell.sysusers"
   run systemd-sysusers ${root:+--root="$root"} doorbell.conf

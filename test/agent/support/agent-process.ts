@@ -58,20 +58,45 @@ export interface AgentProcess {
   kill9(): Promise<void>
   /** SIGTERM and wait for exit; resolves with the exit code. */
   stop(): Promise<number | null>
+  /** Everything the agent wrote to stderr so far. */
+  stderr(): string
+  /** The signal the agent (or the program that execs it) died of, once it has exited; null if it exited. */
+  exitSignal(): NodeJS.Signals | null
+}
+
+/** The agent exited (or was not ready in time) before 'agent ready'; carries how it ended. */
+export class AgentStartError extends Error {
+  /** The signal the process died of, or null (exited with a code, or not ready in time). */
+  readonly signal: NodeJS.Signals | null
+  readonly stderr: string
+
+  constructor(message: string, signal: NodeJS.Signals | null, stderr: string) {
+    super(message)
+    this.signal = signal
+    this.stderr = stderr
+  }
+}
+
+/** Which Node runs which agent: by default this Node and the built agent of this repository. */
+export interface AgentProgram {
+  readonly node?: string
+  readonly main?: string
 }
 
 /**
  * Starts the built agent with --simulate and the given config file; resolves on 'agent ready'. `prefix`
  * runs it through another program that execs it (`ip netns exec NS`: same PID, another network namespace;
- * the control endpoint is then on that namespace's loopback).
+ * the control endpoint is then on that namespace's loopback; or an emulator that runs an arm64 Node).
  */
 export async function startAgentProcess(
   configFile: string,
   deadlineMs = 15_000,
   prefix: readonly string[] = [],
+  program: AgentProgram = {},
 ): Promise<AgentProcess> {
-  if (!existsSync(builtAgentMain)) throw new Error(`${builtAgentMain} is missing: run npm run build`)
-  const argv = [process.execPath, builtAgentMain, '--simulate', '--config', configFile]
+  const main = program.main ?? builtAgentMain
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`)
+  const argv = [program.node ?? process.execPath, main, '--simulate', '--config', configFile]
   const [command, ...args] = [...prefix, ...argv] as [string, ...string[]]
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
@@ -81,10 +106,12 @@ export async function startAgentProcess(
   })
   const controlPort = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`agent not ready in ${deadlineMs} ms: ${stderr}`)),
+      () => reject(new AgentStartError(`agent not ready in ${deadlineMs} ms: ${stderr}`, null, stderr)),
       deadlineMs,
     )
-    child.once('exit', (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)))
+    child.once('exit', (code, signal) =>
+      reject(new AgentStartError(`agent exited with ${code ?? signal}: ${stderr}`, signal, stderr)),
+    )
     if (!child.stdout) throw new Error('no stdout')
     createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line)
@@ -129,6 +156,8 @@ export async function startAgentProcess(
       child.kill('SIGTERM')
       return exited
     },
+    stderr: () => stderr,
+    exitSignal: () => child.signalCode,
   }
 }
 

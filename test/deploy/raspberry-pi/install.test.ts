@@ -248,4 +248,16 @@ describe('deploy/raspberry-pi/install.sh --root', () => {
     expect(after).toEqual(before)
     expect(lstatSync(join(root, 'boot/firmware/config.txt')).isFile()).toBe(true)
   })
+
+  it('refuses --bundle without --root, and a root whose CPU it cannot tell, before writing anything', () => {
+    const live = run('bash', [installer, '--bundle', '--dry-run', ...credentials])
+    expect(live.status).toBe(2)
+    expect(live.stderr).toContain('--bundle goes with --root')
+    writeFile(join(root, 'bin/sh'), '#!not an ELF file\n')
+    const before = snapshot(root)
+    const unknown = install('--bundle', ...credentials)
+    expect(unknown.status).toBe(1)
+    expect(unknown.stderr).toContain('cannot tell the CPU')
+    expect(snapshot(root)).toEqual(before)
+  })
 })
