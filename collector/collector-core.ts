@@ -188,6 +188,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
           health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
           isMetricsServed: config.http.metricsAccess !== 'off',
           isOpenApiServed: config.http.openApiAccess !== 'off',
+          trustProxy: config.http.trustProxy,
           access: {
             apiToken: config.http.apiToken,
             sessions: stores.sessions,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { loadConfig } from '../shared/config/load-config.js'
 import { maxPacketBytes } from '../shared/protocol/index.js'
@@ -14,6 +15,19 @@ import { collectorLiveConfigSchema } from './live/live-config.js'
 
 const port = z.number().int().min(0).max(65_535)
 const DAY_MS = 24 * 60 * 60 * 1000
+
+/** An IP address or a CIDR block (address/prefix length). */
+const proxyAddress = z.string().refine(
+  (value) => {
+    const [address = '', prefix, ...rest] = value.split('/')
+    const version = isIP(address)
+    if (version === 0 || rest.length > 0) return false
+    if (prefix === undefined) return true
+    const bits = Number(prefix)
+    return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128)
+  },
+  { message: 'expected an IP address or CIDR block, e.g. 127.0.0.1 or 10.0.0.0/8' },
+)
 
 /** Schema of the collector's configuration; every field has a default so it runs with no file. */
 export const collectorConfigSchema = z
@@ -57,6 +71,12 @@ export const collectorConfigSchema = z
          * `operator` (the bearer token above) or `off` (404).
          */
         metricsAccess: z.enum(['public', 'operator', 'off']).default('operator'),
+        /**
+         * Reverse proxies whose X-Forwarded-For is believed, as addresses or CIDR blocks (e.g. `127.0.0.1`,
+         * `10.0.0.0/8`). Without it (false) the client address is the socket's: behind a proxy every client
+         * then shares the proxy's address and its login limits. Never list addresses clients connect from.
+         */
+        trustProxy: z.union([z.literal(false), z.array(proxyAddress).min(1)]).default(false),
         /** Who may read GET /api/openapi.json: `public`, `operator` (the token, or a homeowner session) or `off`. */
         openApiAccess: z.enum(['public', 'operator', 'off']).default('operator'),
       })
@@ -95,6 +115,34 @@ export const collectorConfigSchema = z
             /** Slow checks of legacy scrypt hashes (before their upgrade) at once, and waiting. */
             maxSlowChecks: z.number().int().min(1).default(2),
             maxSlowChecksWaiting: z.number().int().min(0).default(64),
+          })
+          .prefault({}),
+        /** Failed dashboard logins (POST /api/login), counted before the password is checked (docs/dashboard.md). */
+        dashboardLogin: z
+          .strictObject({
+            /** Failures one address (IPv6: its /64) may have for one account before that pair is backed off. */
+            freeFailuresPerAddressAndAccount: z.number().int().min(1).default(5),
+            /** Failures one address may have over all accounts before it is backed off. */
+            freeFailuresPerAddress: z.number().int().min(1).default(50),
+            /** Failures of one account from all addresses together before the account is backed off. */
+            freeFailuresPerAccount: z.number().int().min(1).default(20),
+            /** First backoff, doubling with each further failure, up to maxBackoffMs. */
+            baseBackoffMs: z.number().int().min(10).default(1000),
+            maxBackoffMs: z
+              .number()
+              .int()
+              .min(10)
+              .default(15 * 60_000),
+            /** Longest backoff of an account as a whole, so strangers' guesses keep its owner out this long at most. */
+            maxAccountBackoffMs: z.number().int().min(10).default(60_000),
+            /** A key with no failure for this long starts afresh. */
+            forgetAfterMs: z
+              .number()
+              .int()
+              .min(1000)
+              .default(15 * 60_000),
+            /** Keys remembered per table (pairs, addresses, accounts). */
+            maxTrackedKeys: z.number().int().min(100).default(10_000),
           })
           .prefault({}),
         /** Connections not yet answered CONNACK 0. */

@@ -1,4 +1,5 @@
 import type { CollectorConfig } from '../config.js'
+import type { DashboardLoginLimits } from '../dashboard/login-throttle.js'
 
 /**
  * What one principal, or everyone together, may use: the rate limits and caps that keep one device or
@@ -15,14 +16,10 @@ export interface Quotas {
    */
   readonly credentialChecks: { readonly maxRunning: number; readonly maxWaiting: number }
   /**
-   * Failed dashboard logins per account and per client address within the window. A household shares one
-   * address behind NAT, so the address limit is looser than the account's.
+   * Failed dashboard logins per address and account (tight), per address and per account (looser: a
+   * household shares one address behind NAT), with backoff.
    */
-  readonly loginFailures: {
-    readonly perAccount: number
-    readonly perAddress: number
-    readonly windowMs: number
-  }
+  readonly loginFailures: DashboardLoginLimits
   /** Live event streams (SSE) open at once, every session together; beyond it the oldest is closed. */
   readonly liveStreams: number
   /** How long a dashboard login lasts. */
@@ -48,7 +45,7 @@ export function quotasFrom(config: CollectorConfig): Quotas {
       maxRunning: config.limits.login.maxSlowChecks,
       maxWaiting: config.limits.login.maxSlowChecksWaiting,
     },
-    loginFailures: { perAccount: 10, perAddress: 50, windowMs: 15 * 60_000 },
+    loginFailures: config.limits.dashboardLogin,
     liveStreams: 100,
     sessionTtlMs: 14 * 24 * 60 * 60 * 1000,
   }

@@ -1,4 +1,5 @@
 import fastifyStatic from '@fastify/static'
+import { Counter } from 'prom-client'
 import { registerDashboardRoutes } from '../dashboard/dashboard-routes.js'
 import { SseEventHub } from '../dashboard/event-stream.js'
 import { dashboardPublicDir } from '../dashboard/public-dir.js'
@@ -28,6 +29,12 @@ export class DashboardExtension implements CollectorExtension {
     bus.on('stored', ({ events }) => hub.onStored(events))
     const thumbnailMetrics = new ThumbnailMetrics()
     thumbnailMetrics.registerInto(ctx.metrics)
+    const logins = new Counter({
+      name: 'doorbell_dashboard_logins_total',
+      help: 'Dashboard logins by result: ok, failed (wrong name or password), refused (backed off, unchecked)',
+      labelNames: ['result'] as const,
+      registers: [ctx.metrics],
+    })
     registerDashboardRoutes(app, {
       store: stores.events,
       homeowners: stores.homeowners,
@@ -35,6 +42,7 @@ export class DashboardExtension implements CollectorExtension {
       settings: stores.userSettings,
       hub,
       throttle: stores.loginThrottle,
+      logins,
       alerts: ctx.config.alerts,
       sessionTtlMs: ctx.quotas.sessionTtlMs,
       sendTest: (user) => {
