@@ -53,6 +53,12 @@ export class AlertMetrics {
     help: 'Alerts that could not be routed to one user (a bad setting, e.g. an unknown time zone); the others still got it',
     registers: [],
   })
+  readonly endpointsRefused = new Counter({
+    name: 'doorbell_alerts_push_endpoints_refused_total',
+    help: 'Web Push endpoints refused for not being https on a public address, at registration or at send',
+    labelNames: ['at'] as const,
+    registers: [],
+  })
   readonly raised = new Counter({
     name: 'doorbell_alerts_raised_total',
     help: 'Alerts raised, by kind (press, motion, offline, online, temperature, sla, delivery)',
@@ -85,6 +91,7 @@ export class AlertMetrics {
       this.suppressed,
       this.raised,
       this.routingFailures,
+      this.endpointsRefused,
     ] as Metric<string>[]
     for (const metric of metrics) registry.registerMetric(metric)
   }

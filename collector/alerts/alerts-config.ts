@@ -82,6 +82,14 @@ export const alertsConfigSchema = z
     users: z.array(userSchema).default([]),
     /** Channels the operator is told on (SLA violations, delivery failures). */
     operatorChannels: z.array(channelName).default([]),
+    /**
+     * Which Web Push endpoints a session may register and the collector sends to: `public` (https on
+     * public addresses only, checked at registration and again at each send) or `any` (also http on
+     * loopback and private addresses: a push service stand-in on your own network, as in tests). Any
+     * session can register an endpoint, so `any` lets every homeowner make the collector POST inside
+     * your network.
+     */
+    pushEndpoints: z.enum(['public', 'any']).default('public'),
     /** Public base URL of the collector, used to build click and attachment links. */
     publicUrl: z.url().optional(),
     retry: z

@@ -11,6 +11,7 @@ export function createChannels(
   deps: {
     subscriptions: PushSubscriptionStore
     onSubscriptionGone?: (subscription: StoredPushSubscription, status: number) => void
+    onEndpointRefused?: (subscription: StoredPushSubscription) => void
   },
 ): Channel[] {
   const timeoutMs = config.retry.timeoutMs
@@ -38,6 +39,8 @@ export function createChannels(
           ttlS: channel.ttlS,
           timeoutMs,
           subscriptions: deps.subscriptions,
+          endpoints: config.pushEndpoints,
+          ...(deps.onEndpointRefused ? { onEndpointRefused: deps.onEndpointRefused } : {}),
           ...(deps.onSubscriptionGone ? { onSubscriptionGone: deps.onSubscriptionGone } : {}),
         })
     }

@@ -47,6 +47,7 @@ export class AlertsExtension implements CollectorExtension {
         store: stores.events,
         users,
         now: ctx.now,
+        onEndpointRefused: () => pipeline.metrics.endpointsRefused.inc({ at: 'registration' }),
       })
     }
     // Registered devices the saved health does not know are watched from now; changes come as events.
