@@ -117,6 +117,8 @@ export const collectorConfigSchema = z
             maxSlowChecksWaiting: z.number().int().min(0).default(64),
           })
           .prefault({}),
+        /** Web Push subscriptions one homeowner may hold; a new one beyond it replaces their oldest. */
+        pushSubscriptionsPerUser: z.number().int().min(1).max(1000).default(10),
         /** Failed dashboard logins (POST /api/login), counted before the password is checked (docs/dashboard.md). */
         dashboardLogin: z
           .strictObject({

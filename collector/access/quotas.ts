@@ -20,6 +20,8 @@ export interface Quotas {
    * household shares one address behind NAT), with backoff.
    */
   readonly loginFailures: DashboardLoginLimits
+  /** Web Push subscriptions per homeowner; a new one beyond it replaces their oldest. */
+  readonly pushSubscriptionsPerUser: number
   /** Live event streams (SSE) open at once, every session together; beyond it the oldest is closed. */
   readonly liveStreams: number
   /** How long a dashboard login lasts. */
@@ -46,6 +48,7 @@ export function quotasFrom(config: CollectorConfig): Quotas {
       maxWaiting: config.limits.login.maxSlowChecksWaiting,
     },
     loginFailures: config.limits.dashboardLogin,
+    pushSubscriptionsPerUser: config.limits.pushSubscriptionsPerUser,
     liveStreams: 100,
     sessionTtlMs: 14 * 24 * 60 * 60 * 1000,
   }

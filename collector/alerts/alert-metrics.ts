@@ -59,6 +59,11 @@ export class AlertMetrics {
     labelNames: ['at'] as const,
     registers: [],
   })
+  readonly subscriptionsEvicted = new Counter({
+    name: 'doorbell_alerts_push_subscriptions_evicted_total',
+    help: "Web Push subscriptions removed to keep a user within limits.pushSubscriptionsPerUser (the user's oldest)",
+    registers: [],
+  })
   readonly raised = new Counter({
     name: 'doorbell_alerts_raised_total',
     help: 'Alerts raised, by kind (press, motion, offline, online, temperature, sla, delivery)',
@@ -92,6 +97,7 @@ export class AlertMetrics {
       this.raised,
       this.routingFailures,
       this.endpointsRefused,
+      this.subscriptionsEvicted,
     ] as Metric<string>[]
     for (const metric of metrics) registry.registerMetric(metric)
   }

@@ -48,6 +48,8 @@ const webPushChannel = z.strictObject({
   }),
   /** How long the push service keeps an undelivered message, in seconds (RFC 8030 TTL). */
   ttlS: z.number().int().min(0).default(300),
+  /** Time limit of one push request; all of a user's endpoints are sent to at once, each with this limit. */
+  timeoutMs: z.number().int().min(100).default(5000),
 })
 
 /** One delivery channel. */

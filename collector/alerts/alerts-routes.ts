@@ -48,6 +48,10 @@ export function registerAlertsRoutes(
     now?: () => number
     /** A registration was refused: its endpoint is not https on a public address. */
     onEndpointRefused?: () => void
+    /** Subscriptions one user may hold; a new one beyond it replaces their oldest. */
+    maxSubscriptionsPerUser?: number
+    /** A user's oldest subscriptions were removed to make room for a new one. */
+    onSubscriptionsEvicted?: (count: number) => void
   },
 ): void {
   const { config, store, subscriptions } = deps
@@ -93,12 +97,11 @@ export function registerAlertsRoutes(
       deps.onEndpointRefused?.()
       return reply.code(400).send({ error: `subscription.endpoint: ${endpointProblemText[problem]}` })
     }
-    await subscriptions.add({
-      user,
-      endpoint: subscription.endpoint,
-      keys: subscription.keys,
-      createdAtMs: now(),
-    })
+    const evicted = await subscriptions.add(
+      { user, endpoint: subscription.endpoint, keys: subscription.keys, createdAtMs: now() },
+      deps.maxSubscriptionsPerUser === undefined ? {} : { maxPerUser: deps.maxSubscriptionsPerUser },
+    )
+    if (evicted.length > 0) deps.onSubscriptionsEvicted?.(evicted.length)
     return reply.code(201).send({ ok: true })
   })
 

@@ -37,7 +37,7 @@ export function createChannels(
           name: channel.name,
           vapid: channel.vapid,
           ttlS: channel.ttlS,
-          timeoutMs,
+          timeoutMs: channel.timeoutMs,
           subscriptions: deps.subscriptions,
           endpoints: config.pushEndpoints,
           ...(deps.onEndpointRefused ? { onEndpointRefused: deps.onEndpointRefused } : {}),

@@ -42,21 +42,21 @@ export class WebPushChannel implements Channel {
   async send(alert: Alert, recipient: Recipient): Promise<void> {
     const subscriptions = await this.#options.subscriptions.forUser(recipient.name)
     const payload = JSON.stringify(alertJson(alert))
-    const failures: DeliveryError[] = []
-    for (const subscription of subscriptions) {
-      try {
-        await this.#sendOne(subscription, payload, alert)
-      } catch (err) {
-        failures.push(
-          err instanceof DeliveryError
-            ? err
-            : new DeliveryError(`${this.name}: ${(err as Error).message}`, {
-                isRetryable: false,
-                cause: err,
-              }),
-        )
-      }
-    }
+    // Every endpoint at once, each with its own time limit: a user's dead browsers cost one timeout, not
+    // one each.
+    const results = await Promise.allSettled(subscriptions.map((s) => this.#sendOne(s, payload, alert)))
+    const failures = results.flatMap((result) =>
+      result.status === 'fulfilled'
+        ? []
+        : [
+            result.reason instanceof DeliveryError
+              ? result.reason
+              : new DeliveryError(`${this.name}: ${(result.reason as Error).message}`, {
+                  isRetryable: false,
+                  cause: result.reason,
+                }),
+          ],
+    )
     if (failures.length === 0) return
     // Retry when any subscription may still succeed; the same Topic/tag makes a repeat replace, not add.
     const retryable = failures.find((f) => f.isRetryable)

@@ -48,6 +48,8 @@ export class AlertsExtension implements CollectorExtension {
         users,
         now: ctx.now,
         onEndpointRefused: () => pipeline.metrics.endpointsRefused.inc({ at: 'registration' }),
+        maxSubscriptionsPerUser: ctx.quotas.pushSubscriptionsPerUser,
+        onSubscriptionsEvicted: (count) => pipeline.metrics.subscriptionsEvicted.inc(count),
       })
     }
     // Registered devices the saved health does not know are watched from now; changes come as events.
