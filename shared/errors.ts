@@ -122,6 +122,10 @@ export const errorCatalogue = {
     message: 'The chunk belongs to a clip the collector no longer keeps (past retentionDays.low)',
     fix: 'Nothing to do: the device drops the clip. If devices stay offline longer than retentionDays.low, raise it in the collector config.',
   },
+  CLIP_FOREIGN: {
+    message: 'The clip id belongs to a clip another device uploaded',
+    fix: "Nothing to do: the device drops the clip. Clip ids are ULIDs; a device that reuses another device's ids is misbehaving or compromised.",
+  },
   HEALTH_STATE_INVALID: {
     message: 'The device health state file is invalid',
     fix: 'Nothing to do: it was ignored and is rewritten; devices are watched from this start (docs/alerts.md). Look at the file if this repeats.',

@@ -14,6 +14,7 @@ export type RejectReason =
   | 'rate_limited'
   | 'chunk_crc'
   | 'expired'
+  | 'clip_foreign'
   | 'store_failed'
   | 'overloaded'
   | 'packet_too_large'
