@@ -92,6 +92,22 @@ export const collectorConfigSchema = z
         /** Burst of publishes a device may send above its sustained rate. */
         devicePublishBurst: z.number().int().positive().default(2000),
         /**
+         * Bytes one device may have stored per day (events, snapshots and clip chunks as sent), a token
+         * bucket refilled over 24 h; over it, publishes are refused with retry. With the retention, it
+         * bounds the storage one device can take.
+         */
+        deviceBytesPerDay: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(1024 * 1024 * 1024),
+        /** How far ahead of the collector's clock an event's id or capture time may be; beyond, refused with retry. */
+        maxClockAheadMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(10 * 60_000),
+        /**
          * Times a device is asked (`clip.resend`) to upload a clip again whose chunks all arrived but whose
          * whole file failed the manifest's sha256; after that the clip stays corrupt (docs/media.md).
          */

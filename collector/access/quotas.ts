@@ -9,6 +9,8 @@ import type { DashboardLoginLimits } from '../dashboard/login-throttle.js'
 export interface Quotas {
   /** Per device: sustained publishes per second and the burst above it (a token bucket). */
   readonly devicePublishes: { readonly perSecond: number; readonly burst: number }
+  /** Per device: bytes it may have stored, as a token bucket refilled over a day (limits.deviceBytesPerDay). */
+  readonly deviceBytes: { readonly perSecond: number; readonly burst: number }
   /**
    * Slow MQTT secret checks (registry entries still holding an scrypt hash from before the fast format, on
    * libuv's small thread pool that Level shares) running at once and waiting; beyond that a CONNECT is
@@ -42,6 +44,10 @@ export function quotasFrom(config: CollectorConfig): Quotas {
     devicePublishes: {
       perSecond: config.limits.devicePublishesPerS,
       burst: config.limits.devicePublishBurst,
+    },
+    deviceBytes: {
+      perSecond: config.limits.deviceBytesPerDay / 86_400,
+      burst: config.limits.deviceBytesPerDay,
     },
     credentialChecks: {
       maxRunning: config.limits.login.maxSlowChecks,

@@ -12,6 +12,8 @@ export type RejectReason =
   | 'foreign_topic'
   | 'not_a_device'
   | 'rate_limited'
+  | 'clock_ahead'
+  | 'storage_quota'
   | 'chunk_crc'
   | 'expired'
   | 'clip_foreign'
