@@ -44,7 +44,7 @@ export class AlertMetrics {
   })
   readonly suppressed = new Counter({
     name: 'doorbell_alerts_suppressed_total',
-    help: 'Alerts not sent to a user, by reason (cooldown, quiet_hours, kind_off, parent_suppressed)',
+    help: 'Alerts not sent to a user, by reason (cooldown, quiet_hours, kind_off, parent_suppressed, foreign_device)',
     labelNames: ['reason'] as const,
     registers: [],
   })
