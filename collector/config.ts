@@ -133,6 +133,17 @@ export const collectorConfigSchema = z
             maxSlowChecksWaiting: z.number().int().min(0).default(64),
           })
           .prefault({}),
+        /** Live timeline streams (GET /api/events/stream); a new one past a cap closes an older one. */
+        liveStreams: z
+          .strictObject({
+            /** Streams one dashboard session (one browser) may hold; its oldest is closed. */
+            perSession: z.number().int().min(1).default(4),
+            /** Streams one homeowner may hold over all sessions; their oldest is closed. */
+            perUser: z.number().int().min(1).default(10),
+            /** Streams of everyone; the oldest of the user holding the most is closed. */
+            total: z.number().int().min(1).default(100),
+          })
+          .prefault({}),
         /** Web Push subscriptions one homeowner may hold; a new one beyond it replaces their oldest. */
         pushSubscriptionsPerUser: z.number().int().min(1).max(1000).default(10),
         /** Failed dashboard logins (POST /api/login), counted before the password is checked (docs/dashboard.md). */

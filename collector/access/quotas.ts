@@ -1,4 +1,5 @@
 import type { CollectorConfig } from '../config.js'
+import type { LiveStreamLimits } from '../dashboard/event-stream.js'
 import type { DashboardLoginLimits } from '../dashboard/login-throttle.js'
 
 /**
@@ -24,8 +25,11 @@ export interface Quotas {
   readonly loginFailures: DashboardLoginLimits
   /** Web Push subscriptions per homeowner; a new one beyond it replaces their oldest. */
   readonly pushSubscriptionsPerUser: number
-  /** Live event streams (SSE) open at once, every session together; beyond it the oldest is closed. */
-  readonly liveStreams: number
+  /**
+   * Live event streams (SSE) open at once per session, per user and in total; a new one past a cap closes
+   * the oldest of that session, of that user, or of the user holding the most.
+   */
+  readonly liveStreams: LiveStreamLimits
   /** How long a dashboard login lasts. */
   readonly sessionTtlMs: number
 }
@@ -55,7 +59,7 @@ export function quotasFrom(config: CollectorConfig): Quotas {
     },
     loginFailures: config.limits.dashboardLogin,
     pushSubscriptionsPerUser: config.limits.pushSubscriptionsPerUser,
-    liveStreams: 100,
+    liveStreams: config.limits.liveStreams,
     sessionTtlMs: 14 * 24 * 60 * 60 * 1000,
   }
 }

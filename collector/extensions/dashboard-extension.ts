@@ -24,7 +24,16 @@ export class DashboardExtension implements CollectorExtension {
     const app = ctx.http
     if (!app) return
     const { bus, stores } = ctx
-    const hub = new SseEventHub({ maxClients: ctx.quotas.liveStreams })
+    const evictions = new Counter({
+      name: 'doorbell_dashboard_streams_evicted_total',
+      help: 'Live timeline streams closed to make room for a new one, by cap (session, user, total)',
+      labelNames: ['reason'] as const,
+      registers: [ctx.metrics],
+    })
+    const hub = new SseEventHub({
+      limits: ctx.quotas.liveStreams,
+      onEvicted: (reason) => evictions.inc({ reason }),
+    })
     this.#hub = hub
     bus.on('stored', ({ events }) => hub.onStored(events))
     const thumbnailMetrics = new ThumbnailMetrics()
