@@ -79,9 +79,15 @@ export class SseEventHub {
   #makeRoom(sessionKey: string, user: string): void {
     const streams = [...this.#clients]
     const ofSession = streams.filter(([, s]) => s.sessionKey === sessionKey)
-    if (ofSession.length >= this.#limits.perSession) return this.#evict(ofSession[0]?.[0], 'session')
+    if (ofSession.length >= this.#limits.perSession) {
+      this.#evict(ofSession[0]?.[0], 'session')
+      return
+    }
     const ofUser = streams.filter(([, s]) => s.user === user)
-    if (ofUser.length >= this.#limits.perUser) return this.#evict(ofUser[0]?.[0], 'user')
+    if (ofUser.length >= this.#limits.perUser) {
+      this.#evict(ofUser[0]?.[0], 'user')
+      return
+    }
     if (streams.length < this.#limits.total) return
     const counts = new Map<string, number>()
     for (const [, s] of streams) counts.set(s.user, (counts.get(s.user) ?? 0) + 1)
