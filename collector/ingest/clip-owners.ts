@@ -6,17 +6,17 @@ export const defaultRememberedClipOwners = 10_000
 
 /**
  * Which device a clip id belongs to: the device of its record (the manifest that started it) or, before
- * any manifest, the first device that sent a chunk of it in this process. A clip id is a ULID the device
+ * any manifest, of its stored chunks (EventStore.findClipOwners), or else the first device in this batch. A clip id is a ULID the device
  * chose, so another device can name the same id; its manifest or chunks would otherwise land on the
  * first device's clip. Owners are remembered in a bounded map, oldest first out, so a clip streaming 50
  * chunks a second costs one record lookup, not one per chunk.
  */
 export class ClipOwners {
-  readonly #store: Pick<EventStore, 'getClip'>
+  readonly #store: Pick<EventStore, 'findClipOwners'>
   readonly #maxRemembered: number
   readonly #owners = new Map<string, string>()
 
-  constructor(store: Pick<EventStore, 'getClip'>, maxRemembered = defaultRememberedClipOwners) {
+  constructor(store: Pick<EventStore, 'findClipOwners'>, maxRemembered = defaultRememberedClipOwners) {
     this.#store = store
     this.#maxRemembered = maxRemembered
   }
@@ -37,8 +37,10 @@ export class ClipOwners {
     }
     if (claims.length === 0) return new Set()
     const unknown = [...new Set(claims.map((c) => c.clipId))].filter((clipId) => !this.#owners.has(clipId))
-    const records = await Promise.all(unknown.map((clipId) => this.#store.getClip(clipId)))
-    for (const record of records) if (record) this.#remember(record.clipId, record.deviceId)
+    if (unknown.length > 0) {
+      for (const [clipId, deviceId] of await this.#store.findClipOwners(unknown))
+        this.#remember(clipId, deviceId)
+    }
     const foreign = new Set<string>()
     for (const claim of claims) {
       const owner = this.#owners.get(claim.clipId)

@@ -125,3 +125,40 @@ describe('clip ownership', () => {
     ).toHaveLength(1)
   })
 })
+
+describe('clip ownership across a restart', () => {
+  it("a clip whose chunks came before its manifest stays its device's after the collector restarts", async () => {
+    const dir = tempDir('clip-ownership-restart')
+    const porchSecret = await addDevice(dir.path, 'porch')
+    const garageSecret = await addDevice(dir.path, 'garage')
+    const clipId = newEventId()
+    const porch = clipOf('porch', clipId, randomBytes(chunkBytes * 2))
+    let collector = await startCollector(testConfig(dir.path))
+    try {
+      const first = await connectDevice(collector.mqttPort, 'porch', porchSecret)
+      const [chunk] = porch.chunks
+      first.client.publish(topics.chunk('porch'), chunk?.frame ?? Buffer.alloc(0), { qos: 1 })
+      await eventually(() => first.inbox.acked.has(chunk?.id ?? ''), 'the first chunk acked')
+      await first.client.endAsync()
+      await collector.close()
+      collector = await startCollector(testConfig(dir.path))
+      const garage = await connectDevice(collector.mqttPort, 'garage', garageSecret)
+      const foreign = clipOf('garage', clipId, randomBytes(chunkBytes))
+      garage.client.publish(topics.event('garage', 'low'), encodeEvent(foreign.manifest), { qos: 1 })
+      await eventually(
+        () => garage.inbox.rejected.some((r) => r.id === foreign.manifest.id),
+        'the garage manifest refused',
+      )
+      expect(garage.inbox.rejected).toContainEqual({
+        id: foreign.manifest.id,
+        code: 'CLIP_FOREIGN',
+        retry: false,
+      })
+      expect(await collector.store.getClip(clipId)).toBeUndefined()
+      await garage.client.endAsync()
+    } finally {
+      await collector.close()
+      dir.cleanup()
+    }
+  })
+})
