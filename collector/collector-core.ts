@@ -160,6 +160,8 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   broker = await createDoorbellBroker({
     registry,
     rateLimiter: new TokenBucketRateLimiter(deps.quotas.devicePublishes, now),
+    storageQuota: new TokenBucketRateLimiter(deps.quotas.deviceBytes, now),
+    maxClockAheadMs: config.limits.maxClockAheadMs,
     connectTimeoutMs: endpointRules.connectTimeoutMs,
     credentialChecks: deps.quotas.credentialChecks,
     loginLimiter,
@@ -188,6 +190,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
           health: () => ({ store: store.isOpen, mqtt: !isClosing && !aedes.closed }),
           isMetricsServed: config.http.metricsAccess !== 'off',
           isOpenApiServed: config.http.openApiAccess !== 'off',
+          trustProxy: config.http.trustProxy,
           access: {
             apiToken: config.http.apiToken,
             sessions: stores.sessions,

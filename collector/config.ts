@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { loadConfig } from '../shared/config/load-config.js'
 import { maxPacketBytes } from '../shared/protocol/index.js'
@@ -14,6 +15,19 @@ import { collectorLiveConfigSchema } from './live/live-config.js'
 
 const port = z.number().int().min(0).max(65_535)
 const DAY_MS = 24 * 60 * 60 * 1000
+
+/** An IP address or a CIDR block (address/prefix length). */
+const proxyAddress = z.string().refine(
+  (value) => {
+    const [address = '', prefix, ...rest] = value.split('/')
+    const version = isIP(address)
+    if (version === 0 || rest.length > 0) return false
+    if (prefix === undefined) return true
+    const bits = Number(prefix)
+    return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128)
+  },
+  { message: 'expected an IP address or CIDR block, e.g. 127.0.0.1 or 10.0.0.0/8' },
+)
 
 /** Schema of the collector's configuration; every field has a default so it runs with no file. */
 export const collectorConfigSchema = z
@@ -57,6 +71,12 @@ export const collectorConfigSchema = z
          * `operator` (the bearer token above) or `off` (404).
          */
         metricsAccess: z.enum(['public', 'operator', 'off']).default('operator'),
+        /**
+         * Reverse proxies whose X-Forwarded-For is believed, as addresses or CIDR blocks (e.g. `127.0.0.1`,
+         * `10.0.0.0/8`). Without it (false) the client address is the socket's: behind a proxy every client
+         * then shares the proxy's address and its login limits. Never list addresses clients connect from.
+         */
+        trustProxy: z.union([z.literal(false), z.array(proxyAddress).min(1)]).default(false),
         /** Who may read GET /api/openapi.json: `public`, `operator` (the token, or a homeowner session) or `off`. */
         openApiAccess: z.enum(['public', 'operator', 'off']).default('operator'),
       })
@@ -71,6 +91,22 @@ export const collectorConfigSchema = z
         devicePublishesPerS: z.number().positive().default(200),
         /** Burst of publishes a device may send above its sustained rate. */
         devicePublishBurst: z.number().int().positive().default(2000),
+        /**
+         * Bytes one device may have stored per day (events, snapshots and clip chunks as sent), a token
+         * bucket refilled over 24 h; over it, publishes are refused with retry. With the retention, it
+         * bounds the storage one device can take.
+         */
+        deviceBytesPerDay: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(1024 * 1024 * 1024),
+        /** How far ahead of the collector's clock an event's id or capture time may be; beyond, refused with retry. */
+        maxClockAheadMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(10 * 60_000),
         /**
          * Times a device is asked (`clip.resend`) to upload a clip again whose chunks all arrived but whose
          * whole file failed the manifest's sha256; after that the clip stays corrupt (docs/media.md).
@@ -95,6 +131,47 @@ export const collectorConfigSchema = z
             /** Slow checks of legacy scrypt hashes (before their upgrade) at once, and waiting. */
             maxSlowChecks: z.number().int().min(1).default(2),
             maxSlowChecksWaiting: z.number().int().min(0).default(64),
+          })
+          .prefault({}),
+        /** Live timeline streams (GET /api/events/stream); a new one past a cap closes an older one. */
+        liveStreams: z
+          .strictObject({
+            /** Streams one dashboard session (one browser) may hold; its oldest is closed. */
+            perSession: z.number().int().min(1).default(4),
+            /** Streams one homeowner may hold over all sessions; their oldest is closed. */
+            perUser: z.number().int().min(1).default(10),
+            /** Streams of everyone; the oldest of the user holding the most is closed. */
+            total: z.number().int().min(1).default(100),
+          })
+          .prefault({}),
+        /** Web Push subscriptions one homeowner may hold; a new one beyond it replaces their oldest. */
+        pushSubscriptionsPerUser: z.number().int().min(1).max(1000).default(10),
+        /** Failed dashboard logins (POST /api/login), counted before the password is checked (docs/dashboard.md). */
+        dashboardLogin: z
+          .strictObject({
+            /** Failures one address (IPv6: its /64) may have for one account before that pair is backed off. */
+            freeFailuresPerAddressAndAccount: z.number().int().min(1).default(5),
+            /** Failures one address may have over all accounts before it is backed off. */
+            freeFailuresPerAddress: z.number().int().min(1).default(50),
+            /** Failures of one account from all addresses together before the account is backed off. */
+            freeFailuresPerAccount: z.number().int().min(1).default(20),
+            /** First backoff, doubling with each further failure, up to maxBackoffMs. */
+            baseBackoffMs: z.number().int().min(10).default(1000),
+            maxBackoffMs: z
+              .number()
+              .int()
+              .min(10)
+              .default(15 * 60_000),
+            /** Longest backoff of an account as a whole, so strangers' guesses keep its owner out this long at most. */
+            maxAccountBackoffMs: z.number().int().min(10).default(60_000),
+            /** A key with no failure for this long starts afresh. */
+            forgetAfterMs: z
+              .number()
+              .int()
+              .min(1000)
+              .default(15 * 60_000),
+            /** Keys remembered per table (pairs, addresses, accounts). */
+            maxTrackedKeys: z.number().int().min(100).default(10_000),
           })
           .prefault({}),
         /** Connections not yet answered CONNACK 0. */

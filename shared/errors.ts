@@ -66,6 +66,14 @@ export const errorCatalogue = {
     message: 'The device publishes faster than its rate limit',
     fix: 'Send less often, or raise limits.devicePublishesPerS / devicePublishBurst in the collector config.',
   },
+  CLOCK_AHEAD: {
+    message: "The event is dated ahead of the collector's clock by more than it allows",
+    fix: "Set the device's clock (timedatectl set-ntp true); nothing is lost, the device sends it again. Or raise limits.maxClockAheadMs.",
+  },
+  STORAGE_QUOTA: {
+    message: 'The device has sent more bytes today than its storage quota allows',
+    fix: 'Nothing is lost: the device sends them again later. Find why it sends so much (clips, snapshots), or raise limits.deviceBytesPerDay.',
+  },
   COLLECTOR_BUSY: {
     message: 'The collector has too many events waiting to be stored',
     fix: 'Nothing was lost: the device sends them again later. If it persists, check the disk (store.maxQueuedItems).',
@@ -121,6 +129,10 @@ export const errorCatalogue = {
   CLIP_EXPIRED: {
     message: 'The chunk belongs to a clip the collector no longer keeps (past retentionDays.low)',
     fix: 'Nothing to do: the device drops the clip. If devices stay offline longer than retentionDays.low, raise it in the collector config.',
+  },
+  CLIP_FOREIGN: {
+    message: 'The clip id belongs to a clip another device uploaded',
+    fix: "Nothing to do: the device drops the clip. Clip ids are ULIDs; a device that reuses another device's ids is misbehaving or compromised.",
   },
   HEALTH_STATE_INVALID: {
     message: 'The device health state file is invalid',

@@ -12,7 +12,13 @@ export type ClipUploads = Pick<
 >
 
 /** Rejection codes that say the collector cannot take a chunk now, not that the chunk is bad. */
-const transientCodes: ReadonlySet<string> = new Set(['RATE_LIMITED', 'COLLECTOR_BUSY', 'STORE_WRITE_FAILED'])
+const transientCodes: ReadonlySet<string> = new Set([
+  'RATE_LIMITED',
+  'COLLECTOR_BUSY',
+  'STORE_WRITE_FAILED',
+  'STORAGE_QUOTA',
+  'CLOCK_AHEAD',
+])
 
 /** Collaborators of the adapter. */
 export interface ClipUploadLowClassDeps {

@@ -1,4 +1,6 @@
 import type { CollectorConfig } from '../config.js'
+import type { LiveStreamLimits } from '../dashboard/event-stream.js'
+import type { DashboardLoginLimits } from '../dashboard/login-throttle.js'
 
 /**
  * What one principal, or everyone together, may use: the rate limits and caps that keep one device or
@@ -8,6 +10,8 @@ import type { CollectorConfig } from '../config.js'
 export interface Quotas {
   /** Per device: sustained publishes per second and the burst above it (a token bucket). */
   readonly devicePublishes: { readonly perSecond: number; readonly burst: number }
+  /** Per device: bytes it may have stored, as a token bucket refilled over a day (limits.deviceBytesPerDay). */
+  readonly deviceBytes: { readonly perSecond: number; readonly burst: number }
   /**
    * Slow MQTT secret checks (registry entries still holding an scrypt hash from before the fast format, on
    * libuv's small thread pool that Level shares) running at once and waiting; beyond that a CONNECT is
@@ -15,16 +19,17 @@ export interface Quotas {
    */
   readonly credentialChecks: { readonly maxRunning: number; readonly maxWaiting: number }
   /**
-   * Failed dashboard logins per account and per client address within the window. A household shares one
-   * address behind NAT, so the address limit is looser than the account's.
+   * Failed dashboard logins per address and account (tight), per address and per account (looser: a
+   * household shares one address behind NAT), with backoff.
    */
-  readonly loginFailures: {
-    readonly perAccount: number
-    readonly perAddress: number
-    readonly windowMs: number
-  }
-  /** Live event streams (SSE) open at once, every session together; beyond it the oldest is closed. */
-  readonly liveStreams: number
+  readonly loginFailures: DashboardLoginLimits
+  /** Web Push subscriptions per homeowner; a new one beyond it replaces their oldest. */
+  readonly pushSubscriptionsPerUser: number
+  /**
+   * Live event streams (SSE) open at once per session, per user and in total; a new one past a cap closes
+   * the oldest of that session, of that user, or of the user holding the most.
+   */
+  readonly liveStreams: LiveStreamLimits
   /** How long a dashboard login lasts. */
   readonly sessionTtlMs: number
 }
@@ -44,12 +49,17 @@ export function quotasFrom(config: CollectorConfig): Quotas {
       perSecond: config.limits.devicePublishesPerS,
       burst: config.limits.devicePublishBurst,
     },
+    deviceBytes: {
+      perSecond: config.limits.deviceBytesPerDay / 86_400,
+      burst: config.limits.deviceBytesPerDay,
+    },
     credentialChecks: {
       maxRunning: config.limits.login.maxSlowChecks,
       maxWaiting: config.limits.login.maxSlowChecksWaiting,
     },
-    loginFailures: { perAccount: 10, perAddress: 50, windowMs: 15 * 60_000 },
-    liveStreams: 100,
+    loginFailures: config.limits.dashboardLogin,
+    pushSubscriptionsPerUser: config.limits.pushSubscriptionsPerUser,
+    liveStreams: config.limits.liveStreams,
     sessionTtlMs: 14 * 24 * 60 * 60 * 1000,
   }
 }

@@ -44,13 +44,24 @@ export class AlertMetrics {
   })
   readonly suppressed = new Counter({
     name: 'doorbell_alerts_suppressed_total',
-    help: 'Alerts not sent to a user, by reason (cooldown, quiet_hours, kind_off, parent_suppressed)',
+    help: 'Alerts not sent to a user, by reason (cooldown, quiet_hours, kind_off, parent_suppressed, foreign_device)',
     labelNames: ['reason'] as const,
     registers: [],
   })
   readonly routingFailures = new Counter({
     name: 'doorbell_alerts_routing_failures_total',
     help: 'Alerts that could not be routed to one user (a bad setting, e.g. an unknown time zone); the others still got it',
+    registers: [],
+  })
+  readonly endpointsRefused = new Counter({
+    name: 'doorbell_alerts_push_endpoints_refused_total',
+    help: 'Web Push endpoints refused for not being https on a public address, at registration or at send',
+    labelNames: ['at'] as const,
+    registers: [],
+  })
+  readonly subscriptionsEvicted = new Counter({
+    name: 'doorbell_alerts_push_subscriptions_evicted_total',
+    help: "Web Push subscriptions removed to keep a user within limits.pushSubscriptionsPerUser (the user's oldest)",
     registers: [],
   })
   readonly raised = new Counter({
@@ -85,6 +96,8 @@ export class AlertMetrics {
       this.suppressed,
       this.raised,
       this.routingFailures,
+      this.endpointsRefused,
+      this.subscriptionsEvicted,
     ] as Metric<string>[]
     for (const metric of metrics) registry.registerMetric(metric)
   }

@@ -55,6 +55,7 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
       subscriptions: deps.stores.pushSubscriptions,
       onSubscriptionGone: (subscription, status) =>
         onEvent({ kind: 'subscription_gone', user: subscription.user, status }),
+      onEndpointRefused: () => metrics.endpointsRefused.inc({ at: 'send' }),
     })
   const operatorReports = new OperatorReports({
     cooldownMs: config.sla.operatorCooldownMs,

@@ -48,6 +48,8 @@ const webPushChannel = z.strictObject({
   }),
   /** How long the push service keeps an undelivered message, in seconds (RFC 8030 TTL). */
   ttlS: z.number().int().min(0).default(300),
+  /** Time limit of one push request; all of a user's endpoints are sent to at once, each with this limit. */
+  timeoutMs: z.number().int().min(100).default(5000),
 })
 
 /** One delivery channel. */
@@ -83,6 +85,14 @@ export const alertsConfigSchema = z
     users: z.array(userSchema).default([]),
     /** Channels the operator is told on (SLA violations, delivery failures). */
     operatorChannels: z.array(channelName).default([]),
+    /**
+     * Which Web Push endpoints a session may register and the collector sends to: `public` (https on
+     * public addresses only, checked at registration and again at each send) or `any` (also http on
+     * loopback and private addresses: a push service stand-in on your own network, as in tests). Any
+     * session can register an endpoint, so `any` lets every homeowner make the collector POST inside
+     * your network.
+     */
+    pushEndpoints: z.enum(['public', 'any']).default('public'),
     /** Public base URL of the collector, used to build click and attachment links. */
     publicUrl: z.url().optional(),
     retry: z

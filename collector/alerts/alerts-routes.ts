@@ -6,6 +6,7 @@ import type { EventStore } from '../store/event-store.js'
 import { type AlertsConfig, type AlertUser, timeZone } from './alerts-config.js'
 import type { DeadLetterLog } from './dead-letter-log.js'
 import type { DeviceHealthStatus } from './device-health-monitor.js'
+import { type EndpointProblem, publicEndpointProblem } from './public-endpoint.js'
 import { type PushSubscriptionStore, pushSubscriptionSchema } from './push-subscription-store.js'
 import { visitorStats } from './visitor-stats.js'
 
@@ -20,6 +21,12 @@ const statsQuery = z.strictObject({
   toMs: z.coerce.number().int().positive().optional(),
   timeZone: timeZone.optional(),
 })
+
+const endpointProblemText: Record<EndpointProblem, string> = {
+  not_https: 'expected an https push service endpoint',
+  private_address: 'the push service must be on a public address',
+  unresolvable: 'the push service host does not resolve',
+}
 
 /**
  * The alerts HTTP API. Device health, visitor statistics, the dead letters and the push subscription
@@ -39,6 +46,12 @@ export function registerAlertsRoutes(
     /** The homeowners' current settings; default the config's users. */
     users?: () => readonly AlertUser[]
     now?: () => number
+    /** A registration was refused: its endpoint is not https on a public address. */
+    onEndpointRefused?: () => void
+    /** Subscriptions one user may hold; a new one beyond it replaces their oldest. */
+    maxSubscriptionsPerUser?: number
+    /** A user's oldest subscriptions were removed to make room for a new one. */
+    onSubscriptionsEvicted?: (count: number) => void
   },
 ): void {
   const { config, store, subscriptions } = deps
@@ -78,12 +91,17 @@ export function registerAlertsRoutes(
     if (!mayActFor(principalOf(request), user))
       return reply.code(403).send({ error: 'not your subscription' })
     if (!users().some((u) => u.name === user)) return reply.code(404).send({ error: `no user ${user}` })
-    await subscriptions.add({
-      user,
-      endpoint: subscription.endpoint,
-      keys: subscription.keys,
-      createdAtMs: now(),
-    })
+    const problem =
+      config.pushEndpoints === 'public' ? await publicEndpointProblem(subscription.endpoint) : undefined
+    if (problem) {
+      deps.onEndpointRefused?.()
+      return reply.code(400).send({ error: `subscription.endpoint: ${endpointProblemText[problem]}` })
+    }
+    const evicted = await subscriptions.add(
+      { user, endpoint: subscription.endpoint, keys: subscription.keys, createdAtMs: now() },
+      deps.maxSubscriptionsPerUser === undefined ? {} : { maxPerUser: deps.maxSubscriptionsPerUser },
+    )
+    if (evicted.length > 0) deps.onSubscriptionsEvicted?.(evicted.length)
     return reply.code(201).send({ ok: true })
   })
 

@@ -36,7 +36,10 @@ export function httpDeliveryError(channel: string, status: number): DeliveryErro
   return new DeliveryError(`${channel}: HTTP ${status}`, { isRetryable, status })
 }
 
-/** POSTs with a time limit; network errors and timeouts are retryable DeliveryErrors. */
+/**
+ * POSTs with a time limit; network errors and timeouts are retryable DeliveryErrors. A redirect is never
+ * followed: its 3xx comes back as the answer (not retried), so a channel URL cannot be bounced elsewhere.
+ */
 export async function postWithTimeout(
   channel: string,
   url: string,
@@ -49,6 +52,7 @@ export async function postWithTimeout(
       method: 'POST',
       headers: init.headers,
       body: init.body,
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     })
   } catch (err) {

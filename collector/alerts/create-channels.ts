@@ -11,6 +11,7 @@ export function createChannels(
   deps: {
     subscriptions: PushSubscriptionStore
     onSubscriptionGone?: (subscription: StoredPushSubscription, status: number) => void
+    onEndpointRefused?: (subscription: StoredPushSubscription) => void
   },
 ): Channel[] {
   const timeoutMs = config.retry.timeoutMs
@@ -36,8 +37,10 @@ export function createChannels(
           name: channel.name,
           vapid: channel.vapid,
           ttlS: channel.ttlS,
-          timeoutMs,
+          timeoutMs: channel.timeoutMs,
           subscriptions: deps.subscriptions,
+          endpoints: config.pushEndpoints,
+          ...(deps.onEndpointRefused ? { onEndpointRefused: deps.onEndpointRefused } : {}),
           ...(deps.onSubscriptionGone ? { onSubscriptionGone: deps.onSubscriptionGone } : {}),
         })
     }

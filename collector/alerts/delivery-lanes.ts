@@ -44,7 +44,7 @@ export interface DeliveryLanesDeps {
   readonly deadLetters: DeadLetterLog
   readonly onOutcome: (outcome: DeliveryOutcome) => void
   readonly now?: () => number
-  /** Deliveries in flight per channel. */
+  /** Deliveries in flight per channel and recipient. */
   readonly concurrency?: number
   readonly random?: () => number
 }
@@ -64,12 +64,16 @@ class Lane {
 }
 
 /**
- * One lane per channel: a bounded queue, a few deliveries in flight, retries on a timer so a failing
- * delivery waits beside the queue rather than in front of it. A slow or failing channel therefore delays
- * only itself; what fails every attempt, or is not retryable, goes to the dead-letter log.
+ * One lane per channel and recipient: a bounded queue, a few deliveries in flight, retries on a timer so a
+ * failing delivery waits beside the queue rather than in front of it. A slow or failing channel therefore
+ * delays only itself, and one user's slow or dead endpoints (a viewer's fifty stale browsers) delay only
+ * that user, never the owner's press on the same channel. Recipients are the homeowners and the
+ * operator, a handful, so the lanes stay few. What fails every attempt, or is not retryable, goes to the
+ * dead-letter log.
  */
 export class DeliveryLanes {
   readonly #deps: DeliveryLanesDeps
+  readonly #channels = new Map<string, Channel>()
   readonly #lanes = new Map<string, Lane>()
   readonly #concurrency: number
   #idle: (() => void)[] = []
@@ -78,18 +82,24 @@ export class DeliveryLanes {
   constructor(deps: DeliveryLanesDeps) {
     this.#deps = deps
     this.#concurrency = deps.concurrency ?? 4
-    for (const channel of deps.channels) this.#lanes.set(channel.name, new Lane(channel))
+    for (const channel of deps.channels) this.#channels.set(channel.name, channel)
   }
 
   /** Names of the channels with a lane. */
   get channelNames(): string[] {
-    return [...this.#lanes.keys()]
+    return [...this.#channels.keys()]
   }
 
   /** Queues one delivery; returns at once. False when the channel does not exist. */
   enqueue(channelName: string, alert: Alert, recipient: Recipient): boolean {
-    const lane = this.#lanes.get(channelName)
-    if (!lane || this.#isClosed) return false
+    const channel = this.#channels.get(channelName)
+    if (!channel || this.#isClosed) return false
+    const key = `${channelName}\u0000${recipient.isOperator ? '\u0000operator' : recipient.name}`
+    let lane = this.#lanes.get(key)
+    if (!lane) {
+      lane = new Lane(channel)
+      this.#lanes.set(key, lane)
+    }
     if (lane.queue.length >= this.#deps.retry.queueLimit) {
       const dropped = lane.queue.shift()
       if (dropped) void this.#deadLetter(lane, dropped, new Error('queue full'))
@@ -121,7 +131,7 @@ export class DeliveryLanes {
       }
     }
     await Promise.allSettled(pending)
-    await Promise.allSettled([...this.#lanes.values()].map((lane) => lane.channel.close?.()))
+    await Promise.allSettled([...this.#channels.values()].map((channel) => channel.close?.()))
   }
 
   /** The delay before attempt n+1: random in [0, min(max, initial * 2^(n-1))] ("full jitter"). */

@@ -1,4 +1,9 @@
-import type { PushSubscriptionStore, StoredPushSubscription } from './push-subscription-store.js'
+import {
+  type AddSubscriptionOptions,
+  type PushSubscriptionStore,
+  type StoredPushSubscription,
+  withSubscription,
+} from './push-subscription-store.js'
 
 /** Push subscriptions in memory, lost with the process: the simulated store, for tests. */
 export class MemoryPushSubscriptionStore implements PushSubscriptionStore {
@@ -12,8 +17,13 @@ export class MemoryPushSubscriptionStore implements PushSubscriptionStore {
     return [...this.#items]
   }
 
-  async add(subscription: StoredPushSubscription): Promise<void> {
-    this.#items = [...this.#items.filter((s) => s.endpoint !== subscription.endpoint), subscription]
+  async add(
+    subscription: StoredPushSubscription,
+    options: AddSubscriptionOptions = {},
+  ): Promise<StoredPushSubscription[]> {
+    const { items, evicted } = withSubscription(this.#items, subscription, options.maxPerUser)
+    this.#items = items
+    return evicted
   }
 
   async remove(endpoint: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import type { Alert } from './alert.js'
 import type { AlertUser } from './alerts-config.js'
 
 /** Why an alert is not sent to a user. */
-export type Suppression = 'kind_off' | 'cooldown' | 'quiet_hours' | 'parent_suppressed'
+export type Suppression = 'kind_off' | 'cooldown' | 'quiet_hours' | 'parent_suppressed' | 'foreign_device'
 
 /** Minutes since local midnight in a time zone (the collector's when none is given). */
 export function localMinutes(nowMs: number, timeZone?: string): number {
@@ -28,12 +28,14 @@ export function isInWindow(minutes: number, start: string, end: string): boolean
 
 /**
  * Per-user decisions: kinds on or off, quiet hours, and a cooldown per device and kind so a double press
- * sends one notification. An update (snapshot, clip) goes to exactly the users its first alert reached.
+ * sends one notification. An update (snapshot, clip) goes to exactly the users its first alert reached,
+ * and only when it comes from that alert's device: a device's snapshot whose relatesTo names another
+ * device's press must not replace that press's notification (foreign_device).
  */
 export class UserAlertPolicy {
   readonly #lastSentMs = new Map<string, number>()
-  /** tag -> users the first alert of that tag reached; bounded, oldest forgotten first. */
-  readonly #reached = new Map<string, Set<string>>()
+  /** tag -> the device of its first alert and the users it reached; bounded, oldest forgotten first. */
+  readonly #reached = new Map<string, { deviceId: string | undefined; users: Set<string> }>()
   readonly #maxTags: number
 
   constructor(maxTags = 10_000) {
@@ -42,7 +44,11 @@ export class UserAlertPolicy {
 
   /** Undefined when the alert goes to the user (and records it), or why not. */
   decide(user: AlertUser, alert: Alert, nowMs: number): Suppression | undefined {
-    if (alert.isUpdate) return this.#reached.get(alert.tag)?.has(user.name) ? undefined : 'parent_suppressed'
+    if (alert.isUpdate) {
+      const first = this.#reached.get(alert.tag)
+      if (first && first.deviceId !== alert.deviceId) return 'foreign_device'
+      return first?.users.has(user.name) ? undefined : 'parent_suppressed'
+    }
     if (alert.kind === 'sla' || alert.kind === 'delivery') return 'kind_off'
     if (!user.kinds.includes(alert.kind)) return 'kind_off'
     const quiet = user.quietHours
@@ -57,16 +63,16 @@ export class UserAlertPolicy {
     const last = this.#lastSentMs.get(key)
     if (last !== undefined && nowMs - last < user.cooldownMs) return 'cooldown'
     this.#lastSentMs.set(key, nowMs)
-    let users = this.#reached.get(alert.tag)
-    if (!users) {
-      users = new Set()
-      this.#reached.set(alert.tag, users)
+    let first = this.#reached.get(alert.tag)
+    if (!first) {
+      first = { deviceId: alert.deviceId, users: new Set() }
+      this.#reached.set(alert.tag, first)
       if (this.#reached.size > this.#maxTags) {
         const oldest = this.#reached.keys().next().value
         if (oldest !== undefined) this.#reached.delete(oldest)
       }
     }
-    users.add(user.name)
+    first.users.add(user.name)
     return undefined
   }
 }

@@ -1,6 +1,7 @@
 import webPush from 'web-push'
 import { type Alert, alertJson } from './alert.js'
 import { type Channel, DeliveryError, httpDeliveryError, postWithTimeout, type Recipient } from './channel.js'
+import { PrivateAddressError, postToPublicHttps } from './public-endpoint.js'
 import type { PushSubscriptionStore, StoredPushSubscription } from './push-subscription-store.js'
 
 /** Settings of the Web Push channel. */
@@ -10,6 +11,13 @@ export interface WebPushChannelOptions {
   readonly ttlS: number
   readonly timeoutMs: number
   readonly subscriptions: PushSubscriptionStore
+  /**
+   * `public`: endpoints must be https on public addresses, checked again at each send (DNS can change);
+   * `any`: also http on loopback and private addresses (a local stand-in push service).
+   */
+  readonly endpoints: 'public' | 'any'
+  /** A send was refused because its endpoint is not https on a public address; nothing was sent. */
+  readonly onEndpointRefused?: (subscription: StoredPushSubscription) => void
   /** A subscription was deleted because the push service said it is gone (404/410). */
   readonly onSubscriptionGone?: (subscription: StoredPushSubscription, status: number) => void
 }
@@ -34,21 +42,21 @@ export class WebPushChannel implements Channel {
   async send(alert: Alert, recipient: Recipient): Promise<void> {
     const subscriptions = await this.#options.subscriptions.forUser(recipient.name)
     const payload = JSON.stringify(alertJson(alert))
-    const failures: DeliveryError[] = []
-    for (const subscription of subscriptions) {
-      try {
-        await this.#sendOne(subscription, payload, alert)
-      } catch (err) {
-        failures.push(
-          err instanceof DeliveryError
-            ? err
-            : new DeliveryError(`${this.name}: ${(err as Error).message}`, {
-                isRetryable: false,
-                cause: err,
-              }),
-        )
-      }
-    }
+    // Every endpoint at once, each with its own time limit: a user's dead browsers cost one timeout, not
+    // one each.
+    const results = await Promise.allSettled(subscriptions.map((s) => this.#sendOne(s, payload, alert)))
+    const failures = results.flatMap((result) =>
+      result.status === 'fulfilled'
+        ? []
+        : [
+            result.reason instanceof DeliveryError
+              ? result.reason
+              : new DeliveryError(`${this.name}: ${(result.reason as Error).message}`, {
+                  isRetryable: false,
+                  cause: result.reason,
+                }),
+          ],
+    )
     if (failures.length === 0) return
     // Retry when any subscription may still succeed; the same Topic/tag makes a repeat replace, not add.
     const retryable = failures.find((f) => f.isRetryable)
@@ -71,17 +79,32 @@ export class WebPushChannel implements Channel {
     const headers: Record<string, string> = {}
     for (const [key, value] of Object.entries(details.headers)) headers[key] = String(value)
     delete headers['Content-Length']
-    const response = await postWithTimeout(
-      this.name,
-      details.endpoint,
-      { headers, body: details.body ?? new Uint8Array() },
-      this.#options.timeoutMs,
-    )
+    const body = details.body ?? new Uint8Array()
+    const response =
+      this.#options.endpoints === 'any'
+        ? await postWithTimeout(this.name, details.endpoint, { headers, body }, this.#options.timeoutMs)
+        : await this.#postToPublic(subscription, details.endpoint, { headers, body })
     if (response.status === 404 || response.status === 410) {
       await this.#options.subscriptions.remove(subscription.endpoint)
       this.#options.onSubscriptionGone?.(subscription, response.status)
       return
     }
-    if (!response.ok) throw httpDeliveryError(this.name, response.status)
+    if (response.status < 200 || response.status > 299) throw httpDeliveryError(this.name, response.status)
+  }
+
+  async #postToPublic(
+    subscription: StoredPushSubscription,
+    endpoint: string,
+    init: { headers: Record<string, string>; body: string | Uint8Array },
+  ): Promise<{ status: number }> {
+    try {
+      return await postToPublicHttps(endpoint, init, this.#options.timeoutMs)
+    } catch (err) {
+      if (err instanceof PrivateAddressError) {
+        this.#options.onEndpointRefused?.(subscription)
+        throw new DeliveryError(`${this.name}: ${err.message}`, { isRetryable: false, cause: err })
+      }
+      throw new DeliveryError(`${this.name}: ${(err as Error).message}`, { isRetryable: true, cause: err })
+    }
   }
 }

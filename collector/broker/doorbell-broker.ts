@@ -16,6 +16,10 @@ import type { TokenBucketRateLimiter } from './token-bucket.js'
 export interface DoorbellBrokerDeps {
   readonly registry: IdentityRegistry
   readonly rateLimiter: TokenBucketRateLimiter
+  /** Bytes per device per day (limits.deviceBytesPerDay). */
+  readonly storageQuota: TokenBucketRateLimiter
+  /** How far ahead of this clock a device may date its events (limits.maxClockAheadMs). */
+  readonly maxClockAheadMs: number
   readonly connectTimeoutMs: number
   /** Slow (legacy scrypt) secret checks at once and waiting (access/quotas.ts). */
   readonly credentialChecks: Quotas['credentialChecks']
@@ -111,6 +115,8 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
   const ingest = createPublishIngest({
     principalOf: (client) => principals.get(client),
     rateLimiter: deps.rateLimiter,
+    storageQuota: deps.storageQuota,
+    maxClockAheadMs: deps.maxClockAheadMs,
     sink: deps.sink,
     maxQueuedItems: deps.maxQueuedItems,
     now,

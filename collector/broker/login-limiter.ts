@@ -1,75 +1,8 @@
+import { FailureBackoff, type FailureBackoffOptions } from '../access/failure-backoff.js'
 import { addressGroup } from './address-group.js'
 
 /** Backoff of failed logins (limits.login in the config). */
-export interface LoginLimitOptions {
-  /** Failures a key may have before it is backed off. */
-  readonly freeFailures: number
-  /** First backoff; each further failure doubles it, up to maxBackoffMs. */
-  readonly baseBackoffMs: number
-  readonly maxBackoffMs: number
-  /** A key with no failure for this long starts afresh. */
-  readonly forgetAfterMs: number
-  /** Keys remembered per table; the least recently failed are forgotten first. */
-  readonly maxTrackedKeys: number
-}
-
-interface Failures {
-  count: number
-  lastMs: number
-  blockedUntilMs: number
-}
-
-/** Failures per key with exponential backoff, in a table of bounded size. */
-class FailureTable {
-  readonly #options: LoginLimitOptions
-  readonly #entries = new Map<string, Failures>()
-
-  constructor(options: LoginLimitOptions) {
-    this.#options = options
-  }
-
-  #live(key: string, nowMs: number): Failures | undefined {
-    const entry = this.#entries.get(key)
-    if (entry && nowMs - entry.lastMs > this.#options.forgetAfterMs) {
-      this.#entries.delete(key)
-      return undefined
-    }
-    return entry
-  }
-
-  isBlocked(key: string, nowMs: number): boolean {
-    const entry = this.#live(key, nowMs)
-    return entry !== undefined && entry.blockedUntilMs > nowMs
-  }
-
-  hasFailed(key: string, nowMs: number): boolean {
-    return this.#live(key, nowMs) !== undefined
-  }
-
-  fail(key: string, nowMs: number): void {
-    const entry = this.#live(key, nowMs) ?? { count: 0, lastMs: nowMs, blockedUntilMs: 0 }
-    entry.count += 1
-    entry.lastMs = nowMs
-    const over = entry.count - this.#options.freeFailures
-    if (over > 0) {
-      const backoffMs = Math.min(
-        this.#options.maxBackoffMs,
-        this.#options.baseBackoffMs * 2 ** Math.min(over - 1, 30),
-      )
-      entry.blockedUntilMs = nowMs + backoffMs
-    }
-    // Re-inserted last, so the first entry is always the least recently failed.
-    this.#entries.delete(key)
-    this.#entries.set(key, entry)
-    if (this.#entries.size > this.#options.maxTrackedKeys) {
-      this.#entries.delete(this.#entries.keys().next().value as string)
-    }
-  }
-
-  forget(key: string): void {
-    this.#entries.delete(key)
-  }
-}
+export type LoginLimitOptions = FailureBackoffOptions
 
 /**
  * Limits failed logins per client address (IPv6: per /64) and per claimed identity, never the right
@@ -84,16 +17,16 @@ class FailureTable {
  */
 export class LoginLimiter {
   readonly #options: LoginLimitOptions
-  readonly #byAddress: FailureTable
-  readonly #byIdentity: FailureTable
+  readonly #byAddress: FailureBackoff
+  readonly #byIdentity: FailureBackoff
   /** Address groups with a successful login, and when; oldest first. */
   readonly #goodAddresses = new Map<string, number>()
   readonly #now: () => number
 
   constructor(options: LoginLimitOptions, now: () => number = Date.now) {
     this.#options = options
-    this.#byAddress = new FailureTable(options)
-    this.#byIdentity = new FailureTable(options)
+    this.#byAddress = new FailureBackoff(options)
+    this.#byIdentity = new FailureBackoff(options)
     this.#now = now
   }
 

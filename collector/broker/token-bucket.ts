@@ -4,7 +4,10 @@ export interface TokenBucketOptions {
   readonly burst: number
 }
 
-/** A token bucket per key (device id): each publish takes one token; refills at perSecond up to burst. */
+/**
+ * A token bucket per key (device id): each publish takes one token (or its bytes, for a byte budget);
+ * refills at perSecond up to burst.
+ */
 export class TokenBucketRateLimiter {
   readonly #options: TokenBucketOptions
   readonly #now: () => number
@@ -15,8 +18,8 @@ export class TokenBucketRateLimiter {
     this.#now = now
   }
 
-  /** Takes one token for key; false when the key is over its rate. */
-  tryTake(key: string): boolean {
+  /** Takes count tokens (default one) for key; false, taking none, when the key is over its rate. */
+  tryTake(key: string, count = 1): boolean {
     const nowMs = this.#now()
     let bucket = this.#buckets.get(key)
     if (!bucket) {
@@ -26,8 +29,8 @@ export class TokenBucketRateLimiter {
     const refill = ((nowMs - bucket.atMs) / 1000) * this.#options.perSecond
     bucket.tokens = Math.min(this.#options.burst, bucket.tokens + refill)
     bucket.atMs = nowMs
-    if (bucket.tokens < 1) return false
-    bucket.tokens -= 1
+    if (bucket.tokens < count) return false
+    bucket.tokens -= count
     return true
   }
 }

@@ -6,7 +6,7 @@ import type { DashboardSessions } from './dashboard-sessions.js'
 import { registerEventRoutes } from './event-routes.js'
 import type { SseEventHub } from './event-stream.js'
 import type { Homeowners } from './homeowners.js'
-import type { LoginThrottle } from './login-throttle.js'
+import type { DashboardLoginThrottle } from './login-throttle.js'
 import { registerSessionRoutes } from './session-routes.js'
 import { registerSettingsRoutes } from './settings-routes.js'
 import type { SharpSnapshotThumbnailer } from './snapshot-thumbnailer.js'
@@ -18,8 +18,10 @@ export interface DashboardRoutesDeps {
   readonly sessions: DashboardSessions
   readonly settings: AlertUserSettings
   readonly hub: SseEventHub
-  /** Failed logins per account name, and (a looser limit) per client address. */
-  readonly throttle: { readonly byUser: LoginThrottle; readonly byAddress: LoginThrottle }
+  /** Failed logins per address and account, per address and per account. */
+  readonly throttle: DashboardLoginThrottle
+  /** Dashboard logins by result: ok, failed (wrong name or password), refused (backed off, unchecked). */
+  readonly logins: { inc(labels: { result: 'ok' | 'failed' | 'refused' }): void }
   readonly alerts: AlertsConfig
   readonly sessionTtlMs: number
   /** Asks for a test notification to a user; the channels it goes to. */

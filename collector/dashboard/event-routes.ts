@@ -85,7 +85,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: DashboardRoutesD
     async (request, reply) => {
       reply.hijack()
       // The CSRF token is unique per session and is what logout knows: it keys the session's streams.
-      deps.hub.add(reply.raw, sessionOf(request)?.csrfToken ?? '')
+      const session = sessionOf(request)
+      deps.hub.add(reply.raw, session?.csrfToken ?? '', session?.user ?? '')
     },
   )
 

@@ -1,54 +1,93 @@
-import type { LoginAttemptStore } from './login-attempt-store.js'
-import { defaultMaxLoginKeys, MemoryLoginAttemptStore } from './memory-login-attempt-store.js'
+import { FailureBackoff } from '../access/failure-backoff.js'
+import { addressGroup } from '../broker/address-group.js'
 
-/** Limits of the login throttle. */
-export interface LoginThrottleOptions {
-  /** Failures allowed per key within windowMs before further attempts are refused. */
-  readonly maxFailures: number
-  readonly windowMs: number
-  /** Most keys the default memory store remembers (bounded memory under a spray of names). */
-  readonly maxKeys: number
-  /** Where the counters live; default in memory. */
-  readonly store?: LoginAttemptStore
+/** Limits of failed dashboard logins (limits.dashboardLogin in the config). */
+export interface DashboardLoginLimits {
+  /** Failures one address (IPv6: its /64) may have for one account before that pair is backed off. */
+  readonly freeFailuresPerAddressAndAccount: number
+  /** Failures one address may have over all accounts (a spray of names) before it is backed off. */
+  readonly freeFailuresPerAddress: number
+  /** Failures of one account from every address together before it is backed off. */
+  readonly freeFailuresPerAccount: number
+  /** First backoff, doubling with each further failure, up to maxBackoffMs (an address, a pair). */
+  readonly baseBackoffMs: number
+  readonly maxBackoffMs: number
+  /** Longest backoff of an account as a whole: how long strangers' guesses can keep its owner out. */
+  readonly maxAccountBackoffMs: number
+  /** A key with no failure for this long starts afresh. */
+  readonly forgetAfterMs: number
+  /** Keys remembered per table; the least recently failed are forgotten first. */
+  readonly maxTrackedKeys: number
+}
+
+/** One login attempt let through to the password check, already counted as failed until it succeeds. */
+export interface LoginAttempt {
+  succeeded(): void
 }
 
 /**
- * Counts failed logins per key (the account name and the client address are both keys) in a fixed
- * window, so guessing a password online costs hours, not seconds.
+ * Backs off failed dashboard logins per address and account, per address, and per account. An attempt
+ * is counted as a failure before its password is checked (scrypt takes tens of milliseconds), so parallel
+ * guesses meet the limit as sequential ones do; a success takes its count back. The pair limit is the tight
+ * one: a burst from one address backs off that address for that account, up to maxBackoffMs, and leaves
+ * the owner's own address alone. The account limit catches guesses spread over many addresses, and is
+ * capped at maxAccountBackoffMs so such a burst keeps the owner out for that long at most, not for the
+ * attacker's whole window. Counters live in this process: each fleet node keeps its own.
  */
-export class LoginThrottle {
-  readonly #maxFailures: number
-  readonly #windowMs: number
-  readonly #store: LoginAttemptStore
+export class DashboardLoginThrottle {
+  readonly #pairs: FailureBackoff
+  readonly #addresses: FailureBackoff
+  readonly #accounts: FailureBackoff
   readonly #now: () => number
 
-  constructor(options: Partial<LoginThrottleOptions> = {}, now: () => number = Date.now) {
-    this.#maxFailures = options.maxFailures ?? 10
-    this.#windowMs = options.windowMs ?? 15 * 60_000
-    this.#store =
-      options.store ?? new MemoryLoginAttemptStore({ maxKeys: options.maxKeys ?? defaultMaxLoginKeys })
+  constructor(limits: DashboardLoginLimits, now: () => number = Date.now) {
+    const common = {
+      baseBackoffMs: limits.baseBackoffMs,
+      forgetAfterMs: limits.forgetAfterMs,
+      maxTrackedKeys: limits.maxTrackedKeys,
+    }
+    this.#pairs = new FailureBackoff({
+      ...common,
+      freeFailures: limits.freeFailuresPerAddressAndAccount,
+      maxBackoffMs: limits.maxBackoffMs,
+    })
+    this.#addresses = new FailureBackoff({
+      ...common,
+      freeFailures: limits.freeFailuresPerAddress,
+      maxBackoffMs: limits.maxBackoffMs,
+    })
+    this.#accounts = new FailureBackoff({
+      ...common,
+      freeFailures: limits.freeFailuresPerAccount,
+      maxBackoffMs: Math.min(limits.maxAccountBackoffMs, limits.maxBackoffMs),
+    })
     this.#now = now
   }
 
-  /** Milliseconds until every key may try again; 0 when they may try now. */
-  async retryAfterMs(keys: readonly string[]): Promise<number> {
+  /**
+   * Counts an attempt of account from address: a refusal with the milliseconds to wait, or the attempt to
+   * check, whose success is to be reported. A refused attempt changes no count.
+   */
+  begin(address: string | undefined, account: string): { retryAfterMs: number } | LoginAttempt {
     const nowMs = this.#now()
-    let waitMs = 0
-    for (const window of await this.#store.read(keys, nowMs, this.#windowMs)) {
-      if (window && window.count >= this.#maxFailures) {
-        waitMs = Math.max(waitMs, window.sinceMs + this.#windowMs - nowMs)
-      }
+    const group = addressGroup(address)
+    const pair = `${group}\u0000${account}`
+    const retryAfterMs = Math.max(
+      this.#pairs.blockedForMs(pair, nowMs),
+      this.#addresses.blockedForMs(group, nowMs),
+      this.#accounts.blockedForMs(account, nowMs),
+    )
+    if (retryAfterMs > 0) return { retryAfterMs }
+    this.#pairs.fail(pair, nowMs)
+    this.#addresses.fail(group, nowMs)
+    this.#accounts.fail(account, nowMs)
+    return {
+      succeeded: () => {
+        const atMs = this.#now()
+        this.#pairs.forget(pair)
+        this.#addresses.undo(group, atMs)
+        this.#accounts.undo(account, atMs)
+      },
     }
-    return waitMs
-  }
-
-  /** Records a failed attempt for each key. */
-  fail(keys: readonly string[]): Promise<void> {
-    return this.#store.addFailure(keys, this.#now(), this.#windowMs)
-  }
-
-  /** Clears the account's count after a successful login (the address keeps its count). */
-  succeed(key: string): Promise<void> {
-    return this.#store.clear(key)
   }
 }

@@ -38,24 +38,21 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
     async (request, reply) => {
       const parsed = loginBody.safeParse(request.body)
       if (!parsed.success) return reply.code(400).send({ error: 'expected {name, password}' })
-      const { byUser, byAddress } = deps.throttle
-      const waitMs = Math.max(
-        await byUser.retryAfterMs([parsed.data.name]),
-        await byAddress.retryAfterMs([request.ip]),
-      )
-      if (waitMs > 0) {
+      const attempt = deps.throttle.begin(request.ip, parsed.data.name)
+      if ('retryAfterMs' in attempt) {
+        deps.logins.inc({ result: 'refused' })
         return reply
           .code(429)
-          .header('retry-after', String(Math.ceil(waitMs / 1000)))
+          .header('retry-after', String(Math.ceil(attempt.retryAfterMs / 1000)))
           .send({ error: 'too many failed logins; try again later' })
       }
       const user = await deps.homeowners.verify(parsed.data.name, parsed.data.password)
       if (!user) {
-        await byUser.fail([parsed.data.name])
-        await byAddress.fail([request.ip])
+        deps.logins.inc({ result: 'failed' })
         return reply.code(401).send({ error: 'wrong name or password' })
       }
-      await byUser.succeed(parsed.data.name)
+      attempt.succeeded()
+      deps.logins.inc({ result: 'ok' })
       const { token, session } = await deps.sessions.create(user.name, user.role)
       void reply.setCookie(sessionCookieName, token, {
         path: '/',

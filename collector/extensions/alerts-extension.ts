@@ -47,6 +47,9 @@ export class AlertsExtension implements CollectorExtension {
         store: stores.events,
         users,
         now: ctx.now,
+        onEndpointRefused: () => pipeline.metrics.endpointsRefused.inc({ at: 'registration' }),
+        maxSubscriptionsPerUser: ctx.quotas.pushSubscriptionsPerUser,
+        onSubscriptionsEvicted: (count) => pipeline.metrics.subscriptionsEvicted.inc(count),
       })
     }
     // Registered devices the saved health does not know are watched from now; changes come as events.

@@ -1,4 +1,5 @@
 import fastifyStatic from '@fastify/static'
+import { Counter } from 'prom-client'
 import { registerDashboardRoutes } from '../dashboard/dashboard-routes.js'
 import { SseEventHub } from '../dashboard/event-stream.js'
 import { dashboardPublicDir } from '../dashboard/public-dir.js'
@@ -23,11 +24,26 @@ export class DashboardExtension implements CollectorExtension {
     const app = ctx.http
     if (!app) return
     const { bus, stores } = ctx
-    const hub = new SseEventHub({ maxClients: ctx.quotas.liveStreams })
+    const evictions = new Counter({
+      name: 'doorbell_dashboard_streams_evicted_total',
+      help: 'Live timeline streams closed to make room for a new one, by cap (session, user, total)',
+      labelNames: ['reason'] as const,
+      registers: [ctx.metrics],
+    })
+    const hub = new SseEventHub({
+      limits: ctx.quotas.liveStreams,
+      onEvicted: (reason) => evictions.inc({ reason }),
+    })
     this.#hub = hub
     bus.on('stored', ({ events }) => hub.onStored(events))
     const thumbnailMetrics = new ThumbnailMetrics()
     thumbnailMetrics.registerInto(ctx.metrics)
+    const logins = new Counter({
+      name: 'doorbell_dashboard_logins_total',
+      help: 'Dashboard logins by result: ok, failed (wrong name or password), refused (backed off, unchecked)',
+      labelNames: ['result'] as const,
+      registers: [ctx.metrics],
+    })
     registerDashboardRoutes(app, {
       store: stores.events,
       homeowners: stores.homeowners,
@@ -35,6 +51,7 @@ export class DashboardExtension implements CollectorExtension {
       settings: stores.userSettings,
       hub,
       throttle: stores.loginThrottle,
+      logins,
       alerts: ctx.config.alerts,
       sessionTtlMs: ctx.quotas.sessionTtlMs,
       sendTest: (user) => {

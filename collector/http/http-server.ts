@@ -13,6 +13,8 @@ export interface HttpServerDeps {
   readonly isMetricsServed: boolean
   /** False leaves GET /api/openapi.json out (http.openApiAccess off). */
   readonly isOpenApiServed: boolean
+  /** Proxies whose X-Forwarded-For gives request.ip (http.trustProxy); false: the socket's address. */
+  readonly trustProxy: false | readonly string[]
 }
 
 /**
@@ -21,7 +23,10 @@ export interface HttpServerDeps {
  * The media routes and the extensions add theirs; each needs its line in access/route-permissions.ts.
  */
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false })
+  const app = Fastify({
+    logger: false,
+    trustProxy: deps.trustProxy === false ? false : [...deps.trustProxy],
+  })
   await registerHttpAccess(app, deps.access)
   app.get('/healthz', async (_req, reply) => {
     const checks = deps.health()

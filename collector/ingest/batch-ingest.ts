@@ -1,5 +1,7 @@
+import { checkClock } from './check-clock.js'
 import { decodeBatchPublish } from './publish-decoder.js'
 import {
+  checkStorageQuota,
   clearRetain,
   type InboundPublish,
   type IngestDeps,
@@ -16,4 +18,12 @@ export function decodeBatch(publish: InboundPublish, deps: IngestDeps): boolean 
 }
 
 /** The steps of a batch publish, after checkAccess; the whole batch takes one token of the rate limit. */
-export const batchSteps: readonly IngestStep[] = [clearRetain, decodeBatch, rateLimit, shedLoad, submit]
+export const batchSteps: readonly IngestStep[] = [
+  clearRetain,
+  decodeBatch,
+  checkClock,
+  rateLimit,
+  checkStorageQuota,
+  shedLoad,
+  submit,
+]

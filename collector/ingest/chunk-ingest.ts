@@ -1,5 +1,7 @@
+import { checkClock } from './check-clock.js'
 import { decodeChunkPublish } from './publish-decoder.js'
 import {
+  checkStorageQuota,
   clearRetain,
   type InboundPublish,
   type IngestStep,
@@ -15,4 +17,12 @@ export function decodeChunk(publish: InboundPublish): boolean {
 }
 
 /** The steps of a chunk publish, after checkAccess. */
-export const chunkSteps: readonly IngestStep[] = [clearRetain, decodeChunk, rateLimit, shedLoad, submit]
+export const chunkSteps: readonly IngestStep[] = [
+  clearRetain,
+  decodeChunk,
+  checkClock,
+  rateLimit,
+  checkStorageQuota,
+  shedLoad,
+  submit,
+]

@@ -1,5 +1,7 @@
+import { checkClock } from './check-clock.js'
 import { decodeEventPublish } from './publish-decoder.js'
 import {
+  checkStorageQuota,
   clearRetain,
   type InboundPublish,
   type IngestDeps,
@@ -16,4 +18,12 @@ export function decodeEvent(publish: InboundPublish, deps: IngestDeps): boolean 
 }
 
 /** The steps of an event publish, after checkAccess. */
-export const eventSteps: readonly IngestStep[] = [clearRetain, decodeEvent, rateLimit, shedLoad, submit]
+export const eventSteps: readonly IngestStep[] = [
+  clearRetain,
+  decodeEvent,
+  checkClock,
+  rateLimit,
+  checkStorageQuota,
+  shedLoad,
+  submit,
+]

@@ -1,6 +1,7 @@
 import { type ErrorCode, isDoorbellError } from '../../shared/errors.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { ChunkReceipt, EventStore, StoredEvent } from '../store/event-store.js'
+import { ClipOwners } from './clip-owners.js'
 import { findExpiredChunkIds } from './expired-chunks.js'
 import {
   highClassFirst,
@@ -26,7 +27,7 @@ export interface CommitResult {
   /** Events stored for the first time, in arrival order. */
   readonly stored: StoredEvent[]
   readonly storedChunks: ChunkReceipt[]
-  /** Chunks refused because retention already removed their clip (CLIP_EXPIRED); nothing was written. */
+  /** Chunks of a clip retention removed (CLIP_EXPIRED), or clip items another device owns (CLIP_FOREIGN). */
   readonly refused: Rejection[]
   readonly duplicateCount: number
   readonly acks: DeviceAck[]
@@ -64,6 +65,7 @@ export interface GroupCommitWriterDeps {
 export class GroupCommitWriter {
   readonly #deps: GroupCommitWriterDeps
   readonly #newest: NewestStoredIds
+  readonly #clipOwners: ClipOwners
   readonly #maxRounds: number
   #queue: QueueEntry[] = []
   #isScheduled = false
@@ -77,6 +79,7 @@ export class GroupCommitWriter {
   constructor(deps: GroupCommitWriterDeps) {
     this.#deps = deps
     this.#newest = new NewestStoredIds(deps.store)
+    this.#clipOwners = new ClipOwners(deps.store)
     this.#maxRounds = Math.max(1, deps.maxConcurrentCommits ?? 2)
   }
 
@@ -203,15 +206,10 @@ export class GroupCommitWriter {
         fresh.filter((item) => item.kind === 'chunk').map(itemKey),
       )
       const keepMs = this.#deps.clipRetentionMs ?? 0
+      const nowMs = (this.#deps.now ?? Date.now)()
       const expired =
-        keepMs > 0
-          ? await findExpiredChunkIds(
-              this.#deps.store,
-              fresh,
-              existing,
-              (this.#deps.now ?? Date.now)() - keepMs,
-            )
-          : new Set<string>()
+        keepMs > 0 ? await findExpiredChunkIds(this.#deps.store, fresh, existing, nowMs - keepMs) : new Set()
+      const foreign = await this.#clipOwners.findForeign(fresh, existing)
       const chunkWrites: Promise<void>[] = []
       for (const item of fresh) {
         const id = itemId(item)
@@ -222,6 +220,11 @@ export class GroupCommitWriter {
         if (expired.has(id)) {
           const deviceId = itemDevice(item)
           refused.push({ deviceId, id, code: 'CLIP_EXPIRED', isRetryable: false, reason: 'expired' })
+          continue
+        }
+        if (foreign.has(id)) {
+          const deviceId = itemDevice(item)
+          refused.push({ deviceId, id, code: 'CLIP_FOREIGN', isRetryable: false, reason: 'clip_foreign' })
           continue
         }
         if (item.kind === 'event') {

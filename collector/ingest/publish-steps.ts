@@ -34,6 +34,10 @@ export interface IngestSink {
 export interface IngestDeps {
   readonly principalOf: (client: Client) => MqttPrincipal | undefined
   readonly rateLimiter: { tryTake(deviceId: string): boolean }
+  /** Bytes per device per day (limits.deviceBytesPerDay): takes a publish's bytes, false when over. */
+  readonly storageQuota: { tryTake(deviceId: string, bytes: number): boolean }
+  /** How far ahead of the collector's clock an id or capture time may be (limits.maxClockAheadMs). */
+  readonly maxClockAheadMs: number
   readonly sink: IngestSink
   /** Items waiting for a commit beyond which new ones are refused with retry (backpressure). */
   readonly maxQueuedItems: number
@@ -101,6 +105,18 @@ export function rateLimit(publish: InboundPublish, deps: IngestDeps): boolean {
   return true
 }
 
+/**
+ * The device's storage budget (limits.deviceBytesPerDay, a token bucket of bytes refilled over a day):
+ * with retention, it bounds what one device can make the collector keep. Over it, every item of the
+ * publish is refused with retry (STORAGE_QUOTA, reason storage_quota), so nothing accepted is lost.
+ */
+export function checkStorageQuota(publish: InboundPublish, deps: IngestDeps): boolean {
+  if (publish.decoded.items.length === 0) return true
+  if (deps.storageQuota.tryTake(publish.topic.deviceId, publish.payload.length)) return true
+  refuseItems(publish, 'STORAGE_QUOTA', 'storage_quota')
+  return true
+}
+
 /** Backpressure: when the store cannot keep up, refuse with retry instead of growing memory. */
 export function shedLoad(publish: InboundPublish, deps: IngestDeps): boolean {
   if (deps.sink.queuedCount >= deps.maxQueuedItems) refuseItems(publish, 'COLLECTOR_BUSY', 'overloaded')
@@ -127,8 +143,8 @@ export function submit(publish: InboundPublish, deps: IngestDeps): boolean {
 /** Turns every item of the publish into a refusal with retry (the device sends it again later). */
 function refuseItems(
   publish: InboundPublish,
-  code: 'RATE_LIMITED' | 'COLLECTOR_BUSY',
-  reason: 'rate_limited' | 'overloaded',
+  code: 'RATE_LIMITED' | 'COLLECTOR_BUSY' | 'STORAGE_QUOTA',
+  reason: 'rate_limited' | 'overloaded' | 'storage_quota',
 ): void {
   const { items, rejections } = publish.decoded
   if (items.length === 0) return

@@ -166,6 +166,19 @@ export class PostgresEventStore implements EventStore {
     return rows.rows[0]?.record
   }
 
+  async findClipOwners(clipIds: readonly string[]): Promise<Map<string, string>> {
+    if (clipIds.length === 0) return new Map()
+    // A record names the owner; without one, any receipt of the clip does (chunks before the manifest).
+    const rows = await this.#db.query<{ clipId: string; deviceId: string }>(
+      `SELECT clip_id AS "clipId", device_id AS "deviceId" FROM clips WHERE clip_id = ANY($1::text[])
+       UNION ALL
+       SELECT DISTINCT ON (clip_id) clip_id, device_id FROM chunk_receipts
+        WHERE clip_id = ANY($1::text[]) AND clip_id NOT IN (SELECT clip_id FROM clips WHERE clip_id = ANY($1::text[]))`,
+      [clipIds],
+    )
+    return new Map(rows.rows.map((row) => [row.clipId, row.deviceId]))
+  }
+
   async listChunkIndexes(clipId: string): Promise<number[]> {
     const rows = await this.#db.query<{ index: number }>(
       'SELECT DISTINCT chunk_index AS index FROM chunk_receipts WHERE clip_id = $1 ORDER BY chunk_index',

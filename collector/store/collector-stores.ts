@@ -14,7 +14,7 @@ import { DashboardSessions } from '../dashboard/dashboard-sessions.js'
 import { FileHomeownerStore } from '../dashboard/file-homeowner-store.js'
 import { FileSessionStore } from '../dashboard/file-session-store.js'
 import { Homeowners } from '../dashboard/homeowners.js'
-import { LoginThrottle } from '../dashboard/login-throttle.js'
+import { DashboardLoginThrottle } from '../dashboard/login-throttle.js'
 import { FileUserSettingsStore } from '../dashboard/user-settings-store.js'
 import { type CollectorEngines, openCollectorEngines } from '../fleet/collector-engines.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
@@ -41,7 +41,7 @@ export interface CollectorStores {
   /** Which devices Home Assistant was told about. */
   readonly discoveryState: DiscoveryStateStore
   /** Failed dashboard logins per account and per client address. */
-  readonly loginThrottle: { readonly byUser: LoginThrottle; readonly byAddress: LoginThrottle }
+  readonly loginThrottle: DashboardLoginThrottle
   /**
    * aedes' message bus and persistence (sessions, offline queues, retained messages): absent on the
    * embedded default (aedes keeps them in memory), on Redis in a fleet (docs/fleet.md).
@@ -88,7 +88,6 @@ export async function openCollectorStores(
     given.events,
   )
   const events = engines.store
-  const windowMs = quotas.loginFailures.windowMs
   return {
     dataDir,
     events,
@@ -107,10 +106,7 @@ export async function openCollectorStores(
     deviceHealth: given.deviceHealth ?? new FileDeviceHealthStore(join(alertsDir, 'device-health.json')),
     discoveryState:
       given.discoveryState ?? new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
-    loginThrottle: given.loginThrottle ?? {
-      byUser: new LoginThrottle({ maxFailures: quotas.loginFailures.perAccount, windowMs }),
-      byAddress: new LoginThrottle({ maxFailures: quotas.loginFailures.perAddress, windowMs }),
-    },
+    loginThrottle: given.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
     ...(engines.broker ? { broker: engines.broker } : {}),
     async close() {
       await events.close()

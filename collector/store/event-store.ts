@@ -106,6 +106,11 @@ export interface EventStore {
   getClip(clipId: string): Promise<ClipRecord | undefined>
   /** Of the given clip ids, those with a record (their manifest arrived, and retention kept it). */
   findClips(clipIds: readonly string[]): Promise<Set<string>>
+  /**
+   * The device each clip id belongs to: its record's device, or for a clip with no record yet (chunks
+   * came before the manifest) the device of a stored chunk receipt. Clip ids with neither are absent.
+   */
+  findClipOwners(clipIds: readonly string[]): Promise<Map<string, string>>
   /** Replaces a clip's record (its state changed). */
   saveClip(record: ClipRecord): Promise<void>
   /** Indexes of the chunks of a clip whose receipts are stored, ascending. */

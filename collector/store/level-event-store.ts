@@ -3,6 +3,7 @@ import { DoorbellError } from '../../shared/errors.js'
 import { type ClipRecord, newClipRecord } from './clip-record.js'
 import { isDiskFull } from './disk-full.js'
 import type {
+  ChunkReceipt,
   CommitBatch,
   EventKey,
   EventPage,
@@ -193,6 +194,28 @@ export class LevelEventStore implements EventStore {
     if (clipIds.length === 0) return new Set()
     const present = await this.#db.hasMany(clipIds.map(clipKey))
     return new Set(clipIds.filter((_, i) => present[i]))
+  }
+
+  async findClipOwners(clipIds: readonly string[]): Promise<Map<string, string>> {
+    const owners = new Map<string, string>()
+    if (clipIds.length === 0) return owners
+    const records = await this.#db.getMany(clipIds.map(clipKey))
+    await Promise.all(
+      clipIds.map(async (clipId, i) => {
+        const value = records[i]
+        const record = value === undefined ? undefined : decodeClipRecord(value)
+        if (record) {
+          owners.set(clipId, record.deviceId)
+          return
+        }
+        // No record yet: the first chunk index names a receipt, which names its device.
+        const prefix = clipChunkPrefix(clipId)
+        const [chunkId] = await this.#db.values({ gte: prefix, lt: `${prefix}~`, limit: 1 }).all()
+        const receipt = chunkId === undefined ? undefined : await this.#db.get(chunkKey(chunkId))
+        if (receipt !== undefined) owners.set(clipId, (JSON.parse(receipt) as ChunkReceipt).deviceId)
+      }),
+    )
+    return owners
   }
 
   async listChunkIndexes(clipId: string): Promise<number[]> {

@@ -106,6 +106,17 @@ export class MemoryEventStore implements EventStore {
     return new Set(clipIds.filter((id) => this.#data.clips.has(id)))
   }
 
+  async findClipOwners(clipIds: readonly string[]): Promise<Map<string, string>> {
+    const owners = new Map<string, string>()
+    for (const clipId of clipIds) {
+      const owner =
+        this.#data.clips.get(clipId)?.deviceId ??
+        [...this.#data.receipts.values()].find((r) => r.clipId === clipId)?.deviceId
+      if (owner !== undefined) owners.set(clipId, owner)
+    }
+    return owners
+  }
+
   async saveClip(record: ClipRecord): Promise<void> {
     this.#data.clips.set(record.clipId, record)
   }

@@ -73,7 +73,8 @@ describe('the one operator token (http.apiToken) on the dashboard collector', ()
     running = await startCollector(
       testConfig(dir.path, {
         http: { port: 0, apiToken },
-        alerts: { users: [{ name: 'alice' }, { name: 'bob' }] },
+        // The push endpoints below do not resolve; this block is about who may add them.
+        alerts: { users: [{ name: 'alice' }, { name: 'bob' }], pushEndpoints: 'any' },
       }),
     )
     if (!running.http) throw new Error('no http')

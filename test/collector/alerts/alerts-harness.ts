@@ -25,6 +25,8 @@ export interface Receiver {
   statuses: number[]
   /** Time before each answer (a slow channel). */
   delayMs: number
+  /** Headers sent with every answer (e.g. a redirect's Location). */
+  replyHeaders: Record<string, string>
   close(): Promise<void>
 }
 
@@ -36,6 +38,7 @@ export async function startReceiver(statuses: number[] = [200]): Promise<Receive
     requests,
     statuses,
     delayMs: 0,
+    replyHeaders: {},
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -54,7 +57,7 @@ export async function startReceiver(statuses: number[] = [200]): Promise<Receive
       })
       const status =
         receiver.statuses.length > 1 ? (receiver.statuses.shift() as number) : (receiver.statuses[0] ?? 200)
-      res.writeHead(status, { 'content-type': 'application/json' }).end('{}')
+      res.writeHead(status, { 'content-type': 'application/json', ...receiver.replyHeaders }).end('{}')
     })
   })
   server.listen(0, '127.0.0.1')

@@ -100,6 +100,8 @@ describe('Web Push round trip', () => {
             { kind: 'webpush', name: 'push', vapid: { subject: 'mailto:ops@example.org', ...vapid } },
           ],
           users: [{ name: 'alice', channels: ['push'], cooldownMs: 0 }],
+          // The stand-in push service is plain http on loopback.
+          pushEndpoints: 'any',
           retry: { attempts: 2, initialMs: 10, maxMs: 20 },
         },
       }),

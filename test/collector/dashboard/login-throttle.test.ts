@@ -1,31 +1,49 @@
 import { describe, expect, it } from 'vitest'
-import { LoginThrottle } from '../../../collector/dashboard/login-throttle.js'
+import { DashboardLoginThrottle } from '../../../collector/dashboard/login-throttle.js'
 
-describe('LoginThrottle', () => {
-  it('blocks a key after maxFailures within the window and frees it when the window ends', async () => {
-    let nowMs = 1_000_000
-    const throttle = new LoginThrottle({ maxFailures: 3, windowMs: 60_000 }, () => nowMs)
-    for (let i = 0; i < 3; i++) {
-      expect(await throttle.retryAfterMs(['user:a'])).toBe(0)
-      await throttle.fail(['user:a', 'ip:1'])
-    }
-    expect(await throttle.retryAfterMs(['user:a'])).toBe(60_000)
-    expect(await throttle.retryAfterMs(['user:b', 'ip:1'])).toBe(60_000)
-    nowMs += 30_000
-    expect(await throttle.retryAfterMs(['user:a'])).toBe(30_000)
-    nowMs += 30_000
-    expect(await throttle.retryAfterMs(['user:a', 'ip:1'])).toBe(0)
+const limits = {
+  freeFailuresPerAddressAndAccount: 3,
+  freeFailuresPerAddress: 6,
+  freeFailuresPerAccount: 5,
+  baseBackoffMs: 1000,
+  maxBackoffMs: 60_000,
+  maxAccountBackoffMs: 4000,
+  forgetAfterMs: 15 * 60_000,
+  maxTrackedKeys: 100,
+}
+
+describe('DashboardLoginThrottle', () => {
+  it('counts an attempt before its check, so parallel attempts past the free ones are refused', () => {
+    const throttle = new DashboardLoginThrottle(limits, () => 0)
+    const answers = Array.from({ length: 10 }, () => throttle.begin('10.0.0.1', 'alice'))
+    expect(answers.filter((a) => 'succeeded' in a)).toHaveLength(4)
+    expect(answers.at(-1)).toEqual({ retryAfterMs: 1000 })
   })
 
-  it('clears the account on success and forgets the oldest keys beyond maxKeys', async () => {
-    const throttle = new LoginThrottle({ maxFailures: 1, windowMs: 60_000, maxKeys: 2 }, () => 0)
-    await throttle.fail(['user:a'])
-    await throttle.succeed('user:a')
-    expect(await throttle.retryAfterMs(['user:a'])).toBe(0)
-    await throttle.fail(['k1'])
-    await throttle.fail(['k2'])
-    await throttle.fail(['k3'])
-    expect(await throttle.retryAfterMs(['k1'])).toBe(0)
-    expect(await throttle.retryAfterMs(['k3'])).toBe(60_000)
+  it("backs off one address's pair with doubling waits, and a success takes its count back", () => {
+    let nowMs = 0
+    const throttle = new DashboardLoginThrottle(limits, () => nowMs)
+    for (let i = 0; i < 3; i++) expect('succeeded' in throttle.begin('10.0.0.1', 'alice')).toBe(true)
+    expect('succeeded' in throttle.begin('10.0.0.1', 'alice')).toBe(true)
+    expect(throttle.begin('10.0.0.1', 'alice')).toEqual({ retryAfterMs: 1000 })
+    nowMs += 1000
+    expect('succeeded' in throttle.begin('10.0.0.1', 'alice')).toBe(true)
+    expect(throttle.begin('10.0.0.1', 'alice')).toEqual({ retryAfterMs: 2000 })
+    const other = throttle.begin('10.0.0.2', 'alice')
+    if (!('succeeded' in other)) throw new Error('the owner address was refused')
+    other.succeeded()
+    expect('succeeded' in throttle.begin('10.0.0.2', 'bob')).toBe(true)
+  })
+
+  it('caps the backoff of an account guessed from many addresses at maxAccountBackoffMs', () => {
+    let nowMs = 0
+    const throttle = new DashboardLoginThrottle({ ...limits, freeFailuresPerAccount: 2 }, () => nowMs)
+    for (let i = 1; i <= 12; i++) {
+      expect('succeeded' in throttle.begin(`10.0.1.${i}`, 'alice')).toBe(true)
+      nowMs += 5000
+    }
+    nowMs -= 5000
+    expect(throttle.begin('10.0.9.9', 'alice')).toEqual({ retryAfterMs: 4000 })
+    expect('succeeded' in throttle.begin('10.0.9.9', 'bob')).toBe(true)
   })
 })

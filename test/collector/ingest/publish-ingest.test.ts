@@ -18,6 +18,9 @@ function rig(options: { tokens?: number; queued?: number } = {}) {
   const ingest = createPublishIngest({
     principalOf: (client) => clients.get(client),
     rateLimiter: { tryTake: () => tokens-- > 0 },
+    storageQuota: { tryTake: () => true },
+    // The rig's clock stands at 1000 ms; the clock check has its own test (test/collector/clock-skew.test.ts).
+    maxClockAheadMs: Number.POSITIVE_INFINITY,
     sink: {
       queuedCount: options.queued ?? 0,
       submit: (item) => void submitted.push(item),

@@ -164,6 +164,22 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
         expect(await store.getClip(ulid(baseMs + 5))).toBeUndefined()
       }))
 
+    it("names each clip's owner: its record's device, or before a manifest its chunks' device", () =>
+      withStore(async (store) => {
+        const recorded = clipAt('front', baseMs, 2)
+        const early = clipAt('back', baseMs + 1, 2)
+        await store.commit({ events: [recorded.manifest], chunks: [] })
+        await store.commit({ events: [], chunks: early.chunks.slice(0, 1) })
+        const unknown = ulid(baseMs + 7)
+        expect(await store.findClipOwners([recorded.clipId, early.clipId, unknown])).toEqual(
+          new Map([
+            [recorded.clipId, 'front'],
+            [early.clipId, 'back'],
+          ]),
+        )
+        expect(await store.findClipOwners([])).toEqual(new Map())
+      }))
+
     const queries: [string, EventQuery, (e: StoredEvent) => boolean][] = [
       ['everything', {}, () => true],
       ['one device', { deviceId: 'front' }, (e) => e.deviceId === 'front'],

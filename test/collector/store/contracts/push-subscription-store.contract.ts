@@ -61,6 +61,25 @@ export function pushSubscriptionStoreContract(
       expect(await store.all()).toEqual([subscription('alice', 2)])
     })
 
+    it("removes a user's oldest subscriptions beyond maxPerUser, and no one else's", async () => {
+      const store = await harness.create()
+      await store.add(subscription('bob', 0))
+      for (let n = 1; n <= 3; n++)
+        expect(await store.add(subscription('alice', n), { maxPerUser: 3 })).toEqual([])
+      expect(await store.add(subscription('alice', 4), { maxPerUser: 3 })).toEqual([subscription('alice', 1)])
+      expect((await store.forUser('alice')).map((s) => s.endpoint)).toEqual(
+        [2, 3, 4].map((n) => subscription('alice', n).endpoint),
+      )
+      expect(await store.forUser('bob')).toEqual([subscription('bob', 0)])
+    })
+
+    it.skipIf(!harness.reopen)('keeps every one of a burst of parallel adds across a reopen', async () => {
+      const store = await harness.create()
+      await Promise.all(Array.from({ length: 20 }, (_, n) => store.add(subscription('alice', n))))
+      const reopened = await (harness.reopen as () => Promise<PushSubscriptionStore>)()
+      expect(await reopened.forUser('alice')).toHaveLength(20)
+    })
+
     it.skipIf(!harness.reopen)('keeps the subscriptions across a reopen', async () => {
       const store = await harness.create()
       await store.add(subscription('alice', 1))
