@@ -8,9 +8,9 @@ import {
   isMqttString,
   packetType,
 } from './mqtt-conformance.js'
+import { OutboundPacketTracker } from './outbound-packet-tracker.js'
 import { PacketIdLedger, type Qos2Receipts } from './packet-id-ledger.js'
-import type { PacketHandler } from './packet-scanner.js'
-import { PacketScanner } from './packet-scanner.js'
+import { type PacketHandler, PacketScanner, uint16 } from './packet-scanner.js'
 import type { PreAuthBudget, PreAuthConnection, PreAuthRefusal } from './pre-auth-budget.js'
 
 /** Why a connection was cut by the front door. */
@@ -33,18 +33,13 @@ export interface MqttPacketLimiterOptions {
   readonly remoteAddress?: string | undefined
 }
 
-/** A big-endian 16-bit field (MQTT 1.5.2), read without Buffer's bounds-checked helper on the hot path. */
-function uint16(buf: Buffer, at: number): number {
-  return ((buf[at] as number) << 8) | (buf[at + 1] as number)
-}
-
 /**
  * The front door: sits between a socket and aedes and follows the MQTT packets both ways as bytes pass.
  * Inbound it cuts a connection that declares a packet over the limit (aedes 1.2 sets none, so
  * mqtt-packet would buffer up to 256 MB), that sends more than its share before it is authenticated
  * (PreAuthBudget), or that breaks a rule of mqtt-conformance.ts; aedes never sees such a packet whole.
- * Outbound it notes the packet ids sent (an acknowledgement nobody asked for is refused) and sets
- * CONNACK's session-present flag from the collector's session table (MQTT-3.2.2-2).
+ * Outbound, OutboundPacketTracker notes the packet ids sent (an acknowledgement nobody asked for is
+ * refused) and sets CONNACK's session-present flag.
  */
 export class MqttPacketLimiter extends Duplex {
   /** The underlying socket (a TLSSocket for mqtts, to read the peer certificate). */
@@ -53,15 +48,12 @@ export class MqttPacketLimiter extends Duplex {
   readonly remoteAddress: string | undefined
   readonly #options: MqttPacketLimiterOptions
   readonly #in: PacketScanner<LimiterRefusal>
-  readonly #out: PacketScanner<LimiterRefusal>
   readonly #ids = new PacketIdLedger()
+  readonly #out: OutboundPacketTracker
   #preAuth: PreAuthConnection | undefined
   #connect: ConnectSummary | undefined
-  #sessionPresent: boolean | undefined
   #isAuthenticated = false
   #isConnectSeen = false
-  /** The chunk #scanOut is writing, while a CONNACK may still need its flags set. */
-  #outChunk: Buffer | undefined
 
   constructor(socket: Duplex, options: MqttPacketLimiterOptions) {
     super({ allowHalfOpen: false })
@@ -73,12 +65,7 @@ export class MqttPacketLimiter extends Duplex {
     const tooLarge = (length: number): LimiterRefusal =>
       length > options.maxPacketBytes ? 'packet_too_large' : 'preauth_too_large'
     this.#in = new PacketScanner(this.#inbound(), maxLength, tooLarge, 'malformed_length')
-    this.#out = new PacketScanner(
-      this.#outbound(),
-      () => Number.MAX_SAFE_INTEGER,
-      () => 'malformed_packet',
-      'malformed_length',
-    )
+    this.#out = new OutboundPacketTracker(this.#ids, () => this.#authenticated())
     socket.on('data', (chunk: Buffer) => {
       // Scanned first: a declared size over the limit is the reason to give, not the bytes it brought.
       const refusal = this.#in.scan(chunk)
@@ -111,7 +98,7 @@ export class MqttPacketLimiter extends Duplex {
 
   /** The session-present flag the coming CONNACK 0 must carry; also hands over the session's receipts. */
   setSession(isPresent: boolean, receipts: Qos2Receipts): void {
-    this.#sessionPresent = isPresent
+    this.#out.setSessionPresent(isPresent)
     this.#ids.adopt(receipts)
   }
 
@@ -199,62 +186,6 @@ export class MqttPacketLimiter extends Duplex {
     return this.#ids.isExpectedAck(type, id) ? undefined : 'unsolicited_ack'
   }
 
-  #outbound(): PacketHandler<LimiterRefusal> {
-    return {
-      onHeader: (typeByte) => {
-        const type = typeByte >> 4
-        return (
-          type === packetType.connack ||
-          type === packetType.pubrel ||
-          (type === packetType.publish && (typeByte & 0x06) !== 0)
-        )
-      },
-      inspect: (typeByte, length, buf, start, available) => {
-        const type = typeByte >> 4
-        if (available < 2) return length < 2 ? undefined : 2
-        if (type === packetType.connack) {
-          if (buf[start + 1] === 0) this.#authenticated()
-          return undefined
-        }
-        if (type === packetType.pubrel) {
-          this.#ids.sentPubrel(uint16(buf, start))
-          return undefined
-        }
-        const idAt = start + 2 + uint16(buf, start)
-        if (idAt + 2 - start > length) return undefined
-        if (idAt + 2 - start > available) return idAt + 2 - start
-        this.#ids.sentPublish(uint16(buf, idAt), (typeByte & 0x06) === 0x02 ? 1 : 2)
-        return undefined
-      },
-    }
-  }
-
-  /** Scans an outgoing chunk; a CONNACK's flags byte is rewritten in a copy when the session says so. */
-  #scanOut(chunk: Buffer): Buffer {
-    if (this.#isAuthenticated) {
-      this.#out.scan(chunk)
-      return chunk
-    }
-    this.#outChunk = chunk
-    this.#out.scan(chunk, this.#rewriteConnack)
-    const out = this.#outChunk
-    this.#outChunk = undefined
-    return out
-  }
-
-  /** Sets the session-present flag (MQTT-3.2.2-2) at index of the chunk #scanOut is writing. */
-  readonly #rewriteConnack = (index: number): void => {
-    const chunk = this.#outChunk
-    if (!chunk || this.#out.typeByte >> 4 !== packetType.connack || this.#sessionPresent === undefined) return
-    // mqtt-packet writes shared constant buffers: change a copy.
-    const copy = Buffer.from(chunk)
-    // Raised, never lowered: aedes says present when it restored the session's subscriptions, which in a
-    // fleet may have been made on another node (Redis) that this node's session table never saw.
-    copy[index] = this.#sessionPresent || (chunk[index] ?? 0) & 1 ? 1 : 0
-    this.#outChunk = copy
-    this.#sessionPresent = undefined
-  }
-
   #authenticated(): void {
     this.#isAuthenticated = true
     this.#leavePreAuth()
@@ -281,14 +212,14 @@ export class MqttPacketLimiter extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.socket.write(this.#scanOut(chunk))) done()
+    if (this.socket.write(this.#out.scan(chunk))) done()
     else this.once('socketDrain', () => done())
   }
 
   override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
     this.socket.cork()
     let isFull = false
-    for (const { chunk } of chunks) isFull = !this.socket.write(this.#scanOut(chunk)) || isFull
+    for (const { chunk } of chunks) isFull = !this.socket.write(this.#out.scan(chunk)) || isFull
     this.socket.uncork()
     if (isFull) this.once('socketDrain', () => done())
     else done()

@@ -5,6 +5,11 @@
  * across chunks is copied. Used in both directions by the front door (MqttPacketLimiter).
  */
 
+/** A big-endian 16-bit field (MQTT 1.5.2), read without Buffer's bounds-checked helper on the hot path. */
+export function uint16(buf: Buffer, at: number): number {
+  return ((buf[at] as number) << 8) | (buf[at + 1] as number)
+}
+
 /** What the scanner asks of its owner for each packet. */
 export interface PacketHandler<R> {
   /** A fixed header is complete: a refusal, true to inspect the body's first bytes, false to pass it. */
