@@ -33,7 +33,7 @@ export interface DeviceHealthStatus {
   readonly lastHealthAt: string | null
 }
 
-/** One device's state as it is saved across restarts (device-health-file.ts). */
+/** One device's state as it is saved across restarts (device-health-store.ts). */
 export interface DeviceHealthRecord {
   readonly deviceId: string
   readonly isOnline: boolean

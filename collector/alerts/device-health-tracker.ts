@@ -1,12 +1,12 @@
 import type { StoredEvent } from '../store/event-store.js'
 import type { AlertEvent } from './alert-event.js'
-import type { DeviceHealthLoad, DeviceHealthStore } from './device-health-file.js'
 import {
   DeviceHealthMonitor,
   type DeviceHealthStatus,
   type HealthThresholds,
   type HealthTransition,
 } from './device-health-monitor.js'
+import type { DeviceHealthLoad, DeviceHealthStore } from './device-health-store.js'
 import { ThrottledSaver } from './throttled-saver.js'
 
 /** Least time between two saves of device health for last-seen times alone (transitions save at once). */

@@ -2,7 +2,7 @@ import { topics } from '../../shared/protocol/index.js'
 import { topicMatchesFilter } from '../broker/topic-filter.js'
 import type { StoredEvent } from '../store/event-store.js'
 import type { HealthTransition } from './device-health-monitor.js'
-import type { DiscoveryStateLoad, DiscoveryStateStore, DiscoveryStatus } from './discovery-state-file.js'
+import type { DiscoveryStateLoad, DiscoveryStateStore, DiscoveryStatus } from './discovery-state-store.js'
 import { discoveryConfigs, discoveryConfigTopics, retainedStateTopics } from './home-assistant-entities.js'
 
 /** Publishes through the collector's own broker. */

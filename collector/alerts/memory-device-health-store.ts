@@ -1,5 +1,5 @@
-import type { DeviceHealthLoad, DeviceHealthStore } from './device-health-file.js'
 import type { DeviceHealthRecord } from './device-health-monitor.js'
+import type { DeviceHealthLoad, DeviceHealthStore } from './device-health-store.js'
 
 /** The device health state in memory, lost with the process: the simulated store, for tests. */
 export class MemoryDeviceHealthStore implements DeviceHealthStore {

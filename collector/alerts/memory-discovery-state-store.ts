@@ -1,4 +1,4 @@
-import type { DiscoveryStateLoad, DiscoveryStateStore, DiscoveryStatus } from './discovery-state-file.js'
+import type { DiscoveryStateLoad, DiscoveryStateStore, DiscoveryStatus } from './discovery-state-store.js'
 
 /** The discovery state in memory, lost with the process: the simulated store, for tests. */
 export class MemoryDiscoveryStateStore implements DiscoveryStateStore {

@@ -1,7 +1,5 @@
-import { join } from 'node:path'
 import { z } from 'zod'
 import { alertKinds, channelName, quietHoursSchema, timeZone } from '../alerts/alerts-config.js'
-import { JsonFileState } from '../json-file.js'
 
 /** What a homeowner may change on the settings page (the rest of an alert user stays in config). */
 export const userSettingsSchema = z.strictObject({
@@ -25,24 +23,4 @@ export interface UserSettingsStore {
   all(): Promise<Record<string, UserSettings>>
   /** Saves (replaces) one user's settings. */
   set(name: string, settings: UserSettings): Promise<void>
-}
-
-/** Saved settings in `<dataDir>/dashboard/user-settings.json`, rewritten atomically on each save. */
-export class FileUserSettingsStore implements UserSettingsStore {
-  readonly #state: JsonFileState<Readonly<Record<string, UserSettings>>>
-
-  constructor(dataDir: string) {
-    this.#state = new JsonFileState(join(dataDir, 'dashboard', 'user-settings.json'), {
-      fromFile: (file) => (file as { users?: Record<string, UserSettings> } | undefined)?.users ?? {},
-      toFile: (users) => ({ users }),
-    })
-  }
-
-  async all(): Promise<Record<string, UserSettings>> {
-    return { ...(await this.#state.read()) }
-  }
-
-  async set(name: string, settings: UserSettings): Promise<void> {
-    await this.#state.change((byUser) => ({ ...byUser, [name]: settings }))
-  }
 }

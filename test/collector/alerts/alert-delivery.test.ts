@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { FileDeadLetterLog } from '../../../collector/alerts/dead-letter-log.js'
+import { FileDeadLetterLog } from '../../../collector/alerts/file-dead-letter-log.js'
 import { signatureHeader, verifyWebhook } from '../../../collector/alerts/webhook-channel.js'
 import { eventually } from '../../support/eventually.js'
 import { press } from '../collector-harness.js'

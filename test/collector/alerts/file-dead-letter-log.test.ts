@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { FileDeadLetterLog } from '../../../collector/alerts/dead-letter-log.js'
+import { FileDeadLetterLog } from '../../../collector/alerts/file-dead-letter-log.js'
 import { tempDir } from '../collector-harness.js'
 import { deadLetterLogContract } from '../store/contracts/dead-letter-log.contract.js'
 import { folderHarness } from '../store/contracts/store-harness.js'

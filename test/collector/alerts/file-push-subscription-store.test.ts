@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { FilePushSubscriptionStore } from '../../../collector/alerts/push-subscription-store.js'
+import { FilePushSubscriptionStore } from '../../../collector/alerts/file-push-subscription-store.js'
 import { pushSubscriptionStoreContract } from '../store/contracts/push-subscription-store.contract.js'
 import { folderHarness } from '../store/contracts/store-harness.js'
 

@@ -1,4 +1,4 @@
-import { FileUserSettingsStore } from '../../../collector/dashboard/user-settings-store.js'
+import { FileUserSettingsStore } from '../../../collector/dashboard/file-user-settings-store.js'
 import { folderHarness } from '../store/contracts/store-harness.js'
 import { userSettingsStoreContract } from '../store/contracts/user-settings-store.contract.js'
 

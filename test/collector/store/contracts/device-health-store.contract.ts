@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import type { DeviceHealthStore } from '../../../../collector/alerts/device-health-file.js'
 import type { DeviceHealthRecord } from '../../../../collector/alerts/device-health-monitor.js'
+import type { DeviceHealthStore } from '../../../../collector/alerts/device-health-store.js'
 import type { StoreHarness } from './store-harness.js'
 
 /** Two devices: one offline with a health report, one online never heard from. */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type {
   DiscoveryStateStore,
   DiscoveryStatus,
-} from '../../../../collector/alerts/discovery-state-file.js'
+} from '../../../../collector/alerts/discovery-state-store.js'
 import type { StoreHarness } from './store-harness.js'
 
 /** The contract every DiscoveryStateStore passes (the aedes-persistence abstract-suite pattern). */

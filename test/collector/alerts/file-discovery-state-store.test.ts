@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FileDiscoveryStateStore } from '../../../collector/alerts/discovery-state-file.js'
+import { FileDiscoveryStateStore } from '../../../collector/alerts/file-discovery-state-store.js'
 import { isDoorbellError } from '../../../shared/errors.js'
 import { tempDir } from '../collector-harness.js'
 import { discoveryStateStoreContract } from '../store/contracts/discovery-state-store.contract.js'

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FileDeviceHealthStore } from '../../../collector/alerts/device-health-file.js'
+import { FileDeviceHealthStore } from '../../../collector/alerts/file-device-health-store.js'
 import { isDoorbellError } from '../../../shared/errors.js'
 import { tempDir } from '../collector-harness.js'
 import {
