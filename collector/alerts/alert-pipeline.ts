@@ -4,6 +4,7 @@ import { AlertMetrics } from './alert-metrics.js'
 import { AlertRouter } from './alert-router.js'
 import { AlertService } from './alert-service.js'
 import type { AlertsConfig, AlertUser } from './alerts-config.js'
+import { CapturingDeliveryQueue } from './capturing-delivery-queue.js'
 import type { Channel } from './channel.js'
 import { createChannels } from './create-channels.js'
 import type { DeadLetterLog } from './dead-letter-log.js'
@@ -39,6 +40,12 @@ export interface AlertPipeline {
   readonly router: AlertRouter
   readonly health: DeviceHealthTracker
   readonly metrics: AlertMetrics
+  /** The router's queue; a fleet captures deliveries from it for its shared outbox. */
+  readonly queue: CapturingDeliveryQueue
+  /** The channels, for a fleet's outbox to send through. */
+  readonly channels: readonly Channel[]
+  /** Counts a delivery made outside the lanes (a fleet's outbox) as the lanes' own are counted. */
+  readonly reportDelivery: (outcome: DeliveryOutcome) => void
 }
 
 /**
@@ -74,8 +81,9 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
     now,
     onOutcome: (outcome) => reportDelivery(outcome),
   })
+  const queue = new CapturingDeliveryQueue(lanes)
   const router = new AlertRouter({
-    lanes,
+    lanes: queue,
     users: deps.users,
     operatorChannels: config.operatorChannels,
     metrics,
@@ -118,7 +126,7 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
     }
   }
 
-  return { service, router, health, metrics }
+  return { service, router, health, metrics, queue, channels, reportDelivery }
 }
 
 /** Presses and motion are measured against the SLA of their class; derived alerts have no capture time. */

@@ -15,11 +15,12 @@ export interface FleetNodes {
   close(): Promise<void>
 }
 
-/** Starts count collectors with store: postgres on postgresUrl and redisUrl. */
+/** Starts count collectors with store: postgres on postgresUrl and redisUrl, with overrides in each config. */
 export async function startFleetNodes(
   count: number,
   postgresUrl: string,
   redisUrl: string,
+  overrides: Parameters<typeof testConfig>[1] = {},
 ): Promise<FleetNodes> {
   const dirs = Array.from({ length: count }, () => tempDir('fleet-node'))
   const nodes: RunningCollector[] = []
@@ -30,7 +31,8 @@ export async function startFleetNodes(
           testConfig(dir.path, {
             http: { port: null },
             store: { engine: 'postgres', isSyncWrite: false },
-            postgres: { url: postgresUrl, maxConnections: 4 },
+            ...overrides,
+            postgres: { url: postgresUrl, maxConnections: 4, ...overrides.postgres },
             redis: { url: redisUrl },
           }),
         ),

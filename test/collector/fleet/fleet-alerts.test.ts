@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisEngine, startRedis } from '../../../bench/engines/redis-engine.js'
+import { deliveryKeyHeader, verifyWebhook } from '../../../collector/alerts/webhook-channel.js'
+import type { ComposedCollector } from '../../../collector/main.js'
+import type { StoredEvent } from '../../../collector/store/event-store.js'
+import { eventually } from '../../support/eventually.js'
+import { type Receiver, snapshotOf, startReceiver } from '../alerts/alerts-harness.js'
+import { press } from '../collector-harness.js'
+import { usePostgresSuite } from '../postgres/postgres-suite.js'
+import { type FleetNodes, startFleetNodes } from './fleet-nodes.js'
+
+const secret = 'fleet-webhook-secret-0123'
+
+function stored(envelope: ReturnType<typeof press>): StoredEvent {
+  return { ...envelope, receivedAtMs: Date.now() }
+}
+
+/** Two in-process nodes on one PostgreSQL and Redis, each with the same homeowner and webhook. */
+describe('fleet alerts', () => {
+  const postgres = usePostgresSuite()
+  let redis: RedisEngine
+  let receiver: Receiver
+  let fleet: FleetNodes
+  let nodes: ComposedCollector[]
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    receiver = await startReceiver()
+    fleet = await startFleetNodes(2, await postgres.freshDatabase(), redis.url, {
+      postgres: { alertPollMs: 100 },
+      alerts: {
+        channels: [{ kind: 'webhook', name: 'hook', url: receiver.url, secret }],
+        users: [{ name: 'alice', channels: ['hook'], kinds: ['press'], cooldownMs: 0 }],
+      },
+    })
+    nodes = fleet.nodes as ComposedCollector[]
+  }, 60_000)
+
+  afterAll(async () => {
+    await fleet?.close()
+    await receiver?.close()
+    await redis?.close()
+  })
+
+  const keysOf = (alertId: string) =>
+    receiver.requests
+      .filter((r) => r.headers['x-doorbell-alert-id'] === alertId)
+      .map((r) => r.headers[deliveryKeyHeader])
+
+  it('pushes a press that two nodes stored at the same moment once, signed, with its delivery key', async () => {
+    const ring = stored(press('porch', 1))
+    const [a, b] = nodes as [ComposedCollector, ComposedCollector]
+    // Both commits pass findExisting before either inserts: the race a failover resend can meet.
+    await Promise.all([
+      a.store.commit({ events: [ring], chunks: [] }),
+      b.store.commit({ events: [ring], chunks: [] }),
+    ])
+    await eventually(() => keysOf(ring.id).length > 0, 'the press at the webhook', 10_000)
+    await Promise.all(nodes.map((node) => node.alerts.whenIdle()))
+    expect(keysOf(ring.id)).toEqual([`${ring.id}:hook:alice`])
+    const request = receiver.requests.find((r) => r.headers['x-doorbell-alert-id'] === ring.id)
+    const body = request?.body.toString() ?? ''
+    expect(
+      verifyWebhook(secret, body, request?.headers['x-doorbell-signature'] as string, Date.now() / 1000),
+    ).toBe(true)
+    expect(JSON.parse(body)).toMatchObject({ id: ring.id, kind: 'press', deviceId: 'porch' })
+  })
+
+  it('pushes presses and their snapshots stored on either node once each', async () => {
+    const rings = Array.from({ length: 20 }, (_, i) => stored(press(`door-${i % 4}`, i + 10)))
+    const snapshots = rings.map((ring, i) => stored(snapshotOf(ring.deviceId, i + 100, ring.id)))
+    await Promise.all(
+      rings.map((ring, i) =>
+        (nodes[i % 2] as ComposedCollector).store.commit({
+          events: [ring, snapshots[i] as StoredEvent],
+          chunks: [],
+        }),
+      ),
+    )
+    // Each is stored again through the other node, as a device resends after a failover.
+    await Promise.all(
+      rings.map((ring, i) =>
+        (nodes[(i + 1) % 2] as ComposedCollector).store.commit({
+          events: [ring, snapshots[i] as StoredEvent],
+          chunks: [],
+        }),
+      ),
+    )
+    await eventually(
+      () => [...rings, ...snapshots].every((event) => keysOf(event.id).length > 0),
+      'every press and snapshot at the webhook',
+      15_000,
+    )
+    await Promise.all(nodes.map((node) => node.alerts.whenIdle()))
+    for (const event of [...rings, ...snapshots]) expect(keysOf(event.id)).toHaveLength(1)
+  })
+})
