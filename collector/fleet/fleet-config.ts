@@ -48,6 +48,12 @@ export const postgresConfigSchema = z.strictObject({
    * holding it is replaced after at most this long.
    */
   leaseTtlMs: z.number().int().min(1000).max(600_000).default(15_000),
+  /** How long sent and dead deliveries stay in the outbox (the fleet's record of what went out). */
+  finishedDeliveriesKeepMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .default(7 * 24 * 60 * 60 * 1000),
 })
 
 /** The `redis` section. */

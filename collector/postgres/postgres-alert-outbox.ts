@@ -170,6 +170,15 @@ export class PostgresAlertOutbox {
     })
   }
 
+  /** Deletes finished deliveries (sent or dead) older than keepMs; returns how many. */
+  static async sweepFinished(db: PostgresDatabase, keepMs: number): Promise<number> {
+    const result = await db.query(
+      `DELETE FROM alert_outbox WHERE state <> 'pending' AND finished_at < now() - $1 * interval '1 millisecond'`,
+      [keepMs],
+    )
+    return result.rowCount ?? 0
+  }
+
   /** Deliveries still to be made (for the backlog metric). */
   async pendingCount(): Promise<number> {
     const rows = await this.#db.query<{ n: string }>(
