@@ -60,6 +60,14 @@ export class SseEventHub {
     }
   }
 
+  /**
+   * Tells every stream that events may have been stored without being pushed (a fleet's listener was
+   * cut off): `event: resync`, on which the dashboard reads its first page again.
+   */
+  resync(): void {
+    this.#write('event: resync\ndata: {}\n\n')
+  }
+
   /** Ends the streams of one session (logout). */
   endSession(sessionKey: string): void {
     for (const [res, key] of this.#clients) {
