@@ -33,7 +33,7 @@ describe('fleet alerts', () => {
         users: [{ name: 'alice', channels: ['hook'], kinds: ['press'], cooldownMs: 0 }],
       },
     })
-    nodes = fleet.nodes as ComposedCollector[]
+    nodes = fleet.nodes
   }, 60_000)
 
   afterAll(async () => {
