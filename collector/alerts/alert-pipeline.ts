@@ -2,7 +2,7 @@ import { alertLinks } from './alert.js'
 import type { AlertEvent } from './alert-event.js'
 import { AlertMetrics } from './alert-metrics.js'
 import { AlertRouter } from './alert-router.js'
-import { AlertService } from './alert-service.js'
+import { AlertService, type HealthFeed } from './alert-service.js'
 import type { AlertsConfig, AlertUser } from './alerts-config.js'
 import { CapturingDeliveryQueue } from './capturing-delivery-queue.js'
 import type { Channel } from './channel.js'
@@ -32,6 +32,10 @@ export interface AlertPipelineDeps {
   readonly savedHealth: DeviceHealthLoad
   /** Replaces the channels built from config. */
   readonly channels?: readonly Channel[]
+  /** Takes what devices are heard doing instead of the tracker (a fleet's shared view, which feeds it). */
+  readonly healthFeed?: HealthFeed
+  /** False while another fleet node raises device-health alerts (default: this node does). */
+  readonly isHealthLeader?: () => boolean
 }
 
 /** The alert pipeline's parts: the service that takes the collector's facts, and what the routes read. */
@@ -95,13 +99,16 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
     store: deps.stores.deviceHealth,
     saved: deps.savedHealth,
     now,
-    onTransition: (transition) => service.onHealthTransition(transition),
+    onTransition: (transition) => {
+      if (deps.isHealthLeader?.() ?? true) service.onHealthTransition(transition)
+    },
     onEvent,
   })
   const service = new AlertService({
     router,
     health,
     sla,
+    ...(deps.healthFeed ? { healthFeed: deps.healthFeed } : {}),
     temperature: new TemperatureAnomalyDetector(config.temperature),
     lanes,
     links: alertLinks(config.publicUrl),

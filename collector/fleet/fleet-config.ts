@@ -48,6 +48,8 @@ export const postgresConfigSchema = z.strictObject({
    * holding it is replaced after at most this long.
    */
   leaseTtlMs: z.number().int().min(1000).max(600_000).default(15_000),
+  /** How often a node writes what it heard from devices (events, status, last wills) for the fleet's health view. */
+  healthFlushMs: z.number().int().min(100).max(60_000).default(1000),
   /** How long sent and dead deliveries stay in the outbox (the fleet's record of what went out). */
   finishedDeliveriesKeepMs: z
     .number()

@@ -1,0 +1,78 @@
+import { alertFromEvent, alertLinks } from '../alerts/alert.js'
+import type { AlertPipeline } from '../alerts/alert-pipeline.js'
+import type { ExtensionContext } from '../extensions/extension.js'
+import { FleetAlertDelivery } from './fleet-alert-delivery.js'
+import { FleetDeviceHealth } from './fleet-device-health.js'
+
+/* The alerts extension's fleet parts, in a module of their own that only a fleet node loads. */
+
+/** Device health from what every node heard; alerts from the holder of the device-health lease. */
+export function startFleetHealth(ctx: ExtensionContext): Promise<FleetDeviceHealth> {
+  const fleet = ctx.stores.fleet
+  if (!fleet) throw new Error('startFleetHealth needs stores.fleet')
+  return FleetDeviceHealth.start({
+    fleet,
+    flushMs: ctx.config.postgres.healthFlushMs,
+    pollMs: ctx.config.alerts.health.checkIntervalMs,
+    leaseTtlMs: ctx.config.postgres.leaseTtlMs,
+    now: ctx.now,
+    onLeaderChange: (isLeader) => ctx.bus.emit({ kind: 'lease', name: 'device-health', isLeader }),
+    onError: (err) => ctx.bus.emit({ kind: 'task_failed', task: 'fleet device health', err }),
+  })
+}
+
+/** Routes stored presses and motion through the fleet's intake and outbox in PostgreSQL. */
+export function startFleetAlerts(ctx: ExtensionContext, pipeline: AlertPipeline): FleetAlertDelivery {
+  const fleet = ctx.stores.fleet
+  if (!fleet) throw new Error('startFleetAlerts needs stores.fleet')
+  const { config } = ctx
+  const links = alertLinks(config.alerts.publicUrl)
+  const { retry } = config.alerts
+  const delivery = new FleetAlertDelivery({
+    db: fleet.db,
+    nodeId: fleet.nodeId,
+    route: (event) =>
+      pipeline.queue.capture(() => {
+        const alert = alertFromEvent(event, links)
+        if (alert) pipeline.router.raise(alert)
+      }),
+    channels: pipeline.channels,
+    maxAttempts: retry.attempts,
+    // Full jitter, as the node's own lanes back off.
+    backoffMs: (attempts) =>
+      Math.round(Math.random() * Math.min(retry.maxMs, retry.initialMs * 2 ** (attempts - 1))),
+    pollMs: config.postgres.alertPollMs,
+    senders: config.postgres.alertSenders,
+    now: ctx.now,
+    onSent: (sent, attempt, atMs) => pipeline.reportDelivery({ kind: 'sent', ...sent, attempt, atMs }),
+    onFailed: (failed, attempt, err, retryInMs) => {
+      if (retryInMs !== undefined) {
+        pipeline.reportDelivery({
+          kind: 'retry',
+          channel: failed.channel,
+          alert: failed.alert,
+          attempt,
+          delayMs: retryInMs,
+          err,
+        })
+        return
+      }
+      const record = {
+        atMs: ctx.now(),
+        channel: failed.channel,
+        recipient: failed.recipient.name,
+        attempts: attempt,
+        error: err instanceof Error ? err.message : String(err),
+        alert: failed.alert,
+      }
+      // Reported after the record is written, as the lanes do, so whoever sees the outcome finds it.
+      void ctx.stores.deadLetters
+        .append(record)
+        .catch(() => undefined)
+        .then(() => pipeline.reportDelivery({ kind: 'dead_letter', ...failed, attempt, err }))
+    },
+    onError: (err) => ctx.bus.emit({ kind: 'task_failed', task: 'fleet alerts', err }),
+  })
+  delivery.start()
+  return delivery
+}
