@@ -12,6 +12,11 @@ const liveTypes = new Set([
   'live.ended',
 ])
 
+/** True for the events the live timeline shows (a fleet announces only these to its other nodes). */
+export function isLiveTimelineEvent(event: StoredEvent): boolean {
+  return liveTypes.has(event.type)
+}
+
 /**
  * Server-Sent Events hub: each stored press, motion, snapshot or clip manifest is written to every
  * open dashboard stream as `event: stored`. A comment every keepAliveMs keeps proxies from closing it.

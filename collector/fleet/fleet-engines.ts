@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { isAlertRelevant } from '../alerts/alert.js'
 import type { CollectorConfig } from '../config.js'
+import { isLiveTimelineEvent } from '../dashboard/event-stream.js'
 import { PostgresDatabase } from '../postgres/postgres-database.js'
 import { PostgresEventStore } from '../postgres/postgres-event-store.js'
 import { migratePostgres } from '../postgres/postgres-migrations.js'
@@ -41,7 +42,7 @@ export async function openFleetEngines(
   }
   return {
     store: new PostgresEventStore(db, {
-      notify: { channel: storedEventsChannel, nodeId },
+      notify: { channel: storedEventsChannel, nodeId, isAnnounced: isLiveTimelineEvent },
       isAlertIntake: isAlertRelevant,
     }),
     broker: { mq: redis.mq, persistence: redis.persistence },

@@ -94,9 +94,12 @@ export class PostgresEventStore implements EventStore {
         const intake = isAlertIntake ? batch.events.filter((e) => inserted.has(e.id) && isAlertIntake(e)) : []
         if (intake.length > 0) await insertAlertIntake(client, intake)
       }
-      if (this.#notify && batch.events.length > 0) {
-        for (const payload of storedEventsPayloads(this.#notify.nodeId, batch.events))
-          await client.query('SELECT pg_notify($1, $2)', [this.#notify.channel, payload])
+      const notify = this.#notify
+      const announced = notify?.isAnnounced ? batch.events.filter(notify.isAnnounced) : batch.events
+      if (notify && announced.length > 0) {
+        // Readings are not announced: no live view shows them, and every other node would read them back.
+        for (const payload of storedEventsPayloads(notify.nodeId, announced))
+          await client.query('SELECT pg_notify($1, $2)', [notify.channel, payload])
       }
       if (batch.chunks.length > 0) {
         const { chunks } = batch
