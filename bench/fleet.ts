@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import mqtt, { type MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
+import pg from 'pg'
 import { migratePostgres } from '../collector/postgres/postgres-migrations.js'
 import { registryFileName } from '../collector/registry/file-identity-registry.js'
 import { hashGeneratedSecret } from '../collector/registry/secret-hash.js'
@@ -171,6 +172,8 @@ async function startEngines(): Promise<Engines> {
 interface Running {
   readonly port: number
   readonly pids: readonly number[]
+  /** The fleet's database (PostgreSQL setups). */
+  readonly databaseUrl?: string
   /** The same PIDs by part: nodes, postgres, redis, haproxy. */
   readonly parts: Readonly<Record<string, readonly number[]>>
   readonly nodes: readonly NodeProcess[]
@@ -207,6 +210,7 @@ async function startSetup(
       port: node.mqttPort,
       pids: [node.pid, ...enginePids],
       parts: { nodes: [node.pid], ...engineParts },
+      ...(url ? { databaseUrl: url } : {}),
       nodes,
       stop: () => node.stop(),
     }
@@ -218,6 +222,7 @@ async function startSetup(
     port: proxy.ports.mqtt as number,
     pids: [...nodes.map((n) => n.pid), ...enginePids, proxy.process.pid],
     parts: { nodes: nodes.map((n) => n.pid), ...engineParts, haproxy: [proxy.process.pid] },
+    ...(url ? { databaseUrl: url } : {}),
     nodes,
     async stop() {
       await proxy.close()
@@ -236,6 +241,22 @@ function writeRegistryFrom(dataDir: string, secrets: Map<string, string>): void 
   writeFileSync(join(dataDir, registryFileName), JSON.stringify({ version: 1, devices: records, users: {} }))
 }
 
+/** Bytes the events table and its indexes take per stored event (after VACUUM ANALYZE, for a true count). */
+async function bytesPerEvent(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query('VACUUM ANALYZE events')
+    const result = await client.query<{ bytes: string; n: string }>(
+      "SELECT pg_total_relation_size('events') AS bytes, (SELECT count(*) FROM events) AS n",
+    )
+    const row = result.rows[0]
+    return Number(row?.bytes) / Number(row?.n)
+  } finally {
+    await client.end()
+  }
+}
+
 const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + treeCpuMs(pid), 0)
 
 /** Throughput figures of one setup over the runs; parts: CPU ms per 1k msgs of each part. */
@@ -243,12 +264,15 @@ interface ThroughputResult {
   readonly rates: number[]
   readonly cpuPerK: number[]
   readonly parts: Map<string, number[]>
+  /** PostgreSQL: bytes of the events table with its indexes per stored event. */
+  readonly bytesPerEvent: number[]
 }
 
 async function throughputRuns(dir: string, engines: Engines): Promise<Map<Setup, ThroughputResult>> {
   const secrets = writeRegistry(join(dir, 'throughput-registry'), 'bench', devices)
   const results = new Map<Setup, ThroughputResult>()
-  for (const setup of setups) results.set(setup, { rates: [], cpuPerK: [], parts: new Map() })
+  for (const setup of setups)
+    results.set(setup, { rates: [], cpuPerK: [], parts: new Map(), bytesPerEvent: [] })
   for (let run = 0; run < runs; run++) {
     for (const setup of setups) {
       const running = await startSetup(setup, dir, engines, secrets)
@@ -266,6 +290,7 @@ async function throughputRuns(dir: string, engines: Engines): Promise<Map<Setup,
         result.parts.set(name, [...(result.parts.get(name) ?? []), perK])
       }
       await Promise.all(list.map((d) => d.client.endAsync(true)))
+      if (running.databaseUrl) result.bytesPerEvent.push(await bytesPerEvent(running.databaseUrl))
       await running.stop()
       process.stderr.write(
         `run ${run + 1}/${runs} ${setup}: ${Math.round(rate)} msgs/s, ${cpuPerK.toFixed(0)} CPU ms/1k\n`,
@@ -275,28 +300,44 @@ async function throughputRuns(dir: string, engines: Engines): Promise<Map<Setup,
   return results
 }
 
-/** Connects ids as the agent does (clean session off, SUBSCRIBE ack and command) on raw sockets; ms each. */
-async function connectIdle(
-  ports: readonly number[],
-  secrets: Map<string, string>,
-): Promise<{ latenciesMs: number[]; sockets: { destroy(): void }[] }> {
+/** What connecting the idle devices took: each device's CONNACK + SUBACK time, and connects tried again. */
+interface IdleConnects {
+  readonly latenciesMs: number[]
+  readonly sockets: { destroy(): void }[]
+  /** Attempts that failed (reset, refused) and were made again, by error code. */
+  readonly retries: Map<string, number>
+  /** Connections that dropped after their SUBACK, while the others were still connecting. */
+  dropped: number
+}
+
+/** Connects ids as the agent does (clean session off, SUBSCRIBE ack and command) on raw sockets. */
+async function connectIdle(ports: readonly number[], secrets: Map<string, string>): Promise<IdleConnects> {
   const entries = [...secrets]
-  const latenciesMs: number[] = []
-  const sockets: { destroy(): void }[] = []
+  const result: IdleConnects = { latenciesMs: [], sockets: [], retries: new Map(), dropped: 0 }
   let next = 0
-  const one = (index: number): Promise<void> =>
+  const attempt = (index: number): Promise<void> =>
     new Promise((resolve, reject) => {
       const [deviceId, secret] = entries[index] as [string, string]
       const startedMs = performance.now()
       const socket = tcpConnect(ports[index % ports.length] as number, '127.0.0.1')
-      sockets.push(socket)
+      let isSubscribed = false
       const parser = mqttPacket.parser({ protocolVersion: 4 })
       socket.on('data', (data) => parser.parse(data))
-      socket.on('error', reject)
+      socket.on('error', (err) => {
+        if (isSubscribed) result.dropped += 1
+        else reject(err)
+      })
       parser.on('packet', (packet) => {
         if (packet.cmd === 'connack') {
-          if (packet.returnCode !== 0)
-            return reject(new Error(`CONNACK ${packet.returnCode} for ${deviceId}`))
+          if (packet.returnCode !== 0) {
+            socket.destroy()
+            reject(
+              Object.assign(new Error(`CONNACK ${packet.returnCode}`), {
+                code: `connack_${packet.returnCode}`,
+              }),
+            )
+            return
+          }
           socket.write(
             mqttPacket.generate({
               cmd: 'subscribe',
@@ -308,9 +349,11 @@ async function connectIdle(
             }),
           )
         } else if (packet.cmd === 'suback') {
-          latenciesMs.push(performance.now() - startedMs)
+          isSubscribed = true
+          result.latenciesMs.push(performance.now() - startedMs)
+          result.sockets.push(socket)
           resolve()
-        } else if (packet.cmd === 'pingresp') return
+        }
       })
       socket.write(
         mqttPacket.generate({
@@ -325,11 +368,23 @@ async function connectIdle(
         }),
       )
     })
+  const connectOne = async (index: number): Promise<void> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt(index)
+      } catch (err) {
+        const code = String((err as { code?: unknown }).code ?? 'error')
+        result.retries.set(code, (result.retries.get(code) ?? 0) + 1)
+        if (tries >= 5) throw err
+        await new Promise((resolve) => setTimeout(resolve, 100 * tries))
+      }
+    }
+  }
   const worker = async (): Promise<void> => {
-    while (next < entries.length) await one(next++)
+    while (next < entries.length) await connectOne(next++)
   }
   await Promise.all(Array.from({ length: connectsInFlight }, worker))
-  return { latenciesMs, sockets }
+  return result
 }
 
 interface IdleResult {
@@ -338,6 +393,8 @@ interface IdleResult {
   readonly p99Ms: number
   readonly nodeBytesPer: number
   readonly redisBytesPer: number
+  /** Connect attempts made again, by error code, and connections dropped after their SUBACK. */
+  readonly retries: string
 }
 
 async function idleRun(
@@ -357,7 +414,7 @@ async function idleRun(
     const rssBefore = rssOf()
     const redisBefore = await redisUsed()
     const startedMs = performance.now()
-    const { latenciesMs, sockets } = await connectIdle(
+    const { latenciesMs, sockets, retries, dropped } = await connectIdle(
       running.nodes.map((n) => n.mqttPort),
       secrets,
     )
@@ -368,7 +425,9 @@ async function idleRun(
     const redisBytesPer = setup === 'level-1' ? 0 : ((await redisUsed()) - redisBefore) / count
     for (const socket of sockets) socket.destroy()
     latenciesMs.sort((a, b) => a - b)
+    const retryText = [...retries].map(([code, n]) => `${code} ${n}`).join(', ')
     return {
+      retries: `${retryText || 'none'}; dropped after SUBACK ${dropped}`,
       totalS,
       p50Ms: quantile(latenciesMs, 0.5),
       p99Ms: quantile(latenciesMs, 0.99),
@@ -463,6 +522,10 @@ async function main(): Promise<void> {
     const idleFleet = await idleRun(dir, engines, 'postgres-3', idleCount)
     const idleLevel = await idleRun(dir, engines, 'level-1', Math.round(idleCount / 3))
     const failover = await failoverRun(dir, engines)
+    const stored = [
+      ...(throughput.get('postgres-1')?.bytesPerEvent ?? []),
+      ...(throughput.get('postgres-3')?.bytesPerEvent ?? []),
+    ]
     const level = throughput.get('level-1')
     const levelRate = median(level?.rates ?? [])
     const levelCpu = median(level?.cpuPerK ?? [])
@@ -509,17 +572,19 @@ async function main(): Promise<void> {
     }
     lines.push(
       '',
+      `PostgreSQL: ${Math.round(median(stored))} bytes per stored reading (events table with its indexes, median of the PostgreSQL runs).`,
+      '',
       `Idle devices (clean session off, SUBSCRIBE to ack and command, ${connectsInFlight} connects in flight), straight to the nodes:`,
       '',
-      '| setup | devices | connect all, s | connects/s | CONNACK+SUBACK p50 ms | p99 ms | node RSS per connection | Redis per connection |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| setup | devices | connect all, s | connects/s | CONNACK+SUBACK p50 ms | p99 ms | node RSS per connection | Redis per connection | connects tried again |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---|',
     )
     for (const [name, r, count] of [
       ['3 PostgreSQL nodes', idleFleet, idleCount],
       ['one Level node (reference)', idleLevel, Math.round(idleCount / 3)],
     ] as const) {
       lines.push(
-        `| ${name} | ${count} | ${r.totalS.toFixed(1)} | ${Math.round(count / r.totalS)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${(r.nodeBytesPer / 1024).toFixed(1)} KiB | ${(r.redisBytesPer / 1024).toFixed(1)} KiB |`,
+        `| ${name} | ${count} | ${r.totalS.toFixed(1)} | ${Math.round(count / r.totalS)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${(r.nodeBytesPer / 1024).toFixed(1)} KiB | ${(r.redisBytesPer / 1024).toFixed(1)} KiB | ${r.retries} |`,
       )
     }
     figures.push(
