@@ -103,6 +103,15 @@ export class FleetAlertDelivery {
     }
   }
 
+  /** Presses waiting to be routed and deliveries waiting to be sent, fleet-wide (the backlog gauge). */
+  async backlog(): Promise<{ intake: number; outbox: number }> {
+    const [intake, outbox] = await Promise.all([
+      this.#deps.db.query<{ n: string }>('SELECT count(*) AS n FROM alert_intake'),
+      this.#outbox.pendingCount(),
+    ])
+    return { intake: Number(intake.rows[0]?.n ?? 0), outbox }
+  }
+
   /** Stops polling and waits for the pass in progress (its rows are committed or rolled back). */
   async stop(): Promise<void> {
     this.#isStopped = true

@@ -1,3 +1,4 @@
+import { Gauge } from 'prom-client'
 import { alertFromEvent, alertLinks } from '../alerts/alert.js'
 import type { AlertPipeline } from '../alerts/alert-pipeline.js'
 import type { ExtensionContext } from '../extensions/extension.js'
@@ -74,5 +75,20 @@ export function startFleetAlerts(ctx: ExtensionContext, pipeline: AlertPipeline)
     onError: (err) => ctx.bus.emit({ kind: 'task_failed', task: 'fleet alerts', err }),
   })
   delivery.start()
+  new Gauge({
+    name: 'doorbell_collector_fleet_alert_backlog',
+    help: 'Fleet-wide: alert-relevant events waiting to be routed (intake) and deliveries waiting to be sent (outbox)',
+    labelNames: ['queue'] as const,
+    registers: [ctx.metrics],
+    async collect() {
+      try {
+        const { intake, outbox } = await delivery.backlog()
+        this.set({ queue: 'intake' }, intake)
+        this.set({ queue: 'outbox' }, outbox)
+      } catch {
+        // PostgreSQL away: the scrape shows the last values; the failure shows elsewhere (task_failed).
+      }
+    },
+  })
   return delivery
 }

@@ -79,14 +79,25 @@ export class FleetDeviceHealth implements HealthFeed {
   }
 
   seen(events: readonly StoredEvent[]): void {
+    // Once per device and commit, as the tracker does (a commit holds thousands of events under load).
+    const latest = new Map<string, { atMs: number; health?: Extract<StoredEvent, { type: 'health' }> }>()
     for (const event of events) {
-      const pending = this.#pendingOf(event.deviceId)
-      const lastSeenMs = Math.max(pending.lastSeenMs ?? 0, event.receivedAtMs)
+      const last = latest.get(event.deviceId)
+      if (!last) latest.set(event.deviceId, { atMs: event.receivedAtMs })
+      else if (event.receivedAtMs > last.atMs) last.atMs = event.receivedAtMs
+      if (event.type === 'health') (latest.get(event.deviceId) as { health?: typeof event }).health = event
+    }
+    for (const [deviceId, last] of latest) {
+      const pending = this.#pendingOf(deviceId)
       const health =
-        event.type === 'health' && event.receivedAtMs >= (pending.health?.atMs ?? 0)
-          ? { payload: event.payload, atMs: event.receivedAtMs }
+        last.health && last.health.receivedAtMs >= (pending.health?.atMs ?? 0)
+          ? { payload: last.health.payload, atMs: last.health.receivedAtMs }
           : pending.health
-      this.#pending.set(event.deviceId, { ...pending, lastSeenMs, ...(health ? { health } : {}) })
+      this.#pending.set(deviceId, {
+        ...pending,
+        lastSeenMs: Math.max(pending.lastSeenMs ?? 0, last.atMs),
+        ...(health ? { health } : {}),
+      })
     }
   }
 

@@ -93,5 +93,8 @@ describe('fleet alerts', () => {
     )
     await Promise.all(nodes.map((node) => node.alerts.whenIdle()))
     for (const event of [...rings, ...snapshots]) expect(keysOf(event.id)).toHaveLength(1)
+    const text = await (nodes[0] as ComposedCollector).metrics.registry.metrics()
+    expect(text).toContain('doorbell_collector_fleet_alert_backlog{queue="intake"} 0')
+    expect(text).toContain('doorbell_collector_fleet_alert_backlog{queue="outbox"} 0')
   })
 })
