@@ -7,39 +7,37 @@ import type { StoredEvent } from '../store/event-store.js'
 /**
  * One statement for the whole batch: arrays unnested into rows, duplicates skipped by the unique keys
  * ((device_id, event_id), and the id alone), so a copy arriving at any node at any time is one row.
- * Returns the ids this statement inserted: a copy another transaction inserted first is not among them
- * (PostgreSQL waits for that transaction, then skips the row).
+ * Of the events whose ids are in intakeIds, those this statement inserted are queued in alert_intake by
+ * the same statement (migrations/0003_alert_intake.sql): a copy another transaction inserted first is not
+ * among them (PostgreSQL waits for that transaction, then skips the row), so each is queued once.
  */
 export async function insertEvents(
   client: pg.PoolClient,
   events: readonly StoredEvent[],
-): Promise<Set<string>> {
-  const inserted = await client.query<{ id: string }>(
-    `INSERT INTO events (device_id, event_id, seq, class, type, received_at_ms, body)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
-     ON CONFLICT DO NOTHING RETURNING event_id AS id`,
-    [
-      events.map((e) => e.deviceId),
-      events.map((e) => e.id),
-      events.map((e) => e.seq),
-      events.map((e) => e.class),
-      events.map((e) => e.type),
-      events.map((e) => e.receivedAtMs),
-      events.map((e) => JSON.stringify(e)),
-    ],
-  )
-  return new Set(inserted.rows.map((row) => row.id))
-}
-
-/** Queues newly stored alert-relevant events for routing (migrations/0003_alert_intake.sql). */
-export async function insertAlertIntake(
-  client: pg.PoolClient,
-  events: readonly StoredEvent[],
+  intakeIds: readonly string[] = [],
 ): Promise<void> {
+  const insert = `INSERT INTO events (device_id, event_id, seq, class, type, received_at_ms, body)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
+     ON CONFLICT DO NOTHING`
+  const values: unknown[] = [
+    events.map((e) => e.deviceId),
+    events.map((e) => e.id),
+    events.map((e) => e.seq),
+    events.map((e) => e.class),
+    events.map((e) => e.type),
+    events.map((e) => e.receivedAtMs),
+    events.map((e) => JSON.stringify(e)),
+  ]
+  if (intakeIds.length === 0) {
+    await client.query(insert, values)
+    return
+  }
   await client.query(
-    `INSERT INTO alert_intake (event_id, body) SELECT * FROM unnest($1::text[], $2::jsonb[])
+    `WITH inserted AS (${insert} RETURNING event_id, body)
+     INSERT INTO alert_intake (event_id, body)
+     SELECT event_id, body FROM inserted WHERE event_id = ANY($8::text[])
      ON CONFLICT DO NOTHING`,
-    [events.map((e) => e.id), events.map((e) => JSON.stringify(e))],
+    [...values, intakeIds],
   )
 }
 

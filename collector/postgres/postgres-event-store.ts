@@ -13,7 +13,7 @@ import {
   type StoredEvent,
 } from '../store/event-store.js'
 import type { PostgresDatabase } from './postgres-database.js'
-import { insertAlertIntake, insertEvents, writeClips } from './postgres-event-rows.js'
+import { insertEvents, writeClips } from './postgres-event-rows.js'
 import { type StoredEventsNotify, storedEventsPayloads } from './stored-events-channel.js'
 
 /** Rows one retention statement deletes: short transactions, so ingest never waits long behind a sweep. */
@@ -89,10 +89,9 @@ export class PostgresEventStore implements EventStore {
     if (batch.events.length === 0 && batch.chunks.length === 0) return
     await this.#db.transaction(async (client) => {
       if (batch.events.length > 0) {
-        const inserted = await insertEvents(client, batch.events)
         const isAlertIntake = this.#isAlertIntake
-        const intake = isAlertIntake ? batch.events.filter((e) => inserted.has(e.id) && isAlertIntake(e)) : []
-        if (intake.length > 0) await insertAlertIntake(client, intake)
+        const intakeIds = isAlertIntake ? batch.events.filter(isAlertIntake).map((e) => e.id) : []
+        await insertEvents(client, batch.events, intakeIds)
       }
       const notify = this.#notify
       const announced = notify?.isAnnounced ? batch.events.filter(notify.isAnnounced) : batch.events
