@@ -45,12 +45,9 @@ describe('fleet live timeline', () => {
     await redis?.close()
   })
 
-  it('shows a dashboard on node A live a press stored through node C', async () => {
-    const [a, , c] = fleet.nodes as [ComposedCollector, ComposedCollector, ComposedCollector]
-    const secret = await fleet.addDevice('porch')
-    await eventually(() => c.enabledDeviceIds().includes('porch'), 'node C to know the device', 5000)
-    await a.stores.homeowners.add('alice', password, 'owner')
-    const base = `http://127.0.0.1:${a.httpPort}`
+  /** Signs in on node and opens its live stream. */
+  async function openStream(node: ComposedCollector): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+    const base = `http://127.0.0.1:${node.httpPort}`
     const login = await fetch(`${base}/api/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -58,10 +55,20 @@ describe('fleet live timeline', () => {
     })
     expect(login.status).toBe(200)
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+    const before = node.dashboard.hub?.clientCount ?? 0
     const stream = await fetch(`${base}/api/events/stream`, { headers: { cookie } })
     const reader = stream.body?.getReader()
     if (!reader) throw new Error('no body')
-    await eventually(() => a.dashboard.hub?.clientCount === 1, 'the stream open on node A', 5000)
+    await eventually(() => node.dashboard.hub?.clientCount === before + 1, 'the stream open', 5000)
+    return reader
+  }
+
+  it('shows a dashboard on node A live a press stored through node C', async () => {
+    const [a, , c] = fleet.nodes as [ComposedCollector, ComposedCollector, ComposedCollector]
+    const secret = await fleet.addDevice('porch')
+    await eventually(() => c.enabledDeviceIds().includes('porch'), 'node C to know the device', 5000)
+    await a.stores.homeowners.add('alice', password, 'owner')
+    const reader = await openStream(a)
 
     const device = await connectSessionDevice(c.mqttPort, 'porch', secret)
     try {
@@ -77,4 +84,17 @@ describe('fleet live timeline', () => {
       await device.client.endAsync(true)
     }
   })
+
+  it('tells the dashboard to reload when its node lost announcements while PostgreSQL restarted', async () => {
+    const [a] = fleet.nodes as [ComposedCollector]
+    const reader = await openStream(a)
+    try {
+      await postgres.engine.stop()
+      await postgres.engine.start()
+      const text = await readUntil(reader, /event: resync\n/, 15_000)
+      expect(text).toContain('event: resync\n')
+    } finally {
+      await reader.cancel()
+    }
+  }, 30_000)
 })
