@@ -11,8 +11,15 @@ const intakePage = 50
 export interface FleetAlertDeliveryDeps {
   readonly db: PostgresDatabase
   readonly nodeId: string
-  /** The deliveries one stored event makes (the router's users and policy), none of them sent. */
-  readonly route: (event: StoredEvent) => RoutedDelivery[]
+  /**
+   * The deliveries one stored event makes (the router's users and policy), none of them sent. reachedBy
+   * names the homeowners an earlier alert reached, fleet-wide (its deliveries in the outbox, this
+   * transaction's included): an update of a press goes to them, whichever node routed the press.
+   */
+  readonly route: (
+    event: StoredEvent,
+    reachedBy: (alertId: string) => Promise<ReadonlySet<string>>,
+  ) => RoutedDelivery[] | Promise<RoutedDelivery[]>
   readonly channels: readonly Channel[]
   /** Attempts per delivery (the first included), and the wait before attempt n + 1. */
   readonly maxAttempts: number
@@ -148,8 +155,11 @@ export class FleetAlertDelivery {
         [intakePage],
       )
       if (rows.rows.length === 0) return 0
-      const deliveries = rows.rows.flatMap((row) => this.#deps.route(row.body))
-      await this.#outbox.enqueue(deliveries, client)
+      const reachedBy = (alertId: string) => this.#outbox.recipientsOf(alertId, client)
+      // One event at a time, each queued before the next is routed: a press and its snapshot taken in one
+      // pass, the snapshot finds the press's deliveries.
+      for (const row of rows.rows)
+        await this.#outbox.enqueue(await this.#deps.route(row.body, reachedBy), client)
       await client.query('DELETE FROM alert_intake WHERE event_id = ANY($1::text[])', [
         rows.rows.map((row) => row.event_id),
       ])

@@ -32,11 +32,24 @@ export function startFleetAlerts(ctx: ExtensionContext, pipeline: AlertPipeline)
   const delivery = new FleetAlertDelivery({
     db: fleet.db,
     nodeId: fleet.nodeId,
-    route: (event) =>
-      pipeline.queue.capture(() => {
-        const alert = alertFromEvent(event, links)
-        if (alert) pipeline.router.raise(alert)
-      }),
+    route: async (event, reachedBy) => {
+      const alert = alertFromEvent(event, links)
+      if (!alert) return []
+      if (!alert.isUpdate) return pipeline.queue.capture(() => pipeline.router.raise(alert))
+      // An update (snapshot, clip) goes to the homeowners its press reached, as on one node; this node's
+      // policy knows only the presses it routed, the fleet's outbox knows them all.
+      const reached = await reachedBy(alert.tag)
+      const channelNames = new Set(pipeline.channels.map((channel) => channel.name))
+      pipeline.metrics.raised.inc({ kind: alert.kind })
+      return ctx.stores.userSettings
+        .users()
+        .filter((user) => reached.has(user.name))
+        .flatMap((user) =>
+          user.channels
+            .filter((channel) => channelNames.has(channel))
+            .map((channel) => ({ alert, channel, recipient: { name: user.name, isOperator: false } })),
+        )
+    },
     channels: pipeline.channels,
     maxAttempts: retry.attempts,
     // Full jitter, as the node's own lanes back off.

@@ -103,6 +103,16 @@ export class PostgresAlertOutbox {
     return result.rowCount ?? 0
   }
 
+  /** The homeowners (not the operator) an alert has deliveries for, in any state; with client, in its transaction. */
+  async recipientsOf(alertId: string, client?: pg.PoolClient): Promise<Set<string>> {
+    const run = client ? client.query.bind(client) : this.#db.query.bind(this.#db)
+    const result = await run<{ recipient: string }>(
+      'SELECT DISTINCT recipient FROM alert_outbox WHERE alert_id = $1 AND NOT is_operator',
+      [alertId],
+    )
+    return new Set(result.rows.map((row) => row.recipient))
+  }
+
   /** Sends due deliveries one at a time until none is left or maxCount were handled. */
   async drain(send: SendDelivery, maxCount = 100): Promise<DrainResult> {
     let deliveredCount = 0

@@ -30,7 +30,11 @@ describe('fleet alerts', () => {
       postgres: { alertPollMs: 100 },
       alerts: {
         channels: [{ kind: 'webhook', name: 'hook', url: receiver.url, secret }],
-        users: [{ name: 'alice', channels: ['hook'], kinds: ['press'], cooldownMs: 0 }],
+        users: [
+          { name: 'alice', channels: ['hook'], kinds: ['press'], cooldownMs: 0 },
+          // Told of motion only: no press reaches bob, so no update of one may either.
+          { name: 'bob', channels: ['hook'], kinds: ['motion'], cooldownMs: 0 },
+        ],
       },
     })
     nodes = fleet.nodes
@@ -92,9 +96,28 @@ describe('fleet alerts', () => {
       15_000,
     )
     await Promise.all(nodes.map((node) => node.alerts.whenIdle()))
-    for (const event of [...rings, ...snapshots]) expect(keysOf(event.id)).toHaveLength(1)
+    for (const event of [...rings, ...snapshots]) expect(keysOf(event.id)).toEqual([`${event.id}:hook:alice`])
     const text = await (nodes[0] as ComposedCollector).metrics.registry.metrics()
     expect(text).toContain('doorbell_collector_fleet_alert_backlog{queue="intake"} 0')
     expect(text).toContain('doorbell_collector_fleet_alert_backlog{queue="outbox"} 0')
+  })
+
+  it('pushes a snapshot stored through either node, later, as an update to the homeowner its press reached', async () => {
+    const [a, b] = nodes as [ComposedCollector, ComposedCollector]
+    for (const [pressNode, snapshotNode] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const ring = stored(press('porch', 500))
+      await pressNode.store.commit({ events: [ring], chunks: [] })
+      await eventually(() => keysOf(ring.id).length > 0, 'the press at the webhook', 10_000)
+      const snapshot = stored(snapshotOf('porch', 501, ring.id))
+      await snapshotNode.store.commit({ events: [snapshot], chunks: [] })
+      await eventually(() => keysOf(snapshot.id).length > 0, 'the snapshot at the webhook', 10_000)
+      await Promise.all(nodes.map((node) => node.alerts.whenIdle()))
+      expect(keysOf(snapshot.id)).toEqual([`${snapshot.id}:hook:alice`])
+      const update = receiver.requests.find((r) => r.headers['x-doorbell-alert-id'] === snapshot.id)
+      expect(JSON.parse(update?.body.toString() ?? '{}')).toMatchObject({ tag: ring.id, isUpdate: true })
+    }
   })
 })
