@@ -93,7 +93,10 @@ export class FleetAlertDelivery {
     })
   }
 
-  /** Resolves when neither intake nor due outbox rows are left (as far as this node sees), or it stopped. */
+  /**
+   * Resolves when neither intake nor due outbox rows are left (as far as this node sees), or it stopped
+   * (tests; an event that cannot be routed stays in the intake and keeps it waiting).
+   */
   async whenIdle(): Promise<void> {
     while (!this.#isStopped) {
       if (this.#pass) await new Promise<void>((resolve) => this.#idle.push(resolve))
@@ -147,7 +150,7 @@ export class FleetAlertDelivery {
     }
   }
 
-  /** One transaction: take intake rows, route them, queue their deliveries, delete the rows. */
+  /** One transaction: take intake rows, route them, queue their deliveries, delete the rows; how many went. */
   #routeIntake(): Promise<number> {
     return this.#deps.db.transaction(async (client) => {
       const rows = await client.query<{ event_id: string; body: StoredEvent }>(
@@ -156,14 +159,23 @@ export class FleetAlertDelivery {
       )
       if (rows.rows.length === 0) return 0
       const reachedBy = (alertId: string) => this.#outbox.recipientsOf(alertId, client)
+      const routed: string[] = []
       // One event at a time, each queued before the next is routed: a press and its snapshot taken in one
       // pass, the snapshot finds the press's deliveries.
-      for (const row of rows.rows)
-        await this.#outbox.enqueue(await this.#deps.route(row.body, reachedBy), client)
-      await client.query('DELETE FROM alert_intake WHERE event_id = ANY($1::text[])', [
-        rows.rows.map((row) => row.event_id),
-      ])
-      return rows.rows.length
+      for (const row of rows.rows) {
+        let deliveries: RoutedDelivery[]
+        try {
+          deliveries = await this.#deps.route(row.body, reachedBy)
+        } catch (err) {
+          // Left in the intake and reported at each pass; the other events of the pass still go out.
+          this.#deps.onError(new Error(`routing stored event ${row.event_id} failed`, { cause: err }))
+          continue
+        }
+        await this.#outbox.enqueue(deliveries, client)
+        routed.push(row.event_id)
+      }
+      await client.query('DELETE FROM alert_intake WHERE event_id = ANY($1::text[])', [routed])
+      return routed.length
     })
   }
 

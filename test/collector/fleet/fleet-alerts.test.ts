@@ -22,11 +22,13 @@ describe('fleet alerts', () => {
   let receiver: Receiver
   let fleet: FleetNodes
   let nodes: ComposedCollector[]
+  let url: string
 
   beforeAll(async () => {
     redis = await startRedis()
     receiver = await startReceiver()
-    fleet = await startFleetNodes(2, await postgres.freshDatabase(), redis.url, {
+    url = await postgres.freshDatabase()
+    fleet = await startFleetNodes(2, url, redis.url, {
       postgres: { alertPollMs: 100 },
       alerts: {
         channels: [{ kind: 'webhook', name: 'hook', url: receiver.url, secret }],
@@ -119,5 +121,21 @@ describe('fleet alerts', () => {
       const update = receiver.requests.find((r) => r.headers['x-doorbell-alert-id'] === snapshot.id)
       expect(JSON.parse(update?.body.toString() ?? '{}')).toMatchObject({ tag: ring.id, isUpdate: true })
     }
+  })
+
+  it('routes the other presses of a pass when one stored event cannot be routed, and keeps that one', async () => {
+    const db = await postgres.connect(url)
+    // Sorts first in the intake; a press without a payload makes alertFromEvent throw.
+    const poisonId = '00000000000000000000000000'
+    await db.query('INSERT INTO alert_intake (event_id, body) VALUES ($1, $2)', [
+      poisonId,
+      JSON.stringify({ id: poisonId, type: 'button.press', class: 'high', deviceId: 'porch' }),
+    ])
+    const ring = stored(press('porch', 900))
+    await (nodes[0] as ComposedCollector).store.commit({ events: [ring], chunks: [] })
+    await eventually(() => keysOf(ring.id).length > 0, 'the press at the webhook', 10_000)
+    const left = await db.query<{ event_id: string }>('SELECT event_id FROM alert_intake')
+    expect(left.rows).toEqual([{ event_id: poisonId }])
+    await db.query('DELETE FROM alert_intake')
   })
 })
