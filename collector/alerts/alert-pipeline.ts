@@ -2,8 +2,9 @@ import { alertLinks } from './alert.js'
 import type { AlertEvent } from './alert-event.js'
 import { AlertMetrics } from './alert-metrics.js'
 import { AlertRouter } from './alert-router.js'
-import { AlertService } from './alert-service.js'
+import { AlertService, type HealthFeed } from './alert-service.js'
 import type { AlertsConfig, AlertUser } from './alerts-config.js'
+import { CapturingDeliveryQueue } from './capturing-delivery-queue.js'
 import type { Channel } from './channel.js'
 import { createChannels } from './create-channels.js'
 import type { DeadLetterLog } from './dead-letter-log.js'
@@ -31,6 +32,10 @@ export interface AlertPipelineDeps {
   readonly savedHealth: DeviceHealthLoad
   /** Replaces the channels built from config. */
   readonly channels?: readonly Channel[]
+  /** Takes what devices are heard doing instead of the tracker (a fleet's shared view, which feeds it). */
+  readonly healthFeed?: HealthFeed
+  /** False while another fleet node raises device-health alerts (default: this node does). */
+  readonly isHealthLeader?: () => boolean
 }
 
 /** The alert pipeline's parts: the service that takes the collector's facts, and what the routes read. */
@@ -39,6 +44,12 @@ export interface AlertPipeline {
   readonly router: AlertRouter
   readonly health: DeviceHealthTracker
   readonly metrics: AlertMetrics
+  /** The router's queue; a fleet captures deliveries from it for its shared outbox. */
+  readonly queue: CapturingDeliveryQueue
+  /** The channels, for a fleet's outbox to send through. */
+  readonly channels: readonly Channel[]
+  /** Counts a delivery made outside the lanes (a fleet's outbox) as the lanes' own are counted. */
+  readonly reportDelivery: (outcome: DeliveryOutcome) => void
 }
 
 /**
@@ -75,8 +86,9 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
     now,
     onOutcome: (outcome) => reportDelivery(outcome),
   })
+  const queue = new CapturingDeliveryQueue(lanes)
   const router = new AlertRouter({
-    lanes,
+    lanes: queue,
     users: deps.users,
     operatorChannels: config.operatorChannels,
     metrics,
@@ -88,13 +100,16 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
     store: deps.stores.deviceHealth,
     saved: deps.savedHealth,
     now,
-    onTransition: (transition) => service.onHealthTransition(transition),
+    onTransition: (transition) => {
+      if (deps.isHealthLeader?.() ?? true) service.onHealthTransition(transition)
+    },
     onEvent,
   })
   const service = new AlertService({
     router,
     health,
     sla,
+    ...(deps.healthFeed ? { healthFeed: deps.healthFeed } : {}),
     temperature: new TemperatureAnomalyDetector(config.temperature),
     lanes,
     links: alertLinks(config.publicUrl),
@@ -119,7 +134,7 @@ export function createAlertPipeline(deps: AlertPipelineDeps): AlertPipeline {
     }
   }
 
-  return { service, router, health, metrics }
+  return { service, router, health, metrics, queue, channels, reportDelivery }
 }
 
 /** Presses and motion are measured against the SLA of their class; derived alerts have no capture time. */

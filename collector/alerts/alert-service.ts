@@ -12,11 +12,21 @@ import type { TemperatureAnomalyDetector } from './temperature-anomaly.js'
 
 export type { AlertEvent } from './alert-event.js'
 
+/** Where what the collector hears from devices goes for device health: the tracker, or a fleet's shared view. */
+export interface HealthFeed {
+  /** One commit's events. */
+  seen(events: readonly StoredEvent[]): void
+  /** The device's status topic or last will. */
+  presence(deviceId: string, state: 'online' | 'offline'): void
+}
+
 /** The parts of the alert pipeline, each built on its own (alert-pipeline.ts). */
 export interface AlertServiceDeps {
   /** Users, their settings and channels. */
   readonly router: AlertRouter
   readonly health: DeviceHealthTracker
+  /** Instead of the tracker itself (a fleet: every node's observations meet in PostgreSQL). */
+  readonly healthFeed?: HealthFeed
   readonly sla: SlaTracker
   readonly temperature: TemperatureAnomalyDetector
   /** The delivery lanes, to wait for and to close. */
@@ -64,12 +74,12 @@ export class AlertService {
         }
       }
     }
-    this.#deps.health.seen(events)
+    ;(this.#deps.healthFeed ?? this.#deps.health).seen(events)
   }
 
   /** A device's status topic or last will. */
   onPresence(deviceId: string, state: 'online' | 'offline'): void {
-    this.#deps.health.presence(deviceId, state)
+    ;(this.#deps.healthFeed ?? this.#deps.health).presence(deviceId, state)
   }
 
   /** A clip passed its check: "clip available within 24 h" of capture (the clip id is a ULID minted then). */

@@ -21,12 +21,14 @@ export interface Recipient {
 
 /**
  * A delivery channel (webhook, ntfy, web push). send() delivers one alert to one recipient and rejects
- * with a DeliveryError; the pipeline owns retries, backoff and the dead-letter record.
+ * with a DeliveryError; the pipeline owns retries, backoff and the dead-letter record. deliveryKey, when
+ * given (a fleet's outbox), is the same for every attempt of one delivery from any node, so a receiver
+ * can drop a second copy.
  */
 export interface Channel {
   readonly name: string
   readonly kind: string
-  send(alert: Alert, recipient: Recipient): Promise<void>
+  send(alert: Alert, recipient: Recipient, deliveryKey?: string): Promise<void>
   close?(): Promise<void>
 }
 

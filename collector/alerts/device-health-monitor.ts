@@ -87,6 +87,11 @@ export class DeviceHealthMonitor {
     return this.#markOffline(deviceId, device, atMs, 'last_will')
   }
 
+  /** When the device was last heard from: null when never, undefined when it is not known. */
+  lastSeenMs(deviceId: string): number | null | undefined {
+    return this.#devices.get(deviceId)?.lastSeenMs
+  }
+
   /** Devices silent for longer than the threshold go offline. */
   check(nowMs: number): HealthTransition[] {
     const transitions: HealthTransition[] = []

@@ -85,10 +85,21 @@ export class DeviceHealthTracker {
     this.#apply(transitions)
   }
 
-  /** The device's status topic or last will. */
-  presence(deviceId: string, state: 'online' | 'offline'): void {
+  /** The device's status topic or last will, heard now or (another fleet node's) at atMs. */
+  presence(deviceId: string, state: 'online' | 'offline', atMs = this.#deps.now()): void {
     if (this.#isClosed) return
-    this.#apply([this.#monitor.presence(deviceId, state, this.#deps.now())])
+    this.#apply([this.#monitor.presence(deviceId, state, atMs)])
+  }
+
+  /** The device was heard from at atMs (another fleet node stored its events), with its health payload. */
+  observe(deviceId: string, atMs: number, health?: Parameters<DeviceHealthMonitor['seen']>[2]): void {
+    if (this.#isClosed) return
+    this.#apply([this.#monitor.seen(deviceId, atMs, health)])
+  }
+
+  /** When the device was last heard from: null when never, undefined when it is not watched. */
+  lastSeenMs(deviceId: string): number | null | undefined {
+    return this.#monitor.lastSeenMs(deviceId)
   }
 
   /**

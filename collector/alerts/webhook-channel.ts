@@ -40,6 +40,9 @@ export interface WebhookChannelOptions {
   readonly nowMs?: () => number
 }
 
+/** Header carrying a fleet's delivery key (`<alertId>:<channel>:<recipient>`), the same on every attempt. */
+export const deliveryKeyHeader = 'x-doorbell-delivery'
+
 /** Generic webhook: a JSON POST of the alert, signed with HMAC-SHA256. */
 export class HttpWebhookChannel implements Channel {
   readonly kind = 'webhook'
@@ -51,7 +54,7 @@ export class HttpWebhookChannel implements Channel {
     this.#options = options
   }
 
-  async send(alert: Alert, recipient: Recipient): Promise<void> {
+  async send(alert: Alert, recipient: Recipient, deliveryKey?: string): Promise<void> {
     const body = JSON.stringify({ ...alertJson(alert), recipient: recipient.name })
     const tS = Math.floor((this.#options.nowMs ?? Date.now)() / 1000)
     const response = await postWithTimeout(
@@ -62,6 +65,7 @@ export class HttpWebhookChannel implements Channel {
           'content-type': 'application/json',
           [signatureHeader]: signWebhook(this.#options.secret, body, tS),
           'x-doorbell-alert-id': alert.id,
+          ...(deliveryKey ? { [deliveryKeyHeader]: deliveryKey } : {}),
         },
         body,
       },

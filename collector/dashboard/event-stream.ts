@@ -12,6 +12,11 @@ const liveTypes = new Set([
   'live.ended',
 ])
 
+/** True for the events the live timeline shows (a fleet announces only these to its other nodes). */
+export function isLiveTimelineEvent(event: StoredEvent): boolean {
+  return liveTypes.has(event.type)
+}
+
 /** Caps on open live streams (limits.liveStreams). */
 export interface LiveStreamLimits {
   /** Streams one dashboard session (one browser) may hold. */
@@ -108,6 +113,14 @@ export class SseEventHub {
       if (!liveTypes.has(event.type)) continue
       this.#write(`event: stored\nid: ${event.id}\ndata: ${JSON.stringify(summarizeEvent(event))}\n\n`)
     }
+  }
+
+  /**
+   * Tells every stream that events may have been stored without being pushed (a fleet's listener was
+   * cut off): `event: resync`, on which the dashboard reads its first page again.
+   */
+  resync(): void {
+    this.#write('event: resync\ndata: {}\n\n')
   }
 
   /** Ends the streams of one session (logout). */

@@ -46,6 +46,8 @@ export type CoreEvent =
   | { readonly kind: 'clip'; readonly deviceId: string; readonly clipId: string; readonly verdict: string }
   | ({ readonly kind: 'clip_resend' } & ClipResendReport)
   | { readonly kind: 'retention'; readonly deletedCount: number; readonly deletedClipCount: number }
+  /** In a fleet: this node took or gave up the lease of a once-per-fleet task (docs/fleet.md). */
+  | { readonly kind: 'lease'; readonly name: string; readonly isLeader: boolean }
   /** A homeowner asked for a test notification on their channels (the dashboard's settings page). */
   | { readonly kind: 'test_notification'; readonly user: string }
   /**

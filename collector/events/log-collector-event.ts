@@ -55,6 +55,12 @@ export function logCollectorEvent(log: Logger, event: CollectorEvent): void {
         'retention sweep',
       )
       break
+    case 'lease':
+      log.info(
+        { lease: event.name, isLeader: event.isLeader },
+        event.isLeader ? 'lease taken' : 'lease given up',
+      )
+      break
     case 'test_notification':
       log.info({ user: event.user }, 'test notification requested')
       break

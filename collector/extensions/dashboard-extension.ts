@@ -5,15 +5,18 @@ import { SseEventHub } from '../dashboard/event-stream.js'
 import { dashboardPublicDir } from '../dashboard/public-dir.js'
 import { SharpSnapshotThumbnailer } from '../dashboard/snapshot-thumbnailer.js'
 import { ThumbnailMetrics } from '../dashboard/thumbnail-routes.js'
+import type { StoredEventsListener } from '../postgres/stored-events-channel.js'
 import type { CollectorExtension, ExtensionContext } from './extension.js'
 
 /**
  * The homeowner dashboard (docs/dashboard.md): login and sessions, the dashboard API, live events over
- * SSE, and the PWA's static files. Needs the HTTP server; without one it does nothing.
+ * SSE, and the PWA's static files. Needs the HTTP server; without one it does nothing. In a fleet the live
+ * stream also shows what other nodes stored, as PostgreSQL announces their commits (LISTEN/NOTIFY).
  */
 export class DashboardExtension implements CollectorExtension {
   readonly name = 'dashboard'
   #hub: SseEventHub | undefined
+  #listener: StoredEventsListener | undefined
 
   /** The live event streams (undefined before start, or without HTTP). */
   get hub(): SseEventHub | undefined {
@@ -36,6 +39,21 @@ export class DashboardExtension implements CollectorExtension {
     })
     this.#hub = hub
     bus.on('stored', ({ events }) => hub.onStored(events))
+    const { fleet } = stores
+    if (fleet) {
+      // Loaded only in a fleet, so the embedded default never loads the PostgreSQL client.
+      const { StoredEventsListener } = await import('../postgres/stored-events-channel.js')
+      const listener = new StoredEventsListener({
+        url: fleet.url,
+        db: fleet.db,
+        nodeId: fleet.nodeId,
+        onEvents: (events) => hub.onStored(events),
+        onResync: () => hub.resync(),
+        onError: (err) => bus.emit({ kind: 'task_failed', task: 'live timeline listener', err }),
+      })
+      await listener.start()
+      this.#listener = listener
+    }
     const thumbnailMetrics = new ThumbnailMetrics()
     thumbnailMetrics.registerInto(ctx.metrics)
     const logins = new Counter({
@@ -80,7 +98,8 @@ export class DashboardExtension implements CollectorExtension {
     })
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    await this.#listener?.stop()
     this.#hub?.close()
   }
 }

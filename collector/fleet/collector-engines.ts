@@ -1,7 +1,18 @@
 import { join } from 'node:path'
 import type { CollectorConfig } from '../config.js'
+import type { PostgresDatabase } from '../postgres/postgres-database.js'
 import type { EventStore } from '../store/event-store.js'
 import { LevelEventStore } from '../store/level-event-store.js'
+
+/** What a fleet node's extensions use of PostgreSQL beyond the stores: the alert outbox, leases, the listener. */
+export interface FleetHandles {
+  /** The node's pool, shared with its event store. */
+  readonly db: PostgresDatabase
+  /** The database's URL (the live-timeline listener holds a connection of its own). */
+  readonly url: string
+  /** Unique per node process: the holder of its leases, the sender of its announcements. */
+  readonly nodeId: string
+}
 
 /**
  * What a collector node runs on: its event store, and in a fleet the Redis engines its broker shares
@@ -11,6 +22,8 @@ export interface CollectorEngines {
   readonly store: EventStore
   /** aedes' mq and persistence on Redis (fleet); absent on the embedded default. */
   readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
+  /** PostgreSQL for the fleet's shared tasks; absent on the embedded default. */
+  readonly fleet?: FleetHandles
   /** After the broker and store closed: ends the PostgreSQL pool and the Redis connections. */
   close(): Promise<void>
 }

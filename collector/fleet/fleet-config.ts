@@ -36,6 +36,26 @@ export const postgresConfigSchema = z.strictObject({
   connectTimeoutMs: z.number().int().min(100).default(5000),
   /** Longest statement; a stuck query fails (its events are nacked with retry) instead of hanging ingest. */
   statementTimeoutMs: z.number().int().min(100).default(30_000),
+  /**
+   * How often a node looks for alerts to route and deliveries to send that no commit of its own announced
+   * (those of a node that died, retries that came due); its own presses are routed at once.
+   */
+  alertPollMs: z.number().int().min(20).max(60_000).default(500),
+  /** Deliveries this node sends at once from the fleet's outbox, each holding one pooled connection. */
+  alertSenders: z.number().int().min(1).max(32).default(2),
+  /**
+   * How long the lease of a once-per-fleet task (the retention sweep) lasts unrenewed: a node that dies
+   * holding it is replaced after at most this long.
+   */
+  leaseTtlMs: z.number().int().min(1000).max(600_000).default(15_000),
+  /** How often a node writes what it heard from devices (events, status, last wills) for the fleet's health view. */
+  healthFlushMs: z.number().int().min(100).max(60_000).default(1000),
+  /** How long sent and dead deliveries stay in the outbox (the fleet's record of what went out). */
+  finishedDeliveriesKeepMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .default(7 * 24 * 60 * 60 * 1000),
 })
 
 /** The `redis` section. */

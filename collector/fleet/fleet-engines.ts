@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import { isAlertRelevant } from '../alerts/alert.js'
 import type { CollectorConfig } from '../config.js'
+import { isLiveTimelineEvent } from '../dashboard/event-stream.js'
 import { PostgresDatabase } from '../postgres/postgres-database.js'
 import { PostgresEventStore } from '../postgres/postgres-event-store.js'
 import { migratePostgres } from '../postgres/postgres-migrations.js'
+import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
 
@@ -19,11 +23,13 @@ export async function openFleetEngines(
   // The config schema requires both with store: postgres; this guards a config built some other way.
   if (!postgresUrl || !redisUrl) throw new Error('store: postgres needs postgres.url and redis.url')
   await migratePostgres(postgresUrl)
+  // A restarted node is a new holder: a lease its previous process held must expire, not be inherited.
+  const nodeId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
   const db = await PostgresDatabase.open(
     {
       ...config.postgres,
       url: postgresUrl,
-      applicationName: `doorbell-collector ${hostname()} ${process.pid}`,
+      applicationName: `doorbell-collector ${nodeId}`,
     },
     onError,
   )
@@ -35,8 +41,12 @@ export async function openFleetEngines(
     throw err
   }
   return {
-    store: new PostgresEventStore(db),
+    store: new PostgresEventStore(db, {
+      notify: { channel: storedEventsChannel, nodeId, isAnnounced: isLiveTimelineEvent },
+      isAlertIntake: isAlertRelevant,
+    }),
     broker: { mq: redis.mq, persistence: redis.persistence },
+    fleet: { db, url: postgresUrl, nodeId },
     async close() {
       await redis.close()
       await db.close()

@@ -53,8 +53,13 @@ export async function openRedisBrokerEngines(
   } finally {
     probe.disconnect()
   }
+  // The bus's connections are made here rather than by mqemitter-redis: given a connection string it
+  // drops its other options (auto-pipelining among them), and its close() leaves the promise of each QUIT
+  // unhandled, so a QUIT that Redis never answers (it died, or the socket was cut) ended the process.
+  const pubConn = withQuietQuit(new Redis(url, { enableAutoPipelining: true }))
+  const subConn = withQuietQuit(new Redis(url))
   // matchEmptyLevels as aedes' own default bus has it: `a/#` also matches `a` (MQTT-4.7.1-3).
-  const mq = mqemitterRedis({ connectionString: url, matchEmptyLevels: true }) as unknown as MQEmitter & {
+  const mq = mqemitterRedis({ pubConn, subConn, matchEmptyLevels: true }) as unknown as MQEmitter & {
     state: { on(event: 'error', listener: (err: Error) => void): void }
   }
   mq.state.on('error', onError)
@@ -70,6 +75,13 @@ export async function openRedisBrokerEngines(
       conn.disconnect()
     },
   }
+}
+
+/** The connection, with a quit() that resolves even when Redis never answers it (the link is gone anyway). */
+function withQuietQuit<C extends { quit(): Promise<unknown> }>(conn: C): C {
+  const quit = conn.quit.bind(conn)
+  conn.quit = () => quit().catch(() => 'OK')
+  return conn
 }
 
 /** The one persistence method serializeSubscriptionWrites wraps. */

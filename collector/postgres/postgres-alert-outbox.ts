@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import type { Alert } from '../alerts/alert.js'
 import type { Recipient } from '../alerts/channel.js'
 import { DeliveryError } from '../alerts/channel.js'
@@ -20,8 +21,11 @@ export function deliveryKey(
   return `${delivery.alertId}:${delivery.channel}:${delivery.recipient.isOperator ? 'operator' : delivery.recipient.name}`
 }
 
-/** Sends one delivery; rejects with a DeliveryError (isRetryable false: give up at once). */
-export type SendDelivery = (delivery: OutboxDelivery, key: string) => Promise<void>
+/**
+ * Sends one delivery (attempt counts from 1); rejects with a DeliveryError (isRetryable false: give up
+ * at once).
+ */
+export type SendDelivery = (delivery: OutboxDelivery, key: string, attempt: number) => Promise<void>
 
 /** What one drain pass did. */
 export interface DrainResult {
@@ -38,6 +42,16 @@ export interface AlertOutboxOptions {
   readonly maxAttempts: number
   /** Wait before attempt n + 1 after n failed, in ms. */
   readonly backoffMs: (attempts: number) => number
+  /**
+   * A delivery failed: tried again after retryInMs, or, when undefined, never (the node records a dead
+   * letter).
+   */
+  readonly onFailed?: (
+    delivery: OutboxDelivery,
+    attempts: number,
+    err: unknown,
+    retryInMs: number | undefined,
+  ) => void
 }
 
 interface OutboxRow {
@@ -66,10 +80,14 @@ export class PostgresAlertOutbox {
     this.#options = options
   }
 
-  /** Queues deliveries; returns how many were new (a delivery already queued by any node is skipped). */
-  async enqueue(deliveries: readonly OutboxDelivery[]): Promise<number> {
+  /**
+   * Queues deliveries; returns how many were new (a delivery already queued by any node is skipped).
+   * With client, inside that connection's transaction (the alert intake queues and deletes in one).
+   */
+  async enqueue(deliveries: readonly OutboxDelivery[], client?: pg.PoolClient): Promise<number> {
     if (deliveries.length === 0) return 0
-    const result = await this.#db.query(
+    const run = client ? client.query.bind(client) : this.#db.query.bind(this.#db)
+    const result = await run(
       `INSERT INTO alert_outbox (alert_id, channel, recipient, is_operator, priority, alert)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::smallint[], $6::jsonb[])
        ON CONFLICT DO NOTHING`,
@@ -83,6 +101,16 @@ export class PostgresAlertOutbox {
       ],
     )
     return result.rowCount ?? 0
+  }
+
+  /** The homeowners (not the operator) an alert has deliveries for, in any state; with client, in its transaction. */
+  async recipientsOf(alertId: string, client?: pg.PoolClient): Promise<Set<string>> {
+    const run = client ? client.query.bind(client) : this.#db.query.bind(this.#db)
+    const result = await run<{ recipient: string }>(
+      'SELECT DISTINCT recipient FROM alert_outbox WHERE alert_id = $1 AND NOT is_operator',
+      [alertId],
+    )
+    return new Set(result.rows.map((row) => row.recipient))
   }
 
   /** Sends due deliveries one at a time until none is left or maxCount were handled. */
@@ -105,7 +133,7 @@ export class PostgresAlertOutbox {
       const due = await client.query<OutboxRow>(
         `SELECT alert_id, channel, recipient, is_operator, alert, attempts FROM alert_outbox
          WHERE state = 'pending' AND next_attempt_at <= now()
-         ORDER BY priority DESC, next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+         ORDER BY priority DESC, next_attempt_at, alert_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
       )
       const row = due.rows[0]
       if (!row) return 'none'
@@ -114,15 +142,26 @@ export class PostgresAlertOutbox {
       const where = 'WHERE alert_id = $1 AND channel = $2 AND recipient = $3'
       const key = [row.alert_id, row.channel, row.recipient]
       try {
-        await send(delivery, deliveryKey({ alertId: row.alert_id, channel: row.channel, recipient }))
+        await send(
+          delivery,
+          deliveryKey({ alertId: row.alert_id, channel: row.channel, recipient }),
+          row.attempts + 1,
+        )
       } catch (err) {
         const attempts = row.attempts + 1
         const isRetryable = !(err instanceof DeliveryError) || err.isRetryable
-        if (isRetryable && attempts < this.#options.maxAttempts) {
+        const retryInMs =
+          isRetryable && attempts < this.#options.maxAttempts ? this.#options.backoffMs(attempts) : undefined
+        try {
+          this.#options.onFailed?.(delivery, attempts, err, retryInMs)
+        } catch {
+          // A faulty observer must not stop the drain.
+        }
+        if (retryInMs !== undefined) {
           await client.query(
             `UPDATE alert_outbox SET attempts = $4, last_error = $5,
                next_attempt_at = now() + $6 * interval '1 millisecond' ${where}`,
-            [...key, attempts, String((err as Error).message), this.#options.backoffMs(attempts)],
+            [...key, attempts, String((err as Error).message), retryInMs],
           )
           return 'retry'
         }
@@ -139,6 +178,15 @@ export class PostgresAlertOutbox {
       )
       return 'delivered'
     })
+  }
+
+  /** Deletes finished deliveries (sent or dead) older than keepMs; returns how many. */
+  static async sweepFinished(db: PostgresDatabase, keepMs: number): Promise<number> {
+    const result = await db.query(
+      `DELETE FROM alert_outbox WHERE state <> 'pending' AND finished_at < now() - $1 * interval '1 millisecond'`,
+      [keepMs],
+    )
+    return result.rowCount ?? 0
   }
 
   /** Deliveries still to be made (for the backlog metric). */

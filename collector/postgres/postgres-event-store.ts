@@ -1,4 +1,3 @@
-import type pg from 'pg'
 import { eventClasses, ulidTimePrefix } from '../../shared/protocol/index.js'
 import { type ClipRecord, newClipRecord } from '../store/clip-record.js'
 import {
@@ -14,10 +13,25 @@ import {
   type StoredEvent,
 } from '../store/event-store.js'
 import type { PostgresDatabase } from './postgres-database.js'
+import { insertEvents, writeClips } from './postgres-event-rows.js'
 import { type StoredEventsNotify, storedEventsPayloads } from './stored-events-channel.js'
 
 /** Rows one retention statement deletes: short transactions, so ingest never waits long behind a sweep. */
 const retentionPage = 1000
+
+/** What a PostgresEventStore does beside storing, both inside each commit's transaction. */
+export interface PostgresEventStoreOptions {
+  /**
+   * Announces each commit's events on a channel (NOTIFY, sent by PostgreSQL only when the transaction
+   * commits), so other nodes' live timelines show them (StoredEventsListener).
+   */
+  readonly notify?: StoredEventsNotify
+  /**
+   * Which events go into alert_intake when they are stored for the first time (the alerts' predicate):
+   * an event that several nodes stored (a resend during a failover) is routed once for the whole fleet.
+   */
+  readonly isAlertIntake?: (event: StoredEvent) => boolean
+}
 
 /**
  * Event store of a fleet, on PostgreSQL (schema in migrations/0001_events.sql). Every node writes here;
@@ -27,15 +41,13 @@ const retentionPage = 1000
 export class PostgresEventStore implements EventStore {
   readonly #db: PostgresDatabase
   readonly #notify: StoredEventsNotify | undefined
+  readonly #isAlertIntake: ((event: StoredEvent) => boolean) | undefined
   #isClosed = false
 
-  /**
-   * With notify, each commit also announces its events on a channel (NOTIFY, sent by PostgreSQL only when
-   * the transaction commits), so other nodes' live timelines show them (StoredEventsListener).
-   */
-  constructor(db: PostgresDatabase, notify?: StoredEventsNotify) {
+  constructor(db: PostgresDatabase, options: PostgresEventStoreOptions = {}) {
     this.#db = db
-    this.#notify = notify
+    this.#notify = options.notify
+    this.#isAlertIntake = options.isAlertIntake
   }
 
   get isOpen(): boolean {
@@ -76,10 +88,17 @@ export class PostgresEventStore implements EventStore {
   async commit(batch: CommitBatch): Promise<void> {
     if (batch.events.length === 0 && batch.chunks.length === 0) return
     await this.#db.transaction(async (client) => {
-      if (batch.events.length > 0) await insertEvents(client, batch.events)
-      if (this.#notify && batch.events.length > 0) {
-        for (const payload of storedEventsPayloads(this.#notify.nodeId, batch.events))
-          await client.query('SELECT pg_notify($1, $2)', [this.#notify.channel, payload])
+      if (batch.events.length > 0) {
+        const isAlertIntake = this.#isAlertIntake
+        const intakeIds = isAlertIntake ? batch.events.filter(isAlertIntake).map((e) => e.id) : []
+        await insertEvents(client, batch.events, intakeIds)
+      }
+      const notify = this.#notify
+      const announced = notify?.isAnnounced ? batch.events.filter(notify.isAnnounced) : batch.events
+      if (notify && announced.length > 0) {
+        // Readings are not announced: no live view shows them, and every other node would read them back.
+        for (const payload of storedEventsPayloads(notify.nodeId, announced))
+          await client.query('SELECT pg_notify($1, $2)', [notify.channel, payload])
       }
       if (batch.chunks.length > 0) {
         const { chunks } = batch
@@ -241,48 +260,4 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     this.#isClosed = true
   }
-}
-
-/**
- * One statement for the whole batch: arrays unnested into rows, duplicates skipped by the unique keys
- * ((device_id, event_id), and the id alone), so a copy arriving at any node at any time is one row.
- */
-async function insertEvents(client: pg.PoolClient, events: readonly StoredEvent[]): Promise<void> {
-  await client.query(
-    `INSERT INTO events (device_id, event_id, seq, class, type, received_at_ms, body)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
-     ON CONFLICT DO NOTHING`,
-    [
-      events.map((e) => e.deviceId),
-      events.map((e) => e.id),
-      events.map((e) => e.seq),
-      events.map((e) => e.class),
-      events.map((e) => e.type),
-      events.map((e) => e.receivedAtMs),
-      events.map((e) => JSON.stringify(e)),
-    ],
-  )
-}
-
-/**
- * Writes clip records, the last one of a clip winning: 'replace' overwrites a record (a state change),
- * 'keep' leaves an existing one (a manifest stored again must not reset its clip).
- */
-async function writeClips(
-  client: pg.PoolClient,
-  records: readonly ClipRecord[],
-  mode: 'replace' | 'keep',
-): Promise<void> {
-  const rows = [...new Map(records.map((record) => [record.clipId, record])).values()]
-  await client.query(
-    `INSERT INTO clips (clip_id, device_id, state, record)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
-     ON CONFLICT (clip_id) DO ${mode === 'replace' ? 'UPDATE SET state = EXCLUDED.state, record = EXCLUDED.record' : 'NOTHING'}`,
-    [
-      rows.map((r) => r.clipId),
-      rows.map((r) => r.deviceId),
-      rows.map((r) => r.state),
-      rows.map((r) => JSON.stringify(r)),
-    ],
-  )
 }

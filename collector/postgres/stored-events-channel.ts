@@ -9,6 +9,8 @@ export const storedEventsChannel = 'doorbell_stored_events'
 export interface StoredEventsNotify {
   readonly channel: string
   readonly nodeId: string
+  /** Which events are announced (those a live view shows); default every one. */
+  readonly isAnnounced?: (event: StoredEvent) => boolean
 }
 
 /** What one notification carries: the announcing node and the keys of its events (bodies stay in the table). */

@@ -51,12 +51,14 @@ export interface CollectorStores {
    * embedded default (aedes keeps them in memory), on Redis in a fleet (docs/fleet.md).
    */
   readonly broker?: CollectorEngines['broker']
+  /** PostgreSQL for the fleet's shared tasks (alert outbox, leases, live timeline); absent on the embedded default. */
+  readonly fleet?: CollectorEngines['fleet']
   /** Closes the stores that hold resources (the event store, a fleet's pools). */
   close(): Promise<void>
 }
 
 /** Stores a caller brings instead of the default ones (tests: a clip store that injects faults). */
-export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' | 'broker'>>
+export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' | 'broker' | 'fleet'>>
 
 /**
  * Opens every store of the collector, the embedded engines by default: Level for events, files under
@@ -112,6 +114,7 @@ export async function openCollectorStores(
       given.discoveryState ?? new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
     loginThrottle: given.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
     ...(engines.broker ? { broker: engines.broker } : {}),
+    ...(engines.fleet ? { fleet: engines.fleet } : {}),
     async close() {
       await events.close()
       await engines.close()

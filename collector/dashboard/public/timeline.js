@@ -108,6 +108,10 @@ export async function renderTimeline(view) {
     const live = document.getElementById('live')
     if (live) live.textContent = 'reconnecting…'
   })
+  // A fleet node missed announcements of other nodes' events: read the first page again.
+  stream.addEventListener('resync', () => {
+    if (document.getElementById('timeline')) load(true).catch(() => {})
+  })
   stream.addEventListener('stored', (message) => {
     const e = JSON.parse(message.data)
     if (!document.getElementById('timeline')) return

@@ -1,38 +1,42 @@
 import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
-import type { RunningCollector } from '../../../collector/collector-core.js'
-import { startCollector } from '../../../collector/main.js'
+import { type CollectorOptions, type ComposedCollector, startCollector } from '../../../collector/main.js'
 import { registryFileName } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { addDevice, tempDir, testConfig } from '../collector-harness.js'
 
 /** In-process collector nodes of one fleet: one PostgreSQL database, one Redis, a data folder each. */
 export interface FleetNodes {
-  readonly nodes: RunningCollector[]
+  readonly nodes: ComposedCollector[]
   /** Registers a device on every node (each keeps the registry file in its data folder) and returns its secret. */
   addDevice(deviceId: string): Promise<string>
   close(): Promise<void>
 }
 
-/** Starts count collectors with store: postgres on postgresUrl and redisUrl. */
+/** Starts count collectors with store: postgres on postgresUrl and redisUrl, with overrides in each config. */
 export async function startFleetNodes(
   count: number,
   postgresUrl: string,
   redisUrl: string,
+  overrides: Parameters<typeof testConfig>[1] = {},
+  /** Options of node index, whose data folder is dataDir (a test's fault-injecting store). */
+  optionsOf: (index: number, dataDir: string) => CollectorOptions = () => ({}),
 ): Promise<FleetNodes> {
   const dirs = Array.from({ length: count }, () => tempDir('fleet-node'))
-  const nodes: RunningCollector[] = []
+  const nodes: ComposedCollector[] = []
   try {
-    for (const dir of dirs) {
+    for (const [index, dir] of dirs.entries()) {
       nodes.push(
         await startCollector(
           testConfig(dir.path, {
             http: { port: null },
             store: { engine: 'postgres', isSyncWrite: false },
-            postgres: { url: postgresUrl, maxConnections: 4 },
+            ...overrides,
+            postgres: { url: postgresUrl, maxConnections: 4, ...overrides.postgres },
             redis: { url: redisUrl },
           }),
+          optionsOf(index, dir.path),
         ),
       )
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { isAlertRelevant } from '../../../collector/alerts/alert.js'
 import { PostgresEventStore } from '../../../collector/postgres/postgres-event-store.js'
 import type { StoredEvent } from '../../../collector/store/event-store.js'
 import { baseMs, DAY_MS, pressAt, readingAt } from '../store/contracts/event-fixtures.js'
@@ -30,6 +31,25 @@ describe('PostgresEventStore across nodes', () => {
     await Promise.all(nodes.map((node) => node.commit({ events: [press], chunks: [] })))
     const page = await (nodes[1] as PostgresEventStore).queryEvents({ deviceId: 'front' })
     expect(page.items).toEqual([press])
+  })
+
+  it('queues a press for alert routing once when three nodes store it, and no reading', async () => {
+    const url = await suite.freshDatabase()
+    const db = await suite.connect(url)
+    const nodes = await Promise.all(
+      [1, 2, 3].map(
+        async () => new PostgresEventStore(await suite.connect(url), { isAlertIntake: isAlertRelevant }),
+      ),
+    )
+    const press = pressAt('front', 300, baseMs + 3 * DAY_MS)
+    const reading = readingAt('front', 301, baseMs + 3 * DAY_MS)
+    await Promise.all(nodes.map((node) => node.commit({ events: [press, reading], chunks: [] })))
+    const first = await db.query<{ event_id: string }>('SELECT event_id FROM alert_intake')
+    expect(first.rows).toEqual([{ event_id: press.id }])
+    // Routed (the row deleted), then stored again by a node that had not seen it: not queued again.
+    await db.query('DELETE FROM alert_intake')
+    await (nodes[0] as PostgresEventStore).commit({ events: [press], chunks: [] })
+    expect((await db.query('SELECT event_id FROM alert_intake')).rows).toEqual([])
   })
 
   it("keeps an event a device sent under another device's id out, as the Level store does", async () => {

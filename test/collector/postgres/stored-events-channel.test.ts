@@ -19,9 +19,9 @@ describe('stored events over LISTEN/NOTIFY', () => {
   async function fleetOfTwo() {
     const url = await suite.freshDatabase()
     const notify = (nodeId: string) => ({ channel: storedEventsChannel, nodeId })
-    const storeA = new PostgresEventStore(await suite.connect(url), notify('a'))
+    const storeA = new PostgresEventStore(await suite.connect(url), { notify: notify('a') })
     const dbB = await suite.connect(url)
-    const storeB = new PostgresEventStore(dbB, notify('b'))
+    const storeB = new PostgresEventStore(dbB, { notify: notify('b') })
     const heardByB: StoredEvent[] = []
     const resyncs: number[] = []
     const listenerB = new StoredEventsListener({

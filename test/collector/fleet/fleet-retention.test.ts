@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisEngine, startRedis } from '../../../bench/engines/redis-engine.js'
+import type { RunningCollector } from '../../../collector/collector-core.js'
+import { eventually } from '../../support/eventually.js'
+import { metric } from '../collector-harness.js'
+import { usePostgresSuite } from '../postgres/postgres-suite.js'
+import { DAY_MS, pressAt } from '../store/contracts/event-fixtures.js'
+import { type FleetNodes, startFleetNodes } from './fleet-nodes.js'
+
+const passes = 'doorbell_collector_retention_passes_total'
+const ran = (node: RunningCollector) => metric(node, passes, 'outcome="ran"')
+
+/** Three in-process nodes sweeping every second, with a retention lease of 1.5 s. */
+describe('fleet retention', () => {
+  const postgres = usePostgresSuite()
+  let redis: RedisEngine
+  let fleet: FleetNodes
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    fleet = await startFleetNodes(3, await postgres.freshDatabase(), redis.url, {
+      retentionSweepIntervalMs: 1000,
+      postgres: { leaseTtlMs: 1500 },
+    })
+  }, 60_000)
+
+  afterAll(async () => {
+    await fleet?.close()
+    await redis?.close()
+  })
+
+  it('sweeps on one node of the fleet, and on another once that node stops', async () => {
+    const { nodes } = fleet
+    await eventually(
+      async () =>
+        (await Promise.all(nodes.map((node) => metric(node, passes, 'outcome="skipped"')))).filter(
+          (n) => n >= 2,
+        ).length === 2,
+      'two skipped turns on the nodes without the lease',
+      10_000,
+    )
+    const counts = await Promise.all(nodes.map(ran))
+    const leader = counts.findIndex((n) => n > 0)
+    expect(counts.filter((n) => n > 0)).toHaveLength(1)
+    expect(counts[leader]).toBeGreaterThanOrEqual(2)
+
+    // An expired press stored through a node without the lease is deleted by the one with it.
+    const other = nodes[(leader + 1) % 3] as RunningCollector
+    const old = pressAt('porch', 1, Date.now() - 400 * DAY_MS)
+    await other.store.commit({ events: [old], chunks: [] })
+    await eventually(
+      async () => (await other.store.getEvent(old.id)) === undefined,
+      'the old press swept',
+      5000,
+    )
+
+    await (nodes[leader] as RunningCollector).close()
+    const rest = nodes.filter((_, i) => i !== leader)
+    const before = await Promise.all(rest.map(ran))
+    await eventually(
+      async () => (await Promise.all(rest.map(ran))).some((n, i) => n > (before[i] as number)),
+      'a sweep on another node',
+      5000,
+    )
+    // Still one sweeper: the other remaining node keeps skipping.
+    const after = await Promise.all(rest.map(ran))
+    expect(after.filter((n, i) => n > (before[i] as number))).toHaveLength(1)
+  }, 30_000)
+})
