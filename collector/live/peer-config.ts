@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram'
 import type { RtcConfig } from 'node-datachannel'
 import type { LiveIceServer } from '../../shared/protocol/index.js'
 
@@ -42,3 +43,12 @@ export function randomSsrc(): number {
 
 /** Payload types the collector offers to devices and browsers alike. */
 export const livePayloadTypes = { h264: 96, opus: 111 } as const
+
+/** A free UDP port on the bind address (live.udpPort 0): bound, read and released for the ICE mux. */
+export async function freeUdpPort(address: string | undefined): Promise<number> {
+  const probe = createSocket('udp4')
+  await new Promise<void>((resolve) => probe.bind(0, address, resolve))
+  const { port } = probe.address()
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
