@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { DoorbellError, isDoorbellError } from '../../shared/errors.js'
-import { newEventId } from '../../shared/protocol/index.js'
+import { type LiveIceServer, newEventId } from '../../shared/protocol/index.js'
 import { TokenBucketRateLimiter } from '../broker/token-bucket.js'
 import { readDeviceSignal } from './device-signal.js'
 import type { CollectorLiveConfig } from './live-config.js'
@@ -14,6 +14,7 @@ import {
   type LiveViewerStatus,
 } from './live-session.js'
 import { type CollectorPeerSettings, freeUdpPort } from './peer-config.js'
+import { turnCredentials } from './turn-credentials.js'
 
 export type { LiveContext, LiveEvent, LiveJoin } from './live-events.js'
 
@@ -111,7 +112,7 @@ export class LiveService {
         sessionId: session.sessionId,
         sdp,
         canTalk: isAllowed(principal, this.#config.talkRole),
-        iceServers: this.#config.iceServers,
+        iceServers: this.#iceServersFor(principal.user),
       }
     })
   }
@@ -199,6 +200,7 @@ export class LiveService {
     this.#sessions.set(deviceId, session)
     try {
       const sdp = await session.offerToDevice()
+      const iceServers = this.#iceServersFor(deviceId)
       await ctx.sendCommand(deviceId, {
         name: 'live.start',
         args: {
@@ -206,7 +208,7 @@ export class LiveService {
           token: session.token,
           sdp,
           maxBitrateKbps: this.#config.maxBitrateKbps,
-          ...(this.#config.iceServers.length > 0 ? { iceServers: this.#config.iceServers } : {}),
+          ...(iceServers.length > 0 ? { iceServers } : {}),
         },
       })
     } catch (err) {
@@ -227,6 +229,12 @@ export class LiveService {
     }
     this.#metrics?.sessions.inc({ reason })
     this.#running().recorder.ended(session, reason)
+  }
+
+  /** The configured STUN/TURN servers, with TURN credentials of this session for `who`. */
+  #iceServersFor(who: string): LiveIceServer[] {
+    const { turn, iceServers } = this.#config
+    return [...iceServers, ...(turn ? turnCredentials(turn, who, this.#now()) : [])]
   }
 
   #own(viewerId: string, principal: LivePrincipal): CollectorLiveSession {
