@@ -16,6 +16,11 @@ export const collectorLiveConfigSchema = z
     udpPort: z.number().int().min(0).max(65_535).default(8189),
     /** Address the UDP port binds to and announces; all host addresses when absent. */
     bindAddress: z.string().min(1).optional(),
+    /**
+     * Address the candidates also announce (the public address of a NAT or container host that forwards
+     * `udpPort` to the collector unchanged), beside the bound ones; browsers and devices try both.
+     */
+    publicAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
     /** Who may start a live session; anyone signed in may join one that runs. */
     startRole: z.enum(['owner', 'viewer']).default('owner'),
     /** Who may talk through the door's speaker. */

@@ -67,7 +67,12 @@ export class LiveService {
     this.#recorder = new LiveRecorder(ctx, { now: this.#now, onEvent: this.#onEvent })
     const udpPort =
       this.#config.udpPort === 0 ? await freeUdpPort(this.#config.bindAddress) : this.#config.udpPort
-    this.#peers = { udpPort, bindAddress: this.#config.bindAddress, iceServers: this.#config.iceServers }
+    this.#peers = {
+      udpPort,
+      bindAddress: this.#config.bindAddress,
+      publicAddress: this.#config.publicAddress,
+      iceServers: this.#config.iceServers,
+    }
     this.#metrics = new LiveMetrics(ctx.metrics, {
       sessions: () => this.#sessions.size,
       viewers: () => [...this.#sessions.values()].reduce((n, s) => n + s.viewerCount, 0),

@@ -6,6 +6,8 @@ import type { LiveIceServer } from '../../shared/protocol/index.js'
 export interface CollectorPeerSettings {
   readonly udpPort: number
   readonly bindAddress?: string | undefined
+  /** Announced beside the bound addresses (live.publicAddress). */
+  readonly publicAddress?: string | undefined
   readonly iceServers: readonly LiveIceServer[]
 }
 
@@ -18,6 +20,31 @@ export function collectorRtcConfig(settings: CollectorPeerSettings): RtcConfig {
     portRangeEnd: settings.udpPort,
     ...(settings.bindAddress ? { bindAddress: settings.bindAddress } : {}),
   }
+}
+
+/**
+ * Adds a host candidate with `address` after each UDP host candidate of a description (same port and
+ * component, a foundation of its own, and a priority one above: a public address is set because the bound
+ * ones are private to a container or a LAN, so peers try it first). libdatachannel has no setting for a 1:1 NAT
+ * address (what pion calls NAT1To1IPs), and with the ICE UDP mux a check that reaches the port through the
+ * NAT is answered like any other, so announcing the address is all it takes.
+ */
+export function announceAddress(sdp: string, address: string | undefined): string {
+  if (!address) return sdp
+  return sdp
+    .split('\r\n')
+    .flatMap((line) => {
+      // a=candidate:<foundation> <component> UDP <priority> <address> <port> typ host ...
+      const match = /^a=candidate:(\S+) (\d+) (udp) (\d+) (\S+) (\d+) typ host(.*)$/i.exec(line)
+      if (!match || match[5] === address) return [line]
+      const [, foundation, component, transport, priority, , port, rest] = match
+      const higher = Math.min(2 ** 31 - 1, Number(priority) + 1)
+      return [
+        line,
+        `a=candidate:${foundation}p ${component} ${transport} ${higher} ${address} ${port} typ host${rest}`,
+      ]
+    })
+    .join('\r\n')
 }
 
 /** Resolves once the peer's own candidates are in its description (or after timeoutMs). */
