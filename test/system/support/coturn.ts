@@ -70,11 +70,17 @@ export async function startCoturn(options: {
       `--db=${join(options.dir, 'turndb')}`,
       '--log-file=stdout',
       '--simple-log',
+      // Verbose: one line per allocation and permission, with the user name (tests check who was let in).
+      '-V',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const lines: string[] = []
-  const collect = (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+  const collect = (chunk: Buffer) => {
+    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+    // Bounded: a long relayed session logs its traffic too.
+    if (lines.length > 5000) lines.splice(0, lines.length - 5000)
+  }
   child.stdout?.on('data', collect)
   child.stderr?.on('data', collect)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
