@@ -8,4 +8,5 @@ export const benchmarks = [
   'media-priority',
   'alerts-latency',
   'timeline-page',
+  'live-view',
 ] as const
