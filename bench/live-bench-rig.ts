@@ -96,7 +96,12 @@ export async function startAlertReceiver(host: string): Promise<AlertReceiver> {
   return {
     url: `http://${host}:${port}/hook`,
     arrivals,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        // The collector's webhook client keeps its connection alive; close would wait for it.
+        server.closeAllConnections()
+      }),
   }
 }
 

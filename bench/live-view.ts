@@ -337,4 +337,11 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+// libdatachannel's threads (the collector's peers, in this process) outlive the last peer: exit explicitly.
+await main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(1)
+  },
+)
