@@ -47,21 +47,7 @@ export function announceAddress(sdp: string, address: string | undefined): strin
     .join('\r\n')
 }
 
-/** Resolves once the peer's own candidates are in its description (or after timeoutMs). */
-export function gatheringComplete(
-  pc: { onGatheringStateChange(cb: (state: string) => void): void },
-  timeoutMs: number,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs)
-    pc.onGatheringStateChange((state) => {
-      if (state === 'complete') {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  })
-}
+export { gatheringComplete } from '../../shared/live/gathering.js'
 
 /** A random SSRC (never 0). */
 export function randomSsrc(): number {

@@ -64,6 +64,23 @@ describe.skipIf(skipReason !== undefined)(
     let context: BrowserContext
     let base = ''
     const sessions = () => collector.live.service?.sessions().size ?? 0
+    /**
+     * Opens the live view and waits for frames, once more if the first session shows none: about one
+     * session start in ten fails on this machine whatever the path (docs/live.md, "Not done yet"), and
+     * these tests are about the path. A path that does not work fails both.
+     */
+    const openLiveWithOneRetry = async (page: Page, frames: number): Promise<void> => {
+      await openLive(page, base, 'alice', password)
+      try {
+        await waitForFrames(page, frames, 12_000)
+      } catch {
+        await page.click('#live-stop')
+        await eventually(() => sessions() === 0, 'failed session ended', 5000)
+        await page.goto(`${base}/#/devices`)
+        await page.evaluate("location.hash = '#/live/front-door'")
+        await waitForFrames(page, frames)
+      }
+    }
     /** Removes every rule a test added to the phone's namespace (also after a failed test). */
     const resetFirewall = () => {
       phone.exec('iptables', '-t', 'nat', '-F', 'OUTPUT')
@@ -187,8 +204,7 @@ describe.skipIf(skipReason !== undefined)(
       phone.exec('iptables', '-A', 'OUTPUT', '-d', phone.hostIp, '-j', 'REJECT')
       const page = await context.newPage()
       page.setDefaultTimeout(20_000)
-      await openLive(page, base, 'alice', password)
-      await waitForFrames(page, 10)
+      await openLiveWithOneRetry(page, 10)
       const { text, link } = await indicator(page)
       expect(link, JSON.stringify(link)).toMatchObject({
         type: 'host',
@@ -212,8 +228,7 @@ describe.skipIf(skipReason !== undefined)(
       context = await browser.newContext()
       const page = await context.newPage()
       page.setDefaultTimeout(20_000)
-      await openLive(page, base, 'alice', password)
-      await waitForFrames(page, 20)
+      await openLiveWithOneRetry(page, 20)
       const { text, link } = await indicator(page)
       expect(link).toMatchObject({ type: 'relay', transport: 'UDP' })
       expect(text).toMatch(/^relayed \(TURN\) · UDP · RTT \d+ ms/)

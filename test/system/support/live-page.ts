@@ -98,12 +98,12 @@ export interface PageDocument {
 }
 
 /** Waits until the live page decoded `count` frames; a timeout names what the page and the collector saw. */
-export async function waitForFrames(page: Page, count: number): Promise<void> {
+export async function waitForFrames(page: Page, count: number, timeoutMs = 20_000): Promise<void> {
   try {
     await page.waitForFunction(
       (n) => ((globalThis as unknown as LiveWindow).doorbellLive?.frames ?? 0) >= n,
       count,
-      { timeout: 20_000 },
+      { timeout: timeoutMs },
     )
   } catch (err) {
     const state = await page.evaluate(() => ({
