@@ -1,5 +1,5 @@
 /**
- * Live view benchmark (issue 12): the real collector, the built agent program (--simulate: the ffmpeg
+ * Live view benchmark: the real collector, the built agent program (--simulate: the ffmpeg
  * camera draws its capture time into every frame, shared/live/time-mark.ts) in a network namespace as the
  * Pi, and Debian's Chromium in a second namespace as the phone. Every latency is read from what the page
  * decodes (the mark, requestVideoFrameCallback) or from what reached the other end, never from logs.
