@@ -9,4 +9,5 @@ export const benchmarks = [
   'alerts-latency',
   'timeline-page',
   'fleet',
+  'live-view',
 ] as const

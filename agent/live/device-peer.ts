@@ -6,6 +6,7 @@ import {
   liveMids,
   parseControlMessage,
 } from '../../shared/live/control-message.js'
+import { gatheringComplete } from '../../shared/live/gathering.js'
 import { sectionByMid } from '../../shared/live/sdp.js'
 import type { LiveIceServer as IceServer } from '../../shared/protocol/index.js'
 
@@ -123,15 +124,6 @@ export class DevicePeer {
       control = channel
       if (peer) peer.#control = channel
     })
-    const gathered = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.gatherTimeoutMs ?? 5000)
-      pc.onGatheringStateChange((state) => {
-        if (state === 'complete') {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-    })
     try {
       pc.setRemoteDescription(offer, 'offer')
     } catch (err) {
@@ -140,7 +132,7 @@ export class DevicePeer {
         cause: err,
       })
     }
-    await gathered
+    await gatheringComplete(pc, options.gatherTimeoutMs ?? 5000)
     const answerSdp = pc.localDescription()?.sdp
     if (!answerSdp) {
       pc.close()

@@ -8,6 +8,7 @@ import {
 } from '../../shared/live/control-message.js'
 import { isRtp, rewriteRtp, rtpTimestamp } from '../../shared/live/rtp-packet.js'
 import {
+  announceAddress,
   type CollectorPeerSettings,
   collectorRtcConfig,
   gatheringComplete,
@@ -87,7 +88,8 @@ export class DeviceLink {
     const gathered = gatheringComplete(pc, 3000)
     pc.setLocalDescription()
     await gathered
-    const offerSdp = pc.localDescription()?.sdp
+    const offered = pc.localDescription()?.sdp
+    const offerSdp = offered && announceAddress(offered, settings.publicAddress)
     if (!offerSdp) {
       pc.close()
       throw new DoorbellError('LIVE_UNAVAILABLE', 'no offer could be made for the device')

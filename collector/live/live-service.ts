@@ -1,72 +1,22 @@
 import { randomBytes } from 'node:crypto'
-import { createSocket } from 'node:dgram'
-import type { Registry } from 'prom-client'
 import { DoorbellError, isDoorbellError } from '../../shared/errors.js'
-import {
-  createEnvelope,
-  decodeEvent,
-  type Envelope,
-  type LiveIceServer,
-  newEventId,
-  type PayloadInputOf,
-} from '../../shared/protocol/index.js'
+import { type LiveIceServer, newEventId } from '../../shared/protocol/index.js'
 import { TokenBucketRateLimiter } from '../broker/token-bucket.js'
+import { readDeviceSignal } from './device-signal.js'
 import type { CollectorLiveConfig } from './live-config.js'
+import type { LiveContext, LiveEvent, LiveJoin } from './live-events.js'
 import { LiveMetrics } from './live-metrics.js'
+import { LiveRecorder } from './live-recorder.js'
 import {
   CollectorLiveSession,
   type LiveEndReason,
   type LivePrincipal,
   type LiveViewerStatus,
 } from './live-session.js'
-import type { CollectorPeerSettings } from './peer-config.js'
+import { type CollectorPeerSettings, freeUdpPort } from './peer-config.js'
+import { turnCredentials } from './turn-credentials.js'
 
-/** What the live view needs from the running collector. */
-export interface LiveContext {
-  /** Publishes a command envelope to a device (its command topic). */
-  readonly sendCommand: (deviceId: string, payload: PayloadInputOf<'command'>) => Promise<unknown>
-  /** Stores an event the collector itself records (`live.started`, `live.ended`), like any other event. */
-  readonly record: (envelope: Envelope) => Promise<void>
-  /** Whether a device is online (its retained status). */
-  readonly isOnline: (deviceId: string) => boolean
-  readonly metrics: Registry
-}
-
-/** What the live view reports on the collector's bus; main.ts logs it. */
-export type LiveEvent =
-  | {
-      readonly kind: 'live_started'
-      readonly deviceId: string
-      readonly sessionId: string
-      readonly startedBy: string
-    }
-  | {
-      readonly kind: 'live_ended'
-      readonly deviceId: string
-      readonly sessionId: string
-      readonly reason: LiveEndReason
-      readonly durationMs: number
-    }
-  | { readonly kind: 'live_refused'; readonly code: string; readonly detail: string }
-  | { readonly kind: 'live_failed'; readonly deviceId: string; readonly err: unknown }
-
-/** A new viewer: the offer its browser answers, and what it may do. */
-export interface LiveJoin {
-  readonly viewerId: string
-  readonly sessionId: string
-  readonly sdp: string
-  readonly canTalk: boolean
-  readonly iceServers: readonly LiveIceServer[]
-}
-
-/** A free UDP port on the bind address (live.udpPort 0): bound, read and released for the ICE mux. */
-async function freeUdpPort(address: string | undefined): Promise<number> {
-  const probe = createSocket('udp4')
-  await new Promise<void>((resolve) => probe.bind(0, address, resolve))
-  const { port } = probe.address()
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
-}
+export type { LiveContext, LiveEvent, LiveJoin } from './live-events.js'
 
 /**
  * The collector's live view (docs/live.md), shaped as an extension: start(ctx), stop(). Homeowners join
@@ -83,8 +33,8 @@ export class LiveService {
   readonly #sessions = new Map<string, CollectorLiveSession>()
   readonly #viewerDevice = new Map<string, string>()
   readonly #requests: TokenBucketRateLimiter
-  readonly #pending = new Set<Promise<unknown>>()
   #ctx: LiveContext | undefined
+  #recorder: LiveRecorder | undefined
   #metrics: LiveMetrics | undefined
   #peers: CollectorPeerSettings | undefined
   #sweepTimer: NodeJS.Timeout | undefined
@@ -114,9 +64,15 @@ export class LiveService {
 
   async start(ctx: LiveContext): Promise<void> {
     this.#ctx = ctx
+    this.#recorder = new LiveRecorder(ctx, { now: this.#now, onEvent: this.#onEvent })
     const udpPort =
       this.#config.udpPort === 0 ? await freeUdpPort(this.#config.bindAddress) : this.#config.udpPort
-    this.#peers = { udpPort, bindAddress: this.#config.bindAddress, iceServers: this.#config.iceServers }
+    this.#peers = {
+      udpPort,
+      bindAddress: this.#config.bindAddress,
+      publicAddress: this.#config.publicAddress,
+      iceServers: this.#config.iceServers,
+    }
     this.#metrics = new LiveMetrics(ctx.metrics, {
       sessions: () => this.#sessions.size,
       viewers: () => [...this.#sessions.values()].reduce((n, s) => n + s.viewerCount, 0),
@@ -131,7 +87,7 @@ export class LiveService {
   async stop(): Promise<void> {
     clearInterval(this.#sweepTimer)
     for (const session of [...this.#sessions.values()]) session.end('shutdown')
-    await Promise.allSettled([...this.#pending])
+    await this.#recorder?.settled()
   }
 
   /** A homeowner opens the live view of a device: joins its session, starting one if none runs. */
@@ -161,7 +117,7 @@ export class LiveService {
         sessionId: session.sessionId,
         sdp,
         canTalk: isAllowed(principal, this.#config.talkRole),
-        iceServers: this.#config.iceServers,
+        iceServers: this.#iceServersFor(principal.user),
       }
     })
   }
@@ -207,30 +163,18 @@ export class LiveService {
 
   /** A message on a device's live topic: its answer, or its stop. Never throws; bad input is counted. */
   onDeviceSignal(deviceId: string, payload: Buffer): void {
-    let envelope: Envelope
-    try {
-      envelope = decodeEvent(payload, { deviceId })
-    } catch {
-      this.#metrics?.badSignals.inc({ source: 'malformed' })
-      return
-    }
     const session = this.#sessions.get(deviceId)
-    const isKnown =
-      (envelope.type === 'live.answer' || envelope.type === 'live.stopped') &&
-      session !== undefined &&
-      envelope.payload.sessionId === session.sessionId &&
-      envelope.payload.token === session.token
-    if (!isKnown || !session) {
-      this.#metrics?.badSignals.inc({ source: 'unknown-session' })
+    const signal = readDeviceSignal(deviceId, payload, session)
+    if (signal.kind === 'bad' || !session) {
+      this.#metrics?.badSignals.inc({ source: signal.kind === 'bad' ? signal.source : 'unknown-session' })
       return
     }
-    if (envelope.type === 'live.stopped') {
+    if (signal.kind === 'stopped') {
       session.end('device-stopped')
       return
     }
-    if (envelope.type !== 'live.answer') return
     try {
-      session.acceptDeviceAnswer(envelope.payload.sdp)
+      session.acceptDeviceAnswer(signal.sdp)
     } catch {
       this.#metrics?.badSignals.inc({ source: 'answer-refused' })
     }
@@ -261,6 +205,7 @@ export class LiveService {
     this.#sessions.set(deviceId, session)
     try {
       const sdp = await session.offerToDevice()
+      const iceServers = this.#iceServersFor(deviceId)
       await ctx.sendCommand(deviceId, {
         name: 'live.start',
         args: {
@@ -268,7 +213,7 @@ export class LiveService {
           token: session.token,
           sdp,
           maxBitrateKbps: this.#config.maxBitrateKbps,
-          ...(this.#config.iceServers.length > 0 ? { iceServers: this.#config.iceServers } : {}),
+          ...(iceServers.length > 0 ? { iceServers } : {}),
         },
       })
     } catch (err) {
@@ -278,15 +223,7 @@ export class LiveService {
         ? err
         : new DoorbellError('LIVE_UNAVAILABLE', (err as Error).message, { cause: err })
     }
-    this.#track(
-      this.#record(
-        deviceId,
-        'live.started',
-        { sessionId: session.sessionId, startedBy: principal.user },
-        session.sessionId,
-      ),
-    )
-    this.#onEvent({ kind: 'live_started', deviceId, sessionId: session.sessionId, startedBy: principal.user })
+    this.#running().recorder.started(session)
     return session
   }
 
@@ -295,59 +232,14 @@ export class LiveService {
     for (const [viewerId, deviceId] of this.#viewerDevice) {
       if (deviceId === session.deviceId && !session.hasViewer(viewerId)) this.#viewerDevice.delete(viewerId)
     }
-    const durationMs = Math.max(0, this.#now() - session.startedAtMs)
     this.#metrics?.sessions.inc({ reason })
-    const { ctx } = this.#running()
-    if (reason !== 'device-stopped' && reason !== 'device-offline') {
-      // The device also sees its peer close; the command makes the stop certain within a round trip.
-      this.#track(
-        ctx.sendCommand(session.deviceId, {
-          name: 'live.stop',
-          args: { sessionId: session.sessionId, token: session.token },
-        }),
-      )
-    }
-    this.#track(
-      this.#record(session.deviceId, 'live.ended', {
-        sessionId: session.sessionId,
-        startedBy: session.startedBy,
-        viewers: [...session.viewerNames].slice(0, 64),
-        durationMs,
-        hasTalked: session.hasTalked,
-        reason,
-      }),
-    )
-    this.#onEvent({
-      kind: 'live_ended',
-      deviceId: session.deviceId,
-      sessionId: session.sessionId,
-      reason,
-      durationMs,
-    })
+    this.#running().recorder.ended(session, reason)
   }
 
-  #record<T extends 'live.started' | 'live.ended'>(
-    deviceId: string,
-    type: T,
-    payload: PayloadInputOf<T>,
-    id?: string,
-  ): Promise<void> {
-    const envelope = createEnvelope({
-      deviceId,
-      // Recorded by the collector, not the device: outside the device's sequence.
-      seq: 0,
-      type,
-      payload,
-      ...(id ? { id } : {}),
-      capturedAtMs: this.#now(),
-    })
-    return this.#running().ctx.record(envelope as Envelope)
-  }
-
-  #track(promise: Promise<unknown>): void {
-    const tracked = promise.catch((err: unknown) => this.#onEvent({ kind: 'live_failed', deviceId: '', err }))
-    this.#pending.add(tracked)
-    void tracked.finally(() => this.#pending.delete(tracked))
+  /** The configured STUN/TURN servers, with TURN credentials of this session for `who`. */
+  #iceServersFor(who: string): LiveIceServer[] {
+    const { turn, iceServers } = this.#config
+    return [...iceServers, ...(turn ? turnCredentials(turn, who, this.#now()) : [])]
   }
 
   #own(viewerId: string, principal: LivePrincipal): CollectorLiveSession {
@@ -364,9 +256,10 @@ export class LiveService {
     return session
   }
 
-  #running(): { ctx: LiveContext; peers: CollectorPeerSettings } {
-    if (!this.#ctx || !this.#peers) throw new DoorbellError('LIVE_UNAVAILABLE', 'live view is not running')
-    return { ctx: this.#ctx, peers: this.#peers }
+  #running(): { ctx: LiveContext; peers: CollectorPeerSettings; recorder: LiveRecorder } {
+    if (!this.#ctx || !this.#peers || !this.#recorder)
+      throw new DoorbellError('LIVE_UNAVAILABLE', 'live view is not running')
+    return { ctx: this.#ctx, peers: this.#peers, recorder: this.#recorder }
   }
 
   async #guard<T>(run: () => Promise<T>): Promise<T> {

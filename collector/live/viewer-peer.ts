@@ -3,6 +3,7 @@ import { DoorbellError } from '../../shared/errors.js'
 import { liveMids } from '../../shared/live/control-message.js'
 import { isRtp, rewriteRtp, rtpSequence, rtpTimestamp } from '../../shared/live/rtp-packet.js'
 import {
+  announceAddress,
   type CollectorPeerSettings,
   collectorRtcConfig,
   gatheringComplete,
@@ -87,7 +88,8 @@ export class ViewerPeer {
     const gathered = gatheringComplete(pc, 3000)
     pc.setLocalDescription()
     await gathered
-    const offerSdp = pc.localDescription()?.sdp
+    const offered = pc.localDescription()?.sdp
+    const offerSdp = offered && announceAddress(offered, settings.publicAddress)
     if (!offerSdp) {
       pc.close()
       throw new DoorbellError('LIVE_UNAVAILABLE', 'no offer could be made for the viewer')

@@ -30,6 +30,54 @@ function readTimeMark(video, canvas) {
   return ageMs < 10_000 ? ageMs : undefined
 }
 
+/**
+ * The connection in use, from the browser's own getStats: the selected candidate pair's local candidate
+ * type (host: direct, srflx: through NAT, relay: through TURN), the transport (for a relay, the one to the
+ * TURN server: UDP, TCP or TLS), the far end's address and the round trip. Undefined before ICE settles.
+ */
+async function linkOf(pc) {
+  const report = await pc.getStats()
+  let pair
+  report.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId)
+  })
+  if (!pair) {
+    report.forEach((r) => {
+      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair ??= r
+    })
+  }
+  if (!pair) return undefined
+  const local = report.get(pair.localCandidateId)
+  const remote = report.get(pair.remoteCandidateId)
+  if (!local) return undefined
+  const transport =
+    local.candidateType === 'relay' && local.relayProtocol ? local.relayProtocol : local.protocol
+  return {
+    type: local.candidateType,
+    transport: String(transport ?? '').toUpperCase(),
+    remoteAddress: remote?.address,
+    rttMs: typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000 : undefined,
+  }
+}
+
+const linkNames = {
+  host: 'direct',
+  srflx: 'direct through NAT',
+  prflx: 'direct through NAT',
+  relay: 'relayed (TURN)',
+}
+
+/** The indicator's text: connection type, transport, round trip, and how far behind live the picture is. */
+function linkText(link, latencyMs) {
+  return [
+    `${linkNames[link.type] ?? link.type} · ${link.transport}`,
+    link.rttMs !== undefined ? `RTT ${Math.round(link.rttMs)} ms` : '',
+    latencyMs !== undefined ? `${Math.round(latencyMs)} ms behind` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ')
+}
+
 function iceServersFor(servers) {
   return servers.map((s) => ({ urls: s.url, username: s.username, credential: s.credential }))
 }
@@ -62,6 +110,7 @@ export async function renderLive(view, deviceId) {
   view.innerHTML = `<section class="card live"><a href="#/devices">← Devices</a>
     <h2>Live: ${esc(deviceId)} <small class="muted" id="live-state">connecting…</small></h2>
     <video id="live-video" autoplay playsinline muted></video>
+    <p class="live-link" id="live-link" data-type="" aria-live="polite">connecting…</p>
     <p class="muted" id="live-info"></p>
     <div class="live-controls">
       <button type="button" id="live-mute">Unmute</button>
@@ -71,11 +120,20 @@ export async function renderLive(view, deviceId) {
   const video = document.getElementById('live-video')
   const stateLine = document.getElementById('live-state')
   const info = document.getElementById('live-info')
+  const linkLine = document.getElementById('live-link')
   const canvas = document.createElement('canvas')
-  const stats = { frames: 0, firstFrameMs: undefined, latenciesMs: [], viewerId: undefined, pc: undefined }
+  const stats = {
+    frames: 0,
+    firstFrameMs: undefined,
+    latenciesMs: [],
+    viewerId: undefined,
+    pc: undefined,
+    link: undefined,
+  }
   window.doorbellLive = stats
   const openedAtMs = performance.now()
   let keepalive
+  let linkTimer
   let isLeft = false
   let micTrack
 
@@ -83,6 +141,7 @@ export async function renderLive(view, deviceId) {
     if (isLeft) return
     isLeft = true
     clearInterval(keepalive)
+    clearInterval(linkTimer)
     micTrack?.stop()
     stats.pc?.close()
     if (stats.viewerId) {
@@ -165,12 +224,9 @@ export async function renderLive(view, deviceId) {
         return leave()
       }
       stateLine.textContent = status.state === 'live' ? 'live' : 'starting…'
-      const latency = stats.latenciesMs.at(-1)
       info.textContent = [
         status.quality === 'full' ? '' : `reduced (${status.quality})`,
-        status.connection ? `via ${status.connection.type}/${status.connection.transport}` : '',
         `${status.viewerCount} watching`,
-        latency !== undefined ? `${Math.round(latency)} ms behind` : '',
       ]
         .filter(Boolean)
         .join(' · ')
@@ -181,6 +237,16 @@ export async function renderLive(view, deviceId) {
   }
   keepalive = setInterval(poll, 5000)
   void poll()
+  const showLink = async () => {
+    if (isLeft) return
+    const link = await linkOf(pc).catch(() => undefined)
+    if (!link) return
+    stats.link = link
+    linkLine.dataset.type = link.type
+    linkLine.textContent = linkText(link, stats.latenciesMs.at(-1))
+  }
+  linkTimer = setInterval(showLink, 1000)
+  void showLink()
   return leave
 }
 

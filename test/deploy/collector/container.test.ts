@@ -52,6 +52,17 @@ describe('compose.yaml', () => {
     expect(compose.volumes).toHaveProperty('data')
     expect(compose.services.ntfy.profiles).toEqual(['ntfy'])
   })
+
+  it('runs coturn beside the collector with TURN REST credentials (use-auth-secret) and the live UDP port open', () => {
+    const compose = parseYaml(readFileSync(join(repoRoot, 'deploy/collector/compose.yaml'), 'utf8'))
+    const turn = compose.services.turn
+    expect(turn.profiles).toEqual(['live'])
+    expect(turn.command).toEqual(
+      expect.arrayContaining(['--use-auth-secret', `--static-auth-secret=\${TURN_SECRET:-}`, '--no-cli']),
+    )
+    expect(compose.services.collector.ports).toContain('8189:8189/udp')
+    expect(compose.services.collector.env_file).toEqual([{ path: 'live.env', required: false }])
+  })
 })
 
 if (!hasContainerTools) {
