@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -10,6 +10,7 @@ import { stringify } from 'yaml'
 import { collectorConfig } from '../collector/config.js'
 import { type ComposedCollector, startCollector } from '../collector/main.js'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
+import { chromiumPath, launchChromiumInNetns, signInFromPage } from './chromium.js'
 
 /**
  * The parts bench/live-view.ts measures, the way test/system/live-view.test.ts runs them: the real collector
@@ -19,7 +20,6 @@ import { FileIdentityRegistry } from '../collector/registry/file-identity-regist
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 export const netnsLinkScript = join(root, '..', 'shared', 'tools', 'netns-link.sh')
-export const chromiumPath = '/usr/bin/chromium'
 const builtAgentMain = join(root, 'dist', 'agent', 'main.js')
 
 /** Why the rig cannot run here, or undefined. */
@@ -253,46 +253,13 @@ export async function startForwarder(
 }
 
 /** Debian's Chromium in the phone's namespace with a fake camera and a microphone playing `audioFile`. */
-export async function launchChromium(netns: BenchNetns, dir: string, audioFile: string): Promise<Browser> {
-  const { chromium } = await import('playwright-core')
-  const wrapper = join(dir, 'chromium-in-netns.sh')
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${netns.name} ${chromiumPath} "$@"\n`)
-  await chmod(wrapper, 0o755)
-  return chromium.launch({
-    executablePath: wrapper,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-audio-capture=${audioFile}`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  })
+export function launchChromium(netns: BenchNetns, dir: string, audioFile: string): Promise<Browser> {
+  return launchChromiumInNetns(netns.name, dir, audioFile)
 }
 
 /** Signs a page in (from inside the browser) on the dashboard at base. */
 export async function signIn(page: Page, base: string, name: string, password: string): Promise<void> {
-  await page.goto(`${base}/`)
-  const status = await page.evaluate(
-    async ([user, pw]) =>
-      (
-        await fetch('/api/login', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: user, password: pw }),
-        })
-      ).status,
-    [name, password] as const,
-  )
+  const status = await signInFromPage(page, base, name, password)
   if (status !== 200) throw new Error(`login: ${status}`)
 }
 

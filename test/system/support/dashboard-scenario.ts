@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { chromiumPath, headlessChromiumArgs } from '../../../bench/chromium.js'
 import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import {
   type AgentProcess,
@@ -9,8 +10,7 @@ import {
 } from '../../agent/support/agent-process.js'
 import { addDevice, tempDir, testConfig } from '../../collector/collector-harness.js'
 
-/** Debian's Chromium, driven by playwright-core (no browser is downloaded). */
-export const chromiumPath = '/usr/bin/chromium'
+export { chromiumPath } from '../../../bench/chromium.js'
 /** Screenshots of the dashboard tests (git-ignored). */
 export const dashboardArtifacts = join(import.meta.dirname, '../../../test-artifacts/dashboard')
 /** How long one browser step may take. */
@@ -21,16 +21,7 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath,
     timeout: stepTimeoutMs,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...headlessChromiumArgs],
   })
 }
 

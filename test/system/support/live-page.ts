@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import type { Page } from 'playwright-core'
 import { expect } from 'vitest'
+import { signInFromPage } from '../../../bench/chromium.js'
 import type { TestNetns } from './test-netns.js'
 
 /**
@@ -55,18 +56,7 @@ export async function startForwarder(
 
 /** Logs a page in as a homeowner (from inside the browser) and opens the live view of front-door. */
 export async function openLive(page: Page, base: string, name: string, secret: string): Promise<void> {
-  await page.goto(`${base}/`)
-  const status = await page.evaluate(
-    async ([user, pw]) =>
-      (
-        await fetch('/api/login', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: user, password: pw }),
-        })
-      ).status,
-    [name, secret],
-  )
+  const status = await signInFromPage(page, base, name, secret)
   expect(status).toBe(200)
   // A hash change in the same document: the app finds the new session and opens the live view once.
   await page.goto(`${base}/#/live/front-door`)
