@@ -3,16 +3,15 @@ import { DoorbellError } from '../../shared/errors.js'
 import {
   type ControlMessage,
   controlChannelLabel,
-  liveMids,
   parseControlMessage,
 } from '../../shared/live/control-message.js'
 import { isRtp, rewriteRtp, rtpTimestamp } from '../../shared/live/rtp-packet.js'
 import {
-  announceAddress,
+  addLiveTracks,
   type CollectorPeerSettings,
   collectorRtcConfig,
-  gatheringComplete,
   livePayloadTypes,
+  makeOffer,
   randomSsrc,
 } from './peer-config.js'
 
@@ -58,17 +57,8 @@ export class DeviceLink {
   static async offer(settings: CollectorPeerSettings, events: DeviceLinkEvents): Promise<DeviceLink> {
     const ndc = await import('node-datachannel')
     const pc = new ndc.PeerConnection('doorbell-device', collectorRtcConfig(settings))
-    const videoMedia = new ndc.Video(liveMids.video, 'RecvOnly')
-    videoMedia.addH264Codec(livePayloadTypes.h264)
-    const audioMedia = new ndc.Audio(liveMids.audio, 'RecvOnly')
-    audioMedia.addOpusCodec(livePayloadTypes.opus)
     const talkSsrc = randomSsrc()
-    const talkMedia = new ndc.Audio(liveMids.talk, 'SendOnly')
-    talkMedia.addOpusCodec(livePayloadTypes.opus)
-    talkMedia.addSSRC(talkSsrc, 'doorbell-talk', 'doorbell-talk', liveMids.talk)
-    const video = pc.addTrack(videoMedia)
-    const audio = pc.addTrack(audioMedia)
-    const talk = pc.addTrack(talkMedia)
+    const { video, audio, talk } = addLiveTracks(ndc, pc, 'RecvOnly', { talk: talkSsrc }, 'doorbell-talk')
     video.setMediaHandler(new ndc.RtcpReceivingSession())
     audio.setMediaHandler(new ndc.RtcpReceivingSession())
     video.onMessage((packet) => {
@@ -85,15 +75,7 @@ export class DeviceLink {
       if (message?.type === 'ping' && link) link.#sendControl({ type: 'pong', sentAtMs: message.sentAtMs })
       else if (message?.type === 'quality') events.onQuality(message.quality)
     })
-    const gathered = gatheringComplete(pc, 3000)
-    pc.setLocalDescription()
-    await gathered
-    const offered = pc.localDescription()?.sdp
-    const offerSdp = offered && announceAddress(offered, settings.publicAddress)
-    if (!offerSdp) {
-      pc.close()
-      throw new DoorbellError('LIVE_UNAVAILABLE', 'no offer could be made for the device')
-    }
+    const offerSdp = await makeOffer(pc, settings, 'device')
     link = new DeviceLink({ pc, talk, talkSsrc, tracks: [video, audio, talk], control, offerSdp })
     return link
   }

@@ -1,6 +1,11 @@
 import { createSocket } from 'node:dgram'
-import type { RtcConfig } from 'node-datachannel'
+import type { Audio, PeerConnection, RtcConfig, Track, Video } from 'node-datachannel'
+import { DoorbellError } from '../../shared/errors.js'
+import { liveMids } from '../../shared/live/control-message.js'
+import { gatheringComplete } from '../../shared/live/gathering.js'
 import type { LiveIceServer } from '../../shared/protocol/index.js'
+
+type NodeDatachannel = typeof import('node-datachannel')
 
 /** How every peer of the collector binds: one UDP port for all of them (ICE UDP mux). */
 export interface CollectorPeerSettings {
@@ -47,7 +52,62 @@ export function announceAddress(sdp: string, address: string | undefined): strin
     .join('\r\n')
 }
 
-export { gatheringComplete } from '../../shared/live/gathering.js'
+/** The three media sections of every live peer: the door's video and audio, and the talk audio back. */
+export interface LiveTracks {
+  readonly video: Track
+  readonly audio: Track
+  readonly talk: Track
+}
+
+/**
+ * Adds the live media sections to a peer, in the order of their mids (shared/live/control-message.ts):
+ * the door's video and audio go `door` (SendOnly to a viewer, RecvOnly from the device) and talk the other
+ * way. A section this peer sends carries its own SSRC, under `cname`.
+ */
+export function addLiveTracks(
+  ndc: NodeDatachannel,
+  pc: PeerConnection,
+  door: 'SendOnly' | 'RecvOnly',
+  ssrc: { readonly video?: number; readonly audio?: number; readonly talk?: number },
+  cname: string,
+): LiveTracks {
+  const video = new ndc.Video(liveMids.video, door)
+  video.addH264Codec(livePayloadTypes.h264)
+  const audio = new ndc.Audio(liveMids.audio, door)
+  audio.addOpusCodec(livePayloadTypes.opus)
+  const talk = new ndc.Audio(liveMids.talk, door === 'SendOnly' ? 'RecvOnly' : 'SendOnly')
+  talk.addOpusCodec(livePayloadTypes.opus)
+  const add = (media: Audio | Video, mid: string, id: number | undefined): Track => {
+    if (id !== undefined) media.addSSRC(id, cname, cname, mid)
+    return pc.addTrack(media)
+  }
+  return {
+    video: add(video, liveMids.video, ssrc.video),
+    audio: add(audio, liveMids.audio, ssrc.audio),
+    talk: add(talk, liveMids.talk, ssrc.talk),
+  }
+}
+
+/**
+ * Makes a peer's offer once its candidates are gathered (the device and browsers get no trickle), with the
+ * public address announced; LIVE_UNAVAILABLE, and the peer closed, when none can be made.
+ */
+export async function makeOffer(
+  pc: PeerConnection,
+  settings: CollectorPeerSettings,
+  peer: string,
+): Promise<string> {
+  const gathered = gatheringComplete(pc, 3000)
+  pc.setLocalDescription()
+  await gathered
+  const offered = pc.localDescription()?.sdp
+  const sdp = offered && announceAddress(offered, settings.publicAddress)
+  if (!sdp) {
+    pc.close()
+    throw new DoorbellError('LIVE_UNAVAILABLE', `no offer could be made for the ${peer}`)
+  }
+  return sdp
+}
 
 /** A random SSRC (never 0). */
 export function randomSsrc(): number {

@@ -1,13 +1,12 @@
 import type { PeerConnection, Track } from 'node-datachannel'
 import { DoorbellError } from '../../shared/errors.js'
-import { liveMids } from '../../shared/live/control-message.js'
 import { isRtp, rewriteRtp, rtpSequence, rtpTimestamp } from '../../shared/live/rtp-packet.js'
 import {
-  announceAddress,
+  addLiveTracks,
   type CollectorPeerSettings,
   collectorRtcConfig,
-  gatheringComplete,
   livePayloadTypes,
+  makeOffer,
   randomSsrc,
 } from './peer-config.js'
 
@@ -67,17 +66,7 @@ export class ViewerPeer {
     const ndc = await import('node-datachannel')
     const pc = new ndc.PeerConnection('doorbell-viewer', collectorRtcConfig(settings))
     const ssrc = { video: randomSsrc(), audio: randomSsrc() }
-    const videoMedia = new ndc.Video(liveMids.video, 'SendOnly')
-    videoMedia.addH264Codec(livePayloadTypes.h264)
-    videoMedia.addSSRC(ssrc.video, 'doorbell', 'doorbell', liveMids.video)
-    const audioMedia = new ndc.Audio(liveMids.audio, 'SendOnly')
-    audioMedia.addOpusCodec(livePayloadTypes.opus)
-    audioMedia.addSSRC(ssrc.audio, 'doorbell', 'doorbell', liveMids.audio)
-    const talkMedia = new ndc.Audio(liveMids.talk, 'RecvOnly')
-    talkMedia.addOpusCodec(livePayloadTypes.opus)
-    const video = pc.addTrack(videoMedia)
-    const audio = pc.addTrack(audioMedia)
-    const talk = pc.addTrack(talkMedia)
+    const { video, audio, talk } = addLiveTracks(ndc, pc, 'SendOnly', ssrc, 'doorbell')
     // Losses on the viewer's own last hop are repaired from what this peer sent (NACK, RFC 4585).
     video.setMediaHandler(new ndc.RtcpNackResponder())
     talk.setMediaHandler(new ndc.RtcpReceivingSession())
@@ -85,15 +74,7 @@ export class ViewerPeer {
       if (isRtp(packet)) events.onTalk(packet)
     })
     pc.onStateChange((state) => events.onState(state))
-    const gathered = gatheringComplete(pc, 3000)
-    pc.setLocalDescription()
-    await gathered
-    const offered = pc.localDescription()?.sdp
-    const offerSdp = offered && announceAddress(offered, settings.publicAddress)
-    if (!offerSdp) {
-      pc.close()
-      throw new DoorbellError('LIVE_UNAVAILABLE', 'no offer could be made for the viewer')
-    }
+    const offerSdp = await makeOffer(pc, settings, 'viewer')
     return new ViewerPeer({ pc, video, audio, tracks: [video, audio, talk], ssrc, offerSdp })
   }
 
