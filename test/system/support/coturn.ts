@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 
 /** Debian's coturn. */
 export const turnserverPath = '/usr/bin/turnserver'
@@ -76,13 +77,13 @@ export async function startCoturn(options: {
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const lines: string[] = []
-  const collect = (chunk: Buffer) => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-    // Bounded: a long relayed session logs its traffic too.
+  // Whole lines (a chunk may end inside one), bounded: a long relayed session logs its traffic too.
+  const collect = (line: string) => {
+    if (line) lines.push(line)
     if (lines.length > 5000) lines.splice(0, lines.length - 5000)
   }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
+  if (child.stdout) createInterface({ input: child.stdout }).on('line', collect)
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', collect)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const deadline = Date.now() + 10_000
   while (!(await isListening(options.ip, port))) {
