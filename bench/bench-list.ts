@@ -2,6 +2,7 @@
 export const benchmarks = [
   'collector-ingest',
   'front-door',
+  'reconnect-storm',
   'agent-latency',
   'media-clip',
   'media-chunking',
