@@ -38,6 +38,8 @@ export interface BrokerOptions {
   readonly nodeFlags?: readonly string[]
   /** Keep the collector's data folder of an earlier start (a restart); default a fresh copy. */
   readonly dataDir?: string
+  /** The collector's log level (default info, its production default: one line per connection). */
+  readonly logLevel?: 'info' | 'warn'
 }
 
 function procField(pid: number | undefined, file: 'stat' | 'status', read: (text: string) => number): number {
@@ -121,13 +123,15 @@ export async function startBenchBroker(kind: BrokerKind, options: BrokerOptions)
       cpSync(join(dir, 'data', 'registry.json'), join(dataDir, 'registry.json'))
     }
     const config = join(dir, 'collector.yaml')
+    // A fixed port, so readiness is the port accepting (the ready line is not logged at warn).
+    const port = options.port || (await freePort())
     writeFileSync(
       config,
       [
         `dataDir: ${dataDir}`,
         'host: 127.0.0.1',
-        'logLevel: warn',
-        `mqtt: { port: ${options.port ?? 0}, wsPort: null }`,
+        `logLevel: ${options.logLevel ?? 'info'}`,
+        `mqtt: { port: ${port}, wsPort: null }`,
         'http: { port: null }',
         ...(options.collectorConfig ?? []),
       ].join('\n'),
@@ -135,11 +139,13 @@ export async function startBenchBroker(kind: BrokerKind, options: BrokerOptions)
     const child = spawn(
       process.execPath,
       [...(options.nodeFlags ?? []), join(repoRoot, 'dist/collector/main.js'), '--config', config],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DOORBELL_LOG_LEVEL: 'info' } },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DOORBELL_LOG_LEVEL: undefined } },
     )
-    const port = await waitForLine(child, (line) =>
-      line.includes('collector ready') ? (JSON.parse(line) as { mqttPort: number }).mqttPort : undefined,
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`collector exited with ${code}`))),
     )
+    exited.catch(() => {})
+    await Promise.race([waitForPort(port), exited])
     return handle(kind, child, port)
   }
   if (kind === 'aedes') {

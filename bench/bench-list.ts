@@ -3,6 +3,7 @@ export const benchmarks = [
   'collector-ingest',
   'front-door',
   'reconnect-storm',
+  'connection-memory',
   'agent-latency',
   'media-clip',
   'media-chunking',
