@@ -112,8 +112,13 @@ function handle(kind: BrokerKind, child: ChildProcess, port: number): BenchBroke
   }
 }
 
-/** Starts one broker and resolves once it accepts connections. */
-export async function startBenchBroker(kind: BrokerKind, options: BrokerOptions): Promise<BenchBroker> {
+/**
+ * Starts one broker and resolves once it accepts connections. BENCH_BROKER_NODE_FLAGS adds node flags to
+ * the node brokers (`--cpu-prof --cpu-prof-dir=/tmp/prof` profiles them).
+ */
+export async function startBenchBroker(kind: BrokerKind, given: BrokerOptions): Promise<BenchBroker> {
+  const extraFlags = process.env.BENCH_BROKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
+  const options = { ...given, nodeFlags: [...(given.nodeFlags ?? []), ...extraFlags] }
   const { dir } = options
   if (kind === 'collector') {
     let dataDir = options.dataDir

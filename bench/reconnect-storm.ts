@@ -88,9 +88,7 @@ async function measureStorm(
 async function oneRun(kind: BrokerKind, dir: string, crowdDevices: ReturnType<typeof makeCrowd>) {
   const dataDir = mkdtempSync(join(dir, 'data-'))
   spawnSync('cp', [join(dir, 'data', 'registry.json'), join(dataDir, 'registry.json')])
-  // BENCH_BROKER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the node brokers.
-  const nodeFlags = process.env.BENCH_BROKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
-  const brokerOptions = { dir, dataDir, nodeFlags }
+  const brokerOptions = { dir, dataDir }
   let broker = await startBenchBroker(kind, brokerOptions)
   const crowd = new Crowd(crowdDevices, {
     port: broker.port,
