@@ -5,6 +5,7 @@ export const benchmarks = [
   'reconnect-storm',
   'connection-memory',
   'agent-latency',
+  'agent-memory',
   'media-clip',
   'media-chunking',
   'media-priority',
