@@ -7,11 +7,11 @@ import { runMain } from '../shared/run-main.js'
 import { agentVersion, type RunningAgent, startAgent } from './agent.js'
 import { SystemClock } from './clock/clock.js'
 import { agentConfigSchema } from './config/agent-config.js'
-import { type ControlServer, startControlServer } from './control/control-server.js'
+import type { ControlServer } from './control/control-server.js'
 import { type AgentHardware, createSimulatedHardware, type SimulatedHardware } from './hardware.js'
-import { createMediaDeps, simulatedLiveConfig, simulatedMediaConfig } from './media/create-media.js'
-import { createRealHardware } from './real-hardware.js'
-import { createSpeaker } from './speaker/create-speaker.js'
+import type { AgentMediaDeps } from './media/agent-media.js'
+import { simulatedLiveConfig, simulatedMediaConfig } from './media/simulated-media-config.js'
+import type { Speaker } from './speaker/speaker.js'
 import { SystemdNotifier } from './system/sd-notify.js'
 
 const help = `doorbell-agent ${agentVersion}: the Raspberry Pi side of the doorbell.
@@ -140,9 +140,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT', 0))
 
   const simulated: SimulatedHardware | undefined = cli.simulate ? createSimulatedHardware(clock) : undefined
+  // Modules are loaded only for what the config uses: on a Pi Zero 2 W each costs resident memory.
   const hardware: AgentHardware =
     simulated ??
-    (await createRealHardware(config, {
+    (await (
+      await import('./real-hardware.js')
+    ).createRealHardware(config, {
       clock,
       // A dead gpiomon means a dead doorbell: stop cleanly with code 1 so systemd restarts the agent.
       onInputExit: (name, code) => {
@@ -150,18 +153,28 @@ async function main(): Promise<void> {
         void stop('gpio watcher exited', 1)
       },
     }))
-  const speaker = createSpeaker(config.live.speaker, {
-    dataDir: config.dataDir,
-    onError: (err) => log.warn({ err }, 'speaker failed'),
-  })
+  const speaker: Speaker | undefined =
+    config.live.enabled && config.live.speaker.enabled
+      ? (await import('./speaker/create-speaker.js')).createSpeaker(config.live.speaker, {
+          dataDir: config.dataDir,
+          onError: (err) => log.warn({ err }, 'speaker failed'),
+        })
+      : undefined
+  const usesMedia = config.media.enabled || config.media.microphone.enabled || config.live.enabled
+  const media: AgentMediaDeps | undefined = usesMedia
+    ? (await import('./media/create-media.js')).createMediaDeps(config)
+    : undefined
   agent = await startAgent(config, {
     hardware,
     clock,
-    media: createMediaDeps(config),
+    ...(media ? { media } : {}),
     ...(speaker ? { speaker } : {}),
   })
   wireLogs(log, agent)
-  if (simulated) control = await startControlServer(agent, simulated, config.control)
+  if (simulated) {
+    const { startControlServer } = await import('./control/control-server.js')
+    control = await startControlServer(agent, simulated, config.control)
+  }
   log.info(
     { deviceId: config.deviceId, simulate: cli.simulate, ...(control ? { controlPort: control.port } : {}) },
     'agent ready',

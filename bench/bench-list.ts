@@ -2,7 +2,10 @@
 export const benchmarks = [
   'collector-ingest',
   'front-door',
+  'reconnect-storm',
+  'connection-memory',
   'agent-latency',
+  'agent-memory',
   'media-clip',
   'media-chunking',
   'media-priority',

@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { newEventId, topics } from '../shared/protocol/index.js'
+import { type BenchBroker, type BrokerKind, startBenchBroker } from './bench-brokers.js'
 import { type BenchFigure, emitFigures } from './bench-figures.js'
 
 /**
@@ -17,8 +16,6 @@ import { type BenchFigure, emitFigures } from './bench-figures.js'
  * Each client keeps a window of unacknowledged messages in flight. Prints a markdown table.
  */
 
-const here = dirname(fileURLToPath(import.meta.url))
-const root = join(here, '..', '..')
 const devices = Number(process.env.BENCH_DEVICES ?? 10)
 const windowPerDevice = Number(process.env.BENCH_WINDOW ?? 200)
 const runs = Number(process.env.BENCH_RUNS ?? 3)
@@ -27,97 +24,14 @@ const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000)
 const latencyRatePerS = 5000
 const latencyMs = 3000
 
-type Kind = 'collector' | 'aedes' | 'mosquitto'
+type Kind = BrokerKind
 
-interface Broker {
-  readonly port: number
-  /** CPU time (user + system) the broker process has used so far, in ms. */
-  cpuMs(): number
-  stop(): Promise<void>
-}
-
-function cpuMsOf(child: ChildProcess): number {
-  try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-    // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return Number.NaN
-  }
-}
-
-function waitForLine(child: ChildProcess, match: (line: string) => number | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let buffer = ''
-    const timer = setTimeout(() => reject(new Error('broker did not start')), 15_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString()
-      for (const line of buffer.split('\n')) {
-        const port = match(line)
-        if (port !== undefined) {
-          clearTimeout(timer)
-          resolve(port)
-        }
-      }
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1)
-    })
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)))
+/** The brokers of bench-brokers.ts, the collector with the device rate limits lifted. */
+function startBroker(kind: Kind, dir: string): Promise<BenchBroker> {
+  return startBenchBroker(kind, {
+    dir,
+    collectorConfig: ['limits: { devicePublishesPerS: 1000000, devicePublishBurst: 1000000 }'],
   })
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
-
-async function startBroker(kind: Kind, dir: string, secrets: Map<string, string>): Promise<Broker> {
-  if (kind === 'collector') {
-    // A fresh store per run (only the device registry is copied), so runs measure the same thing.
-    const dataDir = mkdtempSync(join(dir, 'data-'))
-    cpSync(join(dir, 'data', 'registry.json'), join(dataDir, 'registry.json'))
-    const config = join(dir, 'collector.yaml')
-    writeFileSync(
-      config,
-      [
-        `dataDir: ${dataDir}`,
-        'host: 127.0.0.1',
-        'logLevel: warn',
-        'mqtt: { port: 0, wsPort: null }',
-        'http: { port: null }',
-        'limits: { devicePublishesPerS: 1000000, devicePublishBurst: 1000000 }',
-      ].join('\n'),
-    )
-    const child = spawn(process.execPath, [join(root, 'dist/collector/main.js'), '--config', config], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, DOORBELL_LOG_LEVEL: 'info' },
-    })
-    const port = await waitForLine(child, (line) =>
-      line.includes('collector ready') ? (JSON.parse(line) as { mqttPort: number }).mqttPort : undefined,
-    )
-    return { port, cpuMs: () => cpuMsOf(child), stop: () => stopChild(child) }
-  }
-  if (kind === 'aedes') {
-    const child = spawn(process.execPath, [join(root, 'dist/bench/bare-aedes-server.js')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    const port = await waitForLine(child, (line) =>
-      line.includes('"ready"') ? (JSON.parse(line) as { port: number }).port : undefined,
-    )
-    return { port, cpuMs: () => cpuMsOf(child), stop: () => stopChild(child) }
-  }
-  const port = 20_000 + Math.floor(Math.random() * 20_000)
-  const config = join(dir, 'mosquitto.conf')
-  writeFileSync(
-    config,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nset_tcp_nodelay true\n`,
-  )
-  const child = spawn('/usr/sbin/mosquitto', ['-c', config], { stdio: 'ignore' })
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  void secrets
-  return { port, cpuMs: () => cpuMsOf(child), stop: () => stopChild(child) }
 }
 
 interface Device {
@@ -281,7 +195,7 @@ async function main(): Promise<void> {
   try {
     for (let run = 0; run < runs; run++) {
       for (const kind of kinds) {
-        const broker = await startBroker(kind, dir, secrets)
+        const broker = await startBroker(kind, dir)
         const list = await connectDevices(kind, broker.port, secrets)
         // Warm-up (not counted): every broker gets its JIT and buffers warm before the measurement.
         await measureThroughput(kind, list, warmupMs)

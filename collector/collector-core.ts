@@ -227,6 +227,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
       wsPort: config.mqtt.wsPort,
       ...(config.mqtt.tls ? { tls: config.mqtt.tls } : {}),
       maxPacketBytes: endpointRules.maxPacketBytes,
+      listenBacklog: config.mqtt.listenBacklog,
       preAuth,
       isAddressBlocked: (address) => loginLimiter.isAddressBlocked(address),
       onRefused: (reason) => reject(reason),

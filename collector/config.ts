@@ -44,6 +44,12 @@ export const collectorConfigSchema = z
         port: port.default(1883),
         /** MQTT over WebSocket (path /mqtt); 0 picks a free port, null disables it. */
         wsPort: port.nullable().default(8083),
+        /**
+         * Connections the kernel queues for each MQTT listener before they are accepted. After a restart
+         * every device connects at once; with Node's default of 511 the kernel drops the SYNs beyond it and
+         * those devices wait for their SYN retry (1 s, then 3 s, 7 s). Linux caps it at net.core.somaxconn.
+         */
+        listenBacklog: z.number().int().min(1).max(65_535).default(4096),
         /** MQTT over TLS; enabled when certFile and keyFile are set. */
         tls: z
           .strictObject({

@@ -104,6 +104,9 @@ export class MqttUplink extends EventEmitter<UplinkEvents> implements Uplink {
       keepalive: options.keepaliveS,
       resubscribe: false,
       queueQoSZero: false,
+      // mqtt-packet's cache of all 65,536 packet-id buffers holds 6 MiB of heap for good; a Pi sends a
+      // few packets a second and can write each id itself.
+      writeCache: false,
       username: options.username ?? deviceId,
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.ca ? { ca: options.ca, rejectUnauthorized: true } : {}),

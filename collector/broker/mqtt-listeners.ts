@@ -20,6 +20,8 @@ export interface MqttListenerOptions {
     readonly caFile?: string
   }
   readonly maxPacketBytes: number
+  /** Connections the kernel may queue before they are accepted (capped by net.core.somaxconn). */
+  readonly listenBacklog?: number
   /** Bounds on connections not yet authenticated (all together and per address). */
   readonly preAuth?: PreAuthBudget
   /** True when connections from this address are closed at once (it is backed off after failed logins). */
@@ -37,10 +39,10 @@ export interface MqttListeners {
   close(): Promise<void>
 }
 
-function listen(server: Server | HttpServer, port: number, host: string): Promise<number> {
+function listen(server: Server | HttpServer, port: number, host: string, backlog?: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => {
+    server.listen(port, host, backlog, () => {
       server.off('error', reject)
       resolve((server.address() as AddressInfo).port)
     })
@@ -86,7 +88,7 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
     socket.setNoDelay(true)
     hand(socket, socket.remoteAddress)
   })
-  const tcpPort = await listen(tcp, options.tcpPort, options.host)
+  const tcpPort = await listen(tcp, options.tcpPort, options.host, options.listenBacklog)
   closers.push(() => closeServer(tcp, sockets))
 
   let tlsPort: number | undefined
@@ -110,7 +112,7 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
       raw.destroy()
     })
     server.on('tlsClientError', () => options.onTlsFailure())
-    tlsPort = await listen(server, tls.port, options.host)
+    tlsPort = await listen(server, tls.port, options.host, options.listenBacklog)
     closers.push(() => closeServer(server, sockets))
   }
 
@@ -130,7 +132,7 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
       stream.on('error', () => {})
       hand(stream, req.socket.remoteAddress, req)
     })
-    wsPort = await listen(http, options.wsPort, options.host)
+    wsPort = await listen(http, options.wsPort, options.host, options.listenBacklog)
     closers.push(async () => {
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))

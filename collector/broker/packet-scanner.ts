@@ -27,6 +27,9 @@ export interface PacketHandler<R> {
   ): R | number | undefined
 }
 
+/** The empty head every scanner starts with: a head split across chunks is rare, its buffer made then. */
+const noHead = Buffer.alloc(0)
+
 enum State {
   Type,
   Length,
@@ -48,7 +51,11 @@ export class PacketScanner<R extends string> {
   /** Body bytes the inspector still waits for (0: not inspecting), and those copied so far. */
   #need = 0
   #collected = 0
-  #head = Buffer.allocUnsafe(64)
+  /**
+   * Never a slice of Buffer's shared pool: one small slice held for a connection's life keeps its whole
+   * 8 KiB pool slab alive (measured: about 0.6 KiB per idle connection).
+   */
+  #head = noHead
 
   /** maxLength and tooLarge are asked at each length byte: the limit may change (after CONNACK). */
   constructor(
@@ -166,7 +173,7 @@ export class PacketScanner<R extends string> {
 
   #grow(bytes: number): void {
     if (this.#head.length >= bytes) return
-    const grown = Buffer.allocUnsafe(Math.max(bytes, this.#head.length * 2))
+    const grown = Buffer.allocUnsafeSlow(Math.max(bytes, 64, this.#head.length * 2))
     this.#head.copy(grown, 0, 0, this.#collected)
     this.#head = grown
   }

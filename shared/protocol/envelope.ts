@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DoorbellError } from '../errors.js'
 import { type EventClass, eventClasses } from './classes.js'
+import { acceptCommonEnvelope } from './envelope-fast-path.js'
 import { deviceIdPattern, newEventId, ulidPattern } from './ids.js'
 import {
   defaultClassOf,
@@ -62,11 +63,20 @@ function firstField(issues: readonly z.core.$ZodIssue[], prefix: readonly Proper
   return first ? [...prefix, ...first.path].map(String).join('.') : ''
 }
 
+const classesOf = (type: string): readonly string[] | undefined =>
+  isMessageType(type) ? messageTypes[type].classes : undefined
+
 /**
  * Validates an untrusted value as an envelope. Throws PROTOCOL_UNKNOWN_TYPE for a type outside v1 and
- * PROTOCOL_MALFORMED naming the field for anything else wrong.
+ * PROTOCOL_MALFORMED naming the field for anything else wrong. The common valid envelopes are accepted
+ * by plain checks first (envelope-fast-path.ts); everything else, and every rejection, goes through zod.
  */
 export function validateEnvelope(value: unknown): Envelope {
+  return (acceptCommonEnvelope(value, classesOf) as Envelope | undefined) ?? validateEnvelopeBySchema(value)
+}
+
+/** validateEnvelope through the zod schemas alone (the reference the fast path is tested against). */
+export function validateEnvelopeBySchema(value: unknown): Envelope {
   const header = headerSchema.safeParse(value)
   if (!header.success) {
     throw new DoorbellError('PROTOCOL_MALFORMED', describeIssues(header.error.issues), {

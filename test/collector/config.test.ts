@@ -50,14 +50,16 @@ describe('collector config', () => {
       offlineExpiryMs: 7 * 86_400_000,
     })
     expect(config.http).toMatchObject({ metricsAccess: 'operator', openApiAccess: 'operator' })
+    expect(config.mqtt.listenBacklog).toBe(4096)
     const err = configError(() =>
       loadCollectorConfig(undefined, {
         DOORBELL_LIMITS__SESSIONS__MAX_PER_IDENTITY: '0',
         DOORBELL_HTTP__METRICS_ACCESS: 'everyone',
+        DOORBELL_MQTT__LISTEN_BACKLOG: '0',
       }),
     )
     const fields = (err.details.problems as { field: string }[]).map((p) => p.field).sort()
-    expect(fields).toEqual(['http.metricsAccess', 'limits.sessions.maxPerIdentity'])
+    expect(fields).toEqual(['http.metricsAccess', 'limits.sessions.maxPerIdentity', 'mqtt.listenBacklog'])
   })
 
   it('refuses a quiet-hours time zone Intl does not know, naming the field', () => {
