@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { startBenchCollectorProcess } from './agent-bench-harness.js'
 import { type BenchFigure, emitFigures } from './bench-figures.js'
+import { median } from './stats.js'
 
 /**
  * Idle memory of the agent: `doorbell-agent --simulate` connected to a broker with an acker (in another
@@ -62,14 +63,6 @@ function childrenRssKiB(pid: number | undefined): number {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
-}
-
 function agentConfig(dir: string, url: string, isMediaOn: boolean): string {
   const file = join(dir, `agent-${isMediaOn ? 'on' : 'off'}.yaml`)
   writeFileSync(

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { type BenchBroker, type BrokerKind, startBenchBroker } from './bench-brokers.js'
 import { type BenchFigure, emitFigures } from './bench-figures.js'
 import { Crowd, makeCrowd } from './mqtt-crowd.js'
+import { median } from './stats.js'
 
 /**
  * Memory per idle authenticated connection: the collector, bare aedes and mosquitto, each in its own
@@ -75,14 +76,6 @@ async function oneRun(
     await crowd.stop()
     await broker.stop()
   }
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 async function main(): Promise<void> {

@@ -15,7 +15,8 @@ import { type BenchFigure, emitFigures } from './bench-figures.js'
 import { startHaproxy } from './engines/haproxy-engine.js'
 import { startPostgres } from './engines/postgres-engine.js'
 import { startRedis } from './engines/redis-engine.js'
-import { median, type NodeProcess, quantile, startNode, treeCpuMs, treeRssBytes } from './fleet-processes.js'
+import { type NodeProcess, quantile, startNode, treeCpuMs, treeRssBytes } from './fleet-processes.js'
+import { median } from './stats.js'
 
 /**
  * Fleet mode's cost (docs/fleet.md, "Capacity"), every process counted: nodes, PostgreSQL (postmaster and

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { type BenchBroker, type BrokerKind, startBenchBroker } from './bench-brokers.js'
 import { type BenchFigure, emitFigures } from './bench-figures.js'
 import { Crowd, makeCrowd } from './mqtt-crowd.js'
+import { median } from './stats.js'
 
 /**
  * A reconnect storm: BENCH_STORM_DEVICES (default 10,000) doorbells on loopback, each from its own
@@ -113,14 +114,6 @@ async function oneRun(kind: BrokerKind, dir: string, crowdDevices: ReturnType<ty
     await crowd.stop()
     await broker.stop()
   }
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 async function main(): Promise<void> {
