@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
 import { newEventId, topics } from '../shared/protocol/index.js'
 import { type BenchBroker, type BrokerKind, startBenchBroker } from './bench-brokers.js'
 import { type BenchFigure, emitFigures } from './bench-figures.js'
+import { connectBenchDevice } from './mqtt-device.js'
 
 /**
  * Ingest throughput of QoS 1 medium-class readings from N simulated devices.
@@ -57,20 +58,7 @@ async function connectDevices(kind: Kind, port: number, secrets: Map<string, str
   const list: Device[] = []
   for (let i = 0; i < devices; i++) {
     const id = `bench-${i}`
-    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-      clientId: id,
-      username: id,
-      password: secrets.get(id) ?? 'x',
-      clean: true,
-      reconnectPeriod: 0,
-      protocolVersion: 4,
-    })
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve())
-      client.once('error', reject)
-    })
-    // Nagle + delayed ACKs add tens of ms to small packets (RECIPES.md); the brokers set it too.
-    ;(client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
+    const client = await connectBenchDevice(port, id, secrets.get(id) ?? 'x')
     const device: Device = { id, client, outstanding: 0, seq: 0, acked: 0, sentAt: new Map() }
     if (kind === 'collector') {
       await client.subscribeAsync(topics.ack(id), { qos: 1 })

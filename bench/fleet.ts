@@ -16,6 +16,7 @@ import { startHaproxy } from './engines/haproxy-engine.js'
 import { startPostgres } from './engines/postgres-engine.js'
 import { startRedis } from './engines/redis-engine.js'
 import { type NodeProcess, quantile, startNode, treeCpuMs, treeRssBytes } from './fleet-processes.js'
+import { connectBenchDevice } from './mqtt-device.js'
 import { median } from './stats.js'
 
 /**
@@ -90,19 +91,7 @@ const capturedAt = new Date().toISOString()
 async function connectDevices(port: number, secrets: Map<string, string>, count: number): Promise<Device[]> {
   const list: Device[] = []
   for (const [id, secret] of [...secrets].slice(0, count)) {
-    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-      clientId: id,
-      username: id,
-      password: secret,
-      clean: true,
-      reconnectPeriod: 0,
-      protocolVersion: 4,
-    })
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve())
-      client.once('error', reject)
-    })
-    ;(client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
+    const client = await connectBenchDevice(port, id, secret)
     await client.subscribeAsync(topics.ack(id), { qos: 1 })
     list.push({ id, client, outstanding: 0, seq: 0 })
   }
