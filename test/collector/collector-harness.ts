@@ -1,14 +1,22 @@
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
 import mqtt, { type MqttClient } from 'mqtt'
 import { ulid } from 'ulid'
 import { afterAll, beforeAll } from 'vitest'
 import { type CollectorConfig, collectorConfig } from '../../collector/config.js'
 import { type RunningCollector, startCollector } from '../../collector/main.js'
 import { FileIdentityRegistry } from '../../collector/registry/file-identity-registry.js'
-import { createEnvelope, type Envelope, encodeEvent, topics } from '../../shared/protocol/index.js'
+import {
+  createEnvelope,
+  type Envelope,
+  encodeChunk,
+  encodeEvent,
+  topics,
+} from '../../shared/protocol/index.js'
 
 /** A temp folder removed by cleanup(). */
 export function tempDir(prefix: string): { path: string; cleanup: () => void } {
@@ -151,6 +159,54 @@ export function manifestAt(
       ...file,
     },
   })
+}
+
+/** A clip as a device uploads it: its manifest, and each chunk's frame with its envelope id. */
+export interface ClipUpload {
+  readonly manifest: Envelope<'clip.manifest'>
+  readonly chunks: readonly { readonly frame: Buffer; readonly id: string }[]
+}
+
+/**
+ * The manifest (seq 1) and chunk envelopes (seq 2, 3, ...) of body, from deviceId; `sha256` replaces the
+ * body's own (a clip whose whole file fails the check while each chunk passes its CRC).
+ */
+export function clipUpload(
+  deviceId: string,
+  clipId: string,
+  body: Buffer,
+  chunkBytes: number,
+  options: { sha256?: string } = {},
+): ClipUpload {
+  const chunkCount = Math.ceil(body.length / chunkBytes)
+  const manifest = createEnvelope({
+    deviceId,
+    seq: 1,
+    type: 'clip.manifest',
+    payload: {
+      clipId,
+      contentType: 'video/mp4',
+      startedAt: new Date().toISOString(),
+      durationMs: 5000,
+      prerollMs: 1000,
+      hasAudio: false,
+      bytes: body.length,
+      sha256: options.sha256 ?? createHash('sha256').update(body).digest('hex'),
+      chunkBytes,
+      chunkCount,
+    },
+  })
+  const chunks = Array.from({ length: chunkCount }, (_, index) => {
+    const data = body.subarray(index * chunkBytes, (index + 1) * chunkBytes)
+    const envelope = createEnvelope({
+      deviceId,
+      seq: 2 + index,
+      type: 'clip.chunk',
+      payload: { clipId, index, offset: index * chunkBytes, size: data.length, crc32: crc32(data) },
+    })
+    return { frame: encodeChunk(envelope, data), id: envelope.id }
+  })
+  return { manifest, chunks }
 }
 
 /** What a device client received: ids acked, refusals, and command payloads. */

@@ -1,20 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { crc32 } from 'node:zlib'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningCollector } from '../../../collector/main.js'
-import {
-  createEnvelope,
-  type Envelope,
-  encodeChunk,
-  encodeEvent,
-  newEventId,
-  topics,
-} from '../../../shared/protocol/index.js'
+import { encodeEvent, newEventId, topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
 import {
   addDevice,
+  type ClipUpload,
+  clipUpload,
   connectDevice,
   type DeviceInbox,
   rejections,
@@ -24,43 +18,6 @@ import {
 } from '../collector-harness.js'
 
 const chunkBytes = 16 * 1024
-
-/** A clip.manifest and its chunk envelopes (with their bodies) for body, from deviceId. */
-function clipOf(
-  deviceId: string,
-  clipId: string,
-  body: Buffer,
-): { manifest: Envelope; chunks: { frame: Buffer; id: string }[] } {
-  const chunkCount = Math.ceil(body.length / chunkBytes)
-  const manifest = createEnvelope({
-    deviceId,
-    seq: 1,
-    type: 'clip.manifest',
-    payload: {
-      clipId,
-      contentType: 'video/mp4',
-      startedAt: new Date().toISOString(),
-      durationMs: 5000,
-      prerollMs: 1000,
-      hasAudio: false,
-      bytes: body.length,
-      sha256: createHash('sha256').update(body).digest('hex'),
-      chunkBytes,
-      chunkCount,
-    },
-  })
-  const chunks = Array.from({ length: chunkCount }, (_, index) => {
-    const data = body.subarray(index * chunkBytes, (index + 1) * chunkBytes)
-    const envelope = createEnvelope({
-      deviceId,
-      seq: 2 + index,
-      type: 'clip.chunk',
-      payload: { clipId, index, offset: index * chunkBytes, size: data.length, crc32: crc32(data) },
-    })
-    return { frame: encodeChunk(envelope, data), id: envelope.id }
-  })
-  return { manifest, chunks }
-}
 
 describe('clip ownership', () => {
   const dir = tempDir('clip-ownership')
@@ -81,7 +38,7 @@ describe('clip ownership', () => {
     dir.cleanup()
   })
 
-  const send = (deviceId: 'porch' | 'garage', clip: ReturnType<typeof clipOf>, chunks = clip.chunks) => {
+  const send = (deviceId: 'porch' | 'garage', clip: ClipUpload, chunks = clip.chunks) => {
     const { client } = devices[deviceId]
     client.publish(topics.event(deviceId, 'low'), encodeEvent(clip.manifest), { qos: 1 })
     for (const chunk of chunks) client.publish(topics.chunk(deviceId), chunk.frame, { qos: 1 })
@@ -90,11 +47,11 @@ describe('clip ownership', () => {
   it("one device cannot replace or add to another device's clip", async () => {
     const clipId = newEventId()
     const porchBody = randomBytes(chunkBytes * 2 + 100)
-    const porch = clipOf('porch', clipId, porchBody)
+    const porch = clipUpload('porch', clipId, porchBody, chunkBytes)
     // The porch's manifest and first chunk arrive; then the garage names the same clip id.
     send('porch', porch, porch.chunks.slice(0, 1))
     await eventually(() => devices.porch.inbox.acked.has(porch.manifest.id), 'the porch manifest acked')
-    const garage = clipOf('garage', clipId, randomBytes(chunkBytes * 3))
+    const garage = clipUpload('garage', clipId, randomBytes(chunkBytes * 3), chunkBytes)
     send('garage', garage)
     const garageIds = [garage.manifest.id, ...garage.chunks.map((c) => c.id)]
     await eventually(
@@ -132,7 +89,7 @@ describe('clip ownership across a restart', () => {
     const porchSecret = await addDevice(dir.path, 'porch')
     const garageSecret = await addDevice(dir.path, 'garage')
     const clipId = newEventId()
-    const porch = clipOf('porch', clipId, randomBytes(chunkBytes * 2))
+    const porch = clipUpload('porch', clipId, randomBytes(chunkBytes * 2), chunkBytes)
     let collector = await startCollector(testConfig(dir.path))
     try {
       const first = await connectDevice(collector.mqttPort, 'porch', porchSecret)
@@ -143,7 +100,7 @@ describe('clip ownership across a restart', () => {
       await collector.close()
       collector = await startCollector(testConfig(dir.path))
       const garage = await connectDevice(collector.mqttPort, 'garage', garageSecret)
-      const foreign = clipOf('garage', clipId, randomBytes(chunkBytes))
+      const foreign = clipUpload('garage', clipId, randomBytes(chunkBytes), chunkBytes)
       garage.client.publish(topics.event('garage', 'low'), encodeEvent(foreign.manifest), { qos: 1 })
       await eventually(
         () => garage.inbox.rejected.some((r) => r.id === foreign.manifest.id),

@@ -1,17 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { crc32 } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisEngine, startRedis } from '../../../bench/engines/redis-engine.js'
 import type { ClipManifest, ClipStore, ClipVerdict } from '../../../collector/clips/clip-store.js'
 import { FileClipStore } from '../../../collector/clips/file-clip-store.js'
-import {
-  createEnvelope,
-  encodeChunk,
-  encodeEvent,
-  newEventId,
-  topics,
-} from '../../../shared/protocol/index.js'
+import { encodeEvent, newEventId, topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
+import { clipUpload } from '../collector-harness.js'
 import { usePostgresSuite } from '../postgres/postgres-suite.js'
 import { connectSessionDevice, type FleetNodes, startFleetNodes } from './fleet-nodes.js'
 
@@ -86,36 +80,12 @@ describe('fleet clip resend', () => {
     const chunkBytes = 16 * 1024
     const body = randomBytes(chunkBytes * 2)
     const clipId = newEventId()
-    const manifest = createEnvelope({
-      deviceId: 'porch',
-      seq: 1,
-      type: 'clip.manifest',
-      payload: {
-        clipId,
-        contentType: 'video/mp4',
-        startedAt: new Date().toISOString(),
-        durationMs: 5000,
-        prerollMs: 1000,
-        hasAudio: false,
-        bytes: body.length,
-        sha256: createHash('sha256').update('another body').digest('hex'),
-        chunkBytes,
-        chunkCount: 2,
-      },
+    const clip = clipUpload('porch', clipId, body, chunkBytes, {
+      sha256: createHash('sha256').update('another body').digest('hex'),
     })
-    onA.client.publish(topics.event('porch', 'low'), encodeEvent(manifest), { qos: 1 })
-    const ids = [manifest.id]
-    for (const index of [0, 1]) {
-      const data = body.subarray(index * chunkBytes, (index + 1) * chunkBytes)
-      const chunk = createEnvelope({
-        deviceId: 'porch',
-        seq: 2 + index,
-        type: 'clip.chunk',
-        payload: { clipId, index, offset: index * chunkBytes, size: data.length, crc32: crc32(data) },
-      })
-      ids.push(chunk.id)
-      onA.client.publish(topics.chunk('porch'), encodeChunk(chunk, data), { qos: 1 })
-    }
+    onA.client.publish(topics.event('porch', 'low'), encodeEvent(clip.manifest), { qos: 1 })
+    for (const chunk of clip.chunks) onA.client.publish(topics.chunk('porch'), chunk.frame, { qos: 1 })
+    const ids = [clip.manifest.id, ...clip.chunks.map((chunk) => chunk.id)]
     await eventually(() => ids.every((id) => onA.acked.has(id)), 'the acks from node A', 10_000)
     await eventually(() => gated?.finalizeCount === 1, "node A's whole-file check begun", 5000)
     await onA.client.endAsync()
