@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
+  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -25,6 +28,21 @@ const repoRoot = resolve(import.meta.dirname, '../..')
 
 /** The emulator and the sysroot it loads arm64 libraries from (`-L`). */
 export const qemuAarch64 = '/usr/bin/qemu-aarch64-static'
+
+/** ELF e_machine of an arm64 (aarch64) binary. */
+export const elfMachineAarch64 = 183
+
+/** The e_machine field of an ELF file's header: which CPU a binary is for. */
+export function elfMachine(path: string): number {
+  const fd = openSync(path, 'r')
+  try {
+    const header = Buffer.alloc(20)
+    readSync(fd, header, 0, 20, 0)
+    return header.readUInt16LE(18)
+  } finally {
+    closeSync(fd)
+  }
+}
 export const arm64Sysroot = '/usr/aarch64-linux-gnu'
 
 /** Node major the installer puts on the Pi (deploy/raspberry-pi/install.sh NODE_MAJOR). */

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type RunningCollector, startCollector } from '../../collector/main.js'
@@ -16,6 +16,8 @@ import {
   arm64NodeBinary,
   arm64TempDir,
   arm64UnavailableReason,
+  elfMachine,
+  elfMachineAarch64,
   emulated,
   QemuCrashError,
   qemuCrashOf,
@@ -34,20 +36,6 @@ const skipReason = arm64UnavailableReason()
 /** Emulated Node starts in 3 to 10 s here (2 cores), against well under 1 s natively. */
 const readyDeadlineMs = 90_000
 const emulatedPrefix = emulated([])
-/** ELF e_machine of an arm64 (aarch64) binary. */
-const elfMachineAarch64 = 183
-
-function elfMachine(path: string): number {
-  const fd = openSync(path, 'r')
-  try {
-    const header = Buffer.alloc(20)
-    readSync(fd, header, 0, 20, 0)
-    return header.readUInt16LE(18)
-  } finally {
-    closeSync(fd)
-  }
-}
-
 async function eventsOf(collector: RunningCollector): Promise<StoredEvent[]> {
   return (await collector.store.queryEvents({ deviceId: 'front-door', limit: 1000 })).items
 }

@@ -1,14 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import {
-  closeSync,
-  copyFileSync,
-  openSync,
-  readFileSync,
-  readlinkSync,
-  readSync,
-  rmSync,
-  statSync,
-} from 'node:fs'
+import { copyFileSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -16,7 +7,7 @@ import {
   cachedArm64Root,
   enableArm64Binfmt,
 } from '../../support/arm64-debian-root.js'
-import { runEmulated } from '../../support/arm64-emulation.js'
+import { elfMachine, elfMachineAarch64, runEmulated } from '../../support/arm64-emulation.js'
 import { piDir, repoRoot, run, tempDir, writeFile } from '../helpers.js'
 
 /**
@@ -32,19 +23,6 @@ const skipReason =
     ? undefined
     : 'no arm64 Debian root built yet: run `node test/support/arm64-debian-root.ts build` (as .ci/run does; minutes)')
 const installer = join(piDir, 'install.sh')
-const elfMachineAarch64 = 183
-
-function elfMachine(path: string): number {
-  const fd = openSync(path, 'r')
-  try {
-    const header = Buffer.alloc(20)
-    readSync(fd, header, 0, 20, 0)
-    return header.readUInt16LE(18)
-  } finally {
-    closeSync(fd)
-  }
-}
-
 describe.skipIf(skipReason)(
   `install.sh on an arm64 Debian root${skipReason ? ` (skipped: ${skipReason})` : ''}`,
   () => {
