@@ -11,6 +11,7 @@ import { type Coturn, coturnUnavailableReason, startCoturn } from './support/cot
 import {
   type LiveLink,
   type LiveWindow,
+  liveAgentSettings,
   openLive,
   startForwarder,
   waitForFrames,
@@ -117,19 +118,7 @@ describe.skipIf(skipReason !== undefined)(
       const agentConfig = await writeAgentConfigFile(
         dir.path,
         { url: `mqtt://${pi.hostIp}:${collector.mqttPort}`, secret },
-        {
-          health: { intervalMs: 600_000 },
-          live: { adaptation: { queueDelayMs: 5000 } },
-          sensors: { temperature: { intervalMs: 600_000 }, light: { intervalMs: 600_000 } },
-          media: {
-            widthPx: 320,
-            heightPx: 240,
-            frameRate: 10,
-            videoBitrateKbps: 300,
-            ring: { segmentMs: 1000, maxSegments: 10 },
-            microphone: { windowMs: 200, reportIntervalMs: 600_000 },
-          },
-        },
+        liveAgentSettings(),
       )
       agent = await startAgentProcess(agentConfig, 20_000, pi.prefix)
       await eventually(() => collector.presence.get('front-door')?.state === 'online', 'agent online')

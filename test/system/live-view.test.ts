@@ -9,7 +9,14 @@ import { type AgentProcess, startAgentProcess, writeAgentConfigFile } from '../a
 import { type Receiver, startReceiver } from '../collector/alerts/alerts-harness.js'
 import { addDevice, tempDir, testConfig } from '../collector/collector-harness.js'
 import { eventually } from '../support/eventually.js'
-import { type LiveWindow, liveStats, openLive, startForwarder, waitForFrames } from './support/live-page.js'
+import {
+  type LiveWindow,
+  liveAgentSettings,
+  liveStats,
+  openLive,
+  startForwarder,
+  waitForFrames,
+} from './support/live-page.js'
 import { chromiumPath, launchChromiumIn } from './support/netns-chromium.js'
 import { netnsUnavailableReason, removeStaleNetns, TestNetns } from './support/test-netns.js'
 
@@ -103,23 +110,7 @@ describe.skipIf(skipReason !== undefined)(
       const agentConfig = await writeAgentConfigFile(
         dir.path,
         { url: `mqtt://${pi.hostIp}:${collector.mqttPort}`, secret },
-        {
-          health: { intervalMs: 600_000 },
-          // These tests are about relaying, not adaptation: a busy CI machine delays the round-trip probes,
-          // which would read as a congested uplink and change the stream's rate in the middle of a measure.
-          live: { adaptation: { queueDelayMs: 5000 } },
-          sensors: { temperature: { intervalMs: 600_000 }, light: { intervalMs: 600_000 } },
-          media: {
-            widthPx: 320,
-            heightPx: 240,
-            frameRate: 10,
-            videoBitrateKbps: 300,
-            prerollMs: 1000,
-            postrollMs: 1000,
-            ring: { segmentMs: 1000, maxSegments: 10 },
-            microphone: { windowMs: 200, reportIntervalMs: 600_000 },
-          },
-        },
+        liveAgentSettings({ prerollMs: 1000, postrollMs: 1000 }),
       )
       agent = await startAgentProcess(agentConfig, 20_000, pi.prefix)
       await eventually(() => collector.presence.get('front-door')?.state === 'online', 'agent online')

@@ -10,6 +10,28 @@ import type { TestNetns } from './test-netns.js'
  * forwarder in the browser's namespace (a secure context), and read back through what live.js exposes.
  */
 
+/**
+ * The agent settings of the live-view tests: a small camera, sensors and health quiet. They are about
+ * relaying, not adaptation: a busy CI machine delays the round-trip probes, which would read as a congested
+ * uplink and change the stream's rate in the middle of a measure. `media` is laid over the camera's.
+ */
+export function liveAgentSettings(media: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    health: { intervalMs: 600_000 },
+    live: { adaptation: { queueDelayMs: 5000 } },
+    sensors: { temperature: { intervalMs: 600_000 }, light: { intervalMs: 600_000 } },
+    media: {
+      widthPx: 320,
+      heightPx: 240,
+      frameRate: 10,
+      videoBitrateKbps: 300,
+      ring: { segmentMs: 1000, maxSegments: 10 },
+      microphone: { windowMs: 200, reportIntervalMs: 600_000 },
+      ...media,
+    },
+  }
+}
+
 /** What live.js exposes on the page's window (the DOM types are not in this project's TypeScript libs). */
 /** The connection the page shows in its indicator (live.js, from getStats). */
 export interface LiveLink {
