@@ -40,6 +40,9 @@ export const routePermissions = {
   'POST /api/live/viewers/:viewerId/answer': 'live:watch',
   'POST /api/live/viewers/:viewerId/talk': 'live:watch',
   'POST /api/live/viewers/:viewerId/keepalive': 'live:watch',
+  // The ticket that opens the fallback's WebSocket (GET /api/live/stream?ticket=, an upgrade that is no
+  // fastify route: the one-time ticket is its check, collector/live/fallback-socket.ts).
+  'POST /api/live/viewers/:viewerId/fallback': 'live:watch',
   'DELETE /api/live/viewers/:viewerId': 'live:watch',
   // The dashboard's OpenAPI document, alert links (redirects into the app) and the web app's static files.
   'GET /api/openapi.json': 'api-docs:read',

@@ -63,6 +63,30 @@ export const collectorLiveConfigSchema = z
      * device gets credentials for its session. Absent: no TURN, so UDP must reach the collector.
      */
     turn: turnConfigSchema.optional(),
+    /**
+     * The fallback when no WebRTC path connects (all UDP blocked, docs/live.md "Fallback"): the video as
+     * fragmented MP4 over the page's WebSocket, into Media Source Extensions.
+     */
+    fallback: z
+      .strictObject({
+        /** Whether pages may switch to it. */
+        enabled: z.boolean().default(true),
+        /** How long the page waits for WebRTC to connect before it switches. */
+        afterMs: z.number().int().min(500).max(60_000).default(4000),
+        /**
+         * Bytes waiting in a viewer's WebSocket above which frames are dropped up to the next keyframe
+         * (a slow link freezes the picture instead of falling behind live): about 2 s at 1 Mbit/s.
+         */
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(16 * 1024)
+          .max(16 * 1024 * 1024)
+          .default(256 * 1024),
+        /** How long a page's ticket to open the fallback's WebSocket is valid. */
+        ticketTtlMs: z.number().int().min(1000).max(60_000).default(10_000),
+      })
+      .prefault({}),
   })
   .superRefine(checkLiveFields)
 
@@ -92,4 +116,12 @@ function checkLiveFields(
       path: ['turn', 'urls'],
       message: 'expected at most 4 ICE servers with live.iceServers',
     })
+}
+
+/** Whether a homeowner holds a role of the live config (owner > viewer). */
+export function isAllowed(
+  principal: { readonly role: 'owner' | 'viewer' },
+  role: 'owner' | 'viewer',
+): boolean {
+  return role === 'viewer' || principal.role === 'owner'
 }

@@ -38,4 +38,6 @@ export interface LiveJoin {
   readonly sdp: string
   readonly canTalk: boolean
   readonly iceServers: readonly LiveIceServer[]
+  /** How long the page waits for WebRTC before it switches to the fallback; absent when it is off. */
+  readonly fallbackAfterMs?: number
 }

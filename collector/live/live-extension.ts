@@ -3,6 +3,7 @@ import type { Envelope } from '../../shared/protocol/index.js'
 import { principalOf } from '../access/http-access.js'
 import type { CollectorExtension, ExtensionContext } from '../extensions/extension.js'
 import type { StoredEvent } from '../store/event-store.js'
+import { serveFallbackSockets } from './fallback-socket.js'
 import { registerLiveRoutes } from './live-routes.js'
 import { LiveService } from './live-service.js'
 import type { LivePrincipal } from './live-session.js'
@@ -21,6 +22,7 @@ function homeownerOf(request: FastifyRequest): LivePrincipal | undefined {
 export class LiveExtension implements CollectorExtension {
   readonly name = 'live'
   #service: LiveService | undefined
+  #sockets: { close(): void } | undefined
 
   /** The sessions and their operations (undefined before start, or when live view is off). */
   get service(): LiveService | undefined {
@@ -40,6 +42,7 @@ export class LiveExtension implements CollectorExtension {
     })
     bus.on('live_signal', ({ deviceId, payload }) => service.onDeviceSignal(deviceId, payload))
     registerLiveRoutes(ctx.http, service, homeownerOf)
+    this.#sockets = serveFallbackSockets(ctx.http.server, service)
     const record = async (envelope: Envelope): Promise<void> => {
       const key = { deviceId: envelope.deviceId, id: envelope.id }
       if ((await stores.events.findExisting([key], [])).has(envelope.id)) return
@@ -56,6 +59,7 @@ export class LiveExtension implements CollectorExtension {
   }
 
   async stop(): Promise<void> {
+    this.#sockets?.close()
     await this.#service?.stop()
   }
 }

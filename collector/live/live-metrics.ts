@@ -6,6 +6,7 @@ export class LiveMetrics {
   readonly sessions: Counter<'reason'>
   readonly refusals: Counter<'code'>
   readonly badSignals: Counter<'source'>
+  readonly fallbacks: Counter
   readonly activeSessions: Gauge
   readonly activeViewers: Gauge
 
@@ -26,6 +27,11 @@ export class LiveMetrics {
       name: 'doorbell_collector_live_bad_signals_total',
       help: 'Live signalling from devices that was malformed, unexpected or carried a wrong token (ignored)',
       labelNames: ['source'],
+      registers: [registry],
+    })
+    this.fallbacks = new Counter({
+      name: 'doorbell_collector_live_fallbacks_total',
+      help: 'Viewers whose page switched to the fallback (fragmented MP4 over WebSocket): no WebRTC path',
       registers: [registry],
     })
     this.activeSessions = new Gauge({

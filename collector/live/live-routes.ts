@@ -104,6 +104,27 @@ export function registerLiveRoutes(
   )
 
   app.post(
+    '/api/live/viewers/:viewerId/fallback',
+    {
+      schema: {
+        tags: ['live'],
+        summary:
+          "WebRTC did not connect: a one-time ticket (in `url`) to open the fallback's WebSocket, fragmented MP4",
+        params: viewerParams,
+      },
+      preHandler: signedIn,
+    },
+    async (request, reply) => {
+      const { viewerId } = request.params as { viewerId: string }
+      try {
+        return reply.code(201).send(live.fallbackTicket(viewerId, who(request)))
+      } catch (err) {
+        return refuse(reply, err)
+      }
+    },
+  )
+
+  app.post(
     '/api/live/viewers/:viewerId/keepalive',
     {
       schema: {

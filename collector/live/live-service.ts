@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { DoorbellError, isDoorbellError } from '../../shared/errors.js'
-import { type LiveIceServer, newEventId } from '../../shared/protocol/index.js'
+import { newEventId } from '../../shared/protocol/index.js'
 import { TokenBucketRateLimiter } from '../broker/token-bucket.js'
 import { readDeviceSignal } from './device-signal.js'
-import type { CollectorLiveConfig } from './live-config.js'
+import { type CollectorLiveConfig, isAllowed } from './live-config.js'
 import type { LiveContext, LiveEvent, LiveJoin } from './live-events.js'
+import { LiveFallback } from './live-fallback.js'
 import { LiveMetrics } from './live-metrics.js'
 import { LiveRecorder } from './live-recorder.js'
 import {
@@ -13,8 +14,9 @@ import {
   type LivePrincipal,
   type LiveViewerStatus,
 } from './live-session.js'
+import type { MseSocket } from './mse-viewer-stream.js'
 import { type CollectorPeerSettings, freeUdpPort } from './peer-config.js'
-import { turnCredentials } from './turn-credentials.js'
+import { iceServersFor } from './turn-credentials.js'
 
 export type { LiveContext, LiveEvent, LiveJoin } from './live-events.js'
 
@@ -33,6 +35,7 @@ export class LiveService {
   readonly #sessions = new Map<string, CollectorLiveSession>()
   readonly #viewerDevice = new Map<string, string>()
   readonly #requests: TokenBucketRateLimiter
+  readonly #fallback: LiveFallback
   #ctx: LiveContext | undefined
   #recorder: LiveRecorder | undefined
   #metrics: LiveMetrics | undefined
@@ -50,11 +53,13 @@ export class LiveService {
       { perSecond: config.maxRequestsPerMinute / 60, burst: Math.max(10, config.maxRequestsPerMinute / 4) },
       this.#now,
     )
-  }
-
-  /** The UDP port every peer uses, once started. */
-  get udpPort(): number | undefined {
-    return this.#peers?.udpPort
+    this.#fallback = new LiveFallback({
+      config: config.fallback,
+      now: this.#now,
+      own: (viewerId, principal) => this.#own(viewerId, principal),
+      sessionOf: (viewerId) => this.#sessions.get(this.#viewerDevice.get(viewerId) ?? ''),
+      onFallback: () => this.#metrics?.fallbacks.inc(),
+    })
   }
 
   /** Sessions running now, by device. */
@@ -117,7 +122,8 @@ export class LiveService {
         sessionId: session.sessionId,
         sdp,
         canTalk: isAllowed(principal, this.#config.talkRole),
-        iceServers: this.#iceServersFor(principal.user),
+        iceServers: iceServersFor(this.#config, principal.user, this.#now()),
+        ...(this.#config.fallback.enabled ? { fallbackAfterMs: this.#config.fallback.afterMs } : {}),
       }
     })
   }
@@ -151,6 +157,16 @@ export class LiveService {
       session.touch(viewerId)
       return session.status(viewerId)
     })
+  }
+
+  /** The page's WebRTC did not connect: a ticket to open the fallback's WebSocket with (live-fallback.ts). */
+  fallbackTicket(viewerId: string, principal: LivePrincipal): { url: string } {
+    return this.#guardSync(() => this.#fallback.ticket(viewerId, principal))
+  }
+
+  /** Redeems a fallback ticket; the socket then replaces the viewer's WebRTC peer (fallback-socket.ts). */
+  openFallback(ticket: string): (socket: MseSocket) => () => void {
+    return this.#guardSync(() => this.#fallback.open(ticket))
   }
 
   /** A viewer leaves (the page closed, or Stop). */
@@ -205,7 +221,7 @@ export class LiveService {
     this.#sessions.set(deviceId, session)
     try {
       const sdp = await session.offerToDevice()
-      const iceServers = this.#iceServersFor(deviceId)
+      const iceServers = iceServersFor(this.#config, deviceId, this.#now())
       await ctx.sendCommand(deviceId, {
         name: 'live.start',
         args: {
@@ -236,12 +252,6 @@ export class LiveService {
     this.#running().recorder.ended(session, reason)
   }
 
-  /** The configured STUN/TURN servers, with TURN credentials of this session for `who`. */
-  #iceServersFor(who: string): LiveIceServer[] {
-    const { turn, iceServers } = this.#config
-    return [...iceServers, ...(turn ? turnCredentials(turn, who, this.#now()) : [])]
-  }
-
   #own(viewerId: string, principal: LivePrincipal): CollectorLiveSession {
     if (!this.#requests.tryTake(viewerId))
       throw new DoorbellError(
@@ -263,12 +273,10 @@ export class LiveService {
   }
 
   async #guard<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run()
-    } catch (err) {
+    return run().catch((err: unknown) => {
       this.#refused(err)
       throw err
-    }
+    })
   }
 
   #guardSync<T>(run: () => T): T {
@@ -285,9 +293,4 @@ export class LiveService {
     this.#metrics?.refused(err.code)
     this.#onEvent({ kind: 'live_refused', code: err.code, detail: err.message })
   }
-}
-
-/** owner > viewer. */
-function isAllowed(principal: LivePrincipal, role: 'owner' | 'viewer'): boolean {
-  return role === 'viewer' || principal.role === 'owner'
 }

@@ -1,11 +1,17 @@
 import { DoorbellError } from '../../shared/errors.js'
-import { fastStartTimestamps, GopCache } from '../../shared/live/gop-cache.js'
-import { rtpTimestamp } from '../../shared/live/rtp-packet.js'
+import { GopCache } from '../../shared/live/gop-cache.js'
 import type { PayloadOf } from '../../shared/protocol/index.js'
 import { DeviceLink } from './device-link.js'
 import type { CollectorLiveConfig } from './live-config.js'
+import { type MseSocket, MseViewerStream } from './mse-viewer-stream.js'
 import type { CollectorPeerSettings } from './peer-config.js'
 import { ViewerPeer } from './viewer-peer.js'
+import {
+  MseViewerTransport,
+  type ViewerConnection,
+  type ViewerTransport,
+  WebRtcViewerTransport,
+} from './viewer-transport.js'
 
 /** Why a session ended, as recorded in `live.ended`. */
 export type LiveEndReason = PayloadOf<'live.ended'>['reason']
@@ -20,10 +26,9 @@ export interface LivePrincipal {
 interface Viewer {
   readonly id: string
   readonly principal: LivePrincipal
-  readonly peer: ViewerPeer
+  /** WebRTC first; the fallback's WebSocket once the page switched to it. */
+  transport: ViewerTransport
   lastSeenMs: number
-  /** The cached group of pictures went out: live packets follow. */
-  isPrimed: boolean
 }
 
 /** Collaborators of one session. */
@@ -45,15 +50,14 @@ export interface LiveViewerStatus {
   readonly quality: 'full' | 'keyframes' | 'audio'
   readonly viewerCount: number
   readonly isTalking: boolean
-  readonly connection?: { type: string; transport: string } | undefined
+  readonly connection?: ViewerConnection | undefined
   readonly endReason?: LiveEndReason | undefined
 }
 
 /**
  * One live session of one device at the collector: the link to the device (one upload) and every viewer
- * it is relayed to. A new viewer first gets the cached group of pictures with its timestamps squeezed
- * into the last few ms before the newest frame, so the browser decodes the keyframe and plays through to
- * live at once, instead of waiting for the next keyframe or starting behind live by a GOP.
+ * it is relayed to, each over WebRTC or the fallback (viewer-transport.ts). The session keeps the device's
+ * latest group of pictures, from which a new viewer's first frame comes at once.
  */
 export class CollectorLiveSession {
   readonly deviceId: string
@@ -110,7 +114,7 @@ export class CollectorLiveSession {
     const device = await DeviceLink.offer(this.#deps.peers, {
       onVideo: (packet) => this.#relayVideo(packet),
       onAudio: (packet) => {
-        for (const viewer of this.#viewers.values()) if (viewer.isPrimed) viewer.peer.sendAudio(packet)
+        for (const viewer of this.#viewers.values()) viewer.transport.relayAudio(packet)
       },
       onQuality: (quality) => {
         this.#quality = quality
@@ -135,19 +139,23 @@ export class CollectorLiveSession {
 
   /** Adds a viewer; resolves with its id and the offer its browser answers. */
   async addViewer(id: string, principal: LivePrincipal): Promise<{ sdp: string }> {
+    let transport: ViewerTransport | undefined
     const peer = await ViewerPeer.offer(this.#deps.peers, {
       onTalk: (packet) => {
         if (this.#talker === id) this.#device?.sendTalk(packet)
       },
       onState: (state) => {
-        if (state === 'failed' || state === 'closed') this.removeViewer(id)
+        // A peer closed because the viewer moved to the fallback does not take the viewer with it.
+        if ((state === 'failed' || state === 'closed') && this.#viewers.get(id)?.transport === transport)
+          this.removeViewer(id)
       },
     })
     if (this.#state === 'ended') {
       peer.close()
       throw new DoorbellError('LIVE_SESSION_NOT_FOUND', 'the session ended while the viewer joined')
     }
-    this.#viewers.set(id, { id, principal, peer, lastSeenMs: this.#deps.now(), isPrimed: false })
+    transport = new WebRtcViewerTransport(peer)
+    this.#viewers.set(id, { id, principal, transport, lastSeenMs: this.#deps.now() })
     if (!this.#viewerNames.includes(principal.user)) this.#viewerNames.push(principal.user)
     return { sdp: peer.offerSdp }
   }
@@ -163,8 +171,32 @@ export class CollectorLiveSession {
 
   /** The browser's answer for a viewer. */
   acceptViewerAnswer(id: string, sdp: string): void {
-    this.#viewer(id).peer.acceptAnswer(sdp)
+    const { transport } = this.#viewer(id)
+    if (!(transport instanceof WebRtcViewerTransport))
+      throw new DoorbellError('LIVE_SIGNAL_INVALID', 'this viewer watches over the fallback')
+    transport.peer.acceptAnswer(sdp)
     this.touch(id)
+  }
+
+  /**
+   * Moves a viewer to the fallback (fragmented MP4 over its page's WebSocket): its WebRTC peer closes, the
+   * stream starts at the cached group of pictures. Returns what to call when the socket closes: the viewer
+   * leaves, unless it has moved on since.
+   */
+  attachFallback(id: string, socket: MseSocket): () => void {
+    const viewer = this.#viewer(id)
+    const previous = viewer.transport
+    const transport = new MseViewerTransport(
+      new MseViewerStream(socket, { maxBufferedBytes: this.#deps.config.fallback.maxBufferedBytes }),
+      this.#gop,
+    )
+    viewer.transport = transport
+    if (this.#talker === id) this.#talker = undefined
+    previous.close()
+    this.touch(id)
+    return () => {
+      if (this.#viewers.get(id)?.transport === transport) this.removeViewer(id)
+    }
   }
 
   /** Gives the talk floor to a viewer (the latest asker takes it), or takes it back. */
@@ -191,7 +223,7 @@ export class CollectorLiveSession {
       quality: this.#quality,
       viewerCount: this.#viewers.size,
       isTalking: this.#talker === id,
-      connection: viewer?.peer.connection(),
+      connection: viewer?.transport.connection(),
       ...(this.#endReason ? { endReason: this.#endReason } : {}),
     }
   }
@@ -202,7 +234,7 @@ export class CollectorLiveSession {
     if (!viewer) return
     this.#viewers.delete(id)
     if (this.#talker === id) this.#talker = undefined
-    viewer.peer.close()
+    viewer.transport.close()
     if (this.#viewers.size === 0) this.end('last-viewer-left')
   }
 
@@ -228,7 +260,7 @@ export class CollectorLiveSession {
       if (nowMs - viewer.lastSeenMs >= config.viewerIdleMs) {
         this.#viewers.delete(viewer.id)
         if (this.#talker === viewer.id) this.#talker = undefined
-        viewer.peer.close()
+        viewer.transport.close()
         idleCount += 1
       }
     }
@@ -242,7 +274,7 @@ export class CollectorLiveSession {
     this.#state = 'ended'
     this.#endReason = reason
     this.#device?.close()
-    for (const viewer of this.#viewers.values()) viewer.peer.close()
+    for (const viewer of this.#viewers.values()) viewer.transport.close()
     this.#viewers.clear()
     this.#gop.clear()
     this.#deps.onEnded(this, reason)
@@ -256,23 +288,7 @@ export class CollectorLiveSession {
 
   #relayVideo(packet: Buffer): void {
     this.#gop.push(packet)
-    for (const viewer of this.#viewers.values()) {
-      if (!viewer.peer.isOpen) continue
-      if (viewer.isPrimed) {
-        viewer.peer.sendVideo(packet)
-        continue
-      }
-      const cached = this.#gop.packets()
-      // No keyframe yet: a viewer must not get P-frames it cannot decode.
-      if (cached.length === 0) continue
-      this.#sendFastStart(viewer, cached)
-      viewer.isPrimed = true
-    }
-  }
-
-  #sendFastStart(viewer: Viewer, cached: readonly Buffer[]): void {
-    const squeezed = fastStartTimestamps(cached)
-    for (const packet of cached) viewer.peer.sendVideo(packet, squeezed.get(rtpTimestamp(packet)))
+    for (const viewer of this.#viewers.values()) viewer.transport.relayVideo(packet, this.#gop)
   }
 
   #onDeviceState(state: string): void {

@@ -50,3 +50,12 @@ export function turnCredentials(turn: TurnConfig, who: string, nowMs: number): L
   const credential = createHmac('sha1', turn.secret).update(username).digest('base64')
   return turn.urls.map((url) => ({ url, username, credential }))
 }
+
+/** The configured STUN/TURN servers, with TURN credentials for `who` (a homeowner or a device). */
+export function iceServersFor(
+  live: { readonly iceServers: readonly LiveIceServer[]; readonly turn?: TurnConfig | undefined },
+  who: string,
+  nowMs: number,
+): LiveIceServer[] {
+  return [...live.iceServers, ...(live.turn ? turnCredentials(live.turn, who, nowMs) : [])]
+}

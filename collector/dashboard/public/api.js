@@ -6,11 +6,12 @@ export function setCsrfToken(token) {
   csrfToken = token ?? ''
 }
 
-/** An HTTP error with its status. */
+/** An HTTP error with its status and, when the server gave one, its error code (shared/errors.ts). */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, code) {
     super(message)
     this.status = status
+    this.code = code
   }
 }
 
@@ -27,7 +28,7 @@ export async function api(path, { method = 'GET', body } = {}) {
   })
   if (res.status === 204) return null
   const data = await res.json().catch(() => ({}))
-  if (!res.ok) throw new ApiError(res.status, data.error ?? res.statusText)
+  if (!res.ok) throw new ApiError(res.status, data.error ?? res.statusText, data.code)
   return data
 }
 

@@ -1,82 +1,7 @@
 // The live view of one doorbell (docs/live.md): WebRTC from the collector, mute, push-to-talk, stop.
-import { api, esc } from './api.js'
-
-/** Block size of the simulated camera's time mark for a frame width (shared/live/time-mark.ts). */
-function markBlockPx(width) {
-  return Math.max(4, Math.min(16, 2 * Math.floor(width / 96)))
-}
-
-/** Reads the simulated camera's capture-time mark from a decoded frame; undefined when there is none. */
-function readTimeMark(video, canvas) {
-  const w = video.videoWidth
-  const h = video.videoHeight
-  const b = markBlockPx(w)
-  if (!w || !h || 24 * b > w) return undefined
-  canvas.width = 24 * b
-  canvas.height = b
-  const g = canvas.getContext('2d', { willReadFrequently: true })
-  g.drawImage(video, 0, h - b, 24 * b, b, 0, 0, 24 * b, b)
-  const data = g.getImageData(0, 0, 24 * b, b).data
-  let gray = 0
-  for (let k = 0; k < 24; k++) {
-    const i = (Math.floor(b / 2) * 24 * b + k * b + Math.floor(b / 2)) * 4
-    gray = gray * 2 + ((data[i] + data[i + 1] + data[i + 2]) / 3 > 128 ? 1 : 0)
-  }
-  let value = gray
-  for (let s = gray >>> 1; s > 0; s >>>= 1) value ^= s
-  const modulo = 2 ** 24
-  const ageMs = ((((Date.now() % modulo) - value) % modulo) + modulo) % modulo
-  // A camera without the mark reads as noise: only a plausible age is a measurement.
-  return ageMs < 10_000 ? ageMs : undefined
-}
-
-/**
- * The connection in use, from the browser's own getStats: the selected candidate pair's local candidate
- * type (host: direct, srflx: through NAT, relay: through TURN), the transport (for a relay, the one to the
- * TURN server: UDP, TCP or TLS), the far end's address and the round trip. Undefined before ICE settles.
- */
-async function linkOf(pc) {
-  const report = await pc.getStats()
-  let pair
-  report.forEach((r) => {
-    if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId)
-  })
-  if (!pair) {
-    report.forEach((r) => {
-      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair ??= r
-    })
-  }
-  if (!pair) return undefined
-  const local = report.get(pair.localCandidateId)
-  const remote = report.get(pair.remoteCandidateId)
-  if (!local) return undefined
-  const transport =
-    local.candidateType === 'relay' && local.relayProtocol ? local.relayProtocol : local.protocol
-  return {
-    type: local.candidateType,
-    transport: String(transport ?? '').toUpperCase(),
-    remoteAddress: remote?.address,
-    rttMs: typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000 : undefined,
-  }
-}
-
-const linkNames = {
-  host: 'direct',
-  srflx: 'direct through NAT',
-  prflx: 'direct through NAT',
-  relay: 'relayed (TURN)',
-}
-
-/** The indicator's text: connection type, transport, round trip, and how far behind live the picture is. */
-function linkText(link, latencyMs) {
-  return [
-    `${linkNames[link.type] ?? link.type} · ${link.transport}`,
-    link.rttMs !== undefined ? `RTT ${Math.round(link.rttMs)} ms` : '',
-    latencyMs !== undefined ? `${Math.round(latencyMs)} ms behind` : '',
-  ]
-    .filter(Boolean)
-    .join(' · ')
-}
+import { ApiError, api, esc } from './api.js'
+import { playFallback } from './live-fallback.js'
+import { linkOf, linkText, readTimeMark } from './live-link.js'
 
 function iceServersFor(servers) {
   return servers.map((s) => ({ urls: s.url, username: s.username, credential: s.credential }))
@@ -105,6 +30,21 @@ const endReasons = {
   shutdown: 'the collector stopped',
 }
 
+/** Starts tried before the page gives up, and the pause between two. */
+const maxAttempts = 3
+const retryDelayMs = 300
+/** A start that shows no picture within this long is tried again. */
+const firstFrameTimeoutMs = 6000
+/** How long the page remembers that only the fallback worked here (it then opens with it). */
+const rememberFallbackMs = 10 * 60_000
+const fallbackKey = 'doorbell-live-fallback-until'
+
+/** A refusal worth another start: the start itself failed, not the rights or the limits. */
+function isRetryable(err) {
+  if (!(err instanceof ApiError)) return true // the network, or the page's own WebRTC
+  return err.status === 503 || err.status === 404 || err.code === 'LIVE_SIGNAL_INVALID'
+}
+
 /** Renders the live view; returns a function that leaves it (called on navigation). */
 export async function renderLive(view, deviceId) {
   view.innerHTML = `<section class="card live"><a href="#/devices">← Devices</a>
@@ -129,30 +69,58 @@ export async function renderLive(view, deviceId) {
     viewerId: undefined,
     pc: undefined,
     link: undefined,
+    attempts: 0,
+    transport: 'webrtc',
   }
   window.doorbellLive = stats
   const openedAtMs = performance.now()
-  let keepalive
-  let linkTimer
   let isLeft = false
   let micTrack
+  /** The start running now: its viewer, peer or fallback stream, and timers. */
+  let current
 
-  const leave = () => {
-    if (isLeft) return
-    isLeft = true
-    clearInterval(keepalive)
-    clearInterval(linkTimer)
-    micTrack?.stop()
-    stats.pc?.close()
-    if (stats.viewerId) {
+  const endAttempt = (attempt) => {
+    if (!attempt || attempt.isOver) return
+    attempt.isOver = true
+    for (const timer of attempt.timers) clearInterval(timer)
+    attempt.pc?.close()
+    attempt.fallback?.close()
+    if (attempt.viewerId) {
       // keepalive: the request outlives the page when it is closed or navigated away.
-      fetch(`/api/live/viewers/${stats.viewerId}`, {
+      fetch(`/api/live/viewers/${attempt.viewerId}`, {
         method: 'DELETE',
         keepalive: true,
         credentials: 'same-origin',
         headers: { 'x-csrf-token': window.doorbellCsrfToken ?? '' },
       }).catch(() => {})
     }
+  }
+  const leave = () => {
+    if (isLeft) return
+    isLeft = true
+    micTrack?.stop()
+    endAttempt(current)
+  }
+  /** A start failed before its first picture: try again, a bounded number of times, and say so. */
+  const retry = (attempt, why) => {
+    if (isLeft || attempt !== current || attempt.isOver) return
+    endAttempt(attempt)
+    if (stats.attempts >= maxAttempts) {
+      stateLine.textContent = `${why}; gave up after ${maxAttempts} tries`
+      linkLine.textContent = 'not connected'
+      return
+    }
+    stateLine.textContent = `${why}; retrying (${stats.attempts + 1} of ${maxAttempts})…`
+    setTimeout(() => {
+      if (!isLeft) void start()
+    }, retryDelayMs)
+  }
+  /** A start broke: before its first picture it is tried again; after, the page says why and leaves. */
+  const broke = (attempt, why) => {
+    if (!attempt.hasFrame) return retry(attempt, why)
+    if (attempt !== current || attempt.isOver) return
+    stateLine.textContent = why
+    leave()
   }
   window.addEventListener('pagehide', leave, { once: true })
   document.getElementById('live-stop').addEventListener('click', () => {
@@ -164,100 +132,185 @@ export async function renderLive(view, deviceId) {
     video.muted = !video.muted
     mute.textContent = video.muted ? 'Unmute' : 'Mute'
   })
-
-  let join
-  try {
-    join = await api(`/api/live/${encodeURIComponent(deviceId)}/viewers`, { method: 'POST', body: {} })
-  } catch (err) {
-    stateLine.textContent = err.message
-    return leave
-  }
-  stats.viewerId = join.viewerId
-  const pc = new RTCPeerConnection({ iceServers: iceServersFor(join.iceServers) })
-  stats.pc = pc
-  const remote = new MediaStream()
-  video.srcObject = remote
-  pc.addEventListener('track', (e) => {
-    if (e.track.kind === 'video' || e.track.kind === 'audio') remote.addTrack(e.track)
-  })
   const onFrame = () => {
     stats.frames += 1
     stats.firstFrameMs ??= performance.now() - openedAtMs
+    if (current) current.hasFrame = true
     const ageMs = readTimeMark(video, canvas)
     if (ageMs !== undefined) stats.latenciesMs.push(ageMs)
     if (!isLeft) video.requestVideoFrameCallback(onFrame)
   }
   video.requestVideoFrameCallback(onFrame)
-  await pc.setRemoteDescription({ type: 'offer', sdp: join.sdp })
-  if (join.canTalk) {
+
+  /** WebRTC found no path (all UDP blocked): the picture as fragmented MP4 over a WebSocket instead. */
+  const startFallback = async (attempt) => {
+    if (attempt.isOver || attempt.fallback) return
+    attempt.fallback = { close() {} }
+    attempt.pc?.close()
+    attempt.pc = undefined
+    let ticket
     try {
-      const mic = await navigator.mediaDevices.getUserMedia({ audio: true })
-      micTrack = mic.getAudioTracks()[0]
-      micTrack.enabled = false
-      const talk = pc.getTransceivers().find((t) => t.mid === 'talk')
-      if (talk && micTrack) {
-        await talk.sender.replaceTrack(micTrack)
-        talk.direction = 'sendonly'
-        setupTalkButton(join.viewerId, micTrack)
-      }
+      ticket = await api(`/api/live/viewers/${attempt.viewerId}/fallback`, { method: 'POST', body: {} })
+    } catch (err) {
+      return retry(attempt, err.message)
+    }
+    if (attempt.isOver) return
+    attempt.fallback = playFallback(video, ticket.url, (why) => broke(attempt, why))
+    stats.fallback = attempt.fallback.counts
+    attempt.firstFrameBy = performance.now() + firstFrameTimeoutMs
+    stats.transport = 'mse'
+    stats.link = { type: 'mse', transport: 'WebSocket' }
+    linkLine.dataset.type = 'mse'
+    document.getElementById('live-talk').hidden = true
+    info.textContent = 'No UDP path: video over the fallback, without sound or talk.'
+    try {
+      localStorage.setItem(fallbackKey, String(Date.now() + rememberFallbackMs))
+    } catch {}
+  }
+  const prefersFallback = () => {
+    try {
+      return Number(localStorage.getItem(fallbackKey) ?? 0) > Date.now()
     } catch {
-      info.textContent = 'No microphone: talk is off.'
+      return false
     }
   }
-  await pc.setLocalDescription(await pc.createAnswer())
-  await gathered(pc, 2000)
-  try {
+
+  const start = async () => {
+    stats.attempts += 1
+    const attempt = {
+      timers: [],
+      isOver: false,
+      hasFrame: false,
+      firstFrameBy: performance.now() + firstFrameTimeoutMs,
+    }
+    current = attempt
+    stats.transport = 'webrtc'
+    let join
+    try {
+      join = await api(`/api/live/${encodeURIComponent(deviceId)}/viewers`, { method: 'POST', body: {} })
+    } catch (err) {
+      if (isRetryable(err)) return retry(attempt, err.message)
+      stateLine.textContent = err.message
+      return
+    }
+    attempt.viewerId = join.viewerId
+    stats.viewerId = join.viewerId
+    if (isLeft) return endAttempt(attempt)
+    attempt.timers.push(
+      setInterval(() => {
+        if (!attempt.hasFrame && performance.now() > attempt.firstFrameBy) retry(attempt, 'no picture')
+      }, 250),
+    )
+    const poll = async () => {
+      if (attempt.isOver) return
+      try {
+        const status = await api(`/api/live/viewers/${join.viewerId}/keepalive`, { method: 'POST', body: {} })
+        if (status.state === 'ended') return broke(attempt, endReasons[status.endReason] ?? 'ended')
+        stateLine.textContent = status.state === 'live' ? 'live' : 'starting…'
+        const fallbackNote = stats.transport === 'mse' ? info.textContent.split(' · ')[0] : ''
+        info.textContent = [
+          stats.transport === 'mse' ? fallbackNote : '',
+          status.quality === 'full' ? '' : `reduced (${status.quality})`,
+          `${status.viewerCount} watching`,
+        ]
+          .filter(Boolean)
+          .join(' · ')
+      } catch (err) {
+        if (err.status === 404) broke(attempt, 'ended')
+      }
+    }
+    attempt.timers.push(setInterval(poll, 5000))
+    const showLink = async () => {
+      if (attempt.isOver) return
+      if (stats.transport === 'mse') {
+        const behind = stats.latenciesMs.at(-1)
+        linkLine.textContent = linkText({ type: 'mse', transport: 'WebSocket' }, behind)
+        return
+      }
+      const link = attempt.pc ? await linkOf(attempt.pc).catch(() => undefined) : undefined
+      if (!link) return
+      stats.link = link
+      linkLine.dataset.type = link.type
+      linkLine.textContent = linkText(link, stats.latenciesMs.at(-1))
+    }
+    attempt.timers.push(setInterval(showLink, 1000))
+    const canFallBack = join.fallbackAfterMs !== undefined
+    if (canFallBack && prefersFallback()) {
+      void poll()
+      return startFallback(attempt)
+    }
+    if (canFallBack) {
+      // No path at all (every UDP blocked): the peer fails, or has not connected by then.
+      attempt.timers.push(
+        setTimeout(() => {
+          if (attempt.pc?.connectionState !== 'connected') void startFallback(attempt)
+        }, join.fallbackAfterMs),
+      )
+      attempt.firstFrameBy = Math.max(attempt.firstFrameBy, performance.now() + join.fallbackAfterMs + 1000)
+    }
+    try {
+      await startWebRtc(attempt, join, canFallBack ? () => startFallback(attempt) : undefined)
+    } catch (err) {
+      if (attempt.isOver) return
+      if (isRetryable(err)) return retry(attempt, err.message)
+      stateLine.textContent = err.message
+      return
+    }
+    void poll()
+    void showLink()
+  }
+
+  const startWebRtc = async (attempt, join, onFailed) => {
+    const pc = new RTCPeerConnection({ iceServers: iceServersFor(join.iceServers) })
+    attempt.pc = pc
+    stats.pc = pc
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed' && attempt.pc === pc) onFailed?.()
+    })
+    const remote = new MediaStream()
+    video.srcObject = remote
+    pc.addEventListener('track', (e) => {
+      if (e.track.kind === 'video' || e.track.kind === 'audio') remote.addTrack(e.track)
+    })
+    await pc.setRemoteDescription({ type: 'offer', sdp: join.sdp })
+    if (join.canTalk) {
+      try {
+        micTrack ??= (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0]
+        micTrack.enabled = false
+        const talk = pc.getTransceivers().find((t) => t.mid === 'talk')
+        if (talk && micTrack) {
+          await talk.sender.replaceTrack(micTrack)
+          talk.direction = 'sendonly'
+          setupTalkButton(() => attempt.viewerId, micTrack)
+        }
+      } catch {
+        info.textContent = 'No microphone: talk is off.'
+      }
+    }
+    await pc.setLocalDescription(await pc.createAnswer())
+    await gathered(pc, 2000)
+    if (attempt.isOver || attempt.pc !== pc) return
     await api(`/api/live/viewers/${join.viewerId}/answer`, {
       method: 'POST',
       body: { sdp: pc.localDescription.sdp },
     })
-  } catch (err) {
-    stateLine.textContent = err.message
-    return leave
   }
-  const poll = async () => {
-    if (isLeft) return
-    try {
-      const status = await api(`/api/live/viewers/${join.viewerId}/keepalive`, { method: 'POST', body: {} })
-      if (status.state === 'ended') {
-        stateLine.textContent = endReasons[status.endReason] ?? 'ended'
-        return leave()
-      }
-      stateLine.textContent = status.state === 'live' ? 'live' : 'starting…'
-      info.textContent = [
-        status.quality === 'full' ? '' : `reduced (${status.quality})`,
-        `${status.viewerCount} watching`,
-      ]
-        .filter(Boolean)
-        .join(' · ')
-    } catch (err) {
-      stateLine.textContent = err.status === 404 ? 'ended' : err.message
-      if (err.status === 404) leave()
-    }
-  }
-  keepalive = setInterval(poll, 5000)
-  void poll()
-  const showLink = async () => {
-    if (isLeft) return
-    const link = await linkOf(pc).catch(() => undefined)
-    if (!link) return
-    stats.link = link
-    linkLine.dataset.type = link.type
-    linkLine.textContent = linkText(link, stats.latenciesMs.at(-1))
-  }
-  linkTimer = setInterval(showLink, 1000)
-  void showLink()
+
+  await start()
   return leave
 }
 
+/** Push-to-talk; `viewerId()` is the viewer of the start running now (a retry makes a new one). */
 function setupTalkButton(viewerId, micTrack) {
   const button = document.getElementById('live-talk')
   button.hidden = false
+  if (button.dataset.isSetUp) return
+  button.dataset.isSetUp = 'yes'
   const set = async (isTalking) => {
     micTrack.enabled = isTalking
     button.classList.toggle('talking', isTalking)
     button.textContent = isTalking ? 'Talking…' : 'Hold to talk'
-    await api(`/api/live/viewers/${viewerId}/talk`, { method: 'POST', body: { isTalking } }).catch(() => {})
+    await api(`/api/live/viewers/${viewerId()}/talk`, { method: 'POST', body: { isTalking } }).catch(() => {})
   }
   button.addEventListener('pointerdown', () => set(true))
   button.addEventListener('pointerup', () => set(false))

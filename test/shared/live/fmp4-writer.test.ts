@@ -1,5 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process'
-import { createSocket } from 'node:dgram'
+import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -7,40 +6,7 @@ import { fmp4InitSegment, fmp4MediaSegment } from '../../../shared/live/fmp4-wri
 import { type H264AccessUnit, H264Depacketizer, nalTypes } from '../../../shared/live/h264-depacketizer.js'
 import { parseH264Sps } from '../../../shared/live/h264-sps.js'
 import { tempDir } from '../../collector/collector-harness.js'
-
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})()
-
-/** H.264 RTP from ffmpeg's x264, as the agent's camera tap sends it (in-band SPS/PPS, 1200-byte packets). */
-async function x264RtpPackets(size: string, frames: number): Promise<Buffer[]> {
-  const socket = createSocket('udp4')
-  socket.setMaxListeners(0)
-  const packets: Buffer[] = []
-  socket.on('message', (m) => packets.push(Buffer.from(m)))
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
-  socket.setRecvBufferSize(8 * 1024 * 1024)
-  const { port } = socket.address()
-  const ffmpeg = spawn(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10`],
-      ...['-frames:v', String(frames), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency'],
-      ...['-pix_fmt', 'yuv420p', '-g', '10', '-f', 'rtp', '-payload_type', '96'],
-      `rtp://127.0.0.1:${port}?pkt_size=1200`,
-    ],
-    { stdio: 'ignore' },
-  )
-  await new Promise((resolve) => ffmpeg.once('exit', resolve))
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  socket.close()
-  return packets
-}
+import { hasFfmpeg, x264RtpPackets } from './x264-rtp.js'
 
 function toFmp4(units: H264AccessUnit[]): { file: Buffer; mimeType: string } {
   const first = units[0]
