@@ -4,7 +4,8 @@
  * Pi, and Debian's Chromium in a second namespace as the phone. Every latency is read from what the page
  * decodes (the mark, requestVideoFrameCallback) or from what reached the other end, never from logs.
  * Run as root: npm run build && flock /tmp/bench.lock node dist/bench/live-view.js
- *   BENCH_LIVE_SESSIONS (20), BENCH_LIVE_DRIFT_S (60), BENCH_PRESSES (20), BENCH_LIVE_TALKS (5)
+ *   BENCH_LIVE_SESSIONS (20), BENCH_LIVE_DRIFT_S (60), BENCH_PRESSES (20), BENCH_LIVE_TALKS (5),
+ *   BENCH_LIVE_FALLBACK_SESSIONS (5: sessions with all UDP blocked, on the fMP4-over-WebSocket fallback)
  */
 import { execFileSync } from 'node:child_process'
 import { statSync } from 'node:fs'
@@ -33,6 +34,7 @@ const sessions = Number(process.env.BENCH_LIVE_SESSIONS ?? 20)
 const driftS = Number(process.env.BENCH_LIVE_DRIFT_S ?? 60)
 const presses = Number(process.env.BENCH_PRESSES ?? 20)
 const talks = Number(process.env.BENCH_LIVE_TALKS ?? 5)
+const fallbackSessions = Number(process.env.BENCH_LIVE_FALLBACK_SESSIONS ?? 5)
 const owner = { name: 'alice', password: 'front door owner pw' }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -48,6 +50,13 @@ async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await sleep(20)
   }
+}
+
+/** How many starts the page made for its session, and over which transport it plays. */
+function startsOf(page: Page): Promise<{ attempts: number; transport: string }> {
+  return page.evaluate(
+    "({ attempts: window.doorbellLive?.attempts ?? 0, transport: window.doorbellLive?.transport ?? '' })",
+  )
 }
 
 /** Opens the Live page of front-door (a hash change: the app routes there without reloading). */
@@ -171,6 +180,9 @@ async function main(): Promise<void> {
     // "Live" to the first decoded frame, each a new session (the device starts streaming for it).
     const firstFrameMs: number[] = []
     const noFrame: string[] = []
+    /** Sessions the page started more than once (a failed start retried), and sessions on the fallback. */
+    const retried: string[] = []
+    let onFallback = 0
     for (let i = 0; i < sessions; i++) {
       await openLive(page)
       try {
@@ -183,6 +195,9 @@ async function main(): Promise<void> {
           10_000,
         )
         firstFrameMs.push(stats.firstFrameMs ?? Number.NaN)
+        const { attempts, transport } = await startsOf(page)
+        if (attempts > 1) retried.push(`session ${i + 1}: ${attempts} starts`)
+        if (transport !== 'webrtc') onFallback += 1
       } catch {
         // Counted, not hidden: a session that shows nothing is a result too.
         noFrame.push(`session ${i + 1}: ${await page.textContent('#live-state')}`)
@@ -212,6 +227,33 @@ async function main(): Promise<void> {
     for (let i = 0; i < talks; i++) talkMs.push(await talkLatencyMs(page, speakerFile))
     await closeLive(page, collector)
 
+    // All UDP out of the phone dropped: WebRTC finds no path and the page falls back to fMP4 over its
+    // WebSocket. The first session waits live.fallback.afterMs for WebRTC; the page then remembers.
+    const blockUdp = ['OUTPUT', '-o', phone.nsInterface, '-p', 'udp', '-j', 'DROP']
+    phone.exec('iptables', '-A', ...blockUdp)
+    const fallbackFirstMs: number[] = []
+    for (let i = 0; i < fallbackSessions; i++) {
+      await openLive(page)
+      const stats = await until(
+        async () => {
+          const s = await liveStats(page)
+          return s.firstFrameMs !== undefined ? s : undefined
+        },
+        'first frame on the fallback',
+        15_000,
+      )
+      fallbackFirstMs.push(stats.firstFrameMs ?? Number.NaN)
+      await closeLive(page, collector)
+      await sleep(500)
+    }
+    await openLive(page)
+    await until(async () => (await liveStats(page)).firstFrameMs !== undefined, 'fallback frame', 15_000)
+    const fallbackTransport = (await startsOf(page)).transport
+    const fallbackLatencies = await latenciesBetween(page, 2, 12, Date.now())
+    await closeLive(page, collector)
+    phone.exec('iptables', '-D', ...blockUdp)
+    await page.evaluate("localStorage.removeItem('doorbell-live-fallback-until')")
+
     // Presses on a 2 Mbit/s uplink: idle, then during a live session.
     pi.rate('2mbit')
     await sleep(3000)
@@ -236,10 +278,24 @@ async function main(): Promise<void> {
     const rows: string[][] = [
       [
         `"Live" to first decoded frame, p50 / p95 over ${sessions} sessions`,
-        `${p(firstFrameMs, 0.5)} / ${p(firstFrameMs, 0.95)} ms (first session ${firstFrameMs[0]?.toFixed(0)} ms${noFrame.length > 0 ? `; ${noFrame.length} without a frame in 10 s` : ''})`,
+        `${p(firstFrameMs, 0.5)} / ${p(firstFrameMs, 0.95)} ms (first session ${firstFrameMs[0]?.toFixed(0)} ms; ${sessions - noFrame.length} of ${sessions} showed a frame within 10 s, ${retried.length} after a retried start, ${onFallback} on the fallback)`,
         '-',
         'p50 ≤ 1000, p95 ≤ 1500 ms',
         'Ring about 2-3.3 s',
+      ],
+      [
+        `all UDP blocked (fallback, ${fallbackTransport}): "Live" to first frame, first session / p50 of the next ${fallbackSessions - 1}`,
+        `${fallbackFirstMs[0]?.toFixed(0)} / ${p(fallbackFirstMs.slice(1), 0.5)} ms`,
+        `WebRTC p50 ${p(firstFrameMs, 0.5)} ms`,
+        'p50 ≤ 1000 ms',
+        'Ring about 2-3.3 s',
+      ],
+      [
+        'all UDP blocked (fallback): glass-to-glass p50 / p95, seconds 2-12 of a session',
+        `${p(fallbackLatencies, 0.5)} / ${p(fallbackLatencies, 0.95)} ms (${fallbackLatencies.length} frames)`,
+        `WebRTC ${p(all, 0.5)} / ${p(all, 0.95)} ms`,
+        'p50 ≤ 250 ms',
+        'MSE over WebSocket adds 1-3 s (frigate)',
       ],
       [
         'glass-to-glass, p50 / p95 (capture-time mark read by the page)',
@@ -286,6 +342,8 @@ async function main(): Promise<void> {
     ]
     for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`)
     if (noFrame.length > 0) process.stdout.write(`\nSessions without a frame: ${noFrame.join('; ')}\n`)
+    if (retried.length > 0)
+      process.stdout.write(`\nSessions whose start was retried: ${retried.join('; ')}\n`)
     process.stdout.write(
       `\nThe live session during the presses decoded ${liveFrames.frames} frames. Collector CPU is this process (collector and the benchmark's browser driver, idle while measured).\n`,
     )
@@ -297,6 +355,14 @@ async function main(): Promise<void> {
       { name: 'live first frame p50', value: quantile(firstFrameMs, 0.5), unit: 'ms', better: 'lower' },
       { name: 'live first frame p95', value: quantile(firstFrameMs, 0.95), unit: 'ms', better: 'lower' },
       { name: 'live glass-to-glass p50', value: quantile(all, 0.5), unit: 'ms', better: 'lower' },
+      {
+        name: 'live fallback glass-to-glass p50',
+        value: quantile(fallbackLatencies, 0.5),
+        unit: 'ms',
+        better: 'lower',
+        reference: 'WebRTC',
+        referenceValue: quantile(all, 0.5),
+      },
       { name: 'live glass-to-glass p95', value: quantile(all, 0.95), unit: 'ms', better: 'lower' },
       {
         name: `live latency after ${driftS} s`,

@@ -7,19 +7,6 @@ function iceServersFor(servers) {
   return servers.map((s) => ({ urls: s.url, username: s.username, credential: s.credential }))
 }
 
-function gathered(pc, timeoutMs) {
-  return new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve()
-    const timer = setTimeout(resolve, timeoutMs)
-    pc.addEventListener('icegatheringstatechange', () => {
-      if (pc.iceGatheringState === 'complete') {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  })
-}
-
 const endReasons = {
   'last-viewer-left': 'stopped',
   idle: 'stopped (idle)',
@@ -243,7 +230,8 @@ export async function renderLive(view, deviceId) {
       // No path at all (every UDP blocked): the peer fails, or has not connected by then.
       attempt.timers.push(
         setTimeout(() => {
-          if (attempt.pc?.connectionState !== 'connected') void startFallback(attempt)
+          // Checks that found a path but have not finished the handshake yet are slow, not blocked.
+          if (!attempt.hasIcePath && attempt.pc?.connectionState !== 'connected') void startFallback(attempt)
         }, join.fallbackAfterMs),
       )
       attempt.firstFrameBy = Math.max(attempt.firstFrameBy, performance.now() + join.fallbackAfterMs + 1000)
@@ -264,8 +252,15 @@ export async function renderLive(view, deviceId) {
     const pc = new RTCPeerConnection({ iceServers: iceServersFor(join.iceServers) })
     attempt.pc = pc
     stats.pc = pc
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed')
+        attempt.hasIcePath = true
+    })
     pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'failed' && attempt.pc === pc) onFailed?.()
+      if (pc.connectionState !== 'failed' || attempt.pc !== pc) return
+      // No path found: the fallback. A path that then failed (DTLS, a dropped peer): another start.
+      if (!attempt.hasIcePath && onFailed) onFailed()
+      else broke(attempt, 'the connection failed')
     })
     const remote = new MediaStream()
     video.srcObject = remote
@@ -287,13 +282,15 @@ export async function renderLive(view, deviceId) {
         info.textContent = 'No microphone: talk is off.'
       }
     }
-    await pc.setLocalDescription(await pc.createAnswer())
-    await gathered(pc, 2000)
+    // The collector has the whole answer before this browser sends its first check. libdatachannel gives its
+    // ICE agent the answer's credentials a moment before it records the answer's DTLS fingerprint; a browser
+    // already checking connects in that gap, its handshake finds no fingerprint to match, and the peer fails
+    // (a later answer then finds no ICE transport). So the answer goes without candidates: the collector
+    // learns this browser's addresses from its checks (peer-reflexive), as it does through a NAT.
+    const answer = await pc.createAnswer()
+    await api(`/api/live/viewers/${join.viewerId}/answer`, { method: 'POST', body: { sdp: answer.sdp } })
     if (attempt.isOver || attempt.pc !== pc) return
-    await api(`/api/live/viewers/${join.viewerId}/answer`, {
-      method: 'POST',
-      body: { sdp: pc.localDescription.sdp },
-    })
+    await pc.setLocalDescription(answer)
   }
 
   await start()
