@@ -316,5 +316,20 @@ describe.skipIf(skipReason !== undefined)(
         20_000,
       )
     }, 40_000)
+
+    it("starts back-to-back sessions at the first try: no refused answer ('remote candidate without ICE transport'), no failed DTLS", async () => {
+      // The page retries a failed start, which would hide one: each session must need one start only.
+      const starts: number[] = []
+      for (let i = 0; i < 12; i++) {
+        await owner.evaluate("location.hash = '#/devices'")
+        await owner.waitForSelector('#live-video', { state: 'detached' })
+        await owner.evaluate("delete window.doorbellLive; location.hash = '#/live/front-door'")
+        await waitForFrames(owner, 1, 10_000)
+        starts.push(Number(await owner.evaluate('window.doorbellLive.attempts')))
+        await owner.click('#live-stop')
+        await eventually(() => liveService().sessions().size === 0, 'session ended', 5000)
+      }
+      expect(starts).toEqual(starts.map(() => 1))
+    }, 120_000)
   },
 )

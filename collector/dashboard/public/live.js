@@ -2,6 +2,7 @@
 import { ApiError, api, esc } from './api.js'
 import { playFallback } from './live-fallback.js'
 import { linkOf, linkText, readTimeMark } from './live-link.js'
+import { setupTalkButton } from './live-talk.js'
 
 function iceServersFor(servers) {
   return servers.map((s) => ({ urls: s.url, username: s.username, credential: s.credential }))
@@ -295,23 +296,4 @@ export async function renderLive(view, deviceId) {
 
   await start()
   return leave
-}
-
-/** Push-to-talk; `viewerId()` is the viewer of the start running now (a retry makes a new one). */
-function setupTalkButton(viewerId, micTrack) {
-  const button = document.getElementById('live-talk')
-  button.hidden = false
-  if (button.dataset.isSetUp) return
-  button.dataset.isSetUp = 'yes'
-  const set = async (isTalking) => {
-    micTrack.enabled = isTalking
-    button.classList.toggle('talking', isTalking)
-    button.textContent = isTalking ? 'Talking…' : 'Hold to talk'
-    await api(`/api/live/viewers/${viewerId()}/talk`, { method: 'POST', body: { isTalking } }).catch(() => {})
-  }
-  button.addEventListener('pointerdown', () => set(true))
-  button.addEventListener('pointerup', () => set(false))
-  button.addEventListener('pointerleave', () => {
-    if (micTrack.enabled) void set(false)
-  })
 }
