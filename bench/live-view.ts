@@ -62,7 +62,8 @@ function startsOf(page: Page): Promise<{ attempts: number; transport: string }> 
 /** Opens the Live page of front-door (a hash change: the app routes there without reloading). */
 async function openLive(page: Page): Promise<void> {
   await page.evaluate("location.hash = '#/devices'")
-  await page.waitForSelector('#live-video', { state: 'detached' })
+  // The devices page drawn (it renders after its requests): a slower render must not replace the live page.
+  await page.waitForSelector('tr[data-device-id="front-door"]')
   // The previous session's counters must not pass for this one's.
   await page.evaluate("delete window.doorbellLive; location.hash = '#/live/front-door'")
   await page.waitForSelector('#live-stop').catch(async (err: unknown) => {

@@ -322,7 +322,7 @@ describe.skipIf(skipReason !== undefined)(
       const starts: number[] = []
       for (let i = 0; i < 12; i++) {
         await owner.evaluate("location.hash = '#/devices'")
-        await owner.waitForSelector('#live-video', { state: 'detached' })
+        await owner.waitForSelector('tr[data-device-id="front-door"]')
         await owner.evaluate("delete window.doorbellLive; location.hash = '#/live/front-door'")
         await waitForFrames(owner, 1, 10_000)
         starts.push(Number(await owner.evaluate('window.doorbellLive.attempts')))
