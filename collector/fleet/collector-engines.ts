@@ -1,5 +1,10 @@
 import { join } from 'node:path'
+import type { DeadLetterLog } from '../alerts/dead-letter-log.js'
+import type { DiscoveryStateStore } from '../alerts/discovery-state-store.js'
+import type { PushSubscriptionStore } from '../alerts/push-subscription-store.js'
+import type { ClipStore } from '../clips/clip-store.js'
 import type { CollectorConfig } from '../config.js'
+import type { UserSettingsStore } from '../dashboard/user-settings-store.js'
 import type { PostgresDatabase } from '../postgres/postgres-database.js'
 import type { EventStore } from '../store/event-store.js'
 import { LevelEventStore } from '../store/level-event-store.js'
@@ -15,6 +20,18 @@ export interface FleetHandles {
 }
 
 /**
+ * Stores an engine keeps in place of the data folder's files (a fleet's, in PostgreSQL); a kind left out
+ * stays a file. openCollectorStores prefers a test's override, then these, then the files.
+ */
+export interface EngineStores {
+  readonly clips?: ClipStore
+  readonly userSettings?: UserSettingsStore
+  readonly pushSubscriptions?: PushSubscriptionStore
+  readonly deadLetters?: DeadLetterLog
+  readonly discoveryState?: DiscoveryStateStore
+}
+
+/**
  * What a collector node runs on: its event store, and in a fleet the Redis engines its broker shares
  * with the other nodes. close() ends what the store and broker do not end themselves.
  */
@@ -24,6 +41,8 @@ export interface CollectorEngines {
   readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
   /** PostgreSQL for the fleet's shared tasks; absent on the embedded default. */
   readonly fleet?: FleetHandles
+  /** The fleet's shared stores; absent on the embedded default. */
+  readonly stores?: EngineStores
   /** After the broker and store closed: ends the PostgreSQL pool and the Redis connections. */
   close(): Promise<void>
 }
@@ -49,5 +68,5 @@ export async function openCollectorEngines(
     return { store, close: async () => {} }
   }
   const { openFleetEngines } = await import('./fleet-engines.js')
-  return openFleetEngines(config, onError)
+  return openFleetEngines(config, dataDir, onError)
 }

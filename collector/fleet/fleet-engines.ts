@@ -3,9 +3,14 @@ import { hostname } from 'node:os'
 import { isAlertRelevant } from '../alerts/alert.js'
 import type { CollectorConfig } from '../config.js'
 import { isLiveTimelineEvent } from '../dashboard/event-stream.js'
+import { PostgresClipStore } from '../postgres/postgres-clip-store.js'
 import { PostgresDatabase } from '../postgres/postgres-database.js'
+import { PostgresDeadLetterLog } from '../postgres/postgres-dead-letter-log.js'
+import { PostgresDiscoveryStateStore } from '../postgres/postgres-discovery-state-store.js'
 import { PostgresEventStore } from '../postgres/postgres-event-store.js'
 import { migratePostgres } from '../postgres/postgres-migrations.js'
+import { PostgresPushSubscriptionStore } from '../postgres/postgres-push-subscription-store.js'
+import { PostgresUserSettingsStore } from '../postgres/postgres-user-settings-store.js'
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
@@ -16,6 +21,7 @@ import { openRedisBrokerEngines } from './redis-broker-engines.js'
  */
 export async function openFleetEngines(
   config: CollectorConfig,
+  dataDir: string,
   onError: (err: Error) => void,
 ): Promise<CollectorEngines> {
   const { url: postgresUrl } = config.postgres
@@ -40,6 +46,7 @@ export async function openFleetEngines(
     await db.close()
     throw err
   }
+  const userSettings = new PostgresUserSettingsStore(db, { url: postgresUrl, nodeId, onError })
   return {
     store: new PostgresEventStore(db, {
       notify: { channel: storedEventsChannel, nodeId, isAnnounced: isLiveTimelineEvent },
@@ -47,7 +54,16 @@ export async function openFleetEngines(
     }),
     broker: { mq: redis.mq, persistence: redis.persistence },
     fleet: { db, url: postgresUrl, nodeId },
+    stores: {
+      // Bodies in PostgreSQL; the data folder keeps only the copies the dashboard serves ranges from.
+      clips: new PostgresClipStore(db, dataDir),
+      userSettings,
+      pushSubscriptions: new PostgresPushSubscriptionStore(db),
+      deadLetters: new PostgresDeadLetterLog(db),
+      discoveryState: new PostgresDiscoveryStateStore(db),
+    },
     async close() {
+      await userSettings.close()
       await redis.close()
       await db.close()
     },

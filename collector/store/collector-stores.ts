@@ -94,10 +94,12 @@ export async function openCollectorStores(
     given.events,
   )
   const events = engines.store
+  const shared = engines.stores ?? {}
+  const onEngineError = options.onEngineError ?? (() => {})
   return {
     dataDir,
     events,
-    clips: given.clips ?? new FileClipStore(dataDir),
+    clips: given.clips ?? shared.clips ?? new FileClipStore(dataDir),
     registry: given.registry ?? new FileIdentityRegistry(dataDir),
     homeowners: given.homeowners ?? new Homeowners(new FileHomeownerStore(dataDir)),
     sessions:
@@ -105,13 +107,22 @@ export async function openCollectorStores(
       new DashboardSessions({ store: new FileSessionStore(dataDir), ttlMs: quotas.sessionTtlMs, now }),
     userSettings:
       given.userSettings ??
-      (await AlertUserSettings.open(new FileUserSettingsStore(dataDir), config.alerts.users)),
+      (await AlertUserSettings.open(
+        shared.userSettings ?? new FileUserSettingsStore(dataDir),
+        config.alerts.users,
+        onEngineError,
+      )),
     pushSubscriptions:
-      given.pushSubscriptions ?? new FilePushSubscriptionStore(join(alertsDir, 'push-subscriptions.json')),
-    deadLetters: given.deadLetters ?? new FileDeadLetterLog(join(alertsDir, 'dead-letters.jsonl')),
+      given.pushSubscriptions ??
+      shared.pushSubscriptions ??
+      new FilePushSubscriptionStore(join(alertsDir, 'push-subscriptions.json')),
+    deadLetters:
+      given.deadLetters ?? shared.deadLetters ?? new FileDeadLetterLog(join(alertsDir, 'dead-letters.jsonl')),
     deviceHealth: given.deviceHealth ?? new FileDeviceHealthStore(join(alertsDir, 'device-health.json')),
     discoveryState:
-      given.discoveryState ?? new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
+      given.discoveryState ??
+      shared.discoveryState ??
+      new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
     loginThrottle: given.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
     ...(engines.broker ? { broker: engines.broker } : {}),
     ...(engines.fleet ? { fleet: engines.fleet } : {}),

@@ -1,0 +1,146 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { ClipManifest, ClipStore, ClipVerdict } from '../clips/clip-store.js'
+import { maxClipBytes } from '../clips/file-clip-store.js'
+import type { PostgresDatabase } from './postgres-database.js'
+
+/** Chunks one read of a clip fetches: a bounded share of memory whatever the clip's size. */
+const chunksPerRead = 16
+
+/** Both keys of a clip's advisory lock: chunk writes share it, the check takes it alone. */
+const clipLockKeys = 'hashtext($1), hashtext($2)'
+
+/**
+ * Clip bodies in PostgreSQL (migrations/0006): each chunk a bytea row in `clip_chunks`, whichever node
+ * received it, so a clip whose upload moved to another node in a failover is reassembled from all of
+ * them; a row in `clip_bodies` marks a clip that matched its manifest. The dashboard serves a clip from a
+ * local copy under `<dataDir>/clips/<deviceId>/<clipId>.mp4` (ranges, ETag), written from the rows the
+ * first time this node serves it and removed when the clip is gone from PostgreSQL.
+ */
+export class PostgresClipStore implements ClipStore {
+  readonly #db: PostgresDatabase
+  readonly #copiesRoot: string
+  /** Copies being written, so two requests for one clip write it once. */
+  readonly #copying = new Map<string, Promise<string | undefined>>()
+
+  constructor(db: PostgresDatabase, dataDir: string) {
+    this.#db = db
+    this.#copiesRoot = join(dataDir, 'clips')
+  }
+
+  async writeChunk(deviceId: string, clipId: string, offsetBytes: number, data: Buffer): Promise<void> {
+    if (offsetBytes + data.length > maxClipBytes) throw new RangeError(`chunk past ${maxClipBytes} bytes`)
+    await this.#db.transaction(async (client) => {
+      // Shared: chunks of one clip are written in parallel, but never while the clip is being checked.
+      await client.query(`SELECT pg_advisory_xact_lock_shared(${clipLockKeys})`, [deviceId, clipId])
+      await client.query(
+        `INSERT INTO clip_chunks (device_id, clip_id, offset_bytes, data)
+         SELECT $1, $2, $3, $4
+          WHERE NOT EXISTS (SELECT 1 FROM clip_bodies WHERE device_id = $1 AND clip_id = $2)
+         ON CONFLICT (device_id, clip_id, offset_bytes) DO UPDATE SET data = EXCLUDED.data`,
+        [deviceId, clipId, offsetBytes, data],
+      )
+    })
+  }
+
+  /**
+   * Reads the chunks in offset order into the hash (a page at a time): they must follow each other
+   * without gap or overlap and add up to the manifest's size. Under the clip's lock, so no chunk lands
+   * between the check and the mark.
+   */
+  async finalize(deviceId: string, manifest: ClipManifest): Promise<ClipVerdict> {
+    const { clipId } = manifest
+    return this.#db.transaction(async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(${clipLockKeys})`, [deviceId, clipId])
+      const done = await client.query('SELECT 1 FROM clip_bodies WHERE device_id = $1 AND clip_id = $2', [
+        deviceId,
+        clipId,
+      ])
+      if ((done.rowCount ?? 0) > 0) return 'complete'
+      const hash = createHash('sha256')
+      let endBytes = 0
+      for (;;) {
+        const page = await client.query<{ offset: string; data: Buffer }>(
+          `SELECT offset_bytes AS "offset", data FROM clip_chunks
+            WHERE device_id = $1 AND clip_id = $2 AND offset_bytes >= $3
+            ORDER BY offset_bytes LIMIT ${chunksPerRead}`,
+          [deviceId, clipId, endBytes],
+        )
+        for (const row of page.rows) {
+          if (Number(row.offset) !== endBytes) return 'corrupt'
+          hash.update(row.data)
+          endBytes += row.data.length
+        }
+        if (page.rows.length < chunksPerRead || endBytes > manifest.bytes) break
+      }
+      if (endBytes !== manifest.bytes || hash.digest('hex') !== manifest.sha256) return 'corrupt'
+      await client.query(
+        `INSERT INTO clip_bodies (device_id, clip_id, size_bytes, sha256) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [deviceId, clipId, manifest.bytes, manifest.sha256],
+      )
+      return 'complete'
+    })
+  }
+
+  async clipFile(deviceId: string, clipId: string): Promise<string | undefined> {
+    const key = `${deviceId}/${clipId}`
+    const running = this.#copying.get(key)
+    if (running) return running
+    const copy = this.#localCopy(deviceId, clipId).finally(() => this.#copying.delete(key))
+    this.#copying.set(key, copy)
+    return copy
+  }
+
+  async #localCopy(deviceId: string, clipId: string): Promise<string | undefined> {
+    const path = join(this.#copiesRoot, deviceId, `${clipId}.mp4`)
+    const body = await this.#db.query<{ size: string }>(
+      'SELECT size_bytes AS size FROM clip_bodies WHERE device_id = $1 AND clip_id = $2',
+      [deviceId, clipId],
+    )
+    const size = body.rows[0]?.size
+    if (size === undefined) {
+      // Gone from the fleet (retention on another node): this node's copy goes too.
+      await rm(path, { force: true })
+      return undefined
+    }
+    const existing = await stat(path).catch(() => undefined)
+    if (existing?.size === Number(size)) return path
+    await mkdir(join(this.#copiesRoot, deviceId), { recursive: true, mode: 0o700 })
+    const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`
+    const file = await open(temporary, 'w', 0o600)
+    try {
+      let endBytes = 0
+      for (;;) {
+        const page = await this.#db.query<{ data: Buffer }>(
+          `SELECT data FROM clip_chunks WHERE device_id = $1 AND clip_id = $2 AND offset_bytes >= $3
+            ORDER BY offset_bytes LIMIT ${chunksPerRead}`,
+          [deviceId, clipId, endBytes],
+        )
+        for (const row of page.rows) {
+          await file.write(row.data)
+          endBytes += row.data.length
+        }
+        if (page.rows.length < chunksPerRead) break
+      }
+      await file.datasync()
+    } catch (err) {
+      await file.close()
+      await rm(temporary, { force: true })
+      throw err
+    }
+    await file.close()
+    await rename(temporary, path)
+    return path
+  }
+
+  async deleteClip(deviceId: string, clipId: string): Promise<void> {
+    await this.#db.transaction(async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(${clipLockKeys})`, [deviceId, clipId])
+      await client.query('DELETE FROM clip_bodies WHERE device_id = $1 AND clip_id = $2', [deviceId, clipId])
+      await client.query('DELETE FROM clip_chunks WHERE device_id = $1 AND clip_id = $2', [deviceId, clipId])
+    })
+    await rm(join(this.#copiesRoot, deviceId, `${clipId}.mp4`), { force: true })
+  }
+}
