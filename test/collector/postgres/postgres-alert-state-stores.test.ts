@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { DeadLetter } from '../../../collector/alerts/dead-letter-log.js'
 import { AlertUserSettings } from '../../../collector/dashboard/alert-user-settings.js'
 import { PostgresDeadLetterLog } from '../../../collector/postgres/postgres-dead-letter-log.js'
 import { PostgresDiscoveryStateStore } from '../../../collector/postgres/postgres-discovery-state-store.js'
@@ -99,7 +100,7 @@ describe('PostgreSQL stores shared by the nodes of a fleet', () => {
   it('refuses a dead letter with POSTGRES_UNAVAILABLE while the database is down, and keeps the earlier ones', async () => {
     const url = await suite.freshDatabase()
     const log = new PostgresDeadLetterLog(await suite.connect(url))
-    const letter = {
+    const letter: DeadLetter = {
       atMs: 1,
       channel: 'hook',
       recipient: 'alice',
@@ -108,8 +109,8 @@ describe('PostgreSQL stores shared by the nodes of a fleet', () => {
       alert: {
         id: '01J0000000000000000000000A',
         tag: '01J0000000000000000000000A',
-        kind: 'press' as const,
-        eventClass: 'high' as const,
+        kind: 'press',
+        eventClass: 'high',
         title: 'Doorbell',
         body: 'Someone is at the door.',
         priority: 5,

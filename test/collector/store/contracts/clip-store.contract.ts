@@ -108,7 +108,9 @@ export function clipStoreContract(name: string, harness: StoreHarness<ClipStore>
       for (const [offset, data] of second.chunks.slice(0, 2))
         await store.writeChunk('porch', second.manifest.clipId, offset, data)
       const reopened = await (harness.reopen as () => Promise<ClipStore>)()
-      expect(await readFile((await reopened.clipFile('porch', first.manifest.clipId)) as string)).toEqual(first.body)
+      expect(await readFile((await reopened.clipFile('porch', first.manifest.clipId)) as string)).toEqual(
+        first.body,
+      )
       await reopened.writeChunk('porch', second.manifest.clipId, ...(second.chunks[2] as [number, Buffer]))
       expect(await reopened.finalize('porch', second.manifest)).toBe('complete')
     })
