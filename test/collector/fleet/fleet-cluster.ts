@@ -32,6 +32,8 @@ export interface FleetClusterOptions {
   readonly deviceIds: readonly string[]
   /** Extra YAML lines for every node's config. */
   readonly extraConfig?: readonly string[]
+  /** Each node serves HTTP (the dashboard and API) on a port of its own, with this bearer token; off by default. */
+  readonly apiToken?: string
 }
 
 /** Node processes die with the test process (the kernel kills them), so a killed run leaves none behind. */
@@ -60,7 +62,7 @@ export async function startFleetCluster(options: FleetClusterOptions): Promise<F
         `dataDir: ${dataDir}`,
         'host: 127.0.0.1',
         `mqtt: { port: ${port}, wsPort: null }`,
-        'http: { port: null }',
+        options.apiToken ? `http: { port: 0, apiToken: '${options.apiToken}' }` : 'http: { port: null }',
         'store: { engine: postgres, isSyncWrite: false }',
         `postgres: { url: '${options.postgresUrl}', maxConnections: 4 }`,
         `redis: { url: '${options.redisUrl}' }`,
