@@ -11,6 +11,8 @@ export interface PostgresUserSettingsListen {
   readonly nodeId: string
   /** The listening connection failed; it reconnects by itself and then reads everything again. */
   readonly onError?: (err: Error) => void
+  /** Wait before connecting again after the listening connection was lost (default 1 s). */
+  readonly reconnectMs?: number
 }
 
 /**
@@ -37,6 +39,7 @@ export class PostgresUserSettingsStore implements UserSettingsStore {
       onChange,
       onResync: onChange,
       ...(this.#listen.onError ? { onError: this.#listen.onError } : {}),
+      ...(this.#listen.reconnectMs ? { reconnectMs: this.#listen.reconnectMs } : {}),
     })
     await listener.start()
     this.#listeners.push(listener)
