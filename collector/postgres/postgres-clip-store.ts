@@ -8,9 +8,6 @@ import type { PostgresDatabase } from './postgres-database.js'
 /** Chunks one read of a clip fetches: a bounded share of memory whatever the clip's size. */
 const chunksPerRead = 16
 
-/** Both keys of a clip's advisory lock: chunk writes share it, the check takes it alone. */
-const clipLockKeys = 'hashtext($1), hashtext($2)'
-
 /**
  * Clip bodies in PostgreSQL (migrations/0006): each chunk a bytea row in `clip_chunks`, whichever node
  * received it, so a clip whose upload moved to another node in a failover is reassembled from all of
@@ -31,57 +28,63 @@ export class PostgresClipStore implements ClipStore {
 
   async writeChunk(deviceId: string, clipId: string, offsetBytes: number, data: Buffer): Promise<void> {
     if (offsetBytes + data.length > maxClipBytes) throw new RangeError(`chunk past ${maxClipBytes} bytes`)
-    await this.#db.transaction(async (client) => {
-      // Shared: chunks of one clip are written in parallel, but never while the clip is being checked.
-      await client.query(`SELECT pg_advisory_xact_lock_shared(${clipLockKeys})`, [deviceId, clipId])
-      await client.query(
-        `INSERT INTO clip_chunks (device_id, clip_id, offset_bytes, data)
-         SELECT $1, $2, $3, $4
-          WHERE NOT EXISTS (SELECT 1 FROM clip_bodies WHERE device_id = $1 AND clip_id = $2)
-         ON CONFLICT (device_id, clip_id, offset_bytes) DO UPDATE SET data = EXCLUDED.data`,
-        [deviceId, clipId, offsetBytes, data],
-      )
-    })
+    // One statement (one round trip, one commit). A chunk already stored is never rewritten: a second copy
+    // is the same bytes (the device sends a chunk again only when its ack was lost), and the rows a check
+    // hashed stay the rows that are served. A recovery deletes the clip before asking for it again.
+    await this.#db.query(
+      `INSERT INTO clip_chunks (device_id, clip_id, offset_bytes, data)
+       SELECT $1, $2, $3, $4
+        WHERE NOT EXISTS (SELECT 1 FROM clip_bodies WHERE device_id = $1 AND clip_id = $2)
+       ON CONFLICT (device_id, clip_id, offset_bytes) DO NOTHING`,
+      [deviceId, clipId, offsetBytes, data],
+    )
   }
 
   /**
    * Reads the chunks in offset order into the hash (a page at a time): they must follow each other
-   * without gap or overlap and add up to the manifest's size. Under the clip's lock, so no chunk lands
-   * between the check and the mark.
+   * without gap or overlap and add up to the manifest's size. Stored chunks never change, so what was
+   * hashed is what is served; two nodes that check at once both mark the clip, once.
    */
   async finalize(deviceId: string, manifest: ClipManifest): Promise<ClipVerdict> {
     const { clipId } = manifest
-    return this.#db.transaction(async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(${clipLockKeys})`, [deviceId, clipId])
-      const done = await client.query('SELECT 1 FROM clip_bodies WHERE device_id = $1 AND clip_id = $2', [
-        deviceId,
-        clipId,
-      ])
-      if ((done.rowCount ?? 0) > 0) return 'complete'
-      const hash = createHash('sha256')
-      let endBytes = 0
-      for (;;) {
-        const page = await client.query<{ offset: string; data: Buffer }>(
-          `SELECT offset_bytes AS "offset", data FROM clip_chunks
-            WHERE device_id = $1 AND clip_id = $2 AND offset_bytes >= $3
-            ORDER BY offset_bytes LIMIT ${chunksPerRead}`,
-          [deviceId, clipId, endBytes],
-        )
-        for (const row of page.rows) {
-          if (Number(row.offset) !== endBytes) return 'corrupt'
-          hash.update(row.data)
-          endBytes += row.data.length
-        }
-        if (page.rows.length < chunksPerRead || endBytes > manifest.bytes) break
+    const done = await this.#db.query('SELECT 1 FROM clip_bodies WHERE device_id = $1 AND clip_id = $2', [
+      deviceId,
+      clipId,
+    ])
+    if ((done.rowCount ?? 0) > 0) return 'complete'
+    const hash = createHash('sha256')
+    let endBytes = 0
+    for (;;) {
+      const page = await this.#readChunks(deviceId, clipId, endBytes)
+      for (const row of page) {
+        if (Number(row.offset) !== endBytes) return 'corrupt'
+        hash.update(row.data)
+        endBytes += row.data.length
       }
-      if (endBytes !== manifest.bytes || hash.digest('hex') !== manifest.sha256) return 'corrupt'
-      await client.query(
-        `INSERT INTO clip_bodies (device_id, clip_id, size_bytes, sha256) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING`,
-        [deviceId, clipId, manifest.bytes, manifest.sha256],
-      )
-      return 'complete'
-    })
+      if (page.length < chunksPerRead || endBytes > manifest.bytes) break
+    }
+    if (endBytes !== manifest.bytes || hash.digest('hex') !== manifest.sha256) return 'corrupt'
+    await this.#db.query(
+      `INSERT INTO clip_bodies (device_id, clip_id, size_bytes, sha256) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
+      [deviceId, clipId, manifest.bytes, manifest.sha256],
+    )
+    return 'complete'
+  }
+
+  /** The next page of a clip's chunks from fromBytes on, in offset order. */
+  async #readChunks(
+    deviceId: string,
+    clipId: string,
+    fromBytes: number,
+  ): Promise<{ offset: string; data: Buffer }[]> {
+    const page = await this.#db.query<{ offset: string; data: Buffer }>(
+      `SELECT offset_bytes AS "offset", data FROM clip_chunks
+        WHERE device_id = $1 AND clip_id = $2 AND offset_bytes >= $3
+        ORDER BY offset_bytes LIMIT ${chunksPerRead}`,
+      [deviceId, clipId, fromBytes],
+    )
+    return page.rows
   }
 
   async clipFile(deviceId: string, clipId: string): Promise<string | undefined> {
@@ -111,18 +114,17 @@ export class PostgresClipStore implements ClipStore {
     const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`
     const file = await open(temporary, 'w', 0o600)
     try {
+      // The chunks the check hashed: from 0, each where the last ended, up to the verified size.
+      const sizeBytes = Number(size)
       let endBytes = 0
-      for (;;) {
-        const page = await this.#db.query<{ data: Buffer }>(
-          `SELECT data FROM clip_chunks WHERE device_id = $1 AND clip_id = $2 AND offset_bytes >= $3
-            ORDER BY offset_bytes LIMIT ${chunksPerRead}`,
-          [deviceId, clipId, endBytes],
-        )
-        for (const row of page.rows) {
+      while (endBytes < sizeBytes) {
+        const fromBytes = endBytes
+        for (const row of await this.#readChunks(deviceId, clipId, endBytes)) {
+          if (Number(row.offset) !== endBytes || endBytes >= sizeBytes) continue
           await file.write(row.data)
           endBytes += row.data.length
         }
-        if (page.rows.length < chunksPerRead) break
+        if (endBytes === fromBytes) throw new Error(`clip ${clipId} of ${deviceId}: no chunk at ${endBytes}`)
       }
       await file.datasync()
     } catch (err) {
@@ -137,7 +139,6 @@ export class PostgresClipStore implements ClipStore {
 
   async deleteClip(deviceId: string, clipId: string): Promise<void> {
     await this.#db.transaction(async (client) => {
-      await client.query(`SELECT pg_advisory_xact_lock(${clipLockKeys})`, [deviceId, clipId])
       await client.query('DELETE FROM clip_bodies WHERE device_id = $1 AND clip_id = $2', [deviceId, clipId])
       await client.query('DELETE FROM clip_chunks WHERE device_id = $1 AND clip_id = $2', [deviceId, clipId])
     })
