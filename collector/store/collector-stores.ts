@@ -62,7 +62,9 @@ export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' |
 
 /**
  * Opens every store of the collector, the embedded engines by default: Level for events, files under
- * the data folder for the rest. The one place a storage engine is chosen.
+ * the data folder for the rest. With store: postgres the engines bring the event store and the kinds a
+ * fleet shares (engines.stores); each kind is an override, else the engine's, else the file. The one
+ * place a storage engine is chosen.
  */
 export async function openCollectorStores(
   config: CollectorConfig,
