@@ -22,4 +22,9 @@ export interface ClipStore {
   clipFile(deviceId: string, clipId: string): Promise<string | undefined>
   /** Deletes a clip's files (retention). */
   deleteClip(deviceId: string, clipId: string): Promise<void>
+  /**
+   * Removes this node's local copies of clips the store no longer holds (another node swept them), and
+   * returns how many; only a store whose local files are copies has it.
+   */
+  pruneCopies?(): Promise<number>
 }

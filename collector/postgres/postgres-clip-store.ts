@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ClipManifest, ClipStore, ClipVerdict } from '../clips/clip-store.js'
 import { maxClipBytes } from '../clips/file-clip-store.js'
@@ -7,6 +7,12 @@ import type { PostgresDatabase } from './postgres-database.js'
 
 /** Chunks one read of a clip fetches: a bounded share of memory whatever the clip's size. */
 const chunksPerRead = 16
+
+/** Local copies one pruning query looks up. */
+const copiesPerLookup = 1000
+
+/** A copy's file name: `<clipId>.mp4`, or `<clipId>.mp4.<random>.tmp` while it is written. */
+const copyName = /^([0-9A-Z]{26})\.mp4(\.[0-9a-f]{8}\.tmp)?$/
 
 /**
  * Clip bodies in PostgreSQL (migrations/0006): each chunk a bytea row in `clip_chunks`, whichever node
@@ -135,6 +141,40 @@ export class PostgresClipStore implements ClipStore {
     await file.close()
     await rename(temporary, path)
     return path
+  }
+
+  /**
+   * Every retention turn, on every node: the sweeping node deletes its own copy with the rows, the others
+   * find theirs here. A temporary file is left alone while this node writes that copy.
+   */
+  async pruneCopies(): Promise<number> {
+    const copies: { deviceId: string; clipId: string; path: string }[] = []
+    for (const deviceId of await readdir(this.#copiesRoot).catch(() => [] as string[])) {
+      const names = await readdir(join(this.#copiesRoot, deviceId)).catch(() => [] as string[])
+      for (const name of names) {
+        const match = copyName.exec(name)
+        if (!match?.[1] || this.#copying.has(`${deviceId}/${match[1]}`)) continue
+        if (match[2]) await rm(join(this.#copiesRoot, deviceId, name), { force: true })
+        else copies.push({ deviceId, clipId: match[1], path: join(this.#copiesRoot, deviceId, name) })
+      }
+    }
+    let removed = 0
+    for (let i = 0; i < copies.length; i += copiesPerLookup) {
+      const page = copies.slice(i, i + copiesPerLookup)
+      const held = await this.#db.query<{ key: string }>(
+        `SELECT b.device_id || '/' || b.clip_id AS key FROM clip_bodies b
+          JOIN unnest($1::text[], $2::text[]) AS c(device_id, clip_id)
+            ON b.device_id = c.device_id AND b.clip_id = c.clip_id`,
+        [page.map((copy) => copy.deviceId), page.map((copy) => copy.clipId)],
+      )
+      const keys = new Set(held.rows.map((row) => row.key))
+      for (const copy of page) {
+        if (keys.has(`${copy.deviceId}/${copy.clipId}`)) continue
+        await rm(copy.path, { force: true })
+        removed += 1
+      }
+    }
+    return removed
   }
 
   async deleteClip(deviceId: string, clipId: string): Promise<void> {

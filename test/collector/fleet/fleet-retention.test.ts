@@ -69,8 +69,11 @@ describe('fleet retention', () => {
     await other.store.commit({ events: [stored], chunks: [] })
     await other.clips.writeChunk('porch', clip.clipId, 0, body)
     expect(await other.clips.finalize('porch', manifest)).toBe('complete')
+    // Copies on the sweeping node and on the third, which is never asked for the clip again.
     const copy = (await nodes[leader]?.clips.clipFile('porch', clip.clipId)) as string
-    expect(existsSync(copy)).toBe(true)
+    const third = nodes[(leader + 2) % 3] as RunningCollector
+    const thirdCopy = (await third.clips.clipFile('porch', clip.clipId)) as string
+    expect(existsSync(copy) && existsSync(thirdCopy)).toBe(true)
     await eventually(
       async () => (await other.store.getClip(clip.clipId)) === undefined,
       'the old clip swept',
@@ -83,6 +86,7 @@ describe('fleet retention', () => {
     expect(left.rows).toEqual([{ chunks: 0, bodies: 0 }])
     expect(await other.clips.clipFile('porch', clip.clipId)).toBeUndefined()
     expect(existsSync(copy)).toBe(false)
+    await eventually(() => !existsSync(thirdCopy), "the third node's copy pruned", 5000)
 
     await (nodes[leader] as RunningCollector).close()
     const rest = nodes.filter((_, i) => i !== leader)
