@@ -97,7 +97,21 @@ export async function openCollectorStores(
   )
   const events = engines.store
   const shared = engines.stores ?? {}
-  const onEngineError = options.onEngineError ?? (() => {})
+  let userSettings: AlertUserSettings
+  try {
+    userSettings =
+      given.userSettings ??
+      (await AlertUserSettings.open(
+        shared.userSettings ?? new FileUserSettingsStore(dataDir),
+        config.alerts.users,
+        options.onEngineError ?? (() => {}),
+      ))
+  } catch (err) {
+    // Nothing else holds the engines yet: a node that cannot start must not leave its pool open.
+    await events.close()
+    await engines.close()
+    throw err
+  }
   return {
     dataDir,
     events,
@@ -107,13 +121,7 @@ export async function openCollectorStores(
     sessions:
       given.sessions ??
       new DashboardSessions({ store: new FileSessionStore(dataDir), ttlMs: quotas.sessionTtlMs, now }),
-    userSettings:
-      given.userSettings ??
-      (await AlertUserSettings.open(
-        shared.userSettings ?? new FileUserSettingsStore(dataDir),
-        config.alerts.users,
-        onEngineError,
-      )),
+    userSettings,
     pushSubscriptions:
       given.pushSubscriptions ??
       shared.pushSubscriptions ??
