@@ -149,4 +149,22 @@ describe('fleet user settings', () => {
     await eventually(() => keysOf(allowed.id).length > 0, 'the allowed press', 10_000)
     expect(keysOf(quiet.id)).toEqual([])
   })
+
+  it('refuses a save while PostgreSQL is down with POSTGRES_UNAVAILABLE, and keeps the settings it had', async () => {
+    const had = a.stores.userSettings.get('alice')
+    await postgres.engine.stop()
+    try {
+      const res = await (a.http as FastifyInstance).inject({
+        method: 'PUT',
+        url: '/api/settings',
+        headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf },
+        payload: { channels: ['other'], kinds: ['press'], quietHours: null },
+      })
+      expect(res.statusCode).toBeGreaterThanOrEqual(500)
+      expect(res.json()).toMatchObject({ code: 'POSTGRES_UNAVAILABLE' })
+      expect(a.stores.userSettings.get('alice')).toEqual(had)
+    } finally {
+      await postgres.engine.start()
+    }
+  })
 })
