@@ -246,10 +246,11 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   }
 
   let registryRevision = registry.revision
-  const registryTimer = setInterval(() => {
+  /** Takes in the registry's changes: cuts the sessions of revoked secrets and tells the extensions. */
+  const applyRegistryChanges = async (): Promise<void> => {
     try {
-      registry.flushHashUpgrades()
-      registry.reloadIfChanged()
+      await registry.flushHashUpgrades()
+      await registry.reloadIfChanged()
       if (registry.revision === registryRevision) return
       registryRevision = registry.revision
       broker?.cutRevokedClients()
@@ -257,8 +258,18 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     } catch (err) {
       emit({ kind: 'task_failed', task: 'registry', err })
     }
-  }, 1000)
+  }
+  // One pass at a time: a pass started by the registry's announcement and one by the timer would
+  // otherwise both see the new revision and report the change twice.
+  let registryPass: Promise<void> = Promise.resolve()
+  const checkRegistry = (): void => {
+    if (isClosing) return
+    registryPass = registryPass.then(applyRegistryChanges)
+  }
+  // A file is polled every second; an engine that announces changes is also taken in at once.
+  const registryTimer = setInterval(checkRegistry, 1000)
   registryTimer.unref()
+  registry.watch?.(checkRegistry)
 
   return {
     mqttPort: listeners.tcpPort,
@@ -283,6 +294,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
       if (isClosing) return
       isClosing = true
       clearInterval(registryTimer)
+      await registryPass
       emit({ kind: 'stopping' })
       await listeners.close()
       await writer.flush()

@@ -1,6 +1,9 @@
 import { join } from 'node:path'
 import type { CollectorConfig } from '../config.js'
+import type { HomeownerStore } from '../dashboard/homeowner-store.js'
+import type { SessionStore } from '../dashboard/session-store.js'
 import type { PostgresDatabase } from '../postgres/postgres-database.js'
+import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
 import type { EventStore } from '../store/event-store.js'
 import { LevelEventStore } from '../store/level-event-store.js'
 
@@ -14,12 +17,21 @@ export interface FleetHandles {
   readonly nodeId: string
 }
 
+/** Stores an engine keeps beside the event store (a fleet's PostgreSQL); each one absent is a file in dataDir. */
+export interface EngineStores {
+  readonly registry?: ManagedIdentityRegistry
+  readonly homeowners?: HomeownerStore
+  readonly sessions?: SessionStore
+}
+
 /**
  * What a collector node runs on: its event store, and in a fleet the Redis engines its broker shares
  * with the other nodes. close() ends what the store and broker do not end themselves.
  */
 export interface CollectorEngines {
   readonly store: EventStore
+  /** The other stores the engine holds; absent on the embedded default. */
+  readonly stores?: EngineStores
   /** aedes' mq and persistence on Redis (fleet); absent on the embedded default. */
   readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
   /** PostgreSQL for the fleet's shared tasks; absent on the embedded default. */

@@ -5,14 +5,17 @@ import type { CollectorConfig } from '../config.js'
 import { isLiveTimelineEvent } from '../dashboard/event-stream.js'
 import { PostgresDatabase } from '../postgres/postgres-database.js'
 import { PostgresEventStore } from '../postgres/postgres-event-store.js'
+import { PostgresHomeownerStore } from '../postgres/postgres-homeowner-store.js'
+import { PostgresIdentityRegistry } from '../postgres/postgres-identity-registry.js'
 import { migratePostgres } from '../postgres/postgres-migrations.js'
+import { PostgresSessionStore } from '../postgres/postgres-session-store.js'
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
 
 /**
- * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) and
- * Redis for the broker. A node that cannot reach either does not start, and says which one.
+ * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) for
+ * events, the registry, homeowners and dashboard sessions, and Redis for the broker. A node that cannot reach either does not start, and says which one.
  */
 export async function openFleetEngines(
   config: CollectorConfig,
@@ -33,10 +36,23 @@ export async function openFleetEngines(
     },
     onError,
   )
+  let registry: PostgresIdentityRegistry
   let redis: Awaited<ReturnType<typeof openRedisBrokerEngines>>
+  try {
+    // Held in memory and followed through NOTIFY: a login costs no round trip, a change reaches every node.
+    registry = await PostgresIdentityRegistry.open(db, {
+      url: postgresUrl,
+      applicationName: `doorbell-registry ${nodeId}`,
+      onError,
+    })
+  } catch (err) {
+    await db.close()
+    throw err
+  }
   try {
     redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs)
   } catch (err) {
+    await registry.close()
     await db.close()
     throw err
   }
@@ -45,10 +61,12 @@ export async function openFleetEngines(
       notify: { channel: storedEventsChannel, nodeId, isAnnounced: isLiveTimelineEvent },
       isAlertIntake: isAlertRelevant,
     }),
+    stores: { registry, homeowners: new PostgresHomeownerStore(db), sessions: new PostgresSessionStore(db) },
     broker: { mq: redis.mq, persistence: redis.persistence },
     fleet: { db, url: postgresUrl, nodeId },
     async close() {
       await redis.close()
+      await registry.close()
       await db.close()
     },
   }

@@ -172,7 +172,7 @@ describe('doorbell-admin', () => {
         isShedCut = true
       })
       // The login right after the change reloads the registry before the collector's periodic check does.
-      new FileIdentityRegistry(dir.path).setDeviceDisabled('shed', true)
+      await new FileIdentityRegistry(dir.path).setDeviceDisabled('shed', true)
       await connect('gate', gateSecret)
       await eventually(() => isShedCut, 'the disabled device cut off', 6000)
     } finally {
