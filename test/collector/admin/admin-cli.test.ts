@@ -1,8 +1,10 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { FileHomeownerStore } from '../../../collector/dashboard/file-homeowner-store.js'
+import { Homeowners } from '../../../collector/dashboard/homeowners.js'
 import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
@@ -179,5 +181,25 @@ describe('doorbell-admin', () => {
       for (const client of clients) client.end(true)
       await collector.close()
     }
+  })
+
+  it('takes a homeowner password from DOORBELL_PASSWORD beside a config file, which does not refuse it as a config field', async () => {
+    const config = join(dir.path, 'collector.yaml')
+    writeFileSync(config, `dataDir: ${join(dir.path, 'with-config')}\n`)
+    const added = await run('env', [
+      'DOORBELL_PASSWORD=a long password',
+      process.execPath,
+      adminJs,
+      '--config',
+      config,
+      'homeowners',
+      'add',
+      'alice',
+      '--role',
+      'viewer',
+    ])
+    expect(added.code, added.stderr).toBe(0)
+    const homeowners = new Homeowners(new FileHomeownerStore(join(dir.path, 'with-config')))
+    expect(await homeowners.verify('alice', 'a long password')).toMatchObject({ role: 'viewer' })
   })
 })
