@@ -138,5 +138,31 @@ describe('identities shared by a fleet through PostgreSQL', () => {
       // The accounts are no file of a node's: neither data folder holds them.
       expect((await fleet.nodes[1]?.stores.homeowners.list())?.map((h) => h.name)).toEqual(['alice'])
     })
+
+    it('refuses a dashboard login with 503 and a retry while PostgreSQL is away, counted, and lets it in once it is back', async () => {
+      const http = fleet.nodes[0]?.http as NonNullable<(typeof fleet.nodes)[0]['http']>
+      const login = () =>
+        http.inject({
+          method: 'POST',
+          url: '/api/login',
+          payload: { name: 'alice', password: 'correct-horse-battery' },
+        })
+      await postgres.engine.stop()
+      try {
+        const refused = await login()
+        expect(refused.statusCode).toBe(503)
+        expect(refused.headers['retry-after']).toBe('1')
+        expect(refused.json<{ code: string }>().code).toBe('POSTGRES_UNAVAILABLE')
+        const metrics = await fleet.nodes[0]?.metrics.registry.metrics()
+        expect(metrics).toMatch(/^doorbell_collector_http_store_unavailable_total [1-9]/m)
+      } finally {
+        await postgres.engine.start()
+      }
+      await eventually(
+        async () => (await login()).statusCode === 200,
+        'a login once PostgreSQL is back',
+        10_000,
+      )
+    }, 30_000)
   })
 })
