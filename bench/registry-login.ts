@@ -13,7 +13,8 @@ import { median } from './stats.js'
 /**
  * What one MQTT login costs the registry (authenticate: the lookup and the keyed fast hash), for the file
  * registry of the embedded default and the PostgreSQL registry of a fleet, in one run: µs per login over
- * BENCH_LOGINS logins of BENCH_REGISTRY_DEVICES registered devices, median of BENCH_RUNS passes.
+ * BENCH_LOGINS logins of BENCH_REGISTRY_DEVICES registered devices, median of BENCH_RUNS passes; and the
+ * heap a node's in-memory copy of the registry takes per device (`node --expose-gc`).
  */
 
 const deviceCount = Number(process.env.BENCH_REGISTRY_DEVICES ?? 10_000)
@@ -34,6 +35,14 @@ async function usPerLogin(registry: IdentityRegistry, secrets: Map<string, strin
   return median(passes)
 }
 
+/** Heap in use after a full collection; NaN unless node runs with --expose-gc. */
+function heapUsedBytes(): number {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) return Number.NaN
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-registry-login-'))
   const postgres = await startPostgres()
@@ -47,7 +56,9 @@ async function main(): Promise<void> {
       { url, maxConnections: 2, connectTimeoutMs: 5000, statementTimeoutMs: 30_000 },
       () => {},
     )
+    const heapBefore = heapUsedBytes()
     const pgRegistry = await PostgresIdentityRegistry.open(db)
+    const heapPerDevice = (heapUsedBytes() - heapBefore) / deviceCount
     const fileUs = await usPerLogin(new FileIdentityRegistry(dir), secrets)
     const pgUs = await usPerLogin(pgRegistry, secrets)
     await pgRegistry.close()
@@ -60,6 +71,8 @@ async function main(): Promise<void> {
         '|---|---:|---:|',
         `| file (embedded default, reference) | ${fileUs.toFixed(2)} | 1.00x |`,
         `| PostgreSQL (fleet, in memory) | ${pgUs.toFixed(2)} | ${(pgUs / fileUs).toFixed(2)}x |`,
+        '',
+        `Each node holds the registry in memory: ${Number.isNaN(heapPerDevice) ? 'n/a (run node with --expose-gc)' : `${heapPerDevice.toFixed(0)} bytes of heap per device`}.`,
         '',
       ].join('\n'),
     )
