@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
-import { registryChangesChannel } from '../collector/postgres/postgres-identity-registry.js'
+import { registryChangesChannel } from '../collector/postgres/postgres-identity-rows.js'
 import { registryFileName } from '../collector/registry/file-identity-registry.js'
 import { hashGeneratedSecret } from '../collector/registry/secret-hash.js'
 

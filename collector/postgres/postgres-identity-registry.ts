@@ -1,11 +1,5 @@
-import type pg from 'pg'
 import { DoorbellError } from '../../shared/errors.js'
-import {
-  assertIdentityName,
-  checkSecret,
-  credentialStamp,
-  rotationStamp,
-} from '../registry/identity-login.js'
+import { assertIdentityName, checkSecret, credentialStamp } from '../registry/identity-login.js'
 import type {
   DeviceRecord,
   Login,
@@ -16,21 +10,19 @@ import type {
 import { hashGeneratedSecret, newSecret, secretHashKind } from '../registry/secret-hash.js'
 import { PostgresChannelListener } from './postgres-channel-listener.js'
 import type { PostgresDatabase } from './postgres-database.js'
-
-/** The NOTIFY channel a registry change is announced on (its payload: the new revision). */
-export const registryChangesChannel = 'doorbell_registry_changes'
-
-/** A row of `identities` as read. */
-interface IdentityRow {
-  readonly name: string
-  readonly kind: 'device' | 'service'
-  readonly secret_hash: string
-  readonly is_disabled: boolean
-  readonly is_removed: boolean
-  readonly created_at: string
-  readonly rotated_at: string | null
-  readonly revision: string
-}
+import {
+  changeIdentities,
+  type IdentityKind,
+  type IdentityRow,
+  type IdentityUpdate,
+  insertIdentity,
+  readIdentityChanges,
+  recordOf,
+  registryChangesChannel,
+  rotateIdentity,
+  updateIdentity,
+  upgradeIdentityHashes,
+} from './postgres-identity-rows.js'
 
 /** A slow hash verified at a login, waiting to be replaced by its fast form. */
 interface HashUpgrade {
@@ -113,45 +105,23 @@ export class PostgresIdentityRegistry implements ManagedIdentityRegistry {
   }
 
   async #reload(): Promise<boolean> {
-    const current = await this.#db.query<{ revision: string }>('SELECT revision FROM identity_revision')
-    const revision = Number(current.rows[0]?.revision ?? 0)
-    if (revision === this.#revision) return false
-    if (revision < this.#revision) {
-      // The database went back (restored from a backup): read it whole.
+    const { revision, rows, isWhole } = await readIdentityChanges(this.#db, this.#revision)
+    if (revision === this.#revision && !isWhole) return false
+    if (isWhole) {
       this.#devices.clear()
       this.#users.clear()
-      this.#revision = 0
     }
-    const changed = await this.#db.query<IdentityRow>(
-      `SELECT name, kind, secret_hash, is_disabled, is_removed, created_at, rotated_at, revision
-         FROM identities WHERE revision > $1`,
-      [this.#revision],
-    )
-    // Changes commit in revision order, so rows up to the revision read are all visible here.
-    let seen = revision
-    for (const row of changed.rows) {
-      this.#apply(row)
-      seen = Math.max(seen, Number(row.revision))
-    }
-    this.#revision = seen
+    for (const row of rows) this.#apply(row)
+    this.#revision = revision
     return true
   }
 
   #apply(row: IdentityRow): void {
     this.#devices.delete(row.name)
     this.#users.delete(row.name)
-    if (row.is_removed) return
-    if (row.kind === 'device') {
-      this.#devices.set(row.name, {
-        deviceId: row.name,
-        secretHash: row.secret_hash,
-        isDisabled: row.is_disabled,
-        createdAt: row.created_at,
-        ...(row.rotated_at ? { rotatedAt: row.rotated_at } : {}),
-      })
-    } else {
-      this.#users.set(row.name, { name: row.name, secretHash: row.secret_hash, createdAt: row.created_at })
-    }
+    const record = recordOf(row)
+    if (record && 'deviceId' in record) this.#devices.set(row.name, record)
+    else if (record) this.#users.set(row.name, record)
   }
 
   #announced(): void {
@@ -221,80 +191,39 @@ export class PostgresIdentityRegistry implements ManagedIdentityRegistry {
     return this.#add('service', name, nowMs)
   }
 
-  async #add(kind: IdentityRow['kind'], name: string, nowMs: number): Promise<string> {
+  async #add(kind: IdentityKind, name: string, nowMs: number): Promise<string> {
     assertIdentityName(name)
     const secret = newSecret()
-    await this.#change(async (client, revision) => {
-      // A removed name's row is reused; a live one of either kind refuses the name.
-      const added = await client.query(
-        `INSERT INTO identities (name, kind, secret_hash, created_at, revision) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, secret_hash = EXCLUDED.secret_hash,
-           is_disabled = false, is_removed = false, created_at = EXCLUDED.created_at, rotated_at = NULL,
-           revision = EXCLUDED.revision
-         WHERE identities.is_removed`,
-        [name, kind, hashGeneratedSecret(secret), new Date(nowMs).toISOString(), revision],
-      )
-      if (added.rowCount === 0)
-        throw new DoorbellError(kind === 'device' ? 'DEVICE_EXISTS' : 'USER_EXISTS', name)
-    })
+    const createdAt = new Date(nowMs).toISOString()
+    await this.#change((client, revision) =>
+      insertIdentity(client, revision, { kind, name, secretHash: hashGeneratedSecret(secret), createdAt }),
+    )
     return secret
   }
 
   async rotateDevice(deviceId: string, nowMs = Date.now()): Promise<string> {
     const secret = newSecret()
-    await this.#change(async (client, revision) => {
-      const found = await client.query<IdentityRow>(
-        `SELECT created_at, rotated_at FROM identities
-          WHERE name = $1 AND kind = 'device' AND NOT is_removed`,
-        [deviceId],
-      )
-      const row = found.rows[0]
-      if (!row) throw new DoorbellError('DEVICE_NOT_FOUND', deviceId)
-      const device = { createdAt: row.created_at, ...(row.rotated_at ? { rotatedAt: row.rotated_at } : {}) }
-      await client.query(
-        'UPDATE identities SET secret_hash = $2, rotated_at = $3, revision = $4 WHERE name = $1',
-        [deviceId, hashGeneratedSecret(secret), rotationStamp(device as DeviceRecord, nowMs), revision],
-      )
-    })
+    await this.#change((client, revision) =>
+      rotateIdentity(client, revision, deviceId, hashGeneratedSecret(secret), nowMs),
+    )
     return secret
   }
 
   setDeviceDisabled(deviceId: string, isDisabled: boolean): Promise<void> {
-    return this.#update(
-      'device',
-      deviceId,
-      'is_disabled = $3',
-      [isDisabled],
-      new DoorbellError('DEVICE_NOT_FOUND', deviceId),
-    )
+    return this.#update('device', deviceId, { isDisabled }, new DoorbellError('DEVICE_NOT_FOUND', deviceId))
   }
 
   removeDevice(deviceId: string): Promise<void> {
-    return this.#remove('device', deviceId, new DoorbellError('DEVICE_NOT_FOUND', deviceId))
+    return this.#update('device', deviceId, 'removed', new DoorbellError('DEVICE_NOT_FOUND', deviceId))
   }
 
   removeUser(name: string): Promise<void> {
-    return this.#remove('service', name, new DoorbellError('USER_NOT_FOUND', name))
+    return this.#update('service', name, 'removed', new DoorbellError('USER_NOT_FOUND', name))
   }
 
-  #remove(kind: IdentityRow['kind'], name: string, notFound: DoorbellError): Promise<void> {
-    // The hash goes with the identity; the row stays so that other nodes read the removal.
-    return this.#update(kind, name, "is_removed = true, secret_hash = 'removed'", [], notFound)
-  }
-
-  async #update(
-    kind: IdentityRow['kind'],
-    name: string,
-    assignments: string,
-    values: readonly unknown[],
-    notFound: DoorbellError,
-  ): Promise<void> {
+  async #update(kind: IdentityKind, name: string, update: IdentityUpdate, notFound: Error): Promise<void> {
     await this.#change(async (client, revision) => {
-      const updated = await client.query(
-        `UPDATE identities SET ${assignments}, revision = $2 WHERE name = $1 AND kind = '${kind}' AND NOT is_removed`,
-        [name, revision, ...values],
-      )
-      if (updated.rowCount === 0) throw notFound
+      if (!(await updateIdentity(client, revision, kind, name, update))) throw notFound
     })
   }
 
@@ -309,18 +238,7 @@ export class PostgresIdentityRegistry implements ManagedIdentityRegistry {
     let count = 0
     try {
       await this.#change(async (client, revision) => {
-        const result = await client.query(
-          `UPDATE identities AS i SET secret_hash = u.new_hash, revision = $4
-             FROM unnest($1::text[], $2::text[], $3::text[]) AS u(name, old_hash, new_hash)
-            WHERE i.name = u.name AND i.secret_hash = u.old_hash AND NOT i.is_removed`,
-          [
-            upgrades.map((u) => u.name),
-            upgrades.map((u) => u.oldHash),
-            upgrades.map((u) => u.newHash),
-            revision,
-          ],
-        )
-        count = result.rowCount ?? 0
+        count = await upgradeIdentityHashes(client, revision, upgrades)
       })
     } catch (err) {
       // Not written (the database away): kept for the next flush, unless a newer one came in.
@@ -340,20 +258,9 @@ export class PostgresIdentityRegistry implements ManagedIdentityRegistry {
     if (user) this.#users.set(name, { ...user, secretHash: newHash })
   }
 
-  /**
-   * One change in one transaction: takes the revision row's lock (so changes commit in revision order),
-   * raises it, writes, and announces the new revision at commit. Then reads it back into memory, so the
-   * caller's next login sees it.
-   */
-  async #change(write: (client: pg.PoolClient, revision: number) => Promise<void>): Promise<void> {
-    await this.#db.transaction(async (client) => {
-      const raised = await client.query<{ revision: string }>(
-        'UPDATE identity_revision SET revision = revision + 1 RETURNING revision',
-      )
-      const revision = Number(raised.rows[0]?.revision)
-      await write(client, revision)
-      await client.query('SELECT pg_notify($1, $2)', [registryChangesChannel, String(revision)])
-    })
+  /** Writes one change, then reads it back into memory, so the caller's next login sees it. */
+  async #change(write: Parameters<typeof changeIdentities>[1]): Promise<void> {
+    await changeIdentities(this.#db, write)
     await this.reloadIfChanged()
   }
 

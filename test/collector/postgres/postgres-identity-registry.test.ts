@@ -4,6 +4,7 @@ import {
   type RegistryListenOptions,
 } from '../../../collector/postgres/postgres-identity-registry.js'
 import { hashSecret } from '../../../collector/registry/secret-hash.js'
+import { eventually } from '../../support/eventually.js'
 import { identityRegistryContract } from '../store/contracts/identity-registry.contract.js'
 import { usePostgresSuite } from './postgres-suite.js'
 
@@ -45,14 +46,6 @@ identityRegistryContract('postgres', {
     await Promise.all(opened.map((registry) => registry.close()))
   },
 })
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 describe('PostgresIdentityRegistry across nodes', () => {
   it("takes in another process's change when it is announced, without being asked to reload", async () => {
