@@ -38,12 +38,13 @@ export async function openAdminStores(config: CollectorConfig, dataDir: string):
   ])
   const url = config.postgres.url
   if (!url) throw new Error('store: postgres needs postgres.url')
-  await migratePostgres(url)
+  // The pool first: a database that cannot be reached is POSTGRES_UNAVAILABLE, before any migration.
   const db = await PostgresDatabase.open(
     { ...config.postgres, url, maxConnections: 2, applicationName: 'doorbell-admin' },
     () => {},
   )
   try {
+    await migratePostgres(url)
     return {
       registry: await PostgresIdentityRegistry.open(db),
       homeowners: new PostgresHomeownerStore(db),

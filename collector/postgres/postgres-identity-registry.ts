@@ -9,7 +9,7 @@ import type {
 } from '../registry/identity-registry.js'
 import { hashGeneratedSecret, newSecret, secretHashKind } from '../registry/secret-hash.js'
 import { PostgresChannelListener } from './postgres-channel-listener.js'
-import type { PostgresDatabase } from './postgres-database.js'
+import { asStoreError, type PostgresDatabase } from './postgres-database.js'
 import {
   changeIdentities,
   type IdentityKind,
@@ -77,7 +77,11 @@ export class PostgresIdentityRegistry implements ManagedIdentityRegistry {
         onResync: () => registry.#announced(),
         onError: registry.#onError,
       })
-      await listener.start()
+      try {
+        await listener.start()
+      } catch (err) {
+        throw asStoreError(listen.url, err)
+      }
       registry.#listener = listener
     }
     try {

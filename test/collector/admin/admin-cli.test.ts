@@ -202,4 +202,17 @@ describe('doorbell-admin', () => {
     const homeowners = new Homeowners(new FileHomeownerStore(join(dir.path, 'with-config')))
     expect(await homeowners.verify('alice', 'a long password')).toMatchObject({ role: 'viewer' })
   })
+
+  it('says POSTGRES_UNAVAILABLE, without the password, when the fleet database named by the config cannot be reached', async () => {
+    const config = join(dir.path, 'fleet.yaml')
+    writeFileSync(
+      config,
+      "store: postgres\npostgres: { url: 'postgres://doorbell:hunter2@127.0.0.1:1/doorbell', connectTimeoutMs: 500 }\nredis: { url: 'redis://127.0.0.1:1' }\n",
+    )
+    const result = await run(process.execPath, [adminJs, '--config', config, 'devices', 'add', 'porch'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('POSTGRES_UNAVAILABLE')
+    expect(result.stderr).toContain('127.0.0.1:1/doorbell')
+    expect(result.stderr).not.toContain('hunter2')
+  })
 })
