@@ -6,7 +6,8 @@ import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
 
 /** The stores doorbell-admin changes, where the collector reads them. */
 export interface AdminStores {
-  readonly registry: ManagedIdentityRegistry
+  /** Opened when first asked for: PostgreSQL's registry reads every device, which homeowner commands need not. */
+  registry(): Promise<ManagedIdentityRegistry>
   readonly homeowners: HomeownerStore
   close(): Promise<void>
 }
@@ -19,7 +20,7 @@ export interface AdminStores {
 export async function openAdminStores(config: CollectorConfig, dataDir: string): Promise<AdminStores> {
   if (config.store.engine === 'level') {
     return {
-      registry: new FileIdentityRegistry(dataDir),
+      registry: async () => new FileIdentityRegistry(dataDir),
       homeowners: new FileHomeownerStore(dataDir),
       close: async () => {},
     }
@@ -46,7 +47,7 @@ export async function openAdminStores(config: CollectorConfig, dataDir: string):
   try {
     await migratePostgres(url)
     return {
-      registry: await PostgresIdentityRegistry.open(db),
+      registry: () => PostgresIdentityRegistry.open(db),
       homeowners: new PostgresHomeownerStore(db),
       close: () => db.close(),
     }

@@ -78,7 +78,7 @@ async function main(): Promise<number> {
             ...(password ? { password } : {}),
             isJson: values.json === true,
           })
-        : await runAdminCommand(stores.registry, group, action, name, {
+        : await runAdminCommand(await stores.registry(), group, action, name, {
             writeConfig: values['write-config'],
             url: values.url ?? 'mqtt://localhost:1883',
             caFile: values['ca-file'],
