@@ -15,7 +15,8 @@ import { openRedisBrokerEngines } from './redis-broker-engines.js'
 
 /**
  * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) for
- * events, the registry, homeowners and dashboard sessions, and Redis for the broker. A node that cannot reach either does not start, and says which one.
+ * events, the registry, homeowners and dashboard sessions, and Redis for the broker. A node that cannot
+ * reach either does not start, and says which one.
  */
 export async function openFleetEngines(
   config: CollectorConfig,
