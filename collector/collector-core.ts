@@ -25,6 +25,7 @@ import { AckPublisher } from './ingest/ack-publisher.js'
 import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
 import type { RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
+import { RegistryWatcher } from './registry/registry-watcher.js'
 import type { CollectorStores } from './store/collector-stores.js'
 import type { EventStore } from './store/event-store.js'
 import { retentionFromDays } from './store/retention-sweep.js'
@@ -245,31 +246,14 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     throw err
   }
 
-  let registryRevision = registry.revision
-  /** Takes in the registry's changes: cuts the sessions of revoked secrets and tells the extensions. */
-  const applyRegistryChanges = async (): Promise<void> => {
-    try {
-      await registry.flushHashUpgrades()
-      await registry.reloadIfChanged()
-      if (registry.revision === registryRevision) return
-      registryRevision = registry.revision
+  const registryWatcher = new RegistryWatcher({
+    registry,
+    onChanged: () => {
       broker?.cutRevokedClients()
       emit({ kind: 'registry_changed', enabledDeviceIds: registry.enabledDeviceIds() })
-    } catch (err) {
-      emit({ kind: 'task_failed', task: 'registry', err })
-    }
-  }
-  // One pass at a time: a pass started by the registry's announcement and one by the timer would
-  // otherwise both see the new revision and report the change twice.
-  let registryPass: Promise<void> = Promise.resolve()
-  const checkRegistry = (): void => {
-    if (isClosing) return
-    registryPass = registryPass.then(applyRegistryChanges)
-  }
-  // A file is polled every second; an engine that announces changes is also taken in at once.
-  const registryTimer = setInterval(checkRegistry, 1000)
-  registryTimer.unref()
-  registry.watch?.(checkRegistry)
+    },
+    onError: (err) => emit({ kind: 'task_failed', task: 'registry', err }),
+  })
 
   return {
     mqttPort: listeners.tcpPort,
@@ -293,8 +277,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     async close() {
       if (isClosing) return
       isClosing = true
-      clearInterval(registryTimer)
-      await registryPass
+      await registryWatcher.stop()
       emit({ kind: 'stopping' })
       await listeners.close()
       await writer.flush()
