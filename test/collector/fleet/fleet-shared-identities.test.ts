@@ -78,6 +78,35 @@ describe('identities shared by a fleet through PostgreSQL', () => {
       expect(again.client.connected).toBe(true)
       await again.client.endAsync()
     })
+
+    it('cuts a device disabled through the other node’s config, and lets a removed one in on no node', async () => {
+      const admin = (node: number, ...args: string[]) =>
+        run(process.execPath, [adminJs, '--config', cluster.configFiles[node] as string, 'devices', ...args])
+      const added = await admin(1, 'add', 'gate')
+      expect(added.code, added.stderr).toBe(0)
+      const secret = added.stdout.match(/secret: (\S+)/)?.[1] as string
+      const port = cluster.nodePorts[0] as number
+      const device = await eventually(
+        () => connectSessionDevice(port, 'gate', secret).catch(() => undefined),
+        'the new device let in on the first node',
+        5000,
+      )
+      device.client.on('error', () => {})
+      let isCut = false
+      device.client.on('close', () => {
+        isCut = true
+      })
+      expect((await admin(1, 'disable', 'gate')).code).toBe(0)
+      await eventually(() => isCut, 'the disabled device cut off on the first node', 2000)
+      await device.client.endAsync(true)
+      expect((await admin(0, 'enable', 'gate')).code).toBe(0)
+      expect((await admin(0, 'remove', 'gate')).code).toBe(0)
+      for (const nodePort of cluster.nodePorts)
+        await expect(connectSessionDevice(nodePort, 'gate', secret)).rejects.toThrow(
+          /Not authorized|Bad user/i,
+        )
+      expect((await admin(1, 'list', '--json')).stdout).not.toContain('gate')
+    })
   })
 
   describe('homeowners and dashboard sessions, on in-process nodes', () => {
