@@ -4,8 +4,11 @@ import type { DiscoveryStateStore } from '../alerts/discovery-state-store.js'
 import type { PushSubscriptionStore } from '../alerts/push-subscription-store.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { CollectorConfig } from '../config.js'
+import type { HomeownerStore } from '../dashboard/homeowner-store.js'
+import type { SessionStore } from '../dashboard/session-store.js'
 import type { UserSettingsStore } from '../dashboard/user-settings-store.js'
 import type { PostgresDatabase } from '../postgres/postgres-database.js'
+import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
 import type { EventStore } from '../store/event-store.js'
 import { LevelEventStore } from '../store/level-event-store.js'
 
@@ -24,6 +27,9 @@ export interface FleetHandles {
  * stays a file. openCollectorStores prefers a test's override, then these, then the files.
  */
 export interface EngineStores {
+  readonly registry?: ManagedIdentityRegistry
+  readonly homeowners?: HomeownerStore
+  readonly sessions?: SessionStore
   readonly clips?: ClipStore
   readonly userSettings?: UserSettingsStore
   readonly pushSubscriptions?: PushSubscriptionStore
@@ -37,12 +43,12 @@ export interface EngineStores {
  */
 export interface CollectorEngines {
   readonly store: EventStore
+  /** The other stores the engine holds; absent on the embedded default. */
+  readonly stores?: EngineStores
   /** aedes' mq and persistence on Redis (fleet); absent on the embedded default. */
   readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
   /** PostgreSQL for the fleet's shared tasks; absent on the embedded default. */
   readonly fleet?: FleetHandles
-  /** The fleet's shared stores; absent on the embedded default. */
-  readonly stores?: EngineStores
   /** After the broker and store closed: ends the PostgreSQL pool and the Redis connections. */
   close(): Promise<void>
 }

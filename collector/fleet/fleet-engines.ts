@@ -8,16 +8,20 @@ import { PostgresDatabase } from '../postgres/postgres-database.js'
 import { PostgresDeadLetterLog } from '../postgres/postgres-dead-letter-log.js'
 import { PostgresDiscoveryStateStore } from '../postgres/postgres-discovery-state-store.js'
 import { PostgresEventStore } from '../postgres/postgres-event-store.js'
+import { PostgresHomeownerStore } from '../postgres/postgres-homeowner-store.js'
+import { PostgresIdentityRegistry } from '../postgres/postgres-identity-registry.js'
 import { migratePostgres } from '../postgres/postgres-migrations.js'
 import { PostgresPushSubscriptionStore } from '../postgres/postgres-push-subscription-store.js'
+import { PostgresSessionStore } from '../postgres/postgres-session-store.js'
 import { PostgresUserSettingsStore } from '../postgres/postgres-user-settings-store.js'
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
 
 /**
- * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) and
- * Redis for the broker. A node that cannot reach either does not start, and says which one.
+ * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) for
+ * events, the registry, homeowners and dashboard sessions, and Redis for the broker. A node that cannot
+ * reach either does not start, and says which one.
  */
 export async function openFleetEngines(
   config: CollectorConfig,
@@ -39,10 +43,23 @@ export async function openFleetEngines(
     },
     onError,
   )
+  let registry: PostgresIdentityRegistry
   let redis: Awaited<ReturnType<typeof openRedisBrokerEngines>>
+  try {
+    // Held in memory and followed through NOTIFY: a login costs no round trip, a change reaches every node.
+    registry = await PostgresIdentityRegistry.open(db, {
+      url: postgresUrl,
+      applicationName: `doorbell-registry ${nodeId}`,
+      onError,
+    })
+  } catch (err) {
+    await db.close()
+    throw err
+  }
   try {
     redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs)
   } catch (err) {
+    await registry.close()
     await db.close()
     throw err
   }
@@ -55,6 +72,9 @@ export async function openFleetEngines(
     broker: { mq: redis.mq, persistence: redis.persistence },
     fleet: { db, url: postgresUrl, nodeId },
     stores: {
+      registry,
+      homeowners: new PostgresHomeownerStore(db),
+      sessions: new PostgresSessionStore(db),
       // Bodies in PostgreSQL; the data folder keeps only the copies the dashboard serves ranges from.
       clips: new PostgresClipStore(db, dataDir),
       userSettings,
@@ -65,6 +85,7 @@ export async function openFleetEngines(
     async close() {
       await userSettings.close()
       await redis.close()
+      await registry.close()
       await db.close()
     },
   }

@@ -22,6 +22,7 @@ import { Homeowners } from '../dashboard/homeowners.js'
 import { DashboardLoginThrottle } from '../dashboard/login-throttle.js'
 import { type CollectorEngines, openCollectorEngines } from '../fleet/collector-engines.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
+import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
 import type { EventStore } from './event-store.js'
 
 /** Every kind of state the collector keeps, each behind its store. */
@@ -32,7 +33,7 @@ export interface CollectorStores {
   /** Clip bodies being reassembled and verified clips. */
   readonly clips: ClipStore
   /** Devices and service users (reloaded when doorbell-admin changes it). */
-  readonly registry: FileIdentityRegistry
+  readonly registry: ManagedIdentityRegistry
   /** Dashboard accounts with their rules (over a HomeownerStore). */
   readonly homeowners: Homeowners
   /** Dashboard logins (over a SessionStore). */
@@ -96,6 +97,7 @@ export async function openCollectorStores(
     given.events,
   )
   const events = engines.store
+  // A fleet's engines hold some stores themselves (PostgreSQL); the others are files in dataDir.
   const shared = engines.stores ?? {}
   let userSettings: AlertUserSettings
   try {
@@ -116,11 +118,15 @@ export async function openCollectorStores(
     dataDir,
     events,
     clips: given.clips ?? shared.clips ?? new FileClipStore(dataDir),
-    registry: given.registry ?? new FileIdentityRegistry(dataDir),
-    homeowners: given.homeowners ?? new Homeowners(new FileHomeownerStore(dataDir)),
+    registry: given.registry ?? shared.registry ?? new FileIdentityRegistry(dataDir),
+    homeowners: given.homeowners ?? new Homeowners(shared.homeowners ?? new FileHomeownerStore(dataDir)),
     sessions:
       given.sessions ??
-      new DashboardSessions({ store: new FileSessionStore(dataDir), ttlMs: quotas.sessionTtlMs, now }),
+      new DashboardSessions({
+        store: shared.sessions ?? new FileSessionStore(dataDir),
+        ttlMs: quotas.sessionTtlMs,
+        now,
+      }),
     userSettings,
     pushSubscriptions:
       given.pushSubscriptions ??
