@@ -160,7 +160,8 @@ describe('fleet user settings', () => {
         headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrf },
         payload: { channels: ['other'], kinds: ['press'], quietHours: null },
       })
-      expect(res.statusCode).toBeGreaterThanOrEqual(500)
+      expect(res.statusCode).toBe(503)
+      expect(res.headers['retry-after']).toBe('1')
       expect(res.json()).toMatchObject({ code: 'POSTGRES_UNAVAILABLE' })
       expect(a.stores.userSettings.get('alice')).toEqual(had)
     } finally {
