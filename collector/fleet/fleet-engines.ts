@@ -76,7 +76,7 @@ export async function openFleetEngines(
       homeowners: new PostgresHomeownerStore(db),
       sessions: new PostgresSessionStore(db),
       // Bodies in PostgreSQL; the data folder keeps only the copies the dashboard serves ranges from.
-      clips: new PostgresClipStore(db, dataDir),
+      clips: new PostgresClipStore(db, dataDir, { maxCopyBytes: config.postgres.clipCopyMaxBytes }),
       userSettings,
       pushSubscriptions: new PostgresPushSubscriptionStore(db),
       deadLetters: new PostgresDeadLetterLog(db),

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ClipManifest, ClipStore, ClipVerdict } from '../clips/clip-store.js'
 import { maxClipBytes } from '../clips/file-clip-store.js'
@@ -19,17 +19,20 @@ const copyName = /^([0-9A-Z]{26})\.mp4(\.[0-9a-f]{8}\.tmp)?$/
  * received it, so a clip whose upload moved to another node in a failover is reassembled from all of
  * them; a row in `clip_bodies` marks a clip that matched its manifest. The dashboard serves a clip from a
  * local copy under `<dataDir>/clips/<deviceId>/<clipId>.mp4` (ranges, ETag), written from the rows the
- * first time this node serves it and removed when the clip is gone from PostgreSQL.
+ * first time this node serves it and removed when the clip is gone from PostgreSQL, or when the copies
+ * together pass `maxCopyBytes` (least recently served first): they are a cache of the rows.
  */
 export class PostgresClipStore implements ClipStore {
   readonly #db: PostgresDatabase
   readonly #copiesRoot: string
   /** Copies being written, so two requests for one clip write it once. */
   readonly #copying = new Map<string, Promise<string | undefined>>()
+  readonly #maxCopyBytes: number
 
-  constructor(db: PostgresDatabase, dataDir: string) {
+  constructor(db: PostgresDatabase, dataDir: string, options: { readonly maxCopyBytes?: number } = {}) {
     this.#db = db
     this.#copiesRoot = join(dataDir, 'clips')
+    this.#maxCopyBytes = options.maxCopyBytes ?? Number.POSITIVE_INFINITY
   }
 
   async writeChunk(deviceId: string, clipId: string, offsetBytes: number, data: Buffer): Promise<void> {
@@ -115,7 +118,12 @@ export class PostgresClipStore implements ClipStore {
       return undefined
     }
     const existing = await stat(path).catch(() => undefined)
-    if (existing?.size === Number(size)) return path
+    if (existing?.size === Number(size)) {
+      // Its time says when it was last served: the copies past the cap go oldest first.
+      const now = new Date()
+      await utimes(path, now, now).catch(() => undefined)
+      return path
+    }
     await mkdir(join(this.#copiesRoot, deviceId), { recursive: true, mode: 0o700 })
     const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`
     const file = await open(temporary, 'w', 0o600)
@@ -140,7 +148,45 @@ export class PostgresClipStore implements ClipStore {
     }
     await file.close()
     await rename(temporary, path)
+    await this.#trimCopies(path)
     return path
+  }
+
+  /** The finished copies on this node, with their sizes and when each was last served. */
+  async #listCopies(): Promise<
+    { deviceId: string; clipId: string; path: string; bytes: number; usedMs: number }[]
+  > {
+    const copies = []
+    for (const deviceId of await readdir(this.#copiesRoot).catch(() => [] as string[])) {
+      for (const name of await readdir(join(this.#copiesRoot, deviceId)).catch(() => [] as string[])) {
+        const clipId = copyName.exec(name)
+        if (!clipId?.[1] || clipId[2]) continue
+        const path = join(this.#copiesRoot, deviceId, name)
+        const info = await stat(path).catch(() => undefined)
+        if (info) copies.push({ deviceId, clipId: clipId[1], path, bytes: info.size, usedMs: info.mtimeMs })
+      }
+    }
+    return copies
+  }
+
+  /**
+   * Removes the least recently served copies until all of them fit `maxCopyBytes`, never `keep` (the one
+   * just written, being served). A copy removed while a response still streams it stays readable to that
+   * response (the file is only unlinked); the next request writes it again from the rows.
+   */
+  async #trimCopies(keep?: string): Promise<number> {
+    if (!Number.isFinite(this.#maxCopyBytes)) return 0
+    const copies = await this.#listCopies()
+    let total = copies.reduce((sum, copy) => sum + copy.bytes, 0)
+    let removed = 0
+    for (const copy of copies.sort((a, b) => a.usedMs - b.usedMs)) {
+      if (total <= this.#maxCopyBytes) break
+      if (copy.path === keep || this.#copying.has(`${copy.deviceId}/${copy.clipId}`)) continue
+      await rm(copy.path, { force: true })
+      total -= copy.bytes
+      removed += 1
+    }
+    return removed
   }
 
   /**
@@ -174,7 +220,7 @@ export class PostgresClipStore implements ClipStore {
         removed += 1
       }
     }
-    return removed
+    return removed + (await this.#trimCopies())
   }
 
   async deleteClip(deviceId: string, clipId: string): Promise<void> {

@@ -149,4 +149,39 @@ describe('PostgresClipStore across nodes', () => {
     expect(await store.finalize('porch', manifest)).toBe('complete')
     expect(await readFile((await store.clipFile('porch', manifest.clipId)) as string)).toEqual(body)
   })
+
+  it('keeps its local copies within maxCopyBytes, removing the least recently served first', async () => {
+    const url = await suite.freshDatabase()
+    const store = new PostgresClipStore(await suite.connect(url), nodeDir(), { maxCopyBytes: 2500 })
+    const bodies = new Map<string, Buffer>()
+    for (const clipId of [
+      '01J00000000000000000000001',
+      '01J00000000000000000000002',
+      '01J00000000000000000000003',
+    ]) {
+      const { body, manifest, chunks } = clipBody(1, 1000)
+      await store.writeChunk('porch', clipId, 0, chunks[0]?.data as Buffer)
+      expect(await store.finalize('porch', { ...manifest, clipId })).toBe('complete')
+      bodies.set(clipId, body)
+    }
+    const [first, second, third] = [...bodies.keys()] as [string, string, string]
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20))
+    const copyOf = async (clipId: string) => (await store.clipFile('porch', clipId)) as string
+    const firstCopy = await copyOf(first)
+    await pause()
+    const secondCopy = await copyOf(second)
+    await pause()
+    // Served again: now the first is more recent than the second.
+    await copyOf(first)
+    await pause()
+    const thirdCopy = await copyOf(third)
+    expect([existsSync(firstCopy), existsSync(secondCopy), existsSync(thirdCopy)]).toEqual([
+      true,
+      false,
+      true,
+    ])
+    // The removed copy is only a cache: asked for again, it is written again from the rows.
+    expect(await readFile(await copyOf(second))).toEqual(bodies.get(second))
+    expect(existsSync(firstCopy)).toBe(false)
+  })
 })
