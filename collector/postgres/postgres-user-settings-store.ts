@@ -1,5 +1,5 @@
 import type { UserSettings, UserSettingsStore } from '../dashboard/user-settings-store.js'
-import { PostgresChangeListener } from './postgres-change-listener.js'
+import { PostgresChannelListener } from './postgres-channel-listener.js'
 import type { PostgresDatabase } from './postgres-database.js'
 
 /** The channel a save is announced on; its payload is the user's name. */
@@ -23,7 +23,7 @@ export interface PostgresUserSettingsListen {
 export class PostgresUserSettingsStore implements UserSettingsStore {
   readonly #db: PostgresDatabase
   readonly #listen: PostgresUserSettingsListen
-  readonly #listeners: PostgresChangeListener[] = []
+  readonly #listeners: PostgresChannelListener[] = []
 
   constructor(db: PostgresDatabase, listen: PostgresUserSettingsListen) {
     this.#db = db
@@ -32,11 +32,11 @@ export class PostgresUserSettingsStore implements UserSettingsStore {
 
   /** Hears every node's saves (this one's too) on a connection of its own, and a gap as a change. */
   async watch(onChange: () => void): Promise<void> {
-    const listener = new PostgresChangeListener({
+    const listener = new PostgresChannelListener({
       url: this.#listen.url,
       channel: userSettingsChannel,
       applicationName: `doorbell-settings ${this.#listen.nodeId}`,
-      onChange,
+      onNotification: onChange,
       onResync: onChange,
       ...(this.#listen.onError ? { onError: this.#listen.onError } : {}),
       ...(this.#listen.reconnectMs ? { reconnectMs: this.#listen.reconnectMs } : {}),
