@@ -87,7 +87,12 @@ export function startFleetAlerts(ctx: ExtensionContext, pipeline: AlertPipeline)
         .then(() => pipeline.reportDelivery({ kind: 'dead_letter', ...failed, attempt, err }))
     },
     onError: (err) => ctx.bus.emit({ kind: 'task_failed', task: 'fleet alerts', err }),
+    sendLocally: (deliveries) => {
+      for (const routed of deliveries) pipeline.queue.enqueueLocally(routed)
+    },
   })
+  // Derived alerts and test notifications go through the outbox too, not this node's lanes alone.
+  pipeline.queue.redirectTo((routed) => delivery.queue(routed))
   delivery.start()
   new Gauge({
     name: 'doorbell_collector_fleet_alert_backlog',
