@@ -12,5 +12,6 @@ export const benchmarks = [
   'alerts-latency',
   'timeline-page',
   'fleet',
+  'clip-bodies',
   'live-view',
 ] as const

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,10 +7,9 @@ import mqtt, { type MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import pg from 'pg'
 import { migratePostgres } from '../collector/postgres/postgres-migrations.js'
-import { registryFileName } from '../collector/registry/file-identity-registry.js'
-import { hashGeneratedSecret } from '../collector/registry/secret-hash.js'
 import { newEventId, topics } from '../shared/protocol/index.js'
 import { type BenchFigure, emitFigures } from './bench-figures.js'
+import { insertRegistryRows, newDeviceSecrets, writeRegistryFile } from './bench-registry.js'
 import { startHaproxy } from './engines/haproxy-engine.js'
 import { startPostgres } from './engines/postgres-engine.js'
 import { startRedis } from './engines/redis-engine.js'
@@ -44,22 +42,6 @@ const connectsInFlight = 100
 
 type Setup = 'level-1' | 'postgres-1' | 'postgres-3'
 const setups: readonly Setup[] = ['level-1', 'postgres-1', 'postgres-3']
-
-/** Writes a registry holding count devices (the file doorbell-admin writes, one write for all). */
-function writeRegistry(dataDir: string, prefix: string, count: number): Map<string, string> {
-  const secrets = new Map<string, string>()
-  const records: Record<string, unknown> = {}
-  const createdAt = new Date().toISOString()
-  for (let i = 0; i < count; i++) {
-    const deviceId = `${prefix}-${i}`
-    const secret = randomBytes(32).toString('base64url')
-    secrets.set(deviceId, secret)
-    records[deviceId] = { deviceId, secretHash: hashGeneratedSecret(secret), isDisabled: false, createdAt }
-  }
-  mkdirSync(dataDir, { recursive: true })
-  writeFileSync(join(dataDir, registryFileName), JSON.stringify({ version: 1, devices: records, users: {} }))
-  return secrets
-}
 
 const baseConfig = [
   'host: 127.0.0.1',
@@ -179,10 +161,12 @@ async function startSetup(
   const runDir = mkdtempSync(join(dir, `${setup}-`))
   const nodeCount = setup === 'postgres-3' ? 3 : 1
   const url = setup === 'level-1' ? '' : await engines.database()
+  // A Level node reads its registry file; a fleet's nodes read the registry in PostgreSQL.
+  if (url) await insertRegistryRows(url, secrets)
   const nodes: NodeProcess[] = []
   for (let i = 0; i < nodeCount; i++) {
     const dataDir = join(runDir, `node${i + 1}`)
-    writeRegistryFrom(dataDir, secrets)
+    if (!url) writeRegistryFile(dataDir, secrets)
     const lines =
       setup === 'level-1'
         ? [`dataDir: ${dataDir}`, ...baseConfig]
@@ -221,16 +205,6 @@ async function startSetup(
   }
 }
 
-/** The registry file of secrets, for one node's data folder. */
-function writeRegistryFrom(dataDir: string, secrets: Map<string, string>): void {
-  mkdirSync(dataDir, { recursive: true })
-  const records: Record<string, unknown> = {}
-  const createdAt = new Date().toISOString()
-  for (const [deviceId, secret] of secrets)
-    records[deviceId] = { deviceId, secretHash: hashGeneratedSecret(secret), isDisabled: false, createdAt }
-  writeFileSync(join(dataDir, registryFileName), JSON.stringify({ version: 1, devices: records, users: {} }))
-}
-
 /** Bytes the events table and its indexes take per stored event (after VACUUM ANALYZE, for a true count). */
 async function bytesPerEvent(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url })
@@ -259,7 +233,7 @@ interface ThroughputResult {
 }
 
 async function throughputRuns(dir: string, engines: Engines): Promise<Map<Setup, ThroughputResult>> {
-  const secrets = writeRegistry(join(dir, 'throughput-registry'), 'bench', devices)
+  const secrets = newDeviceSecrets('bench', devices)
   const results = new Map<Setup, ThroughputResult>()
   for (const setup of setups)
     results.set(setup, { rates: [], cpuPerK: [], parts: new Map(), bytesPerEvent: [] })
@@ -393,7 +367,7 @@ async function idleRun(
   setup: 'level-1' | 'postgres-3',
   count: number,
 ): Promise<IdleResult> {
-  const secrets = writeRegistry(join(dir, `idle-registry-${setup}`), 'idle', count)
+  const secrets = newDeviceSecrets('idle', count)
   const running = await startSetup(setup, dir, engines, secrets)
   const redis = new Redis(engines.redis.url)
   const redisUsed = async (): Promise<number> =>
@@ -435,13 +409,13 @@ async function failoverRun(
   dir: string,
   engines: Engines,
 ): Promise<{ affected: number; p50Ms: number; p99Ms: number }> {
-  const secrets = writeRegistry(join(dir, 'failover-registry'), 'fo', failoverCount)
+  const secrets = newDeviceSecrets('fo', failoverCount)
   const runDir = mkdtempSync(join(dir, 'failover-'))
   const url = await engines.database()
+  await insertRegistryRows(url, secrets)
   const nodes: NodeProcess[] = []
   for (let i = 0; i < 3; i++) {
     const dataDir = join(runDir, `node${i + 1}`)
-    writeRegistryFrom(dataDir, secrets)
     nodes.push(
       await startNode(join(runDir, `node${i + 1}.yaml`), fleetConfig(dataDir, url, engines.redis.url)),
     )

@@ -25,6 +25,7 @@ import { AckPublisher } from './ingest/ack-publisher.js'
 import { type CommitResult, GroupCommitWriter } from './ingest/group-commit-writer.js'
 import type { RejectReason } from './ingest/ingest-item.js'
 import { PromCollectorMetrics } from './metrics/collector-metrics.js'
+import { RegistryWatcher } from './registry/registry-watcher.js'
 import type { CollectorStores } from './store/collector-stores.js'
 import type { EventStore } from './store/event-store.js'
 import { retentionFromDays } from './store/retention-sweep.js'
@@ -245,20 +246,14 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     throw err
   }
 
-  let registryRevision = registry.revision
-  const registryTimer = setInterval(() => {
-    try {
-      registry.flushHashUpgrades()
-      registry.reloadIfChanged()
-      if (registry.revision === registryRevision) return
-      registryRevision = registry.revision
+  const registryWatcher = new RegistryWatcher({
+    registry,
+    onChanged: () => {
       broker?.cutRevokedClients()
       emit({ kind: 'registry_changed', enabledDeviceIds: registry.enabledDeviceIds() })
-    } catch (err) {
-      emit({ kind: 'task_failed', task: 'registry', err })
-    }
-  }, 1000)
-  registryTimer.unref()
+    },
+    onError: (err) => emit({ kind: 'task_failed', task: 'registry', err }),
+  })
 
   return {
     mqttPort: listeners.tcpPort,
@@ -282,7 +277,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
     async close() {
       if (isClosing) return
       isClosing = true
-      clearInterval(registryTimer)
+      await registryWatcher.stop()
       emit({ kind: 'stopping' })
       await listeners.close()
       await writer.flush()

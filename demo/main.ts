@@ -17,7 +17,7 @@ import { agentConfigYaml } from '../collector/admin/admin-commands.js'
 import { collectorConfig } from '../collector/config.js'
 import type { Forwarder } from '../collector/forwarding/forwarder.js'
 import { type CollectorEvent, startCollector } from '../collector/main.js'
-import type { FileIdentityRegistry } from '../collector/registry/file-identity-registry.js'
+import type { ManagedIdentityRegistry } from '../collector/registry/identity-registry.js'
 import { runMain } from '../shared/run-main.js'
 
 /**
@@ -77,7 +77,7 @@ function consoleForwarder(print: (line: string) => void): Forwarder {
 
 /** Reuses the demo device's credentials, or registers it (again) when they are missing. */
 async function provisionDevice(
-  registry: FileIdentityRegistry,
+  registry: ManagedIdentityRegistry,
   configFile: string,
   url: string,
 ): Promise<string> {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { stringify } from 'yaml'
 import { DoorbellError } from '../../shared/errors.js'
-import type { FileIdentityRegistry } from '../registry/file-identity-registry.js'
+import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
 
 /** Options of the commands that print or write a device's credentials. */
 export interface CredentialOptions {
@@ -36,7 +36,7 @@ function deliver(deviceId: string, secret: string, options: CredentialOptions, v
 
 /** Runs one admin command against the registry; returns what to print. */
 export async function runAdminCommand(
-  registry: FileIdentityRegistry,
+  registry: ManagedIdentityRegistry,
   group: string,
   action: string,
   name: string | undefined,
@@ -53,13 +53,13 @@ export async function runAdminCommand(
       case 'rotate':
         return deliver(need(), await registry.rotateDevice(need()), options, 'rotated the secret of')
       case 'disable':
-        registry.setDeviceDisabled(need(), true)
+        await registry.setDeviceDisabled(need(), true)
         return `disabled device ${need()} (connected sessions are cut within seconds)\n`
       case 'enable':
-        registry.setDeviceDisabled(need(), false)
+        await registry.setDeviceDisabled(need(), false)
         return `enabled device ${need()}\n`
       case 'remove':
-        registry.removeDevice(need())
+        await registry.removeDevice(need())
         return `removed device ${need()} (its stored events are kept)\n`
       case 'list': {
         const devices = registry.listDevices().map(({ secretHash: _, ...rest }) => rest)
@@ -78,7 +78,7 @@ export async function runAdminCommand(
         return `added read-only user ${need()}\nsecret: ${secret}\n(shown once; client id must be ${need()} or start with ${need()}:)\n`
       }
       case 'remove':
-        registry.removeUser(need())
+        await registry.removeUser(need())
         return `removed user ${need()}\n`
       case 'list': {
         const users = registry.listUsers().map(({ secretHash: _, ...rest }) => rest)

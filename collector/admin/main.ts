@@ -3,10 +3,9 @@ import { parseArgs } from 'node:util'
 import { DoorbellError } from '../../shared/errors.js'
 import { runMain } from '../../shared/run-main.js'
 import { loadCollectorConfig } from '../config.js'
-import { FileHomeownerStore } from '../dashboard/file-homeowner-store.js'
 import { Homeowners } from '../dashboard/homeowners.js'
-import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import { runAdminCommand } from './admin-commands.js'
+import { openAdminStores } from './admin-stores.js'
 import { runHomeownerCommand } from './homeowner-commands.js'
 
 const help = `doorbell-admin: manage the collector's devices, read-only service users and dashboard homeowners
@@ -25,7 +24,7 @@ Usage:
   doorbell-admin homeowners remove <name>
 
 Options:
-  --config FILE        the collector's YAML config (to find dataDir)
+  --config FILE        the collector's YAML config (to find dataDir, or the fleet's PostgreSQL with store: postgres)
   --data-dir DIR       the collector's data folder (overrides the config; default ./data/collector)
   --write-config FILE  write a ready agent config (mode 0600) instead of printing the secret
   --url URL            broker URL for the agent config (default mqtt://localhost:1883)
@@ -37,6 +36,7 @@ Options:
 
 A secret is printed once; the registry keeps only a salted SHA-256 hash of it. Works while the collector runs:
 the collector reloads the registry within a second and cuts sessions of disabled, removed or rotated devices.
+With store: postgres the registry and the homeowners are the fleet's, in PostgreSQL, and every node hears the change.
 `
 
 async function main(): Promise<number> {
@@ -65,28 +65,30 @@ async function main(): Promise<number> {
   const [group, action, name] = positionals
   if (!group || !action)
     throw new DoorbellError('USAGE', 'expected: devices|users|homeowners <action> [name]')
-  const dataDir =
-    values['data-dir'] ??
-    loadCollectorConfig(values.config ?? process.env.DOORBELL_CONFIG, process.env).dataDir
-  if (group === 'homeowners') {
-    const password = values.password ?? process.env.DOORBELL_PASSWORD
-    const out = await runHomeownerCommand(new Homeowners(new FileHomeownerStore(dataDir)), action, name, {
-      ...(values.role ? { role: values.role } : {}),
-      ...(password ? { password } : {}),
-      isJson: values.json === true,
-    })
+  // DOORBELL_PASSWORD is this command's input, not a config field: the config loader would refuse it.
+  const { DOORBELL_PASSWORD: _password, ...configEnv } = process.env
+  const config = loadCollectorConfig(values.config ?? process.env.DOORBELL_CONFIG, configEnv)
+  const stores = await openAdminStores(config, values['data-dir'] ?? config.dataDir)
+  const password = values.password ?? process.env.DOORBELL_PASSWORD
+  try {
+    const out =
+      group === 'homeowners'
+        ? await runHomeownerCommand(new Homeowners(stores.homeowners), action, name, {
+            ...(values.role ? { role: values.role } : {}),
+            ...(password ? { password } : {}),
+            isJson: values.json === true,
+          })
+        : await runAdminCommand(await stores.registry(), group, action, name, {
+            writeConfig: values['write-config'],
+            url: values.url ?? 'mqtt://localhost:1883',
+            caFile: values['ca-file'],
+            isJson: values.json === true,
+          })
     process.stdout.write(out)
     return 0
+  } finally {
+    await stores.close()
   }
-  const registry = new FileIdentityRegistry(dataDir)
-  const out = await runAdminCommand(registry, group, action, name, {
-    writeConfig: values['write-config'],
-    url: values.url ?? 'mqtt://localhost:1883',
-    caFile: values['ca-file'],
-    isJson: values.json === true,
-  })
-  process.stdout.write(out)
-  return 0
 }
 
 runMain(main)

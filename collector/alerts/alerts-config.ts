@@ -50,6 +50,18 @@ const webPushChannel = z.strictObject({
   ttlS: z.number().int().min(0).default(300),
   /** Time limit of one push request; all of a user's endpoints are sent to at once, each with this limit. */
   timeoutMs: z.number().int().min(100).default(5000),
+  /**
+   * Connections to push services kept between sends, so a press's push does not wait for a TCP and TLS
+   * handshake (with `pushEndpoints: public`; `any` uses fetch's own pool).
+   */
+  connections: z
+    .strictObject({
+      /** Connections open at once to one push service host. */
+      maxPerHost: z.number().int().min(1).max(1024).default(16),
+      /** How long an idle connection is kept; 0 opens a new connection for each push. */
+      idleMs: ms.default(60_000),
+    })
+    .prefault({}),
 })
 
 /** One delivery channel. */

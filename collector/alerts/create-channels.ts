@@ -38,6 +38,7 @@ export function createChannels(
           vapid: channel.vapid,
           ttlS: channel.ttlS,
           timeoutMs: channel.timeoutMs,
+          connections: channel.connections,
           subscriptions: deps.subscriptions,
           endpoints: config.pushEndpoints,
           ...(deps.onEndpointRefused ? { onEndpointRefused: deps.onEndpointRefused } : {}),

@@ -1,7 +1,13 @@
+import type { Agent as HttpsAgent } from 'node:https'
 import webPush from 'web-push'
 import { type Alert, alertJson } from './alert.js'
 import { type Channel, DeliveryError, httpDeliveryError, postWithTimeout, type Recipient } from './channel.js'
-import { PrivateAddressError, postToPublicHttps } from './public-endpoint.js'
+import {
+  PrivateAddressError,
+  type PublicHttpsPoolOptions,
+  postToPublicHttps,
+  publicHttpsAgent,
+} from './public-endpoint.js'
 import type { PushSubscriptionStore, StoredPushSubscription } from './push-subscription-store.js'
 
 /** Settings of the Web Push channel. */
@@ -10,6 +16,8 @@ export interface WebPushChannelOptions {
   readonly vapid: { readonly subject: string; readonly publicKey: string; readonly privateKey: string }
   readonly ttlS: number
   readonly timeoutMs: number
+  /** Connections kept to push services between sends (public endpoints only). */
+  readonly connections: PublicHttpsPoolOptions
   readonly subscriptions: PushSubscriptionStore
   /**
    * `public`: endpoints must be https on public addresses, checked again at each send (DNS can change);
@@ -33,10 +41,16 @@ export class WebPushChannel implements Channel {
   readonly kind = 'webpush'
   readonly name: string
   readonly #options: WebPushChannelOptions
+  readonly #agent: HttpsAgent | undefined
 
   constructor(options: WebPushChannelOptions) {
     this.name = options.name
     this.#options = options
+    this.#agent = options.endpoints === 'public' ? publicHttpsAgent(options.connections) : undefined
+  }
+
+  async close(): Promise<void> {
+    this.#agent?.destroy()
   }
 
   async send(alert: Alert, recipient: Recipient): Promise<void> {
@@ -98,7 +112,7 @@ export class WebPushChannel implements Channel {
     init: { headers: Record<string, string>; body: string | Uint8Array },
   ): Promise<{ status: number }> {
     try {
-      return await postToPublicHttps(endpoint, init, this.#options.timeoutMs)
+      return await postToPublicHttps(endpoint, init, this.#options.timeoutMs, this.#agent)
     } catch (err) {
       if (err instanceof PrivateAddressError) {
         this.#options.onEndpointRefused?.(subscription)

@@ -14,8 +14,17 @@ export interface ClipStore {
   writeChunk(deviceId: string, clipId: string, offsetBytes: number, data: Buffer): Promise<void>
   /** Checks the reassembled clip against the manifest's size and sha256; a good clip becomes final. */
   finalize(deviceId: string, manifest: ClipManifest): Promise<ClipVerdict>
-  /** Path of a finished clip, or undefined. */
-  clipPath(deviceId: string, clipId: string): string | undefined
+  /**
+   * A local file holding the finished clip (under `<dataDir>/clips/<deviceId>/<clipId>.mp4`, where the
+   * dashboard serves ranges from), or undefined when the clip is not finished or is gone. A store that
+   * keeps bodies elsewhere writes that file from them first.
+   */
+  clipFile(deviceId: string, clipId: string): Promise<string | undefined>
   /** Deletes a clip's files (retention). */
   deleteClip(deviceId: string, clipId: string): Promise<void>
+  /**
+   * Removes this node's local copies of clips the store no longer holds (another node swept them), and
+   * returns how many; only a store whose local files are copies has it.
+   */
+  pruneCopies?(): Promise<number>
 }

@@ -63,7 +63,7 @@ export class FileClipStore implements ClipStore {
     return 'complete'
   }
 
-  clipPath(deviceId: string, clipId: string): string | undefined {
+  async clipFile(deviceId: string, clipId: string): Promise<string | undefined> {
     const final = this.#finalPath(deviceId, clipId)
     return existsSync(final) ? final : undefined
   }

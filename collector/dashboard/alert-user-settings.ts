@@ -5,12 +5,15 @@ import type { UserSettings, UserSettingsStore } from './user-settings-store.js'
  * The alert users as the alert service sees them: the config's users with the settings saved from the
  * dashboard laid over them; a dashboard user with no config entry gets one with the config defaults. The
  * alert service reads users() on every alert, so it is answered from memory, loaded once at start
- * (open) and updated by each save, which applies at once.
+ * (open) and updated by each save, which applies at once. When the store hears of saves made elsewhere
+ * (a fleet's other nodes), the memory is read again from the store.
  */
 export class AlertUserSettings {
   readonly #store: UserSettingsStore
   readonly #configUsers: readonly AlertUser[]
   #byUser: Record<string, UserSettings>
+  /** Bumped by each read and save: an older read that ends late does not overwrite newer settings. */
+  #generation = 0
 
   private constructor(
     store: UserSettingsStore,
@@ -22,9 +25,29 @@ export class AlertUserSettings {
     this.#byUser = byUser
   }
 
-  /** Loads the saved settings. */
-  static async open(store: UserSettingsStore, configUsers: readonly AlertUser[]): Promise<AlertUserSettings> {
-    return new AlertUserSettings(store, configUsers, await store.all())
+  /**
+   * Loads the saved settings, and follows saves made elsewhere when the store can tell of them; onError
+   * hears a read again that failed (the next change or resync tries again).
+   */
+  static async open(
+    store: UserSettingsStore,
+    configUsers: readonly AlertUser[],
+    onError: (err: Error) => void = () => {},
+  ): Promise<AlertUserSettings> {
+    const settings = new AlertUserSettings(store, configUsers, await store.all())
+    await store.watch?.(() => {
+      settings.reload().catch(onError)
+    })
+    // Saves made between the first read and the start of listening were not heard.
+    if (store.watch) await settings.reload()
+    return settings
+  }
+
+  /** Reads every user's settings again from the store. */
+  async reload(): Promise<void> {
+    const generation = ++this.#generation
+    const byUser = await this.#store.all()
+    if (generation === this.#generation) this.#byUser = byUser
   }
 
   /** The alert users as the alert service should see them now. */
@@ -57,6 +80,7 @@ export class AlertUserSettings {
   /** Saves a user's settings; they apply once saved. */
   async set(name: string, settings: UserSettings): Promise<void> {
     await this.#store.set(name, settings)
+    this.#generation += 1
     this.#byUser = { ...this.#byUser, [name]: settings }
   }
 }

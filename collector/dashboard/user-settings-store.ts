@@ -23,4 +23,9 @@ export interface UserSettingsStore {
   all(): Promise<Record<string, UserSettings>>
   /** Saves (replaces) one user's settings. */
   set(name: string, settings: UserSettings): Promise<void>
+  /**
+   * Calls onChange whenever settings may have changed elsewhere (another node of a fleet saved); a store
+   * that only this process writes has no such method. Resolves once it listens.
+   */
+  watch?(onChange: () => void): Promise<void>
 }

@@ -6,7 +6,8 @@ import type { CollectorExtension, ExtensionContext } from './extension.js'
 /**
  * Deletes what is older than its class's retention (events, clip records, clip files) at start and then every
  * interval. In a fleet the sweep runs once per fleet, on the node that holds the `retention` lease in
- * PostgreSQL, which also deletes the outbox's finished deliveries; the other nodes skip their turn.
+ * PostgreSQL, which also deletes the outbox's finished deliveries; the other nodes skip their turn, and
+ * every node removes its local copies of clips that are gone.
  */
 export class RetentionExtension implements CollectorExtension {
   readonly name = 'retention'
@@ -41,7 +42,10 @@ export class RetentionExtension implements CollectorExtension {
         await sweepFinishedDeliveries(fleet, ctx.config.postgres.finishedDeliveriesKeepMs)
       }
     }
+    const { clips } = ctx.stores
     const run = (): void => {
+      // Local copies of clips another node swept (a fleet's clip store keeps bodies in PostgreSQL).
+      if (clips.pruneCopies) ctx.track('clip copies', clips.pruneCopies())
       if (this.#lease && !this.#lease.isLeader) {
         passes.inc({ outcome: 'skipped' })
         return

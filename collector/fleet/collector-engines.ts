@@ -1,6 +1,14 @@
 import { join } from 'node:path'
+import type { DeadLetterLog } from '../alerts/dead-letter-log.js'
+import type { DiscoveryStateStore } from '../alerts/discovery-state-store.js'
+import type { PushSubscriptionStore } from '../alerts/push-subscription-store.js'
+import type { ClipStore } from '../clips/clip-store.js'
 import type { CollectorConfig } from '../config.js'
+import type { HomeownerStore } from '../dashboard/homeowner-store.js'
+import type { SessionStore } from '../dashboard/session-store.js'
+import type { UserSettingsStore } from '../dashboard/user-settings-store.js'
 import type { PostgresDatabase } from '../postgres/postgres-database.js'
+import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
 import type { EventStore } from '../store/event-store.js'
 import { LevelEventStore } from '../store/level-event-store.js'
 
@@ -15,11 +23,28 @@ export interface FleetHandles {
 }
 
 /**
+ * Stores an engine keeps in place of the data folder's files (a fleet's, in PostgreSQL); a kind left out
+ * stays a file. openCollectorStores prefers a test's override, then these, then the files.
+ */
+export interface EngineStores {
+  readonly registry?: ManagedIdentityRegistry
+  readonly homeowners?: HomeownerStore
+  readonly sessions?: SessionStore
+  readonly clips?: ClipStore
+  readonly userSettings?: UserSettingsStore
+  readonly pushSubscriptions?: PushSubscriptionStore
+  readonly deadLetters?: DeadLetterLog
+  readonly discoveryState?: DiscoveryStateStore
+}
+
+/**
  * What a collector node runs on: its event store, and in a fleet the Redis engines its broker shares
  * with the other nodes. close() ends what the store and broker do not end themselves.
  */
 export interface CollectorEngines {
   readonly store: EventStore
+  /** The other stores the engine holds; absent on the embedded default. */
+  readonly stores?: EngineStores
   /** aedes' mq and persistence on Redis (fleet); absent on the embedded default. */
   readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
   /** PostgreSQL for the fleet's shared tasks; absent on the embedded default. */
@@ -49,5 +74,5 @@ export async function openCollectorEngines(
     return { store, close: async () => {} }
   }
   const { openFleetEngines } = await import('./fleet-engines.js')
-  return openFleetEngines(config, onError)
+  return openFleetEngines(config, dataDir, onError)
 }

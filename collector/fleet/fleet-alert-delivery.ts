@@ -40,6 +40,11 @@ export interface FleetAlertDeliveryDeps {
   ) => void
   /** A pass failed (PostgreSQL away); the next poll tries again. */
   readonly onError: (err: unknown) => void
+  /**
+   * Deliveries queue() could not put in the outbox (PostgreSQL away): this node sends them itself, so a
+   * derived alert is late at worst, never dropped.
+   */
+  readonly sendLocally: (deliveries: readonly RoutedDelivery[]) => void
 }
 
 /**
@@ -59,6 +64,9 @@ export class FleetAlertDelivery {
   #isAgain = false
   #isStopped = false
   #idle: (() => void)[] = []
+  /** Derived deliveries waiting for the next outbox insert (one statement for a burst). */
+  #derived: RoutedDelivery[] = []
+  #derivedFlush: Promise<void> | undefined
 
   constructor(deps: FleetAlertDeliveryDeps) {
     this.#deps = deps
@@ -69,6 +77,30 @@ export class FleetAlertDelivery {
       backoffMs: deps.backoffMs,
       onFailed: deps.onFailed,
     })
+  }
+
+  /**
+   * Queues a delivery this node decided on by itself (a derived alert, a test notification) in the fleet's
+   * outbox, sent from there like a press's: retried by whichever node is alive.
+   */
+  queue(delivery: RoutedDelivery): void {
+    this.#derived.push(delivery)
+    this.#derivedFlush ??= Promise.resolve().then(() => this.#flushDerived())
+  }
+
+  async #flushDerived(): Promise<void> {
+    const batch = this.#derived
+    this.#derived = []
+    try {
+      await this.#outbox.enqueue(batch)
+    } catch (err) {
+      this.#deps.onError(new Error('queueing derived alerts in the fleet outbox failed', { cause: err }))
+      this.#deps.sendLocally(batch)
+    } finally {
+      this.#derivedFlush = undefined
+      if (this.#derived.length > 0) this.#derivedFlush = this.#flushDerived()
+    }
+    this.kick()
   }
 
   /** Starts polling, with a pass at once (work left by a node that stopped). */
@@ -98,6 +130,7 @@ export class FleetAlertDelivery {
    * (tests; an event that cannot be routed stays in the intake and keeps it waiting).
    */
   async whenIdle(): Promise<void> {
+    await this.#derivedFlush
     while (!this.#isStopped) {
       if (this.#pass) await new Promise<void>((resolve) => this.#idle.push(resolve))
       const [intake, due] = await Promise.all([
@@ -124,6 +157,8 @@ export class FleetAlertDelivery {
 
   /** Stops polling and waits for the pass in progress (its rows are committed or rolled back). */
   async stop(): Promise<void> {
+    // What was decided goes into the outbox before this node stops sending.
+    while (this.#derivedFlush) await this.#derivedFlush
     this.#isStopped = true
     clearTimeout(this.#timer)
     await this.#pass

@@ -79,14 +79,20 @@ export function startFleetAlerts(ctx: ExtensionContext, pipeline: AlertPipeline)
         error: err instanceof Error ? err.message : String(err),
         alert: failed.alert,
       }
-      // Reported after the record is written, as the lanes do, so whoever sees the outcome finds it.
+      // Reported after the record is written, as the lanes do, so whoever sees the outcome finds it. A
+      // record PostgreSQL refused is counted; the outbox row keeps the delivery as dead with its error.
       void ctx.stores.deadLetters
         .append(record)
-        .catch(() => undefined)
+        .catch((err: unknown) => ctx.bus.emit({ kind: 'task_failed', task: 'fleet dead letters', err }))
         .then(() => pipeline.reportDelivery({ kind: 'dead_letter', ...failed, attempt, err }))
     },
     onError: (err) => ctx.bus.emit({ kind: 'task_failed', task: 'fleet alerts', err }),
+    sendLocally: (deliveries) => {
+      for (const routed of deliveries) pipeline.queue.enqueueLocally(routed)
+    },
   })
+  // Derived alerts and test notifications go through the outbox too, not this node's lanes alone.
+  pipeline.queue.redirectTo((routed) => delivery.queue(routed))
   delivery.start()
   new Gauge({
     name: 'doorbell_collector_fleet_alert_backlog',

@@ -50,6 +50,15 @@ export const postgresConfigSchema = z.strictObject({
   leaseTtlMs: z.number().int().min(1000).max(600_000).default(15_000),
   /** How often a node writes what it heard from devices (events, status, last wills) for the fleet's health view. */
   healthFlushMs: z.number().int().min(100).max(60_000).default(1000),
+  /**
+   * Bytes of the local clip copies a node serves the dashboard from (the bodies are in PostgreSQL); past it
+   * the least recently served copies are removed, to be written again from the rows when asked for.
+   */
+  clipCopyMaxBytes: z
+    .number()
+    .int()
+    .min(64 * 1024 * 1024)
+    .default(2 * 1024 * 1024 * 1024),
   /** How long sent and dead deliveries stay in the outbox (the fleet's record of what went out). */
   finishedDeliveriesKeepMs: z
     .number()

@@ -3,19 +3,29 @@ import { hostname } from 'node:os'
 import { isAlertRelevant } from '../alerts/alert.js'
 import type { CollectorConfig } from '../config.js'
 import { isLiveTimelineEvent } from '../dashboard/event-stream.js'
+import { PostgresClipStore } from '../postgres/postgres-clip-store.js'
 import { PostgresDatabase } from '../postgres/postgres-database.js'
+import { PostgresDeadLetterLog } from '../postgres/postgres-dead-letter-log.js'
+import { PostgresDiscoveryStateStore } from '../postgres/postgres-discovery-state-store.js'
 import { PostgresEventStore } from '../postgres/postgres-event-store.js'
+import { PostgresHomeownerStore } from '../postgres/postgres-homeowner-store.js'
+import { PostgresIdentityRegistry } from '../postgres/postgres-identity-registry.js'
 import { migratePostgres } from '../postgres/postgres-migrations.js'
+import { PostgresPushSubscriptionStore } from '../postgres/postgres-push-subscription-store.js'
+import { PostgresSessionStore } from '../postgres/postgres-session-store.js'
+import { PostgresUserSettingsStore } from '../postgres/postgres-user-settings-store.js'
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
 
 /**
- * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) and
- * Redis for the broker. A node that cannot reach either does not start, and says which one.
+ * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) for
+ * events, the registry, homeowners and dashboard sessions, and Redis for the broker. A node that cannot
+ * reach either does not start, and says which one.
  */
 export async function openFleetEngines(
   config: CollectorConfig,
+  dataDir: string,
   onError: (err: Error) => void,
 ): Promise<CollectorEngines> {
   const { url: postgresUrl } = config.postgres
@@ -33,13 +43,27 @@ export async function openFleetEngines(
     },
     onError,
   )
+  let registry: PostgresIdentityRegistry
   let redis: Awaited<ReturnType<typeof openRedisBrokerEngines>>
   try {
-    redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs)
+    // Held in memory and followed through NOTIFY: a login costs no round trip, a change reaches every node.
+    registry = await PostgresIdentityRegistry.open(db, {
+      url: postgresUrl,
+      applicationName: `doorbell-registry ${nodeId}`,
+      onError,
+    })
   } catch (err) {
     await db.close()
     throw err
   }
+  try {
+    redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs)
+  } catch (err) {
+    await registry.close()
+    await db.close()
+    throw err
+  }
+  const userSettings = new PostgresUserSettingsStore(db, { url: postgresUrl, nodeId, onError })
   return {
     store: new PostgresEventStore(db, {
       notify: { channel: storedEventsChannel, nodeId, isAnnounced: isLiveTimelineEvent },
@@ -47,8 +71,21 @@ export async function openFleetEngines(
     }),
     broker: { mq: redis.mq, persistence: redis.persistence },
     fleet: { db, url: postgresUrl, nodeId },
+    stores: {
+      registry,
+      homeowners: new PostgresHomeownerStore(db),
+      sessions: new PostgresSessionStore(db),
+      // Bodies in PostgreSQL; the data folder keeps only the copies the dashboard serves ranges from.
+      clips: new PostgresClipStore(db, dataDir, { maxCopyBytes: config.postgres.clipCopyMaxBytes }),
+      userSettings,
+      pushSubscriptions: new PostgresPushSubscriptionStore(db),
+      deadLetters: new PostgresDeadLetterLog(db),
+      discoveryState: new PostgresDiscoveryStateStore(db),
+    },
     async close() {
+      await userSettings.close()
       await redis.close()
+      await registry.close()
       await db.close()
     },
   }

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Registry } from 'prom-client'
+import { Counter, type Registry } from 'prom-client'
+import { DoorbellError } from '../../shared/errors.js'
 import { type HttpAccessDeps, registerHttpAccess } from '../access/http-access.js'
 
 /** What the HTTP server needs to answer health and metrics, and to check every route's permission. */
@@ -26,6 +27,23 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   const app = Fastify({
     logger: false,
     trustProxy: deps.trustProxy === false ? false : [...deps.trustProxy],
+  })
+  const unavailable = new Counter({
+    name: 'doorbell_collector_http_store_unavailable_total',
+    help: "HTTP requests answered 503 because a store (a fleet's PostgreSQL) could not be reached",
+    registers: [deps.registry],
+  })
+  // A fleet's sessions, accounts and settings are in PostgreSQL: while it is away, a request is refused
+  // with a retry (503), not a bare 500, and nothing already stored is touched.
+  app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof DoorbellError && err.code === 'POSTGRES_UNAVAILABLE') {
+      unavailable.inc()
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'the database cannot be reached; try again shortly', code: err.code })
+    }
+    throw err
   })
   await registerHttpAccess(app, deps.access)
   app.get('/healthz', async (_req, reply) => {

@@ -26,7 +26,8 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: MediaRoute
     const { clipId } = request.params
     if (!ulidPattern.test(clipId)) return reply.code(400).send({ error: 'bad clip id' })
     const clip = await deps.store.getClip(clipId)
-    const isOnDisk = clip?.state === 'complete' && deps.clips.clipPath(clip.deviceId, clipId) !== undefined
+    const isOnDisk =
+      clip?.state === 'complete' && (await deps.clips.clipFile(clip.deviceId, clipId)) !== undefined
     if (!clip || !isOnDisk) return reply.code(404).send({ error: 'no such clip' })
     // The clip is immutable once verified: cache it, and let send answer Range / If-Range / ETag.
     return reply.type('video/mp4').sendFile(`${clip.deviceId}/${clipId}.mp4`, {

@@ -22,8 +22,9 @@ export const batchSteps: readonly IngestStep[] = [
   clearRetain,
   decodeBatch,
   checkClock,
+  // Before the budgets: a publish refused as busy is sent again, and must not pay for its first try.
+  shedLoad,
   rateLimit,
   checkStorageQuota,
-  shedLoad,
   submit,
 ]

@@ -21,8 +21,9 @@ export const chunkSteps: readonly IngestStep[] = [
   clearRetain,
   decodeChunk,
   checkClock,
+  // Before the budgets: a publish refused as busy is sent again, and must not pay for its first try.
+  shedLoad,
   rateLimit,
   checkStorageQuota,
-  shedLoad,
   submit,
 ]

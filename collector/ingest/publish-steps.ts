@@ -98,8 +98,10 @@ export function clearRetain(publish: InboundPublish): boolean {
 /**
  * The device's token bucket (access/quotas.ts). Over its rate, every envelope of the publish is refused
  * with retry, counted through the rejections (reason rate_limited) like every refusal of an envelope.
+ * A publish with nothing left to store (all refused before, say as busy) takes no token.
  */
 export function rateLimit(publish: InboundPublish, deps: IngestDeps): boolean {
+  if (publish.decoded.items.length === 0) return true
   if (deps.rateLimiter.tryTake(publish.topic.deviceId)) return true
   refuseItems(publish, 'RATE_LIMITED', 'rate_limited')
   return true

@@ -208,7 +208,7 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Deletes expired events class by class, a page per transaction; an expired clip.manifest takes its clip
-   * record and chunk receipts along in the same transaction. Then receipts of chunks whose clip has no
+   * record, chunk receipts and clip body along in the same transaction. Then receipts of chunks whose clip has no
    * record and began before the low-class cutoff go too (a manifest that never came).
    */
   async sweepRetention(nowMs: number, retention: RetentionMs): Promise<RetentionResult> {
@@ -234,6 +234,9 @@ export class PostgresEventStore implements EventStore {
             const clipIds = clips.map((clip) => clip.clipId)
             await client.query('DELETE FROM clips WHERE clip_id = ANY($1::text[])', [clipIds])
             await client.query('DELETE FROM chunk_receipts WHERE clip_id = ANY($1::text[])', [clipIds])
+            // The bodies too (PostgresClipStore): with their record gone, nothing would ever find them.
+            await client.query('DELETE FROM clip_bodies WHERE clip_id = ANY($1::text[])', [clipIds])
+            await client.query('DELETE FROM clip_chunks WHERE clip_id = ANY($1::text[])', [clipIds])
           }
           return { count: deleted.rowCount ?? 0, clips }
         })

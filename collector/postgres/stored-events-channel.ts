@@ -1,6 +1,6 @@
-import pg from 'pg'
 import type { StoredEvent } from '../store/event-store.js'
-import { type PostgresDatabase, redactedUrl } from './postgres-database.js'
+import { PostgresChannelListener } from './postgres-channel-listener.js'
+import type { PostgresDatabase } from './postgres-database.js'
 
 /** The LISTEN/NOTIFY channel committed events are announced on. */
 export const storedEventsChannel = 'doorbell_stored_events'
@@ -64,59 +64,26 @@ export interface StoredEventsListenerDeps {
  */
 export class StoredEventsListener {
   readonly #deps: StoredEventsListenerDeps
-  readonly #channel: string
-  #client: pg.Client | undefined
-  #isStopped = false
-  #hasConnected = false
-  #retryTimer: NodeJS.Timeout | undefined
+  readonly #channel: PostgresChannelListener
 
   constructor(deps: StoredEventsListenerDeps) {
     this.#deps = deps
-    this.#channel = deps.channel ?? storedEventsChannel
+    this.#channel = new PostgresChannelListener({
+      url: deps.url,
+      channel: deps.channel ?? storedEventsChannel,
+      applicationName: `doorbell-listener ${deps.nodeId}`,
+      onNotification: (payload) => {
+        if (payload) void this.#announced(payload)
+      },
+      ...(deps.onResync ? { onResync: deps.onResync } : {}),
+      ...(deps.onError ? { onError: deps.onError } : {}),
+      ...(deps.reconnectMs === undefined ? {} : { reconnectMs: deps.reconnectMs }),
+    })
   }
 
   /** Connects and listens; rejects when the first connection fails (later failures reconnect). */
-  async start(): Promise<void> {
-    await this.#connect()
-  }
-
-  async #connect(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.#deps.url,
-      application_name: `doorbell-listener ${this.#deps.nodeId}`,
-    })
-    client.on('error', (err) => this.#lost(client, err))
-    client.on('end', () =>
-      this.#lost(client, new Error(`listener connection to ${redactedUrl(this.#deps.url)} ended`)),
-    )
-    client.on('notification', (message) => {
-      if (message.channel === this.#channel && message.payload) void this.#announced(message.payload)
-    })
-    await client.connect()
-    await client.query(`LISTEN ${pg.escapeIdentifier(this.#channel)}`)
-    this.#client = client
-    if (this.#hasConnected) this.#deps.onResync?.()
-    this.#hasConnected = true
-  }
-
-  #lost(client: pg.Client, err: Error): void {
-    if (this.#client !== client || this.#isStopped) return
-    this.#client = undefined
-    this.#deps.onError?.(err)
-    client.end().catch(() => {})
-    this.#retry()
-  }
-
-  #retry(): void {
-    if (this.#isStopped || this.#retryTimer) return
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      this.#connect().catch((err: unknown) => {
-        this.#deps.onError?.(err as Error)
-        this.#retry()
-      })
-    }, this.#deps.reconnectMs ?? 1000)
-    this.#retryTimer.unref()
+  start(): Promise<void> {
+    return this.#channel.start()
   }
 
   async #announced(payload: string): Promise<void> {
@@ -139,11 +106,7 @@ export class StoredEventsListener {
     }
   }
 
-  async stop(): Promise<void> {
-    this.#isStopped = true
-    clearTimeout(this.#retryTimer)
-    const client = this.#client
-    this.#client = undefined
-    await client?.end().catch(() => {})
+  stop(): Promise<void> {
+    return this.#channel.stop()
   }
 }

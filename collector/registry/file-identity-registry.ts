@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
 import { writeFileAtomicSync } from '../../shared/files/atomic-file.js'
-import { isValidDeviceId } from '../../shared/protocol/index.js'
 import { withFileLock } from './file-lock.js'
+import { assertIdentityName, checkSecret, credentialStamp, rotationStamp } from './identity-login.js'
 import type {
   DeviceRecord,
   Login,
@@ -11,13 +11,7 @@ import type {
   Principal,
   ServiceUserRecord,
 } from './identity-registry.js'
-import {
-  hashGeneratedSecret,
-  newSecret,
-  secretHashKind,
-  verifyGeneratedSecret,
-  verifySecret,
-} from './secret-hash.js'
+import { hashGeneratedSecret, newSecret, secretHashKind } from './secret-hash.js'
 
 /** On-disk shape of the registry file. */
 interface RegistryFile {
@@ -61,14 +55,18 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
 
   constructor(dataDir: string) {
     this.path = join(dataDir, registryFileName)
-    this.reloadIfChanged()
+    this.#reloadIfChanged()
   }
 
   get revision(): number {
     return this.#revision
   }
 
-  reloadIfChanged(): boolean {
+  async reloadIfChanged(): Promise<boolean> {
+    return this.#reloadIfChanged()
+  }
+
+  #reloadIfChanged(): boolean {
     let stamp: string
     try {
       const stat = statSync(this.path)
@@ -89,20 +87,15 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
   }
 
   async authenticate(username: string, password: string): Promise<Login | undefined> {
-    this.reloadIfChanged()
+    this.#reloadIfChanged()
     const device = own(this.#data.devices, username)
     const user = device ? undefined : own(this.#data.users, username)
     const record = device ?? user
-    const stored = record?.secretHash
-    let isMatch: boolean
-    if (stored !== undefined && secretHashKind(stored) === 'scrypt') {
-      isMatch = await verifySecret(password, stored)
-      if (isMatch) this.#queueUpgrade(device ? 'device' : 'service', username, stored, password)
-    } else {
-      // Unknown, disabled and known names alike: one SHA-256 and one constant-time compare.
-      isMatch = verifyGeneratedSecret(password, stored)
+    const check = await checkSecret(password, record?.secretHash)
+    if (check === 'slow-match' && record) {
+      this.#queueUpgrade(device ? 'device' : 'service', username, record.secretHash, password)
     }
-    if (!isMatch || !record || device?.isDisabled) return undefined
+    if (check === 'no-match' || !record || device?.isDisabled) return undefined
     const principal: Principal = device
       ? { kind: 'device', deviceId: device.deviceId }
       : { kind: 'service', name: username }
@@ -139,17 +132,17 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
   }
 
   listDevices(): DeviceRecord[] {
-    this.reloadIfChanged()
+    this.#reloadIfChanged()
     return Object.values(this.#data.devices).sort((a, b) => a.deviceId.localeCompare(b.deviceId))
   }
 
   listUsers(): ServiceUserRecord[] {
-    this.reloadIfChanged()
+    this.#reloadIfChanged()
     return Object.values(this.#data.users).sort((a, b) => a.name.localeCompare(b.name))
   }
 
   async addDevice(deviceId: string, nowMs = Date.now()): Promise<string> {
-    this.#assertName(deviceId)
+    assertIdentityName(deviceId)
     const secret = newSecret()
     this.#mutate((data) => {
       if (own(data.devices, deviceId) || own(data.users, deviceId)) {
@@ -169,24 +162,22 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
     const secret = newSecret()
     this.#mutate((data) => {
       const device = this.#device(data, deviceId)
-      // Strictly later than the stamp it replaces, so two rotations in one millisecond still differ.
-      const previousMs = Date.parse(device.rotatedAt ?? device.createdAt)
       data.devices[deviceId] = {
         ...device,
         secretHash: hashGeneratedSecret(secret),
-        rotatedAt: new Date(Math.max(nowMs, previousMs + 1)).toISOString(),
+        rotatedAt: rotationStamp(device, nowMs),
       }
     })
     return secret
   }
 
-  setDeviceDisabled(deviceId: string, isDisabled: boolean): void {
+  async setDeviceDisabled(deviceId: string, isDisabled: boolean): Promise<void> {
     this.#mutate((data) => {
       data.devices[deviceId] = { ...this.#device(data, deviceId), isDisabled }
     })
   }
 
-  removeDevice(deviceId: string): void {
+  async removeDevice(deviceId: string): Promise<void> {
     this.#mutate((data) => {
       this.#device(data, deviceId)
       delete data.devices[deviceId]
@@ -194,7 +185,7 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
   }
 
   async addUser(name: string, nowMs = Date.now()): Promise<string> {
-    this.#assertName(name)
+    assertIdentityName(name)
     const secret = newSecret()
     this.#mutate((data) => {
       if (own(data.users, name) || own(data.devices, name)) throw new DoorbellError('USER_EXISTS', name)
@@ -207,7 +198,7 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
     return secret
   }
 
-  removeUser(name: string): void {
+  async removeUser(name: string): Promise<void> {
     this.#mutate((data) => {
       if (!own(data.users, name)) throw new DoorbellError('USER_NOT_FOUND', name)
       delete data.users[name]
@@ -219,7 +210,7 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
    * the hash that was verified (a rotation in between wins). One write for any number of upgrades, so
    * the first reconnect storm after an upgrade rewrites the file once or twice, not once per device.
    */
-  flushHashUpgrades(): number {
+  async flushHashUpgrades(): Promise<number> {
     if (this.#upgrades.size === 0) return 0
     const upgrades = [...this.#upgrades.values()]
     this.#upgrades.clear()
@@ -255,17 +246,6 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
     if (record) map[name] = { ...record, secretHash: newHash } as DeviceRecord & ServiceUserRecord
   }
 
-  #assertName(name: string): void {
-    // Device ids and user names share one namespace and the device-id alphabet (no ':'), so a service
-    // user's client id `<name>:<anything>` can never take over a device's session.
-    if (!isValidDeviceId(name)) {
-      throw new DoorbellError(
-        'USAGE',
-        `${JSON.stringify(name)}: use 1-64 of [A-Za-z0-9_-], starting with a letter or digit`,
-      )
-    }
-  }
-
   #device(data: RegistryFile, deviceId: string): DeviceRecord {
     const device = own(data.devices, deviceId)
     if (!device) throw new DoorbellError('DEVICE_NOT_FOUND', deviceId)
@@ -277,17 +257,12 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
     withFileLock(this.path, () => {
       this.#stamp = ''
-      this.reloadIfChanged()
+      this.#reloadIfChanged()
       const data = structuredClone(this.#data)
       change(data)
       writeFileAtomicSync(this.path, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 })
       this.#stamp = ''
-      this.reloadIfChanged()
+      this.#reloadIfChanged()
     })
   }
-}
-
-/** Names the secret a record holds now: its rotation time (or creation, before any rotation). */
-function credentialStamp(record: DeviceRecord | ServiceUserRecord): string {
-  return 'rotatedAt' in record && record.rotatedAt ? record.rotatedAt : record.createdAt
 }

@@ -46,12 +46,21 @@ export interface IdentityRegistry {
   isDeviceEnabled(deviceId: string): boolean
 }
 
-/** The registry as the admin CLI manages it; every implementation passes the identity-registry contract. */
+/**
+ * The registry as the admin CLI manages it; every implementation passes the identity-registry contract.
+ * The reads (lists, credentials) answer from what the registry holds in memory, so a login costs no
+ * round trip to a database; changes and reloads are async because a shared engine needs one.
+ */
 export interface ManagedIdentityRegistry extends IdentityRegistry {
   /** Counts changes seen (own writes and other processes'); a watcher compares it. */
   readonly revision: number
   /** Picks up changes made by another process; true when there were any. */
-  reloadIfChanged(): boolean
+  reloadIfChanged(): Promise<boolean>
+  /**
+   * Calls onChange as soon as another process's change has been picked up, where the engine announces
+   * changes (PostgreSQL's NOTIFY); absent where the caller must poll reloadIfChanged (a file).
+   */
+  watch?(onChange: () => void): void
   listDevices(): DeviceRecord[]
   listUsers(): ServiceUserRecord[]
   enabledDeviceIds(): string[]
@@ -59,10 +68,10 @@ export interface ManagedIdentityRegistry extends IdentityRegistry {
   addDevice(deviceId: string, nowMs?: number): Promise<string>
   /** Issues a new secret; the old one stops working at once and its sessions are cut. */
   rotateDevice(deviceId: string, nowMs?: number): Promise<string>
-  setDeviceDisabled(deviceId: string, isDisabled: boolean): void
-  removeDevice(deviceId: string): void
+  setDeviceDisabled(deviceId: string, isDisabled: boolean): Promise<void>
+  removeDevice(deviceId: string): Promise<void>
   addUser(name: string, nowMs?: number): Promise<string>
-  removeUser(name: string): void
+  removeUser(name: string): Promise<void>
   /** Writes the upgrades of slow hashes verified since the last call; returns how many were written. */
-  flushHashUpgrades(): number
+  flushHashUpgrades(): Promise<number>
 }

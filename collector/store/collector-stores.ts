@@ -22,6 +22,7 @@ import { Homeowners } from '../dashboard/homeowners.js'
 import { DashboardLoginThrottle } from '../dashboard/login-throttle.js'
 import { type CollectorEngines, openCollectorEngines } from '../fleet/collector-engines.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
+import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
 import type { EventStore } from './event-store.js'
 
 /** Every kind of state the collector keeps, each behind its store. */
@@ -32,7 +33,7 @@ export interface CollectorStores {
   /** Clip bodies being reassembled and verified clips. */
   readonly clips: ClipStore
   /** Devices and service users (reloaded when doorbell-admin changes it). */
-  readonly registry: FileIdentityRegistry
+  readonly registry: ManagedIdentityRegistry
   /** Dashboard accounts with their rules (over a HomeownerStore). */
   readonly homeowners: Homeowners
   /** Dashboard logins (over a SessionStore). */
@@ -62,7 +63,9 @@ export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' |
 
 /**
  * Opens every store of the collector, the embedded engines by default: Level for events, files under
- * the data folder for the rest. The one place a storage engine is chosen.
+ * the data folder for the rest. With store: postgres the engines bring the event store and the kinds a
+ * fleet shares (engines.stores); each kind is an override, else the engine's, else the file. The one
+ * place a storage engine is chosen.
  */
 export async function openCollectorStores(
   config: CollectorConfig,
@@ -94,24 +97,48 @@ export async function openCollectorStores(
     given.events,
   )
   const events = engines.store
+  // A fleet's engines hold some stores themselves (PostgreSQL); the others are files in dataDir.
+  const shared = engines.stores ?? {}
+  let userSettings: AlertUserSettings
+  try {
+    userSettings =
+      given.userSettings ??
+      (await AlertUserSettings.open(
+        shared.userSettings ?? new FileUserSettingsStore(dataDir),
+        config.alerts.users,
+        options.onEngineError ?? (() => {}),
+      ))
+  } catch (err) {
+    // Nothing else holds the engines yet: a node that cannot start must not leave its pool open.
+    await events.close()
+    await engines.close()
+    throw err
+  }
   return {
     dataDir,
     events,
-    clips: given.clips ?? new FileClipStore(dataDir),
-    registry: given.registry ?? new FileIdentityRegistry(dataDir),
-    homeowners: given.homeowners ?? new Homeowners(new FileHomeownerStore(dataDir)),
+    clips: given.clips ?? shared.clips ?? new FileClipStore(dataDir),
+    registry: given.registry ?? shared.registry ?? new FileIdentityRegistry(dataDir),
+    homeowners: given.homeowners ?? new Homeowners(shared.homeowners ?? new FileHomeownerStore(dataDir)),
     sessions:
       given.sessions ??
-      new DashboardSessions({ store: new FileSessionStore(dataDir), ttlMs: quotas.sessionTtlMs, now }),
-    userSettings:
-      given.userSettings ??
-      (await AlertUserSettings.open(new FileUserSettingsStore(dataDir), config.alerts.users)),
+      new DashboardSessions({
+        store: shared.sessions ?? new FileSessionStore(dataDir),
+        ttlMs: quotas.sessionTtlMs,
+        now,
+      }),
+    userSettings,
     pushSubscriptions:
-      given.pushSubscriptions ?? new FilePushSubscriptionStore(join(alertsDir, 'push-subscriptions.json')),
-    deadLetters: given.deadLetters ?? new FileDeadLetterLog(join(alertsDir, 'dead-letters.jsonl')),
+      given.pushSubscriptions ??
+      shared.pushSubscriptions ??
+      new FilePushSubscriptionStore(join(alertsDir, 'push-subscriptions.json')),
+    deadLetters:
+      given.deadLetters ?? shared.deadLetters ?? new FileDeadLetterLog(join(alertsDir, 'dead-letters.jsonl')),
     deviceHealth: given.deviceHealth ?? new FileDeviceHealthStore(join(alertsDir, 'device-health.json')),
     discoveryState:
-      given.discoveryState ?? new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
+      given.discoveryState ??
+      shared.discoveryState ??
+      new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
     loginThrottle: given.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
     ...(engines.broker ? { broker: engines.broker } : {}),
     ...(engines.fleet ? { fleet: engines.fleet } : {}),

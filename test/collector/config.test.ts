@@ -72,6 +72,27 @@ describe('collector config', () => {
     const problems = err.details.problems as { field: string; message: string }[]
     expect(problems.map((p) => p.field)).toEqual(['alerts.users.0.quietHours.timeZone'])
   })
+
+  it('keeps push service connections by default and names a bad connections setting', () => {
+    const vapid =
+      'vapid: { subject: mailto:a@example.org, publicKey: "' +
+      'B'.repeat(87) +
+      '", privateKey: "' +
+      'k'.repeat(43) +
+      '" }'
+    const good = join(dir.path, 'push-good.yaml')
+    writeFileSync(good, `alerts:\n  channels:\n    - { kind: webpush, name: push, ${vapid} }\n`)
+    const channel = loadCollectorConfig(good, {}).alerts.channels[0]
+    expect(channel?.kind === 'webpush' && channel.connections).toEqual({ maxPerHost: 16, idleMs: 60_000 })
+    const bad = join(dir.path, 'push-bad.yaml')
+    writeFileSync(
+      bad,
+      `alerts:\n  channels:\n    - { kind: webpush, name: push, ${vapid}, connections: { maxPerHost: 0 } }\n`,
+    )
+    const err = configError(() => loadCollectorConfig(bad, {}))
+    const problems = err.details.problems as { field: string }[]
+    expect(problems.map((p) => p.field)).toEqual(['alerts.channels.0.connections.maxPerHost'])
+  })
 })
 
 describe('collector config: store engine and fleet engines', () => {

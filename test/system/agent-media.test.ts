@@ -66,7 +66,7 @@ async function clipComplete(collector: RunningCollector, clipId: string): Promis
     'clip complete',
     60_000,
   )
-  const path = collector.clips.clipPath('front-door', clipId)
+  const path = await collector.clips.clipFile('front-door', clipId)
   if (!path) throw new Error('complete clip has no file')
   return path
 }

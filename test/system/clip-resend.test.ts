@@ -37,7 +37,7 @@ function corruptingClipStore(
   const store = {
     corrupted: 0,
     writeChunk: real.writeChunk.bind(real),
-    clipPath: real.clipPath.bind(real),
+    clipFile: real.clipFile.bind(real),
     deleteClip: real.deleteClip.bind(real),
     async finalize(deviceId: string, manifest: ClipManifest) {
       if (store.corrupted < times) {
@@ -117,7 +117,7 @@ describe('clip recovery after a failed whole-file check', () => {
     expect(record).toMatchObject({ state: 'complete', resendCount: 1 })
     expect(resends).toEqual([{ clipId: clip.clipId, attempt: 1, outcome: 'resending' }])
 
-    const path = c.clips.clipPath('front-door', clip.clipId)
+    const path = await c.clips.clipFile('front-door', clip.clipId)
     expect(path && sha256Of(path)).toBe(clip.sha256)
     const agentClip = running.media?.service.store.get(clip.clipId)?.path as string
     expect(sha256Of(agentClip)).toBe(clip.sha256)
@@ -168,7 +168,7 @@ describe('clip recovery after a failed whole-file check', () => {
     })
     expect(await metric(c, 'doorbell_collector_clip_resends_total', 'outcome="requested"')).toBe(2)
     expect(await metric(c, 'doorbell_collector_clip_resends_total', 'outcome="exhausted"')).toBe(1)
-    expect(c.clips.clipPath('front-door', clip.clipId)).toBeUndefined()
+    expect(await c.clips.clipFile('front-door', clip.clipId)).toBeUndefined()
   })
 
   it('stops asking once the agent reports it no longer holds the clip', async () => {
@@ -225,7 +225,7 @@ describe('clip recovery after a failed whole-file check', () => {
       (r) => r.state === 'complete',
       'the clip verified after the reconnect',
     )
-    const path = second.clips.clipPath('front-door', clip.clipId)
+    const path = await second.clips.clipFile('front-door', clip.clipId)
     expect(path && sha256Of(path)).toBe(clip.sha256)
     expect(await metric(second, 'doorbell_collector_clip_resends_total', 'outcome="repeated"')).toBe(1)
     expect(await metric(second, 'doorbell_collector_clip_resends_total', 'outcome="recovered"')).toBe(1)

@@ -53,7 +53,7 @@ describe('clip upload pacing and priority', () => {
       60_000,
     )
     expect(done).toBe(true)
-    const path = c.clips.clipPath('front-door', clip.clipId)
+    const path = await c.clips.clipFile('front-door', clip.clipId)
     expect(path && sha256Of(path)).toBe(clip.sha256)
   }, 90_000)
 
@@ -105,7 +105,7 @@ describe('clip upload pacing and priority', () => {
     expect(corruptedIndex).toBe(2)
     expect(rejected.length).toBe(1)
     expect(await metric(c, 'doorbell_collector_rejections_total', 'reason="chunk_crc"')).toBe(1)
-    const path = c.clips.clipPath('front-door', clip.clipId)
+    const path = await c.clips.clipFile('front-door', clip.clipId)
     expect(path && sha256Of(path)).toBe(clip.sha256)
   }, 40_000)
 

@@ -1,8 +1,10 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { FileHomeownerStore } from '../../../collector/dashboard/file-homeowner-store.js'
+import { Homeowners } from '../../../collector/dashboard/homeowners.js'
 import { FileIdentityRegistry } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
@@ -172,12 +174,45 @@ describe('doorbell-admin', () => {
         isShedCut = true
       })
       // The login right after the change reloads the registry before the collector's periodic check does.
-      new FileIdentityRegistry(dir.path).setDeviceDisabled('shed', true)
+      await new FileIdentityRegistry(dir.path).setDeviceDisabled('shed', true)
       await connect('gate', gateSecret)
       await eventually(() => isShedCut, 'the disabled device cut off', 6000)
     } finally {
       for (const client of clients) client.end(true)
       await collector.close()
     }
+  })
+
+  it('takes a homeowner password from DOORBELL_PASSWORD beside a config file, which does not refuse it as a config field', async () => {
+    const config = join(dir.path, 'collector.yaml')
+    writeFileSync(config, `dataDir: ${join(dir.path, 'with-config')}\n`)
+    const added = await run('env', [
+      'DOORBELL_PASSWORD=a long password',
+      process.execPath,
+      adminJs,
+      '--config',
+      config,
+      'homeowners',
+      'add',
+      'alice',
+      '--role',
+      'viewer',
+    ])
+    expect(added.code, added.stderr).toBe(0)
+    const homeowners = new Homeowners(new FileHomeownerStore(join(dir.path, 'with-config')))
+    expect(await homeowners.verify('alice', 'a long password')).toMatchObject({ role: 'viewer' })
+  })
+
+  it('says POSTGRES_UNAVAILABLE, without the password, when the fleet database named by the config cannot be reached', async () => {
+    const config = join(dir.path, 'fleet.yaml')
+    writeFileSync(
+      config,
+      "store: postgres\npostgres: { url: 'postgres://doorbell:hunter2@127.0.0.1:1/doorbell', connectTimeoutMs: 500 }\nredis: { url: 'redis://127.0.0.1:1' }\n",
+    )
+    const result = await run(process.execPath, [adminJs, '--config', config, 'devices', 'add', 'porch'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('POSTGRES_UNAVAILABLE')
+    expect(result.stderr).toContain('127.0.0.1:1/doorbell')
+    expect(result.stderr).not.toContain('hunter2')
   })
 })

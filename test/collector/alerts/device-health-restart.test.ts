@@ -110,7 +110,7 @@ describe('device health across a collector restart', () => {
     const garageAlerts = alertsOf(hook, 'offline', 'garage').length
     // While the collector is down: a doorbell is registered, another removed.
     await addDevice(dataDir, 'side-door')
-    new FileIdentityRegistry(dataDir).removeDevice('garage')
+    await new FileIdentityRegistry(dataDir).removeDevice('garage')
 
     const restartedAtMs = Date.now()
     await start(dataDir)

@@ -113,7 +113,7 @@ describe('Home Assistant discovery of devices leaving the registry', () => {
     await eventually(() => configured(temperature), 'the temperature of front-door', 5000)
 
     // `doorbell-admin devices disable front-door`: the registry file changes under the running collector.
-    registry.setDeviceDisabled('front-door', true)
+    await registry.setDeviceDisabled('front-door', true)
     const cleared = (topic: string): boolean => live.some((s) => s.topic === topic && s.bytes === 0)
     await eventually(() => frontConfigs.every(cleared), 'empty configs for front-door', 8000)
     expect(cleared(temperature)).toBe(true)
@@ -135,7 +135,7 @@ describe('Home Assistant discovery of devices leaving the registry', () => {
     expect(states.stdout).toBe('')
 
     // `doorbell-admin devices enable front-door`: the configs return, retained.
-    registry.setDeviceDisabled('front-door', false)
+    await registry.setDeviceDisabled('front-door', false)
     const configCount = (): number => live.filter((s) => frontConfigs.includes(s.topic) && s.bytes > 0).length
     await eventually(() => configCount() >= 2 * frontConfigs.length, 'configs of front-door again', 8000)
     const again = await freshSubscriber(port, haSecret, 'homeassistant/+/doorbell_front-door/#', 6)
@@ -152,7 +152,7 @@ describe('Home Assistant discovery of devices leaving the registry', () => {
     await running?.close()
 
     // `doorbell-admin devices remove front-door` while the collector is down.
-    registry.removeDevice('front-door')
+    await registry.removeDevice('front-door')
     running = await startCollector(testConfig(dir.path))
     const port = running.mqttPort
 

@@ -96,7 +96,7 @@ describe('clip ingest', () => {
       10_000,
     )
     expect(clip.manifestId).toBe(manifest.id)
-    const path = collector.clips.clipPath('porch', clipId)
+    const path = await collector.clips.clipFile('porch', clipId)
     expect(path).toBeDefined()
     expect(readFileSync(path as string).equals(body)).toBe(true)
     expect(await collector.store.listChunkIndexes(clipId)).toEqual([0, 1, 2, 3])

@@ -74,7 +74,9 @@ describe('clip ownership', () => {
       return clip?.state === 'complete' ? clip : undefined
     }, 'the porch clip complete')
     expect(record.deviceId).toBe('porch')
-    expect(readFileSync(collector.clips.clipPath('porch', clipId) as string).equals(porchBody)).toBe(true)
+    expect(readFileSync((await collector.clips.clipFile('porch', clipId)) as string).equals(porchBody)).toBe(
+      true,
+    )
     expect(await collector.store.listChunkIndexes(clipId)).toEqual([0, 1, 2].slice(0, porch.chunks.length))
     const manifests = await collector.store.queryEvents({ type: 'clip.manifest' })
     expect(

@@ -150,7 +150,7 @@ describe('clip retention', () => {
     }
     expect(await metric(collector, 'doorbell_collector_rejections_total', 'reason="expired"')).toBe(3)
     expect(existsSync(partPath)).toBe(false)
-    expect(collector.clips.clipPath('porch', live.clipId)).toBeDefined()
+    expect(await collector.clips.clipFile('porch', live.clipId)).toBeDefined()
 
     await collector.flush()
     await collector.close()

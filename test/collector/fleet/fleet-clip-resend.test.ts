@@ -30,8 +30,8 @@ class GatedClipStore implements ClipStore {
     return this.#inner.finalize(deviceId, manifest)
   }
 
-  clipPath(deviceId: string, clipId: string): string | undefined {
-    return this.#inner.clipPath(deviceId, clipId)
+  clipFile(deviceId: string, clipId: string): Promise<string | undefined> {
+    return this.#inner.clipFile(deviceId, clipId)
   }
 
   deleteClip(deviceId: string, clipId: string): Promise<void> {

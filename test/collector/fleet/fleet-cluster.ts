@@ -1,9 +1,11 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { findProgram } from '../../../bench/engines/engine-binaries.js'
 import { freeLoopbackPort } from '../../../bench/engines/free-port.js'
 import { type HaproxyEngine, startHaproxy } from '../../../bench/engines/haproxy-engine.js'
-import { FileIdentityRegistry, registryFileName } from '../../../collector/registry/file-identity-registry.js'
+import { PostgresDatabase } from '../../../collector/postgres/postgres-database.js'
+import { PostgresIdentityRegistry } from '../../../collector/postgres/postgres-identity-registry.js'
+import { migratePostgres } from '../../../collector/postgres/postgres-migrations.js'
 import { type CollectorProcess, startCollectorProcess } from '../../faults/support/collector-process.js'
 
 /** `doorbell-collector` processes of one fleet behind HAProxy (TCP mode), each restartable on its port. */
@@ -12,8 +14,12 @@ export interface FleetCluster {
   readonly mqttPort: number
   /** The running process of each node (replaced by restart). */
   readonly nodes: readonly CollectorProcess[]
-  /** The secret of each device, registered on every node. */
+  /** The secret of each device, registered in the fleet's registry (PostgreSQL). */
   readonly secrets: ReadonlyMap<string, string>
+  /** Each node's own MQTT port (HAProxy's backends), to reach one node directly. */
+  readonly nodePorts: readonly number[]
+  /** Each node's config file (doorbell-admin --config reaches the fleet's PostgreSQL with it). */
+  readonly configFiles: readonly string[]
   /** kill -9 node i. */
   kill9(i: number): Promise<void>
   /** Starts node i again on its port and data folder. */
@@ -32,6 +38,8 @@ export interface FleetClusterOptions {
   readonly deviceIds: readonly string[]
   /** Extra YAML lines for every node's config. */
   readonly extraConfig?: readonly string[]
+  /** Each node serves HTTP (the dashboard and API) on a port of its own, with this bearer token; off by default. */
+  readonly apiToken?: string
 }
 
 /** Node processes die with the test process (the kernel kills them), so a killed run leaves none behind. */
@@ -39,15 +47,11 @@ const dieWithParent = findProgram('setpriv')
   ? [findProgram('setpriv') as string, '--pdeathsig', 'KILL', '--']
   : []
 
-/** Registers the devices once, copies the registry to every node, starts the nodes, then HAProxy. */
+/** Registers the devices in the fleet's registry (as doorbell-admin does), starts the nodes, then HAProxy. */
 export async function startFleetCluster(options: FleetClusterOptions): Promise<FleetCluster> {
   const dataDirs = Array.from({ length: options.nodeCount }, (_, i) => join(options.dir, `node${i + 1}`))
   for (const dataDir of dataDirs) mkdirSync(dataDir, { recursive: true })
-  const registry = new FileIdentityRegistry(dataDirs[0] as string)
-  const secrets = new Map<string, string>()
-  for (const deviceId of options.deviceIds) secrets.set(deviceId, await registry.addDevice(deviceId))
-  for (const dataDir of dataDirs.slice(1))
-    copyFileSync(join(dataDirs[0] as string, registryFileName), join(dataDir, registryFileName))
+  const secrets = await registerDevices(options.postgresUrl, options.deviceIds)
   const ports: number[] = []
   const configs: string[] = []
   for (const [i, dataDir] of dataDirs.entries()) {
@@ -60,7 +64,7 @@ export async function startFleetCluster(options: FleetClusterOptions): Promise<F
         `dataDir: ${dataDir}`,
         'host: 127.0.0.1',
         `mqtt: { port: ${port}, wsPort: null }`,
-        'http: { port: null }',
+        options.apiToken ? `http: { port: 0, apiToken: '${options.apiToken}' }` : 'http: { port: null }',
         'store: { engine: postgres, isSyncWrite: false }',
         `postgres: { url: '${options.postgresUrl}', maxConnections: 4 }`,
         `redis: { url: '${options.redisUrl}' }`,
@@ -83,6 +87,8 @@ export async function startFleetCluster(options: FleetClusterOptions): Promise<F
     mqttPort: started.ports.mqtt as number,
     nodes,
     secrets,
+    configFiles: configs,
+    nodePorts: ports,
     async kill9(i) {
       await nodes[i]?.kill9()
     },
@@ -106,5 +112,22 @@ export async function startFleetCluster(options: FleetClusterOptions): Promise<F
       await started.close()
       await Promise.all(nodes.map((node) => node.stop()))
     },
+  }
+}
+
+/** Adds the devices to the fleet's registry in PostgreSQL, its schema brought up to date first. */
+async function registerDevices(url: string, deviceIds: readonly string[]): Promise<Map<string, string>> {
+  await migratePostgres(url)
+  const db = await PostgresDatabase.open(
+    { url, maxConnections: 1, connectTimeoutMs: 5000, statementTimeoutMs: 10_000 },
+    () => {},
+  )
+  try {
+    const registry = await PostgresIdentityRegistry.open(db)
+    const secrets = new Map<string, string>()
+    for (const deviceId of deviceIds) secrets.set(deviceId, await registry.addDevice(deviceId))
+    return secrets
+  } finally {
+    await db.close()
   }
 }

@@ -1,15 +1,12 @@
-import { copyFileSync } from 'node:fs'
-import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { type CollectorOptions, type ComposedCollector, startCollector } from '../../../collector/main.js'
-import { registryFileName } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
-import { addDevice, tempDir, testConfig } from '../collector-harness.js'
+import { tempDir, testConfig } from '../collector-harness.js'
 
 /** In-process collector nodes of one fleet: one PostgreSQL database, one Redis, a data folder each. */
 export interface FleetNodes {
   readonly nodes: ComposedCollector[]
-  /** Registers a device on every node (each keeps the registry file in its data folder) and returns its secret. */
+  /** Registers a device in the fleet's registry through one node, waits until every node knows it, returns its secret. */
   addDevice(deviceId: string): Promise<string>
   close(): Promise<void>
 }
@@ -48,10 +45,13 @@ export async function startFleetNodes(
   return {
     nodes,
     async addDevice(deviceId) {
-      const [first, ...rest] = dirs.map((dir) => dir.path)
-      const secret = await addDevice(first as string, deviceId)
-      for (const dir of rest)
-        copyFileSync(join(first as string, registryFileName), join(dir, registryFileName))
+      const secret = await (nodes[0] as ComposedCollector).stores.registry.addDevice(deviceId)
+      // The other nodes hear of it through PostgreSQL's NOTIFY, within milliseconds.
+      const deadlineMs = Date.now() + 5000
+      while (!nodes.every((node) => node.stores.registry.isDeviceEnabled(deviceId))) {
+        if (Date.now() > deadlineMs) throw new Error(`${deviceId} did not reach every node's registry`)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
       return secret
     },
     async close() {

@@ -1,10 +1,14 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisEngine, startRedis } from '../../../bench/engines/redis-engine.js'
+import type { ClipManifest } from '../../../collector/clips/clip-store.js'
 import type { RunningCollector } from '../../../collector/collector-core.js'
+import type { StoredEvent } from '../../../collector/store/event-store.js'
 import { eventually } from '../../support/eventually.js'
 import { metric } from '../collector-harness.js'
 import { usePostgresSuite } from '../postgres/postgres-suite.js'
-import { DAY_MS, pressAt } from '../store/contracts/event-fixtures.js'
+import { clipAt, DAY_MS, pressAt } from '../store/contracts/event-fixtures.js'
 import { type FleetNodes, startFleetNodes } from './fleet-nodes.js'
 
 const passes = 'doorbell_collector_retention_passes_total'
@@ -15,10 +19,12 @@ describe('fleet retention', () => {
   const postgres = usePostgresSuite()
   let redis: RedisEngine
   let fleet: FleetNodes
+  let url: string
 
   beforeAll(async () => {
     redis = await startRedis()
-    fleet = await startFleetNodes(3, await postgres.freshDatabase(), redis.url, {
+    url = await postgres.freshDatabase()
+    fleet = await startFleetNodes(3, url, redis.url, {
       retentionSweepIntervalMs: 1000,
       postgres: { leaseTtlMs: 1500 },
     })
@@ -53,6 +59,34 @@ describe('fleet retention', () => {
       'the old press swept',
       5000,
     )
+
+    // So is an expired clip with its body in PostgreSQL, and the copy another node had served from.
+    const clip = clipAt('porch', Date.now() - 400 * DAY_MS, 1)
+    const body = randomBytes(10)
+    const payload = clip.manifest.payload as ClipManifest
+    const manifest = { ...payload, sha256: createHash('sha256').update(body).digest('hex') }
+    const stored = { ...clip.manifest, payload: manifest } as StoredEvent
+    await other.store.commit({ events: [stored], chunks: [] })
+    await other.clips.writeChunk('porch', clip.clipId, 0, body)
+    expect(await other.clips.finalize('porch', manifest)).toBe('complete')
+    // Copies on the sweeping node and on the third, which is never asked for the clip again.
+    const copy = (await nodes[leader]?.clips.clipFile('porch', clip.clipId)) as string
+    const third = nodes[(leader + 2) % 3] as RunningCollector
+    const thirdCopy = (await third.clips.clipFile('porch', clip.clipId)) as string
+    expect(existsSync(copy) && existsSync(thirdCopy)).toBe(true)
+    await eventually(
+      async () => (await other.store.getClip(clip.clipId)) === undefined,
+      'the old clip swept',
+      5000,
+    )
+    const db = await postgres.connect(url)
+    const left = await db.query(
+      'SELECT (SELECT count(*) FROM clip_chunks)::int AS chunks, (SELECT count(*) FROM clip_bodies)::int AS bodies',
+    )
+    expect(left.rows).toEqual([{ chunks: 0, bodies: 0 }])
+    expect(await other.clips.clipFile('porch', clip.clipId)).toBeUndefined()
+    expect(existsSync(copy)).toBe(false)
+    await eventually(() => !existsSync(thirdCopy), "the third node's copy pruned", 5000)
 
     await (nodes[leader] as RunningCollector).close()
     const rest = nodes.filter((_, i) => i !== leader)

@@ -14,11 +14,22 @@ function rig(options: { tokens?: number; queued?: number } = {}) {
   const presence: string[] = []
   const dropped: string[] = []
   let tokens = options.tokens ?? Number.POSITIVE_INFINITY
+  const budgetsTaken: string[] = []
   const clients = new Map<Client, MqttPrincipal>()
   const ingest = createPublishIngest({
     principalOf: (client) => clients.get(client),
-    rateLimiter: { tryTake: () => tokens-- > 0 },
-    storageQuota: { tryTake: () => true },
+    rateLimiter: {
+      tryTake: () => {
+        budgetsTaken.push('rate')
+        return tokens-- > 0
+      },
+    },
+    storageQuota: {
+      tryTake: () => {
+        budgetsTaken.push('storage')
+        return true
+      },
+    },
     // The rig's clock stands at 1000 ms; the clock check has its own test (test/collector/clock-skew.test.ts).
     maxClockAheadMs: Number.POSITIVE_INFINITY,
     sink: {
@@ -37,7 +48,7 @@ function rig(options: { tokens?: number; queued?: number } = {}) {
   clients.set(porch, { kind: 'device', deviceId: 'porch' })
   const packet = (topic: string, payload: Buffer | string, retain = false): PublishPacket =>
     ({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }) as PublishPacket
-  return { ingest, porch, packet, submitted, refused, counted, presence, dropped }
+  return { ingest, porch, packet, submitted, refused, counted, presence, dropped, budgetsTaken }
 }
 
 describe('publish ingest steps', () => {
@@ -70,6 +81,21 @@ describe('publish ingest steps', () => {
     const event = reading('porch', 3)
     r.ingest.accept(r.porch, r.packet(topics.event('porch', 'medium'), encodeEvent(event)))
     expect(r.refused).toMatchObject([{ id: event.id, code: 'COLLECTOR_BUSY', reason: 'overloaded' }])
+  })
+
+  it('a publish refused as busy spends neither the device’s rate nor its storage budget', () => {
+    for (const [topic, payload] of [
+      [topics.event('porch', 'medium'), encodeEvent(reading('porch', 4))],
+      [topics.batch('porch', 'medium'), encodeBatch([reading('porch', 5), reading('porch', 6)])],
+    ] as const) {
+      const busy = rig({ queued: 100 })
+      busy.ingest.accept(busy.porch, busy.packet(topic, payload))
+      expect(busy.refused.map((x) => x.code)).not.toContain('RATE_LIMITED')
+      expect(busy.budgetsTaken).toEqual([])
+      const idle = rig()
+      idle.ingest.accept(idle.porch, idle.packet(topic, payload))
+      expect(idle.budgetsTaken).toEqual(['rate', 'storage'])
+    }
   })
 
   it('reports presence from a status publish and refuses a malformed one without presence', () => {

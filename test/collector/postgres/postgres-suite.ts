@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from 'vitest'
 import { type PostgresEngine, startPostgres } from '../../../bench/engines/postgres-engine.js'
 import { PostgresDatabase } from '../../../collector/postgres/postgres-database.js'
 import { migratePostgres } from '../../../collector/postgres/postgres-migrations.js'
+import type { StoreHarness } from '../store/contracts/store-harness.js'
 
 /** A PostgreSQL server for one test file, with the schema migrated once into a template database. */
 export interface PostgresSuite {
@@ -44,5 +45,27 @@ export function usePostgresSuite(): PostgresSuite {
       opened.push(db)
       return db
     },
+  }
+}
+
+/**
+ * A contract-suite harness over PostgreSQL: create() opens a store on a fresh database, reopen() another
+ * on the same database through a new pool (as another node, or a restarted one, opens it).
+ */
+export function databaseHarness<T>(
+  suite: PostgresSuite,
+  open: (url: string, db: PostgresDatabase) => T | Promise<T>,
+  close?: () => Promise<void>,
+): StoreHarness<T> {
+  let url = ''
+  return {
+    async create() {
+      url = await suite.freshDatabase()
+      return open(url, await suite.connect(url))
+    },
+    async reopen() {
+      return open(url, await suite.connect(url))
+    },
+    ...(close ? { close } : {}),
   }
 }

@@ -44,9 +44,9 @@ export function clipStoreContract(name: string, harness: StoreHarness<ClipStore>
       for (const [offset, data] of [chunks[2], chunks[0], chunks[2], chunks[1]] as [number, Buffer][]) {
         await store.writeChunk('porch', manifest.clipId, offset, data)
       }
-      expect(store.clipPath('porch', manifest.clipId)).toBeUndefined()
+      expect(await store.clipFile('porch', manifest.clipId)).toBeUndefined()
       expect(await store.finalize('porch', manifest)).toBe('complete')
-      const path = store.clipPath('porch', manifest.clipId)
+      const path = await store.clipFile('porch', manifest.clipId)
       expect(path).toBeDefined()
       expect(await readFile(path as string)).toEqual(body)
       // Finished: a late copy of a chunk changes nothing, and the check answers the same.
@@ -61,7 +61,7 @@ export function clipStoreContract(name: string, harness: StoreHarness<ClipStore>
       for (const [offset, data] of bad.chunks)
         await store.writeChunk('porch', bad.manifest.clipId, offset, data)
       expect(await store.finalize('porch', bad.manifest)).toBe('corrupt')
-      expect(store.clipPath('porch', bad.manifest.clipId)).toBeUndefined()
+      expect(await store.clipFile('porch', bad.manifest.clipId)).toBeUndefined()
       const short = clip()
       for (const [offset, data] of short.chunks.slice(0, 2))
         await store.writeChunk('porch', short.manifest.clipId, offset, data)
@@ -76,8 +76,8 @@ export function clipStoreContract(name: string, harness: StoreHarness<ClipStore>
         await store.writeChunk('garage', manifest.clipId, offset, randomBytes(chunkBytes))
       expect(await store.finalize('porch', manifest)).toBe('complete')
       expect(await store.finalize('garage', manifest)).toBe('corrupt')
-      expect(store.clipPath('garage', manifest.clipId)).toBeUndefined()
-      expect(await readFile(store.clipPath('porch', manifest.clipId) as string)).toEqual(body)
+      expect(await store.clipFile('garage', manifest.clipId)).toBeUndefined()
+      expect(await readFile((await store.clipFile('porch', manifest.clipId)) as string)).toEqual(body)
     })
 
     it('deletes a clip whole, finished or not, and deleting nothing is no error', async () => {
@@ -91,7 +91,7 @@ export function clipStoreContract(name: string, harness: StoreHarness<ClipStore>
       await store.deleteClip('porch', done.manifest.clipId)
       await store.deleteClip('porch', partial.manifest.clipId)
       await store.deleteClip('porch', ulid())
-      expect(store.clipPath('porch', done.manifest.clipId)).toBeUndefined()
+      expect(await store.clipFile('porch', done.manifest.clipId)).toBeUndefined()
       // The partial is gone too: chunks written again start a fresh file.
       for (const [offset, data] of partial.chunks)
         await store.writeChunk('porch', partial.manifest.clipId, offset, data)
@@ -108,7 +108,9 @@ export function clipStoreContract(name: string, harness: StoreHarness<ClipStore>
       for (const [offset, data] of second.chunks.slice(0, 2))
         await store.writeChunk('porch', second.manifest.clipId, offset, data)
       const reopened = await (harness.reopen as () => Promise<ClipStore>)()
-      expect(await readFile(reopened.clipPath('porch', first.manifest.clipId) as string)).toEqual(first.body)
+      expect(await readFile((await reopened.clipFile('porch', first.manifest.clipId)) as string)).toEqual(
+        first.body,
+      )
       await reopened.writeChunk('porch', second.manifest.clipId, ...(second.chunks[2] as [number, Buffer]))
       expect(await reopened.finalize('porch', second.manifest)).toBe('complete')
     })

@@ -41,10 +41,10 @@ export function identityRegistryContract(name: string, harness: IdentityRegistry
       })
       expect(await registry.authenticate('porch', `${secret}x`)).toBeUndefined()
       expect(await registry.authenticate('garage', secret)).toBeUndefined()
-      registry.setDeviceDisabled('porch', true)
+      await registry.setDeviceDisabled('porch', true)
       expect(await registry.authenticate('porch', secret)).toBeUndefined()
       expect(registry.isDeviceEnabled('porch')).toBe(false)
-      registry.setDeviceDisabled('porch', false)
+      await registry.setDeviceDisabled('porch', false)
       expect((await registry.authenticate('porch', secret))?.principal.kind).toBe('device')
     })
 
@@ -83,7 +83,7 @@ export function identityRegistryContract(name: string, harness: IdentityRegistry
         kind: 'service',
         name: 'homeassistant',
       })
-      registry.removeUser('homeassistant')
+      await registry.removeUser('homeassistant')
       expect(registry.isActive({ kind: 'service', name: 'homeassistant' })).toBe(false)
       expect(await registry.authenticate('homeassistant', userSecret)).toBeUndefined()
     })
@@ -91,9 +91,9 @@ export function identityRegistryContract(name: string, harness: IdentityRegistry
     it('forgets a removed device and lists the enabled ones in order', async () => {
       const registry = await harness.create()
       for (const id of ['shed', 'porch', 'garage']) await registry.addDevice(id)
-      registry.setDeviceDisabled('shed', true)
+      await registry.setDeviceDisabled('shed', true)
       expect(registry.enabledDeviceIds()).toEqual(['garage', 'porch'])
-      registry.removeDevice('garage')
+      await registry.removeDevice('garage')
       expect(registry.credentialOf({ kind: 'device', deviceId: 'garage' })).toBeUndefined()
       expect(registry.listDevices().map((d) => d.deviceId)).toEqual(['porch', 'shed'])
       await expectDoorbellError(() => registry.removeDevice('garage'), 'DEVICE_NOT_FOUND')
@@ -104,28 +104,28 @@ export function identityRegistryContract(name: string, harness: IdentityRegistry
       const other = await harness.other()
       const revision = registry.revision
       const secret = await other.addDevice('porch')
-      registry.reloadIfChanged()
+      await registry.reloadIfChanged()
       expect(registry.revision).toBeGreaterThan(revision)
       expect((await registry.authenticate('porch', secret))?.principal.kind).toBe('device')
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => (i % 2 ? registry : other).addDevice(`device-${i}`)),
       )
-      registry.reloadIfChanged()
+      await registry.reloadIfChanged()
       expect(registry.listDevices()).toHaveLength(21)
     })
 
     it('verifies a slow hash from an earlier version, then replaces it with the fast one', async () => {
       const registry = await harness.create()
       await harness.seedLegacyDevice('garage', 'legacy-secret-0123456789')
-      registry.reloadIfChanged()
+      await registry.reloadIfChanged()
       expect(registry.isSlowToVerify('garage')).toBe(true)
       expect(await registry.authenticate('garage', 'wrong')).toBeUndefined()
-      expect(registry.flushHashUpgrades()).toBe(0)
+      expect(await registry.flushHashUpgrades()).toBe(0)
       expect((await registry.authenticate('garage', 'legacy-secret-0123456789'))?.principal.kind).toBe(
         'device',
       )
       expect(registry.isSlowToVerify('garage')).toBe(false)
-      expect(registry.flushHashUpgrades()).toBe(1)
+      expect(await registry.flushHashUpgrades()).toBe(1)
       const other = await harness.other()
       expect(other.isSlowToVerify('garage')).toBe(false)
       expect((await other.authenticate('garage', 'legacy-secret-0123456789'))?.principal.kind).toBe('device')
@@ -134,11 +134,11 @@ export function identityRegistryContract(name: string, harness: IdentityRegistry
     it('does not undo a rotation made between a slow login and the write of its upgrade', async () => {
       const registry = await harness.create()
       await harness.seedLegacyDevice('garage', 'legacy-secret-0123456789')
-      registry.reloadIfChanged()
+      await registry.reloadIfChanged()
       expect(await registry.authenticate('garage', 'legacy-secret-0123456789')).toBeDefined()
       const rotated = await (await harness.other()).rotateDevice('garage')
-      expect(registry.flushHashUpgrades()).toBe(0)
-      registry.reloadIfChanged()
+      expect(await registry.flushHashUpgrades()).toBe(0)
+      await registry.reloadIfChanged()
       expect(await registry.authenticate('garage', 'legacy-secret-0123456789')).toBeUndefined()
       expect(await registry.authenticate('garage', rotated)).toBeDefined()
     })
