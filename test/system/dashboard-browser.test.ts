@@ -110,4 +110,26 @@ describe('homeowner dashboard in a browser', () => {
     await page.waitForSelector('#settings-form')
     await shot('settings')
   })
+
+  it('a page left before its data arrived does not draw over the page opened after it', async () => {
+    // The devices page's data takes a second; the user goes on to the statistics meanwhile.
+    let delayed = 0
+    await page.route('**/api/devices/health', async (route) => {
+      delayed += 1
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      await route.continue()
+    })
+    try {
+      await page.evaluate("location.hash = '#/devices'")
+      await eventually(() => delayed === 1, 'the devices request on its way', 5000)
+      await page.evaluate("location.hash = '#/stats'")
+      await page.waitForSelector('text=Doorbell presses: 1')
+      // Past the time the devices page's data arrived and it would have drawn itself.
+      await page.waitForTimeout(1500)
+      expect(await page.locator('text=Visitors by hour of day').count()).toBe(1)
+      expect(await page.locator('text=Last heartbeat').count()).toBe(0)
+    } finally {
+      await page.unroute('**/api/devices/health')
+    }
+  })
 })

@@ -93,6 +93,8 @@ export async function renderTimeline(view) {
   filter.addEventListener('change', () => load(true))
   more.addEventListener('click', () => load(false))
   await load(true)
+  // Left while the first page loaded: no stream for a page nobody sees.
+  if (!view.isConnected) return
   closeTimelineStream()
   stream = new EventSource('/api/events/stream')
   let hasDropped = false
