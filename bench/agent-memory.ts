@@ -13,7 +13,8 @@ import { median } from './stats.js'
  * Idle memory of the agent: `doorbell-agent --simulate` connected to a broker with an acker (in another
  * process), media off (camera, microphone and live view disabled) and on (the simulated camera and
  * microphone, live view enabled but idle), beside bare node (`node -e` with one timer) in the same run.
- * The agent runs with the node flags of its systemd unit (BENCH_AGENT_NODE_FLAGS replaces them).
+ * The agent runs with the node flags and the MALLOC_ARENA_MAX of its systemd unit (BENCH_AGENT_NODE_FLAGS and
+ * BENCH_AGENT_ENV replace them).
  * Each agent settles BENCH_AGENT_SETTLE_S (default 10 s) after it is online, then its VmRSS is sampled
  * every 200 ms for 3 s; the figure is the median sample. The agent's ffmpeg child (media on) is its own
  * process and reported beside, not added. Goals: <= 64 MiB media off, <= 80 MiB media on. BENCH_RUNS
@@ -36,6 +37,25 @@ function deployedNodeFlags(): string[] {
       exec.findIndex((word) => word.endsWith('/agent/main.js')),
     )
     .filter((w) => w.startsWith('--'))
+}
+
+/**
+ * The unit's Environment= lines that tune the process (MALLOC_ARENA_MAX), so the agent runs with them; the
+ * DOORBELL_* ones point at the Pi's folders and stay out. BENCH_AGENT_ENV="" runs without them.
+ */
+function deployedEnvironment(): Record<string, string> {
+  if (process.env.BENCH_AGENT_ENV !== undefined)
+    return Object.fromEntries(
+      process.env.BENCH_AGENT_ENV.split(' ')
+        .filter(Boolean)
+        .map((pair) => pair.split('=', 2) as [string, string]),
+    )
+  const unit = readFileSync(join(root, 'deploy/raspberry-pi/doorbell-agent.service'), 'utf8')
+  return Object.fromEntries(
+    [...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)]
+      .filter((m) => !m[1]?.startsWith('DOORBELL_') && m[1] !== 'NODE_ENV')
+      .map((m) => [m[1] as string, m[2] as string]),
+  )
 }
 
 function rssKiB(pid: number | undefined): number {
@@ -106,7 +126,8 @@ async function oneRun(kind: Kind, dir: string, url: string): Promise<{ rss: numb
           '--config',
           agentConfig(dir, url, kind === 'agent, media on'),
         ]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const env = kind === 'bare node' ? process.env : { ...process.env, ...deployedEnvironment() }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env })
   try {
     if (kind !== 'bare node') await waitForOnline(child)
     await sleep(settleMs)
@@ -152,7 +173,7 @@ async function main(): Promise<void> {
     'agent, media on': '<= 80',
   }
   const lines = [
-    `Agent idle RSS (--simulate, connected, node flags ${JSON.stringify(process.env.BENCH_AGENT_NODE_FLAGS ?? deployedNodeFlags().join(' '))}, ${settleMs / 1000} s after online; median of 15 samples), median of ${runs} runs.`,
+    `Agent idle RSS (--simulate, connected, node flags ${JSON.stringify(process.env.BENCH_AGENT_NODE_FLAGS ?? deployedNodeFlags().join(' '))}, environment ${JSON.stringify(deployedEnvironment())}, ${settleMs / 1000} s after online; median of 15 samples), median of ${runs} runs.`,
     '',
     '| process | RSS MiB (median) | per-run (min-max) | vs bare node | goal MiB | child processes MiB (ffmpeg) |',
     '|---|---:|---:|---:|---:|---:|',

@@ -10,7 +10,7 @@
  * programs fsync on), measured in this process between the runs: two of those are the physical floor.
  * Run: npm run build && node dist/bench/alerts-latency.js   (BENCH_RUNS, BENCH_PRESSES, BENCH_LOAD_RATE,
  * BENCH_SCENARIOS=alone to skip the loaded one, BENCH_AGENT_MEDIA=off for an agent without its simulated
- * camera; TMPDIR=/dev/shm puts both programs' stores on tmpfs, which takes the disk out of the figure)
+ * camera, BENCH_AGENT_NODE_FLAGS for the agent's node flags; TMPDIR=/dev/shm puts both programs' stores on tmpfs, which takes the disk out of the figure)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -39,14 +39,17 @@ const warmupPresses = 3
 /** Google Home doorbell bar: press to notification. */
 const referenceMs = 2000
 const dist = new URL('..', import.meta.url).pathname
+/** Node flags for the agent program, e.g. those of its systemd unit; none by default. */
+const agentNodeFlags = (process.env.BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 
 /** Starts a built program and resolves with its parsed ready log line. */
 async function startProgram(
   script: string,
   args: string[],
   readyMsg: string,
+  nodeFlags: string[] = [],
 ): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
-  const child = spawn(process.execPath, [join(dist, script), ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, join(dist, script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -194,7 +197,12 @@ async function oneRun(withLoad: boolean): Promise<{ latencies: number[]; loadRat
         : {}),
     }),
   )
-  const agent = await startProgram('agent/main.js', ['--simulate', '--config', agentFile], 'agent ready')
+  const agent = await startProgram(
+    'agent/main.js',
+    ['--simulate', '--config', agentFile],
+    'agent ready',
+    agentNodeFlags,
+  )
   const control = `http://127.0.0.1:${Number(agent.ready.controlPort)}`
   const load = withLoad ? await startLoad(port, loadSecrets, loadRatePerS) : undefined
   try {

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import type { Envelope } from '../../shared/protocol/index.js'
 import type { RunningAgent } from '../agent.js'
@@ -12,6 +13,13 @@ export interface ControlServer {
 }
 
 const maxBodyBytes = 4096
+
+/**
+ * node:http through require, not `import`: Node builds an ES module's namespace from every export of a
+ * builtin, and reading node:http's lazy `WebSocket` export loads undici and compiles its WebAssembly
+ * HTTP parser, about 9 MiB of resident memory the agent never uses (bench/agent-memory.ts).
+ */
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   let text = ''

@@ -38,6 +38,8 @@ export interface ClipRecorderDeps {
   readonly postrollMs: number
   readonly segmentMs: number
   readonly ffmpegPath?: string
+  /** Nice value of the ffmpeg runs (media.childNiceness); 0 or absent leaves them as the agent's. */
+  readonly niceness?: number
   readonly ffprobePath?: string
   readonly nowMs?: () => number
 }
@@ -156,7 +158,7 @@ export class FfmpegClipRecorder {
           'mp4',
           partPath,
         ],
-        { timeoutMs: 60_000 },
+        { timeoutMs: 60_000, niceness: this.#deps.niceness ?? 0 },
       )
       const probe = await probeMedia(partPath, this.#deps.ffprobePath)
       renameSync(partPath, path)

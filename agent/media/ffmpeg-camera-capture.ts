@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { DoorbellError } from '../../shared/errors.js'
 import type { CapturePipeline } from './capture-command.js'
+import { lowerPriority } from './child-priority.js'
 import { boundToParent } from './parent-death.js'
 
 /** The camera port: a running capture that keeps the ring filled until stopped. */
@@ -27,6 +28,8 @@ export interface FfmpegCameraCaptureDeps {
   readonly maxRestartDelayMs?: number
   /** How long stop() waits for ffmpeg to close its last segment before SIGKILL. */
   readonly stopTimeoutMs?: number
+  /** Nice value of the pipeline's processes (media.childNiceness); 0 or absent leaves them as the agent's. */
+  readonly niceness?: number
 }
 
 const stderrTailChars = 1000
@@ -92,6 +95,7 @@ export class FfmpegCameraCapture implements CameraCapture {
       stdio: [pipeline.producer ? 'pipe' : 'ignore', 'ignore', 'pipe'],
     })
     this.#ffmpeg = ffmpeg
+    lowerPriority(ffmpeg.pid, this.#deps.niceness ?? 0)
     ffmpeg.stderr?.on('data', (chunk: Buffer) => this.#keepStderr(chunk))
     ffmpeg.on('error', (err) => this.#fail(`${pipeline.ffmpeg.command}: ${err.message}`, err))
     ffmpeg.on('close', (code, signal) => {
@@ -104,6 +108,7 @@ export class FfmpegCameraCapture implements CameraCapture {
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       this.#producer = producer
+      lowerPriority(producer.pid, this.#deps.niceness ?? 0)
       producer.stderr?.on('data', (chunk: Buffer) => this.#keepStderr(chunk))
       producer.on('error', (err) => this.#fail(`${pipeline.producer?.command}: ${err.message}`, err))
       producer.on('close', (code, signal) => {

@@ -37,6 +37,11 @@ export const mediaConfigSchema = z
     ffmpegPath: z.string().min(1).default('ffmpeg'),
     ffprobePath: z.string().min(1).default('ffprobe'),
     rpicamVidPath: z.string().min(1).default('rpicam-vid'),
+    /**
+     * Nice value (0-19) of the camera, clip and snapshot processes, so video work yields the CPU to the
+     * agent's event loop and a press never waits behind it; 0 runs them at the agent's priority.
+     */
+    childNiceness: z.number().int().min(0).max(19).default(10),
     ring: z
       .strictObject({
         /** Folder of the rolling segments; tmpfs (/dev/shm) spares the SD card. Emptied at start and stop. */

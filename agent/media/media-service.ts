@@ -86,6 +86,7 @@ export class MediaService {
           })
         },
         events: { onFailure: (err) => deps.ports.onError(err, 'camera') },
+        niceness: config.childNiceness,
       })
     this.#recorder = new FfmpegClipRecorder({
       ring: this.ring,
@@ -95,6 +96,7 @@ export class MediaService {
       segmentMs: config.ring.segmentMs,
       ffmpegPath: config.ffmpegPath,
       ffprobePath: config.ffprobePath,
+      niceness: config.childNiceness,
     })
     this.#snapshots = new FfmpegSnapshotTaker({
       ring: this.ring,
@@ -103,6 +105,7 @@ export class MediaService {
       maxAgeMs: 2 * config.ring.segmentMs + 1000,
       waitForSegmentMs: 2 * config.ring.segmentMs + 1000,
       ffmpegPath: config.ffmpegPath,
+      niceness: config.childNiceness,
     })
   }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { lowerPriority } from './child-priority.js'
 
 /** What a finished child process printed. */
 export interface ProcessOutput {
@@ -14,6 +15,8 @@ export interface RunProcessOptions {
   readonly input?: Buffer
   /** Largest stdout kept; more fails the run (a guard against a runaway encoder). */
   readonly maxStdoutBytes?: number
+  /** Nice value the process runs at (media.childNiceness); 0 or absent leaves it as the agent's. */
+  readonly niceness?: number
 }
 
 const stderrTailChars = 2000
@@ -33,6 +36,7 @@ export function runProcess(
   const maxStdoutBytes = options.maxStdoutBytes ?? 64 * 1024 * 1024
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    lowerPriority(child.pid, options.niceness ?? 0)
     const out: Buffer[] = []
     let outBytes = 0
     let stderr = ''

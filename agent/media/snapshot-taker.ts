@@ -29,6 +29,8 @@ export interface SnapshotTakerDeps {
   readonly maxAgeMs?: number
   readonly nowMs?: () => number
   readonly ffmpegPath?: string
+  /** Nice value of the ffmpeg runs (media.childNiceness); 0 or absent leaves them as the agent's. */
+  readonly niceness?: number
 }
 
 const maxAttempts = 6
@@ -107,7 +109,7 @@ export class FfmpegSnapshotTaker {
           'image2',
           out,
         ],
-        { timeoutMs: 10_000 },
+        { timeoutMs: 10_000, niceness: this.#deps.niceness ?? 0 },
       )
       return readFileSync(out)
     } catch (err) {

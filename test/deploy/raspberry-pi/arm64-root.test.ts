@@ -87,7 +87,7 @@ describe.skipIf(skipReason)(
 
       const unit = readFileSync(join(target, 'etc/systemd/system/doorbell-agent.service'), 'utf8')
       expect(unit.split('\n')).toContain(
-        'ExecStart=/opt/doorbell/bin/node --max-semi-space-size=1 /opt/doorbell/app/dist/agent/main.js --config /etc/doorbell/agent.yaml',
+        'ExecStart=/opt/doorbell/bin/node --max-semi-space-size=1 --v8-pool-size=1 --no-opt /opt/doorbell/app/dist/agent/main.js --config /etc/doorbell/agent.yaml',
       )
       expect(unit.split('\n')).toContain('User=doorbell')
       expect(

@@ -98,10 +98,11 @@ describe('deploy/raspberry-pi/install.sh --root', () => {
 
     const unit = readFileSync(join(root, 'etc/systemd/system/doorbell-agent.service'), 'utf8')
     expect(unit).toContain(
-      'ExecStart=/opt/doorbell/bin/node --max-semi-space-size=1 /opt/doorbell/app/dist/agent/main.js --config /etc/doorbell/agent.yaml',
+      'ExecStart=/opt/doorbell/bin/node --max-semi-space-size=1 --v8-pool-size=1 --no-opt /opt/doorbell/app/dist/agent/main.js --config /etc/doorbell/agent.yaml',
     )
     for (const line of [
       'Type=notify',
+      'Environment=MALLOC_ARENA_MAX=2',
       'WatchdogSec=30s',
       'Restart=always',
       'ProtectSystem=strict',

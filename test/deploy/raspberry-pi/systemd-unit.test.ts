@@ -89,7 +89,7 @@ if (!hasContainerTools) {
         systemd-sysusers doorbell.conf
         chgrp doorbell /etc/doorbell/agent.yaml
         mkdir -p /etc/systemd/system/doorbell-agent.service.d
-        printf '[Service]\\nExecStart=\\nExecStart=/opt/doorbell/bin/node --max-semi-space-size=1 /opt/doorbell/app/dist/agent/main.js --config /etc/doorbell/agent.yaml --simulate\\nWatchdogSec=4s\\n' \\
+        printf '[Service]\\nExecStart=\\nExecStart=/opt/doorbell/bin/node --max-semi-space-size=1 --v8-pool-size=1 --no-opt /opt/doorbell/app/dist/agent/main.js --config /etc/doorbell/agent.yaml --simulate\\nWatchdogSec=4s\\n' \\
           >/etc/systemd/system/doorbell-agent.service.d/test.conf
         systemctl daemon-reload
         systemctl start doorbell-agent.service
