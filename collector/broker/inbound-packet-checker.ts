@@ -41,7 +41,7 @@ export class InboundPacketChecker extends PacketScanner<LimiterRefusal> {
     this.#preAuthMaxBytes = preAuthMaxBytes
   }
 
-  /** What the client's CONNECT said, once it passed the checks. */
+  /** What the client's CONNECT said, once it passed the checks, until CONNACK 0. */
   get connectSummary(): ConnectSummary | undefined {
     return this.#connect
   }
@@ -53,9 +53,10 @@ export class InboundPacketChecker extends PacketScanner<LimiterRefusal> {
     return answer
   }
 
-  /** CONNACK 0 went out: from now on only maxPacketBytes applies. */
+  /** CONNACK 0 went out: from now on only maxPacketBytes applies, and the CONNECT's summary has served. */
   authenticated(): void {
     this.#preAuthMaxBytes = undefined
+    this.#connect = undefined
   }
 
   protected override maxLength(): number {

@@ -15,8 +15,6 @@ export interface MqttPacketLimiterOptions {
   readonly onRefused: (reason: LimiterRefusal, declaredBytes: number) => void
   /** Shared bounds on unauthenticated connections; absent, only maxPacketBytes applies. */
   readonly preAuth?: PreAuthBudget
-  /** The peer's address, for the per-address limit of preAuth. */
-  readonly remoteAddress?: string | undefined
 }
 
 /** Where a socket keeps its limiter, so one listener function serves every connection. */
@@ -55,10 +53,11 @@ export class MqttPacketLimiter extends Duplex implements ConnackObserver {
   /** Set while a write waits for the socket to drain. */
   #whenDrained: (() => void) | undefined
 
-  constructor(socket: Duplex, options: MqttPacketLimiterOptions) {
+  /** options may be shared by every connection of a listener; remoteAddress is the peer's (per-address limits). */
+  constructor(socket: Duplex, options: MqttPacketLimiterOptions, remoteAddress?: string) {
     super({ allowHalfOpen: false })
     this.socket = socket
-    this.remoteAddress = options.remoteAddress
+    this.remoteAddress = remoteAddress
     this.#options = options
     const preAuthMaxBytes = options.preAuth?.limits.maxBytesPerConnection
     this.#in = new InboundPacketChecker(this.#ids, options.maxPacketBytes, preAuthMaxBytes)
@@ -70,7 +69,7 @@ export class MqttPacketLimiter extends Duplex implements ConnackObserver {
     socket.on('error', socketListeners.error)
     socket.on('drain', socketListeners.drain)
     if (options.preAuth) {
-      this.#preAuth = options.preAuth.open(options.remoteAddress, () => this.#refuse('preauth_budget', 0))
+      this.#preAuth = options.preAuth.open(remoteAddress, () => this.#refuse('preauth_budget', 0))
       if (!this.#preAuth) this.#refuse('preauth_per_address', 0)
     }
   }
@@ -118,7 +117,7 @@ export class MqttPacketLimiter extends Duplex implements ConnackObserver {
     }
   }
 
-  /** What the client's CONNECT said, once it passed the checks. */
+  /** What the client's CONNECT said, once it passed the checks, until CONNACK 0 (then it has served). */
   get connectSummary(): ConnectSummary | undefined {
     return this.#in.connectSummary
   }
