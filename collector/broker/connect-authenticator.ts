@@ -5,7 +5,7 @@ import type { RejectReason } from '../ingest/ingest-item.js'
 import type { IdentityRegistry, Login } from '../registry/identity-registry.js'
 import { ConcurrencyGate } from './concurrency-gate.js'
 import type { LoginLimiter } from './login-limiter.js'
-import { MqttPacketLimiter } from './mqtt-packet-limiter.js'
+import { type CloseObserver, MqttPacketLimiter } from './mqtt-packet-limiter.js'
 import type { SessionTable } from './session-table.js'
 
 /** CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3). */
@@ -50,6 +50,10 @@ export function createConnectAuthenticator(
   password: Buffer | undefined,
 ) => Promise<Admitted | number> {
   const slowGate = new ConcurrencyGate(deps.slowChecks.maxRunning, deps.slowChecks.maxWaiting)
+  /** Puts a client's session offline (or ends it) when its connection closes; one for every client. */
+  const sessionEnds: CloseObserver<Client> = {
+    connectionClosed: (client) => deps.sessions.disconnected(client.id, client, deps.now()),
+  }
 
   async function checkSecret(client: Client, username: string, password: string): Promise<Login | number> {
     const address = clientAddress(client)
@@ -113,10 +117,9 @@ export function createConnectAuthenticator(
     deps.limiter.succeeded(clientAddress(client), owner)
     deps.onEvicted(admission.evicted)
     conn?.setSession(admission.sessionPresent, admission.receipts)
-    const disconnected = (): void => deps.sessions.disconnected(client.id, client, deps.now())
     // Closed while its secret was checked: the session goes offline (or ends) at once.
-    if (!conn || conn.destroyed) disconnected()
-    else conn.once('close', disconnected)
+    if (conn) conn.watchClose(sessionEnds, client)
+    else sessionEnds.connectionClosed(client)
     return login
   }
 }

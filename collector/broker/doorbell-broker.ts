@@ -81,6 +81,8 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
   const principals = new WeakMap<Client, Principal>()
   const credentials = new WeakMap<Client, string>()
   const emptyIdClients = new WeakSet<Client>()
+  /** The CONNECT of each client between preConnect and authenticate (to drop its password). */
+  const connectPackets = new WeakMap<Client, { password?: Buffer | undefined }>()
   const sessions = new SessionTable(deps.sessions)
   let queues: SessionQueues | undefined
   const purge = (clientId: string, reason: 'expired' | 'evicted'): void => {
@@ -131,9 +133,15 @@ export async function createDoorbellBroker(deps: DoorbellBrokerDeps): Promise<Do
     preConnect(client, packet, callback) {
       // MQTT-3.1.3-8: an empty client id requires clean session; aedes would invent an id instead.
       if (!packet.clientId && !packet.clean) emptyIdClients.add(client)
+      connectPackets.set(client, packet)
       callback(null, true)
     },
     authenticate(client, username, password, done) {
+      // mqtt-packet's parser keeps the CONNECT packet for the connection's life: the secret should not
+      // stay in memory that long, and its buffer pins the CONNECT's whole socket chunk (about 0.3 KiB).
+      const packet = connectPackets.get(client)
+      connectPackets.delete(client)
+      if (packet) packet.password = undefined
       if (emptyIdClients.has(client)) {
         deps.onRejected('client_id_rejected', {})
         return done(authError('empty client id needs clean session', connack.identifierRejected), null)

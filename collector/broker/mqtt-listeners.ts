@@ -60,6 +60,12 @@ function closeServer(server: Server | HttpServer, sockets: Set<Duplex>): Promise
  */
 export async function startMqttListeners(aedes: Aedes, options: MqttListenerOptions): Promise<MqttListeners> {
   const sockets = new Set<Duplex>()
+  // One options object for every connection: a copy per connection would be kept for its life.
+  const limiterOptions = {
+    maxPacketBytes: options.maxPacketBytes,
+    onRefused: options.onRefused,
+    ...(options.preAuth ? { preAuth: options.preAuth } : {}),
+  }
   const hand = (
     socket: Duplex,
     remoteAddress: string | undefined,
@@ -73,12 +79,7 @@ export async function startMqttListeners(aedes: Aedes, options: MqttListenerOpti
       socket.destroy()
       return
     }
-    const limited = new MqttPacketLimiter(socket, {
-      maxPacketBytes: options.maxPacketBytes,
-      onRefused: options.onRefused,
-      remoteAddress,
-      ...(options.preAuth ? { preAuth: options.preAuth } : {}),
-    })
+    const limited = new MqttPacketLimiter(socket, limiterOptions, remoteAddress)
     if (limited.destroyed) return
     aedes.handle(limited, req)
   }

@@ -1,25 +1,11 @@
 import { Duplex } from 'node:stream'
-import {
-  type ConformanceRefusal,
-  type ConnectSummary,
-  checkConnect,
-  checkSubscription,
-  checkTypeByte,
-  isMqttString,
-  packetType,
-} from './mqtt-conformance.js'
-import { OutboundPacketTracker } from './outbound-packet-tracker.js'
+import { InboundPacketChecker, type LimiterRefusal } from './inbound-packet-checker.js'
+import type { ConnectSummary } from './mqtt-conformance.js'
+import { type ConnackObserver, OutboundPacketTracker } from './outbound-packet-tracker.js'
 import { PacketIdLedger, type Qos2Receipts } from './packet-id-ledger.js'
-import { type PacketHandler, PacketScanner, uint16 } from './packet-scanner.js'
-import type { PreAuthBudget, PreAuthConnection, PreAuthRefusal } from './pre-auth-budget.js'
+import type { PreAuthBudget, PreAuthConnection } from './pre-auth-budget.js'
 
-/** Why a connection was cut by the front door. */
-export type LimiterRefusal =
-  | 'packet_too_large'
-  | 'malformed_length'
-  | 'malformed_packet'
-  | ConformanceRefusal
-  | PreAuthRefusal
+export type { LimiterRefusal } from './inbound-packet-checker.js'
 
 /** Options of the limiter. */
 export interface MqttPacketLimiterOptions {
@@ -29,66 +15,140 @@ export interface MqttPacketLimiterOptions {
   readonly onRefused: (reason: LimiterRefusal, declaredBytes: number) => void
   /** Shared bounds on unauthenticated connections; absent, only maxPacketBytes applies. */
   readonly preAuth?: PreAuthBudget
-  /** The peer's address, for the per-address limit of preAuth. */
-  readonly remoteAddress?: string | undefined
+}
+
+/** Where a socket keeps its limiter, so one listener function serves every connection. */
+const limiterOfSocket = Symbol('mqttPacketLimiter')
+type TaggedSocket = Duplex & { [limiterOfSocket]: MqttPacketLimiter }
+/** Told once when a connection closes, with what watchClose() was given (one observer serves them all). */
+export interface CloseObserver<T> {
+  connectionClosed(subject: T): void
+}
+
+let onLimiterClose: (this: MqttPacketLimiter) => void
+let socketListeners: {
+  data(this: Duplex, chunk: Buffer): void
+  end(this: Duplex): void
+  close(this: Duplex): void
+  error(this: Duplex, err: Error): void
+  drain(this: Duplex): void
 }
 
 /**
  * The front door: sits between a socket and aedes and follows the MQTT packets both ways as bytes pass.
- * Inbound it cuts a connection that declares a packet over the limit (aedes 1.2 sets none, so
- * mqtt-packet would buffer up to 256 MB), that sends more than its share before it is authenticated
- * (PreAuthBudget), or that breaks a rule of mqtt-conformance.ts; aedes never sees such a packet whole.
- * Outbound, OutboundPacketTracker notes the packet ids sent (an acknowledgement nobody asked for is
- * refused) and sets CONNACK's session-present flag.
+ * Inbound (InboundPacketChecker) it cuts a connection that declares a packet over the limit (aedes 1.2
+ * sets none, so mqtt-packet would buffer up to 256 MB), that sends more than its share before it is
+ * authenticated (PreAuthBudget), or that breaks a rule of mqtt-conformance.ts; aedes never sees such a
+ * packet whole. Outbound, OutboundPacketTracker notes the packet ids sent (an acknowledgement nobody asked
+ * for is refused) and sets CONNACK's session-present flag.
+ *
+ * One lives as long as its connection, idle for hours, thousands at once: its socket listeners are
+ * shared static functions and its scanners subclasses, not closures per connection.
  */
-export class MqttPacketLimiter extends Duplex {
+export class MqttPacketLimiter extends Duplex implements ConnackObserver {
   /** The underlying socket (a TLSSocket for mqtts, to read the peer certificate). */
   readonly socket: Duplex
   /** The peer's address (for WebSocket, the HTTP request's), for the per-address limits. */
   readonly remoteAddress: string | undefined
   readonly #options: MqttPacketLimiterOptions
-  readonly #in: PacketScanner<LimiterRefusal>
   readonly #ids = new PacketIdLedger()
+  readonly #in: InboundPacketChecker
   readonly #out: OutboundPacketTracker
   #preAuth: PreAuthConnection | undefined
-  #connect: ConnectSummary | undefined
   #isAuthenticated = false
-  #isConnectSeen = false
+  /** Set while a write waits for the socket to drain. */
+  #whenDrained: (() => void) | undefined
+  #closeObserver: CloseObserver<unknown> | undefined
+  #closeSubject: unknown
 
-  constructor(socket: Duplex, options: MqttPacketLimiterOptions) {
+  /** options may be shared by every connection of a listener; remoteAddress is the peer's (per-address limits). */
+  constructor(socket: Duplex, options: MqttPacketLimiterOptions, remoteAddress?: string) {
     super({ allowHalfOpen: false })
     this.socket = socket
-    this.remoteAddress = options.remoteAddress
+    this.remoteAddress = remoteAddress
     this.#options = options
-    const maxLength = (): number =>
-      this.#preAuth ? Math.min(options.maxPacketBytes, this.#preAuthMaxBytes()) : options.maxPacketBytes
-    const tooLarge = (length: number): LimiterRefusal =>
-      length > options.maxPacketBytes ? 'packet_too_large' : 'preauth_too_large'
-    this.#in = new PacketScanner(this.#inbound(), maxLength, tooLarge, 'malformed_length')
-    this.#out = new OutboundPacketTracker(this.#ids, () => this.#authenticated())
-    socket.on('data', (chunk: Buffer) => {
-      // Scanned first: a declared size over the limit is the reason to give, not the bytes it brought.
-      const refusal = this.#in.scan(chunk)
-      if (refusal) return this.#refuse(refusal, this.#in.declaredLength)
-      if (this.#preAuth) {
-        const overBudget = this.#options.preAuth?.add(this.#preAuth, chunk.length)
-        if (overBudget) return this.#refuse(overBudget, this.#in.declaredLength)
-      }
-      if (!this.push(chunk)) socket.pause()
-    })
-    socket.on('end', () => this.push(null))
-    socket.on('close', () => this.destroy())
-    socket.on('error', (err) => this.destroy(err))
-    socket.on('drain', () => this.emit('socketDrain'))
+    const preAuthMaxBytes = options.preAuth?.limits.maxBytesPerConnection
+    this.#in = new InboundPacketChecker(this.#ids, options.maxPacketBytes, preAuthMaxBytes)
+    this.#out = new OutboundPacketTracker(this.#ids, this)
+    ;(socket as TaggedSocket)[limiterOfSocket] = this
+    socket.on('data', socketListeners.data)
+    socket.on('end', socketListeners.end)
+    socket.on('close', socketListeners.close)
+    socket.on('error', socketListeners.error)
+    socket.on('drain', socketListeners.drain)
     if (options.preAuth) {
-      this.#preAuth = options.preAuth.open(options.remoteAddress, () => this.#refuse('preauth_budget', 0))
+      this.#preAuth = options.preAuth.open(remoteAddress, () => this.#refuse('preauth_budget', 0))
       if (!this.#preAuth) this.#refuse('preauth_per_address', 0)
     }
   }
 
-  /** What the client's CONNECT said, once it passed the checks. */
+  /**
+   * The socket listeners, one function each for every connection (EventEmitter calls a listener with the
+   * socket as this). Defined in the class body so that they may read the limiter's private state.
+   */
+  static {
+    onLimiterClose = function (this: MqttPacketLimiter): void {
+      const observer = this.#closeObserver
+      this.#closeObserver = undefined
+      observer?.connectionClosed(this.#closeSubject)
+      this.#closeSubject = undefined
+    }
+    socketListeners = {
+      data(this: Duplex, chunk: Buffer): void {
+        const limiter = (this as TaggedSocket)[limiterOfSocket]
+        // Scanned first: a declared size over the limit is the reason to give, not the bytes it brought.
+        const refusal = limiter.#in.scan(chunk)
+        if (refusal) {
+          const answer = limiter.#in.takeAnswer()
+          if (answer) this.end(answer)
+          limiter.#refuse(refusal, limiter.#in.declaredLength)
+          return
+        }
+        if (limiter.#preAuth) {
+          const overBudget = limiter.#options.preAuth?.add(limiter.#preAuth, chunk.length)
+          if (overBudget) {
+            limiter.#refuse(overBudget, limiter.#in.declaredLength)
+            return
+          }
+        }
+        if (!limiter.push(chunk)) this.pause()
+      },
+      end(this: Duplex): void {
+        ;(this as TaggedSocket)[limiterOfSocket].push(null)
+      },
+      close(this: Duplex): void {
+        ;(this as TaggedSocket)[limiterOfSocket].destroy()
+      },
+      error(this: Duplex, err: Error): void {
+        ;(this as TaggedSocket)[limiterOfSocket].destroy(err)
+      },
+      drain(this: Duplex): void {
+        const limiter = (this as TaggedSocket)[limiterOfSocket]
+        const done = limiter.#whenDrained
+        limiter.#whenDrained = undefined
+        done?.()
+      },
+    }
+  }
+
+  /** What the client's CONNECT said, once it passed the checks, until CONNACK 0 (then it has served). */
   get connectSummary(): ConnectSummary | undefined {
-    return this.#connect
+    return this.#in.connectSummary
+  }
+
+  /**
+   * Tells observer once, with subject, when this connection closes; at once when it already has. One
+   * observer shared by every connection and two fields here, where a closure per connection and
+   * EventEmitter's once() wrapper were about 0.25 KiB each for the connection's life.
+   */
+  watchClose<T>(observer: CloseObserver<T>, subject: T): void {
+    if (this.destroyed) {
+      observer.connectionClosed(subject)
+      return
+    }
+    this.#closeObserver = observer as CloseObserver<unknown>
+    this.#closeSubject = subject
+    this.on('close', onLimiterClose)
   }
 
   /** True once CONNACK 0 went out. */
@@ -102,92 +162,10 @@ export class MqttPacketLimiter extends Duplex {
     this.#ids.adopt(receipts)
   }
 
-  #preAuthMaxBytes(): number {
-    return this.#options.preAuth?.limits.maxBytesPerConnection ?? Number.MAX_SAFE_INTEGER
-  }
-
-  #inbound(): PacketHandler<LimiterRefusal> {
-    return {
-      onHeader: (typeByte, length) => {
-        const refusal = checkTypeByte(typeByte)
-        if (refusal) return refusal
-        const type = typeByte >> 4
-        // The first packet is CONNECT, and only the first (MQTT-3.1.0-1, -2).
-        if ((type === packetType.connect) === this.#isConnectSeen) return 'unexpected_packet'
-        switch (type) {
-          case packetType.connect:
-            this.#isConnectSeen = true
-            return true
-          case packetType.publish:
-            return length < 2 ? 'malformed_packet' : true
-          case packetType.puback:
-          case packetType.pubrec:
-          case packetType.pubrel:
-          case packetType.pubcomp:
-            return length === 2 ? true : 'malformed_packet'
-          case packetType.subscribe:
-          case packetType.unsubscribe:
-            return length < 2 ? 'malformed_packet' : true
-          default:
-            return length === 0 ? false : 'malformed_packet'
-        }
-      },
-      inspect: (typeByte, length, buf, start, available) => {
-        const type = typeByte >> 4
-        if (type === packetType.publish) return this.#inspectPublish(typeByte, length, buf, start, available)
-        // An acknowledgement (2 bytes, its packet id); CONNECT (once per connection), SUBSCRIBE and
-        // UNSUBSCRIBE (rare): the whole body.
-        if (available < length) return length
-        if (type >= packetType.puback && type <= packetType.pubcomp)
-          return this.#inspectAck(type, uint16(buf, start))
-        const body = buf.subarray(start, start + length)
-        if (type === packetType.connect) return this.#inspectConnect(body)
-        const refusal = checkSubscription(body, type === packetType.subscribe)
-        return refusal === 'malformed' ? 'malformed_packet' : refusal
-      },
-    }
-  }
-
-  #inspectConnect(body: Buffer): LimiterRefusal | undefined {
-    const checked = checkConnect(body)
-    if ('summary' in checked) {
-      this.#connect = checked.summary
-      return undefined
-    }
-    if (checked.answer) this.socket.end(checked.answer)
-    return checked.refusal
-  }
-
-  /** Only the topic and packet id of a PUBLISH are read, never its payload. */
-  #inspectPublish(
-    typeByte: number,
-    length: number,
-    buf: Buffer,
-    start: number,
-    available: number,
-  ): LimiterRefusal | number | undefined {
-    if (available < 2) return 2
-    const qos = (typeByte >> 1) & 3
-    const topicEnd = start + 2 + uint16(buf, start)
-    const need = topicEnd - start + (qos > 0 ? 2 : 0)
-    if (need > length) return 'malformed_packet'
-    if (available < need) return need
-    if (!isMqttString(buf, start + 2, topicEnd)) return 'bad_utf8'
-    if (qos === 0) return undefined
-    const id = uint16(buf, topicEnd)
-    // A QoS 1 or 2 PUBLISH carries a non-zero packet identifier (MQTT-2.3.1-1).
-    if (id === 0) return 'packet_id_zero'
-    if (qos === 2) this.#ids.receivedQos2(id)
-    return undefined
-  }
-
-  #inspectAck(type: number, id: number): LimiterRefusal | undefined {
-    if (id === 0) return 'packet_id_zero'
-    return this.#ids.isExpectedAck(type, id) ? undefined : 'unsolicited_ack'
-  }
-
-  #authenticated(): void {
+  /** CONNACK 0 went out (OutboundPacketTracker). */
+  connackAccepted(): void {
     this.#isAuthenticated = true
+    this.#in.authenticated()
     this.#leavePreAuth()
   }
 
@@ -212,16 +190,16 @@ export class MqttPacketLimiter extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.socket.write(this.#out.scan(chunk))) done()
-    else this.once('socketDrain', () => done())
+    if (this.socket.write(this.#out.track(chunk))) done()
+    else this.#whenDrained = done
   }
 
   override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
     this.socket.cork()
     let isFull = false
-    for (const { chunk } of chunks) isFull = !this.socket.write(this.#out.scan(chunk)) || isFull
+    for (const { chunk } of chunks) isFull = !this.socket.write(this.#out.track(chunk)) || isFull
     this.socket.uncork()
-    if (isFull) this.once('socketDrain', () => done())
+    if (isFull) this.#whenDrained = done
     else done()
   }
 

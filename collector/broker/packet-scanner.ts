@@ -10,22 +10,8 @@ export function uint16(buf: Buffer, at: number): number {
   return ((buf[at] as number) << 8) | (buf[at + 1] as number)
 }
 
-/** What the scanner asks of its owner for each packet. */
-export interface PacketHandler<R> {
-  /** A fixed header is complete: a refusal, true to inspect the body's first bytes, false to pass it. */
-  onHeader(typeByte: number, length: number): R | boolean
-  /**
-   * Bytes [start, start + available) of buf are the first of the body (available >= 1, or 0 for an empty
-   * body): a refusal; or how many body bytes it needs when available is not enough; or undefined, done.
-   */
-  inspect(
-    typeByte: number,
-    length: number,
-    buf: Buffer,
-    start: number,
-    available: number,
-  ): R | number | undefined
-}
+/** MQTT's PUBLISH packet type (the high nibble of its fixed header). */
+const publishType = 3
 
 /** The empty head every scanner starts with: a head split across chunks is rare, its buffer made then. */
 const noHead = Buffer.alloc(0)
@@ -36,11 +22,12 @@ enum State {
   Body,
 }
 
-/** One direction's scanner; refusals are any non-number value the handler returns. */
-export class PacketScanner<R extends string> {
-  readonly #handler: PacketHandler<R>
-  readonly #maxLength: () => number
-  readonly #tooLarge: (length: number) => R
+/**
+ * One direction's scanner; refusals are any non-number value the subclass returns. The front door keeps
+ * two per connection for the connection's life, so what it asks of each packet is methods of a subclass,
+ * not callbacks: closures and their contexts would be per-connection memory.
+ */
+export abstract class PacketScanner<R extends string> {
   readonly #badLength: R
   #state = State.Type
   #type = 0
@@ -57,18 +44,34 @@ export class PacketScanner<R extends string> {
    */
   #head = noHead
 
-  /** maxLength and tooLarge are asked at each length byte: the limit may change (after CONNACK). */
-  constructor(
-    handler: PacketHandler<R>,
-    maxLength: () => number,
-    tooLarge: (length: number) => R,
-    badLength: R,
-  ) {
-    this.#handler = handler
-    this.#maxLength = maxLength
-    this.#tooLarge = tooLarge
+  /** badLength: the refusal of a remaining length over four bytes. */
+  constructor(badLength: R) {
     this.#badLength = badLength
   }
+
+  /** The largest remaining length accepted now; asked at each length byte (it may change after CONNACK). */
+  protected abstract maxLength(): number
+
+  /** The refusal of a declared length over maxLength(). */
+  protected abstract tooLarge(length: number): R
+
+  /** A fixed header is complete: a refusal, true to inspect the body's first bytes, false to pass it. */
+  protected abstract onHeader(typeByte: number, length: number): R | boolean
+
+  /**
+   * Bytes [start, start + available) of buf are the first of the body (available >= 1, or 0 for an empty
+   * body): a refusal; or how many body bytes it needs when available is not enough; or undefined, done.
+   */
+  protected abstract inspect(
+    typeByte: number,
+    length: number,
+    buf: Buffer,
+    start: number,
+    available: number,
+  ): R | number | undefined
+
+  /** The index in the chunk being scanned of a body's first byte, when scan() is asked to report it. */
+  protected onBodyStart(_index: number): void {}
 
   /** The declared remaining length of the packet being read (for the refusal count). */
   get declaredLength(): number {
@@ -81,15 +84,15 @@ export class PacketScanner<R extends string> {
   }
 
   /**
-   * Scans chunk; the refusal when a packet breaks a rule (the rest of the chunk is then unread).
-   * onBodyStart sees the index in chunk of each body's first byte (to rewrite CONNACK's flags).
+   * Scans chunk; the refusal when a packet breaks a rule (the rest of the chunk is then unread). With
+   * reportBodyStart, onBodyStart sees the index in chunk of each body's first byte (to rewrite CONNACK's flags).
    */
-  scan(chunk: Buffer, onBodyStart?: (index: number) => void): R | undefined {
+  scan(chunk: Buffer, reportBodyStart = false): R | undefined {
     let i = 0
     const end = chunk.length
     while (i < end) {
       if (this.#state === State.Body) {
-        if (onBodyStart && this.#bodyLeft === this.#length && this.#collected === 0) onBodyStart(i)
+        if (reportBodyStart && this.#bodyLeft === this.#length && this.#collected === 0) this.onBodyStart(i)
         if (this.#need > 0) {
           const take = Math.min(this.#need - this.#collected, this.#bodyLeft, end - i)
           this.#grow(this.#collected + take)
@@ -122,19 +125,19 @@ export class PacketScanner<R extends string> {
       this.#length += (byte & 0x7f) * this.#multiplier
       this.#multiplier *= 128
       this.#lengthBytes += 1
-      if (this.#length > this.#maxLength()) return this.#tooLarge(this.#length)
+      if (this.#length > this.maxLength()) return this.tooLarge(this.#length)
       if (byte & 0x80) {
         // At most four length bytes [MQTT-2.2.3].
         if (this.#lengthBytes >= 4) return this.#badLength
         continue
       }
-      const wants = this.#handler.onHeader(this.#type, this.#length)
+      const wants = this.onHeader(this.#type, this.#length)
       if (typeof wants !== 'boolean') return wants
       this.#bodyLeft = this.#length
       this.#need = 0
       this.#collected = 0
       this.#state = this.#length === 0 ? State.Type : State.Body
-      if (onBodyStart && this.#length > 0 && i < end) onBodyStart(i)
+      if (reportBodyStart && this.#length > 0 && i < end) this.onBodyStart(i)
       if (!wants) continue
       // In place when the head is in this chunk; copied (above) only when it is split.
       const available = Math.min(this.#length, end - i)
@@ -154,10 +157,14 @@ export class PacketScanner<R extends string> {
 
   /** Runs the inspector; leaves #need > 0 when it waits for more bytes. */
   #inspect(buf: Buffer, start: number, available: number): R | undefined {
-    const next = this.#handler.inspect(this.#type, this.#length, buf, start, available)
+    const next = this.inspect(this.#type, this.#length, buf, start, available)
     if (typeof next !== 'number') {
       this.#need = 0
       this.#collected = 0
+      // A split head of a once-per-connection packet (CONNECT, CONNACK, SUBSCRIBE) is let go: kept, the
+      // buffer would stay for the connection's life (about 0.3 KiB with its backing store). Only a
+      // PUBLISH, which comes again and again, keeps it for the next one.
+      if (buf === this.#head && this.#type >> 4 !== publishType) this.#head = noHead
       return next
     }
     if (buf !== this.#head) {

@@ -19,9 +19,29 @@ export function newEventId(nowMs: number = Date.now()): string {
   return nextUlid(nowMs)
 }
 
-/** The millisecond timestamp encoded in a ULID (throws on a string that is not one). */
+/** Crockford base32 digit of each char code below 128 (either case, as the ulid package reads it); -1 if none. */
+const base32Digit = new Int8Array(128).fill(-1)
+for (const [i, char] of [...'0123456789ABCDEFGHJKMNPQRSTVWXYZ'].entries()) {
+  base32Digit[char.charCodeAt(0)] = i
+  base32Digit[char.toLowerCase().charCodeAt(0)] = i
+}
+
+/**
+ * The millisecond timestamp encoded in a ULID (throws on a string that is not one). A table lookup per
+ * character: the ingest path reads the time of every event id, and the ulid package's decodeTime (split,
+ * reverse, indexOf, Math.pow per character) cost about 1 µs a message there. Anything the fast loop does
+ * not accept goes to decodeTime, so errors and their messages stay the package's own.
+ */
 export function eventIdTimeMs(id: string): number {
-  return decodeTime(id)
+  if (id.length !== 26) return decodeTime(id)
+  let time = 0
+  for (let i = 0; i < TIME_LEN; i++) {
+    const code = id.charCodeAt(i)
+    const digit = code < 128 ? (base32Digit[code] as number) : -1
+    if (digit < 0) return decodeTime(id)
+    time = time * 32 + digit
+  }
+  return time > TIME_MAX ? decodeTime(id) : time
 }
 
 /**

@@ -116,4 +116,29 @@ describe('MqttPacketLimiter', () => {
       ).toEqual(['packet_id_zero'])
     }
   })
+
+  it('checks every split CONNECT and SUBSCRIBE in full, though a finished head is let go after each', async () => {
+    const subscribe = (topic: string, messageId: number) =>
+      mqttPacket.generate({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos: 1 }] })
+    const good = subscribe('doorbell/v1/porch/ack', 1)
+    // U+0000 in a topic filter (MQTT-1.5.3-2), in the second SUBSCRIBE: the head must be read afresh.
+    const bad = subscribe('doorbell/v1/porch/\u0000', 2)
+    for (let split = 1; split < 30; split++) {
+      const ok = setup()
+      const stream = Buffer.concat([connect, good, good])
+      for (let at = 0; at < stream.length; at += split) ok.socket.write(stream.subarray(at, at + split))
+      await tick()
+      expect(ok.refusals, `split ${split}`).toEqual([])
+      expect(Buffer.concat(ok.received)).toEqual(stream)
+      const cut = setup()
+      const badStream = Buffer.concat([connect, good, bad])
+      for (let at = 0; at < badStream.length; at += split)
+        cut.socket.write(badStream.subarray(at, at + split))
+      await tick()
+      expect(
+        cut.refusals.map(([reason]) => reason),
+        `split ${split}`,
+      ).toEqual(['bad_utf8'])
+    }
+  })
 })
