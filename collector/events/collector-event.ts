@@ -1,7 +1,7 @@
 import type { AlertEvent } from '../alerts/alert-event.js'
 import type { ClipResendReport } from '../clips/clip-recovery.js'
 import type { ForwardOutcome } from '../forwarding/forward-dispatcher.js'
-import type { CommitResult } from '../ingest/group-commit-writer.js'
+import type { CommitResult } from '../ingest/commit-result.js'
 import type { RejectReason } from '../ingest/ingest-item.js'
 import type { LiveEvent } from '../live/live-service.js'
 import type { StoredEvent } from '../store/event-store.js'

@@ -1,6 +1,6 @@
 import { maxAckIds } from '../../shared/protocol/index.js'
 import { type BrokerPublish, DeviceEnvelopePublisher } from '../broker/device-envelope-publisher.js'
-import type { DeviceAck } from './group-commit-writer.js'
+import type { DeviceAck } from './commit-result.js'
 
 /**
  * Turns a device's share of a group commit into ack envelopes on doorbell/v1/<deviceId>/ack, QoS 1.

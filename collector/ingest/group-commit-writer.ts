@@ -2,9 +2,9 @@ import { type ErrorCode, isDoorbellError } from '../../shared/errors.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { ChunkReceipt, EventStore, StoredEvent } from '../store/event-store.js'
 import { ClipOwners } from './clip-owners.js'
+import type { CommitResult, DeviceAck } from './commit-result.js'
 import { findExpiredChunkIds } from './expired-chunks.js'
 import {
-  highClassFirst,
   type IngestItem,
   isHighClass,
   itemDevice,
@@ -12,27 +12,9 @@ import {
   itemKey,
   type QueueEntry,
   type Rejection,
+  takeRound,
 } from './ingest-item.js'
 import { NewestStoredIds } from './newest-stored-ids.js'
-
-/** The ack owed to one device after a commit: ids now durable (or already were) and refusals. */
-export interface DeviceAck {
-  readonly deviceId: string
-  readonly ids: string[]
-  readonly rejected: Rejection[]
-}
-
-/** What one group commit did. */
-export interface CommitResult {
-  /** Events stored for the first time, in arrival order. */
-  readonly stored: StoredEvent[]
-  readonly storedChunks: ChunkReceipt[]
-  /** Chunks of a clip retention removed (CLIP_EXPIRED), or clip items another device owns (CLIP_FOREIGN). */
-  readonly refused: Rejection[]
-  readonly duplicateCount: number
-  readonly acks: DeviceAck[]
-  readonly durationMs: number
-}
 
 /** Collaborators of the writer. */
 export interface GroupCommitWriterDeps {
@@ -71,8 +53,11 @@ export class GroupCommitWriter {
   #isScheduled = false
   #lingerTimer: NodeJS.Timeout | undefined
   #activeRounds = 0
+  #activeUrgentRounds = 0
   /** Settles (true = committed) when the most recent round has finished, acks included. */
   #lastRound: Promise<boolean> = Promise.resolve(true)
+  /** The same for the most recent round that carried a press (urgent rounds wait only for each other). */
+  #lastUrgentRound: Promise<boolean> = Promise.resolve(true)
   /** Ids being committed right now, with the outcome of their round. */
   readonly #inFlight = new Map<string, Promise<boolean>>()
 
@@ -109,9 +94,15 @@ export class GroupCommitWriter {
     }
   }
 
+  /** True when a round may start now: within the cap, or a press's round in the one slot kept for them. */
+  #mayStart(isUrgent: boolean): boolean {
+    if (this.#activeRounds < this.#maxRounds) return true
+    return isUrgent && this.#activeUrgentRounds === 0
+  }
+
   /** Plans the next round: at once for high class (after this tick's packets), else after the linger. */
   #schedule(isUrgent = false): void {
-    if (this.#activeRounds >= this.#maxRounds) return
+    if (!this.#mayStart(isUrgent)) return
     if (this.#lingerTimer && (isUrgent || this.#queue.length >= this.#deps.maxBatchItems)) {
       clearTimeout(this.#lingerTimer)
       this.#lingerTimer = undefined
@@ -135,17 +126,25 @@ export class GroupCommitWriter {
     })
   }
 
+  /**
+   * Takes a round's entries from the queue and commits them. A round with a press in it is urgent: it
+   * leaves chunks and clip manifests for a later round, may start in a slot of its own when the others
+   * are taken, and publishes its acks after the previous urgent round only, so a press never waits for
+   * a clip's chunks to be synced or for the rounds of readings before it.
+   */
   #startRound(): void {
-    if (this.#queue.length === 0 || this.#activeRounds >= this.#maxRounds) return
-    if (this.#queue.length > this.#deps.maxBatchItems) this.#queue = highClassFirst(this.#queue)
-    const take = Math.min(this.#queue.length, this.#deps.maxBatchItems)
-    const entries = take === this.#queue.length ? this.#queue : this.#queue.slice(0, take)
-    this.#queue = take === this.#queue.length ? [] : this.#queue.slice(take)
+    const isUrgent = this.#queue.some(isHighClass)
+    if (this.#queue.length === 0 || !this.#mayStart(isUrgent)) return
+    const { entries, rest } = takeRound(this.#queue, this.#deps.maxBatchItems, isUrgent)
+    this.#queue = rest
     this.#activeRounds += 1
-    const round = this.#commitRound(entries, this.#lastRound)
+    if (isUrgent) this.#activeUrgentRounds += 1
+    const round = this.#commitRound(entries, isUrgent ? this.#lastUrgentRound : this.#lastRound)
     this.#lastRound = round
+    if (isUrgent) this.#lastUrgentRound = round
     void round.finally(() => {
       this.#activeRounds -= 1
+      if (isUrgent) this.#activeUrgentRounds -= 1
       if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))
     })
     if (this.#queue.length > 0) this.#schedule(this.#queue.some(isHighClass))

@@ -85,8 +85,37 @@ export function isHighClass(entry: QueueEntry): boolean {
   return 'item' in entry && entry.item.kind === 'event' && entry.item.event.class === 'high'
 }
 
+/**
+ * What a press's round may take along: events of the high and medium class (they cost nothing more in
+ * the same store batch), not chunks, whose bodies are synced first, nor clip manifests, which must be
+ * committed after their chunks.
+ */
+export function mayJoinUrgentRound(entry: QueueEntry): boolean {
+  return 'rejection' in entry || (entry.item.kind === 'event' && entry.item.event.class !== 'low')
+}
+
 /** Under a backlog, a press must not wait behind thousands of readings: high class goes first. */
 export function highClassFirst(queue: QueueEntry[]): QueueEntry[] {
   const high = queue.filter(isHighClass)
   return high.length === 0 ? queue : [...high, ...queue.filter((entry) => !isHighClass(entry))]
+}
+
+/**
+ * The entries the next round takes, at most maxItems, and what stays queued. An urgent round (one with a
+ * press) takes only what may join it, high class first; any other takes the queue in order, high class
+ * first when it holds more than one round.
+ */
+export function takeRound(
+  queue: QueueEntry[],
+  maxItems: number,
+  isUrgent: boolean,
+): { entries: QueueEntry[]; rest: QueueEntry[] } {
+  if (isUrgent) {
+    const entries = highClassFirst(queue.filter(mayJoinUrgentRound)).slice(0, maxItems)
+    const taken = new Set(entries)
+    return { entries, rest: queue.filter((entry) => !taken.has(entry)) }
+  }
+  const ordered = queue.length > maxItems ? highClassFirst(queue) : queue
+  if (ordered.length <= maxItems) return { entries: ordered, rest: [] }
+  return { entries: ordered.slice(0, maxItems), rest: ordered.slice(maxItems) }
 }

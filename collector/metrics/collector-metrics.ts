@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { EventClass } from '../../shared/protocol/index.js'
-import type { CommitResult } from '../ingest/group-commit-writer.js'
+import type { CommitResult } from '../ingest/commit-result.js'
 import type { RejectReason } from '../ingest/ingest-item.js'
 
 /** Sources read when /metrics is scraped. */

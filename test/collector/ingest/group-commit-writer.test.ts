@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ClipStore } from '../../../collector/clips/clip-store.js'
-import { type CommitResult, GroupCommitWriter } from '../../../collector/ingest/group-commit-writer.js'
+import type { CommitResult } from '../../../collector/ingest/commit-result.js'
+import { GroupCommitWriter } from '../../../collector/ingest/group-commit-writer.js'
 import type { IngestItem } from '../../../collector/ingest/ingest-item.js'
 import type { CommitBatch, EventKey, EventStore } from '../../../collector/store/event-store.js'
 import { DoorbellError } from '../../../shared/errors.js'
