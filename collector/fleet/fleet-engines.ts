@@ -35,7 +35,10 @@ export async function openFleetEngines(
   )
   let redis: Awaited<ReturnType<typeof openRedisBrokerEngines>>
   try {
-    redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs)
+    redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs, {
+      nodeId,
+      uplinkInterestTtlMs: config.redis.uplinkInterestTtlMs,
+    })
   } catch (err) {
     await db.close()
     throw err

@@ -2,7 +2,7 @@ import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { type CollectorOptions, type ComposedCollector, startCollector } from '../../../collector/main.js'
-import { registryFileName } from '../../../collector/registry/file-identity-registry.js'
+import { FileIdentityRegistry, registryFileName } from '../../../collector/registry/file-identity-registry.js'
 import { topics } from '../../../shared/protocol/index.js'
 import { addDevice, tempDir, testConfig } from '../collector-harness.js'
 
@@ -11,6 +11,8 @@ export interface FleetNodes {
   readonly nodes: ComposedCollector[]
   /** Registers a device on every node (each keeps the registry file in its data folder) and returns its secret. */
   addDevice(deviceId: string): Promise<string>
+  /** Registers a read-only service user on every node and returns its secret. */
+  addUser(name: string): Promise<string>
   close(): Promise<void>
 }
 
@@ -45,15 +47,17 @@ export async function startFleetNodes(
     for (const dir of dirs) dir.cleanup()
     throw err
   }
+  /** Changes the first node's registry file, then copies it to the others. */
+  const onEveryNode = async (change: (firstDir: string) => Promise<string>): Promise<string> => {
+    const [first, ...rest] = dirs.map((dir) => dir.path)
+    const secret = await change(first as string)
+    for (const dir of rest) copyFileSync(join(first as string, registryFileName), join(dir, registryFileName))
+    return secret
+  }
   return {
     nodes,
-    async addDevice(deviceId) {
-      const [first, ...rest] = dirs.map((dir) => dir.path)
-      const secret = await addDevice(first as string, deviceId)
-      for (const dir of rest)
-        copyFileSync(join(first as string, registryFileName), join(dir, registryFileName))
-      return secret
-    },
+    addDevice: (deviceId) => onEveryNode((first) => addDevice(first, deviceId)),
+    addUser: (name) => onEveryNode((first) => new FileIdentityRegistry(first).addUser(name)),
     async close() {
       await Promise.all(nodes.map((node) => node.close()))
       for (const dir of dirs) dir.cleanup()
