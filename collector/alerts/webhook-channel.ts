@@ -43,6 +43,18 @@ export interface WebhookChannelOptions {
 /** Header carrying a fleet's delivery key (`<alertId>:<channel>:<recipient>`), the same on every attempt. */
 export const deliveryKeyHeader = 'x-doorbell-delivery'
 
+/**
+ * The delivery key again under the name the IETF HTTP APIs working group gives it (the Idempotency-Key
+ * header, a structured-field string), so a receiver that already drops repeated requests by that header
+ * drops a fleet's second copy without knowing this collector.
+ */
+export const idempotencyKeyHeader = 'idempotency-key'
+
+/** A structured-field string (RFC 8941 sf-string): quoted, with backslash and quote escaped. */
+function sfString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+}
+
 /** Generic webhook: a JSON POST of the alert, signed with HMAC-SHA256. */
 export class HttpWebhookChannel implements Channel {
   readonly kind = 'webhook'
@@ -65,7 +77,9 @@ export class HttpWebhookChannel implements Channel {
           'content-type': 'application/json',
           [signatureHeader]: signWebhook(this.#options.secret, body, tS),
           'x-doorbell-alert-id': alert.id,
-          ...(deliveryKey ? { [deliveryKeyHeader]: deliveryKey } : {}),
+          ...(deliveryKey
+            ? { [deliveryKeyHeader]: deliveryKey, [idempotencyKeyHeader]: sfString(deliveryKey) }
+            : {}),
         },
         body,
       },

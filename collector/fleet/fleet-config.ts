@@ -71,6 +71,12 @@ export const postgresConfigSchema = z.strictObject({
 export const redisConfigSchema = z.strictObject({
   /** redis://[:password@]host:6379[/db] or rediss:// (TLS); required with `store: postgres`. */
   url: serverUrl(['redis', 'rediss'], 'redis://redis:6379').optional(),
+  /**
+   * How long a node's registration as a listener for device uplinks (a service user subscribed to event
+   * topics on it) lasts unrenewed; renewed every third of it. Until a dead node's lapses, the others
+   * still publish uplinks to Redis for it (docs/fleet.md, "What is shared").
+   */
+  uplinkInterestTtlMs: z.number().int().min(3000).max(600_000).default(60_000),
 })
 
 /** `store: postgres` is short for `store: { engine: postgres }`. */

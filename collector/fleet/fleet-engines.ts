@@ -57,7 +57,10 @@ export async function openFleetEngines(
     throw err
   }
   try {
-    redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs)
+    redis = await openRedisBrokerEngines(redisUrl, onError, config.postgres.connectTimeoutMs, {
+      nodeId,
+      uplinkInterestTtlMs: config.redis.uplinkInterestTtlMs,
+    })
   } catch (err) {
     await registry.close()
     await db.close()

@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import type { MQEmitter } from 'mqemitter'
 import { DoorbellError } from '../../shared/errors.js'
+import { interestAnnouncer, keepUplinksLocal, type RedisBus } from './local-uplink-bus.js'
+import { UplinkInterestRegistry } from './uplink-interest.js'
 
 /**
  * aedes' message bus and persistence on Redis, so the brokers of every node act as one: a message
@@ -23,6 +26,14 @@ function redactedRedisUrl(url: string): string {
   return parsed.toString()
 }
 
+/** How the bus routes device uplinks (local-uplink-bus.ts). */
+export interface RedisBusOptions {
+  /** This node in the fleet's registry of uplink listeners; default a random id. */
+  readonly nodeId?: string
+  /** How long a node's registered interest in uplinks lasts unrenewed (redis.uplinkInterestTtlMs). */
+  readonly uplinkInterestTtlMs?: number
+}
+
 /**
  * Connects both to Redis; REDIS_UNAVAILABLE names the URL when it cannot be reached within connectTimeoutMs.
  * The modules are loaded here, not at the top of the collector, so the embedded default never loads them.
@@ -32,6 +43,7 @@ export async function openRedisBrokerEngines(
   url: string,
   onError: (err: Error) => void,
   connectTimeoutMs = 5000,
+  options: RedisBusOptions = {},
 ): Promise<RedisBrokerEngines> {
   const [{ Redis }, { default: mqemitterRedis }, { default: aedesPersistenceRedis }] = await Promise.all([
     import('ioredis'),
@@ -63,6 +75,15 @@ export async function openRedisBrokerEngines(
     state: { on(event: 'error', listener: (err: Error) => void): void }
   }
   mq.state.on('error', onError)
+  const bus = mq as unknown as RedisBus
+  const registry = new UplinkInterestRegistry({
+    redis: pubConn,
+    announce: interestAnnouncer(bus),
+    nodeId: options.nodeId ?? randomBytes(8).toString('hex'),
+    ttlMs: options.uplinkInterestTtlMs ?? 60_000,
+    onError,
+  })
+  keepUplinksLocal(bus, registry)
   const conn = new Redis(url)
   conn.on('error', onError)
   const persistence = aedesPersistenceRedis({ conn })

@@ -22,6 +22,13 @@ export function redactedUrl(url: string): string {
   }
 }
 
+/** One statement with its parameters; a name makes each pooled connection prepare it once. */
+export interface Statement {
+  readonly name?: string
+  readonly text: string
+  readonly values: unknown[]
+}
+
 /** One node's pool of PostgreSQL connections, shared by every PostgreSQL store of that node. */
 export class PostgresDatabase {
   readonly pool: pg.Pool
@@ -85,6 +92,31 @@ export class PostgresDatabase {
       client.off('error', this.#onError)
       client.release()
     }
+  }
+
+  /**
+   * Runs statements as one transaction. A single statement runs alone, without BEGIN and COMMIT: it is
+   * atomic by itself and, with synchronous_commit on, durable when it returns, and it costs one round
+   * trip instead of three (most group commits of readings are one INSERT).
+   */
+  async runAtomically(statements: readonly Statement[]): Promise<void> {
+    if (statements.length === 0) return
+    if (statements.length === 1) {
+      const client = await this.#connect()
+      client.on('error', this.#onError)
+      try {
+        await client.query(statements[0] as Statement)
+      } catch (err) {
+        throw asStoreError(this.#url, err)
+      } finally {
+        client.off('error', this.#onError)
+        client.release()
+      }
+      return
+    }
+    await this.transaction(async (client) => {
+      for (const statement of statements) await client.query(statement)
+    })
   }
 
   /** One statement on any pooled connection. */

@@ -12,7 +12,7 @@ import {
   type RetentionResult,
   type StoredEvent,
 } from '../store/event-store.js'
-import type { PostgresDatabase } from './postgres-database.js'
+import type { PostgresDatabase, Statement } from './postgres-database.js'
 import { insertEvents, writeClips } from './postgres-event-rows.js'
 import { type StoredEventsNotify, storedEventsPayloads } from './stored-events-channel.js'
 
@@ -85,53 +85,58 @@ export class PostgresEventStore implements EventStore {
     return rows.rows[0]?.id ?? ''
   }
 
+  /**
+   * The batch's writes as one transaction: its events (and their alert intake) in one statement, the
+   * announcement of those a live view shows, its chunk receipts, its new clip records. A batch of readings
+   * alone is one statement, run without BEGIN and COMMIT (PostgresDatabase.runAtomically).
+   */
   async commit(batch: CommitBatch): Promise<void> {
     if (batch.events.length === 0 && batch.chunks.length === 0) return
-    await this.#db.transaction(async (client) => {
-      if (batch.events.length > 0) {
-        const isAlertIntake = this.#isAlertIntake
-        const intakeIds = isAlertIntake ? batch.events.filter(isAlertIntake).map((e) => e.id) : []
-        await insertEvents(client, batch.events, intakeIds)
-      }
-      const notify = this.#notify
-      const announced = notify?.isAnnounced ? batch.events.filter(notify.isAnnounced) : batch.events
-      if (notify && announced.length > 0) {
-        // Readings are not announced: no live view shows them, and every other node would read them back.
-        for (const payload of storedEventsPayloads(notify.nodeId, announced))
-          await client.query('SELECT pg_notify($1, $2)', [notify.channel, payload])
-      }
-      if (batch.chunks.length > 0) {
-        const { chunks } = batch
-        await client.query(
-          `INSERT INTO chunk_receipts (chunk_id, device_id, clip_id, chunk_index, size_bytes)
+    const statements: Statement[] = []
+    if (batch.events.length > 0) {
+      const isAlertIntake = this.#isAlertIntake
+      const intakeIds = isAlertIntake ? batch.events.filter(isAlertIntake).map((e) => e.id) : []
+      statements.push(insertEvents(batch.events, intakeIds))
+    }
+    const notify = this.#notify
+    const announced = notify?.isAnnounced ? batch.events.filter(notify.isAnnounced) : batch.events
+    if (notify && announced.length > 0) {
+      // Readings are not announced: no live view shows them, and every other node would read them back.
+      for (const payload of storedEventsPayloads(notify.nodeId, announced))
+        statements.push({ text: 'SELECT pg_notify($1, $2)', values: [notify.channel, payload] })
+    }
+    if (batch.chunks.length > 0) {
+      const { chunks } = batch
+      statements.push({
+        text: `INSERT INTO chunk_receipts (chunk_id, device_id, clip_id, chunk_index, size_bytes)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[])
            ON CONFLICT DO NOTHING`,
-          [
-            chunks.map((c) => c.id),
-            chunks.map((c) => c.deviceId),
-            chunks.map((c) => c.clipId),
-            chunks.map((c) => c.index),
-            chunks.map((c) => c.size),
-          ],
-        )
-      }
-      // A stored manifest starts its clip's record; stored again, it leaves the record as it is.
-      const manifests = batch.events.flatMap((e) =>
-        e.type === 'clip.manifest' ? [newClipRecord(e.deviceId, e.id, e.payload)] : [],
-      )
-      if (manifests.length > 0) await writeClips(client, manifests, 'keep')
-    })
+        values: [
+          chunks.map((c) => c.id),
+          chunks.map((c) => c.deviceId),
+          chunks.map((c) => c.clipId),
+          chunks.map((c) => c.index),
+          chunks.map((c) => c.size),
+        ],
+      })
+    }
+    // A stored manifest starts its clip's record; stored again, it leaves the record as it is.
+    const manifests = batch.events.flatMap((e) =>
+      e.type === 'clip.manifest' ? [newClipRecord(e.deviceId, e.id, e.payload)] : [],
+    )
+    if (manifests.length > 0) statements.push(writeClips(manifests, 'keep'))
+    await this.#db.runAtomically(statements)
   }
 
   async saveClip(record: ClipRecord): Promise<void> {
-    await this.#db.transaction((client) => writeClips(client, [record], 'replace'))
+    await this.#db.runAtomically([writeClips([record], 'replace')])
   }
 
   async forgetClipChunks(record: ClipRecord): Promise<void> {
-    await this.#db.transaction(async (client) => {
-      await client.query('DELETE FROM chunk_receipts WHERE clip_id = $1', [record.clipId])
-      await writeClips(client, [record], 'replace')
-    })
+    await this.#db.runAtomically([
+      { text: 'DELETE FROM chunk_receipts WHERE clip_id = $1', values: [record.clipId] },
+      writeClips([record], 'replace'),
+    ])
   }
 
   async listClipsAwaitingResend(deviceId: string): Promise<ClipRecord[]> {

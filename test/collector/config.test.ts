@@ -158,6 +158,16 @@ describe('collector config: store engine and fleet engines', () => {
     expect(problems['redis.url']).toMatch(/scheme redis or rediss/)
   })
 
+  it('names redis.uplinkInterestTtlMs when it is too short to be renewed in time', () => {
+    const problems = problemsOf({
+      DOORBELL_STORE__ENGINE: 'postgres',
+      DOORBELL_POSTGRES__URL: 'postgres://db/doorbell',
+      DOORBELL_REDIS__URL: 'redis://redis:6379',
+      DOORBELL_REDIS__UPLINK_INTEREST_TTL_MS: '10',
+    })
+    expect(Object.keys(problems)).toEqual(['redis.uplinkInterestTtlMs'])
+  })
+
   it('refuses an unknown engine, naming store.engine', () => {
     expect(Object.keys(problemsOf({ DOORBELL_STORE__ENGINE: 'mysql' }))).toEqual(['store.engine'])
   })

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisEngine, startRedis } from '../../../bench/engines/redis-engine.js'
-import { deliveryKeyHeader, verifyWebhook } from '../../../collector/alerts/webhook-channel.js'
+import {
+  deliveryKeyHeader,
+  idempotencyKeyHeader,
+  verifyWebhook,
+} from '../../../collector/alerts/webhook-channel.js'
 import type { ComposedCollector } from '../../../collector/main.js'
 import type { StoredEvent } from '../../../collector/store/event-store.js'
 import { eventually } from '../../support/eventually.js'
@@ -66,6 +70,7 @@ describe('fleet alerts', () => {
     expect(keysOf(ring.id)).toEqual([`${ring.id}:hook:alice`])
     const request = receiver.requests.find((r) => r.headers['x-doorbell-alert-id'] === ring.id)
     const body = request?.body.toString() ?? ''
+    expect(request?.headers[idempotencyKeyHeader]).toBe(`"${ring.id}:hook:alice"`)
     expect(
       verifyWebhook(secret, body, request?.headers['x-doorbell-signature'] as string, Date.now() / 1000),
     ).toBe(true)

@@ -8,6 +8,8 @@ export interface FleetNodes {
   readonly nodes: ComposedCollector[]
   /** Registers a device in the fleet's registry through one node, waits until every node knows it, returns its secret. */
   addDevice(deviceId: string): Promise<string>
+  /** Registers a read-only service user on every node and returns its secret. */
+  addUser(name: string): Promise<string>
   close(): Promise<void>
 }
 
@@ -50,6 +52,15 @@ export async function startFleetNodes(
       const deadlineMs = Date.now() + 5000
       while (!nodes.every((node) => node.stores.registry.isDeviceEnabled(deviceId))) {
         if (Date.now() > deadlineMs) throw new Error(`${deviceId} did not reach every node's registry`)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      return secret
+    },
+    async addUser(name) {
+      const secret = await (nodes[0] as ComposedCollector).stores.registry.addUser(name)
+      const deadlineMs = Date.now() + 5000
+      while (!nodes.every((node) => node.stores.registry.isActive({ kind: 'service', name }))) {
+        if (Date.now() > deadlineMs) throw new Error(`${name} did not reach every node's registry`)
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
       return secret

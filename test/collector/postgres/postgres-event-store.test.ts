@@ -52,6 +52,37 @@ describe('PostgresEventStore across nodes', () => {
     expect((await db.query('SELECT event_id FROM alert_intake')).rows).toEqual([])
   })
 
+  it('commits readings alone as one statement without BEGIN and COMMIT, a press and its announcement in one transaction', async () => {
+    const db = await suite.connect(await suite.freshDatabase())
+    // The statements each checked-out connection runs (pg-pool's acquire event: no module mocked).
+    const texts: string[] = []
+    const seen = new WeakSet<object>()
+    db.pool.on('acquire', (client) => {
+      if (seen.has(client)) return
+      seen.add(client)
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown
+      ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (config, ...rest) => {
+        texts.push(typeof config === 'string' ? config : (config as { text: string }).text)
+        return query(config, ...rest)
+      }
+    })
+    const store = new PostgresEventStore(db, {
+      notify: { channel: 'doorbell_test', nodeId: 'n1', isAnnounced: (event) => event.class === 'high' },
+    })
+    const readings = [readingAt('front', 1, baseMs), readingAt('front', 2, baseMs)]
+    await store.commit({ events: readings, chunks: [] })
+    expect(texts).toHaveLength(1)
+    expect(texts[0]).toMatch(/^INSERT INTO events/)
+    texts.length = 0
+    const press = pressAt('front', 3, baseMs)
+    await store.commit({ events: [press], chunks: [] })
+    expect(texts[0]).toBe('BEGIN')
+    expect(texts.some((text) => text.includes('pg_notify'))).toBe(true)
+    expect(texts.at(-1)).toBe('COMMIT')
+    const stored = (await store.queryEvents({ deviceId: 'front' })).items.map((event) => event.id)
+    expect(stored.sort()).toEqual([...readings, press].map((event) => event.id).sort())
+  })
+
   it("keeps an event a device sent under another device's id out, as the Level store does", async () => {
     const url = await suite.freshDatabase()
     const store = new PostgresEventStore(await suite.connect(url))
