@@ -68,3 +68,24 @@ export async function httpLogin(
   const cookie = (Array.isArray(setCookie) ? setCookie[0] : setCookie)?.split(';')[0] ?? ''
   return { status: 200, cookie, csrf: (JSON.parse(answer.body) as { csrfToken: string }).csrfToken }
 }
+
+/** Something that answers injected requests: a fastify app (no socket). */
+interface Injectable {
+  inject(options: { method: 'POST'; url: string; payload: unknown }): PromiseLike<{
+    statusCode: number
+    headers: Record<string, unknown>
+    json<T>(): T
+  }>
+}
+
+/** Logs a homeowner in through app.inject; the session cookie and CSRF token (empty on a refusal). */
+export async function injectLogin(
+  app: Injectable,
+  name: string,
+  password: string,
+): Promise<{ status: number; cookie: string; csrf: string }> {
+  const answer = await app.inject({ method: 'POST', url: '/api/login', payload: { name, password } })
+  if (answer.statusCode !== 200) return { status: answer.statusCode, cookie: '', csrf: '' }
+  const cookie = String(answer.headers['set-cookie']).split(';')[0] ?? ''
+  return { status: 200, cookie, csrf: answer.json<{ csrfToken: string }>().csrfToken }
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ComposedCollector, startCollector } from '../../../collector/main.js'
+import { injectLogin } from '../../support/http-client.js'
 import { tempDir, testConfig } from '../collector-harness.js'
 import { type StoredMedia, storeMedia } from '../http/media-fixture.js'
 
@@ -48,9 +49,8 @@ async function statuses(
 
 /** Logs a homeowner in; the headers a session request carries. */
 async function login(app: FastifyInstance, name: string, password: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/login', payload: { name, password } })
-  const cookie = String(res.headers['set-cookie']).split(';')[0] ?? ''
-  return { cookie, 'x-csrf-token': res.json<{ csrfToken: string }>().csrfToken }
+  const { cookie, csrf } = await injectLogin(app, name, password)
+  return { cookie, 'x-csrf-token': csrf }
 }
 
 const expected = (media: StoredMedia, status: (okStatus: number, url: string) => number) =>

@@ -3,6 +3,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ComposedCollector, startCollector } from '../../../collector/main.js'
 import type { Envelope } from '../../../shared/protocol/index.js'
+import { injectLogin } from '../../support/http-client.js'
 import { manifestAt, metric, tempDir, testConfig } from '../collector-harness.js'
 import { cameraJpeg, pressAt, snapshotEnvelope } from './snapshot-fixtures.js'
 
@@ -33,12 +34,7 @@ describe('timeline thumbnails', () => {
     if (!running.http) throw new Error('no http')
     app = running.http
     await commit([withPicture, picture, withoutPicture, withGarbage, garbage])
-    const login = await app.inject({
-      method: 'POST',
-      url: '/api/login',
-      payload: { name: 'alice', password },
-    })
-    cookie = String(login.headers['set-cookie']).split(';')[0] ?? ''
+    cookie = (await injectLogin(app, 'alice', password)).cookie
   })
   afterAll(async () => {
     await running?.close()

@@ -4,6 +4,7 @@ import { type RedisEngine, startRedis } from '../../../bench/engines/redis-engin
 import { deliveryKeyHeader } from '../../../collector/alerts/webhook-channel.js'
 import type { ComposedCollector } from '../../../collector/main.js'
 import { eventually } from '../../support/eventually.js'
+import { injectLogin } from '../../support/http-client.js'
 import { type Receiver, startReceiver } from '../alerts/alerts-harness.js'
 import { usePostgresSuite } from '../postgres/postgres-suite.js'
 import { type FleetNodes, startFleetNodes } from './fleet-nodes.js'
@@ -49,13 +50,7 @@ describe('fleet: alerts a node derives itself', () => {
 
   it('a test notification whose first send failed is sent by another node after its node stops', async () => {
     const app = a.http as FastifyInstance
-    const login = await app.inject({
-      method: 'POST',
-      url: '/api/login',
-      payload: { name: 'alice', password },
-    })
-    const cookie = String(login.headers['set-cookie']).split(';')[0] ?? ''
-    const csrf = login.json<{ csrfToken: string }>().csrfToken
+    const { cookie, csrf } = await injectLogin(app, 'alice', password)
     // The receiver is down for the first attempt.
     receiver.statuses = [503, 200]
     const asked = await app.inject({

@@ -5,6 +5,7 @@ import { deliveryKeyHeader } from '../../../collector/alerts/webhook-channel.js'
 import type { ComposedCollector } from '../../../collector/main.js'
 import { encodeEvent, topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
+import { injectLogin } from '../../support/http-client.js'
 import { type Receiver, startReceiver } from '../alerts/alerts-harness.js'
 import { press } from '../collector-harness.js'
 import { usePostgresSuite } from '../postgres/postgres-suite.js'
@@ -28,7 +29,7 @@ describe('fleet user settings', () => {
   let fleet: FleetNodes
   let a: ComposedCollector
   let b: ComposedCollector
-  let owner = { cookie: '', csrf: '' }
+  let owner = { status: 0, cookie: '', csrf: '' }
   let device: SessionDevice
 
   beforeAll(async () => {
@@ -52,15 +53,7 @@ describe('fleet user settings', () => {
     })
     ;[a, b] = fleet.nodes as [ComposedCollector, ComposedCollector]
     await a.stores.homeowners.add('alice', password, 'owner')
-    const login = await (a.http as FastifyInstance).inject({
-      method: 'POST',
-      url: '/api/login',
-      payload: { name: 'alice', password },
-    })
-    owner = {
-      cookie: String(login.headers['set-cookie']).split(';')[0] ?? '',
-      csrf: login.json<{ csrfToken: string }>().csrfToken,
-    }
+    owner = await injectLogin(a.http as FastifyInstance, 'alice', password)
     const secret = await fleet.addDevice('porch')
     await eventually(() => b.enabledDeviceIds().includes('porch'), 'node B to know the device', 5000)
     device = await connectSessionDevice(b.mqttPort, 'porch', secret)
