@@ -5,6 +5,7 @@ import type { PushSubscriptionStore } from '../alerts/push-subscription-store.js
 import type { ClipStore } from '../clips/clip-store.js'
 import type { CollectorConfig } from '../config.js'
 import type { HomeownerStore } from '../dashboard/homeowner-store.js'
+import type { LoginThrottle } from '../dashboard/login-throttle.js'
 import type { SessionStore } from '../dashboard/session-store.js'
 import type { UserSettingsStore } from '../dashboard/user-settings-store.js'
 import type { PostgresDatabase } from '../postgres/postgres-database.js'
@@ -35,6 +36,8 @@ export interface EngineStores {
   readonly pushSubscriptions?: PushSubscriptionStore
   readonly deadLetters?: DeadLetterLog
   readonly discoveryState?: DiscoveryStateStore
+  /** Failed dashboard logins, counted for the whole fleet. */
+  readonly loginThrottle?: LoginThrottle
 }
 
 /**

@@ -17,10 +17,11 @@ import { PostgresUserSettingsStore } from '../postgres/postgres-user-settings-st
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
+import { openRedisLoginThrottle, type RedisLoginThrottle } from './redis-login-throttle.js'
 
 /**
  * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) for
- * events, the registry, homeowners and dashboard sessions, and Redis for the broker. A node that cannot
+ * events, the registry, homeowners and dashboard sessions, and Redis for the broker and the login throttle. A node that cannot
  * reach either does not start, and says which one.
  */
 export async function openFleetEngines(
@@ -66,6 +67,20 @@ export async function openFleetEngines(
     await db.close()
     throw err
   }
+  let loginThrottle: RedisLoginThrottle
+  try {
+    // Counted for the fleet, so a guesser spread over the nodes gets the free failures of one.
+    loginThrottle = await openRedisLoginThrottle(redisUrl, config.limits.dashboardLogin, {
+      connectTimeoutMs: config.postgres.connectTimeoutMs,
+      commandTimeoutMs: config.redis.commandTimeoutMs,
+      onError,
+    })
+  } catch (err) {
+    await redis.close()
+    await registry.close()
+    await db.close()
+    throw err
+  }
   const userSettings = new PostgresUserSettingsStore(db, { url: postgresUrl, nodeId, onError })
   return {
     store: new PostgresEventStore(db, {
@@ -84,8 +99,10 @@ export async function openFleetEngines(
       pushSubscriptions: new PostgresPushSubscriptionStore(db),
       deadLetters: new PostgresDeadLetterLog(db),
       discoveryState: new PostgresDiscoveryStateStore(db),
+      loginThrottle,
     },
     async close() {
+      loginThrottle.close()
       await userSettings.close()
       await redis.close()
       await registry.close()

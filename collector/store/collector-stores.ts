@@ -19,7 +19,7 @@ import { FileHomeownerStore } from '../dashboard/file-homeowner-store.js'
 import { FileSessionStore } from '../dashboard/file-session-store.js'
 import { FileUserSettingsStore } from '../dashboard/file-user-settings-store.js'
 import { Homeowners } from '../dashboard/homeowners.js'
-import { DashboardLoginThrottle } from '../dashboard/login-throttle.js'
+import { DashboardLoginThrottle, type LoginThrottle } from '../dashboard/login-throttle.js'
 import { type CollectorEngines, openCollectorEngines } from '../fleet/collector-engines.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
@@ -45,8 +45,8 @@ export interface CollectorStores {
   readonly deviceHealth: DeviceHealthStore
   /** Which devices Home Assistant was told about. */
   readonly discoveryState: DiscoveryStateStore
-  /** Failed dashboard logins per account and per client address. */
-  readonly loginThrottle: DashboardLoginThrottle
+  /** Failed dashboard logins per account and per client address (in memory; a fleet's in Redis). */
+  readonly loginThrottle: LoginThrottle
   /**
    * aedes' message bus and persistence (sessions, offline queues, retained messages): absent on the
    * embedded default (aedes keeps them in memory), on Redis in a fleet (docs/fleet.md).
@@ -139,7 +139,8 @@ export async function openCollectorStores(
       given.discoveryState ??
       shared.discoveryState ??
       new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
-    loginThrottle: given.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
+    loginThrottle:
+      given.loginThrottle ?? shared.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
     ...(engines.broker ? { broker: engines.broker } : {}),
     ...(engines.fleet ? { fleet: engines.fleet } : {}),
     async close() {
