@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { DeadLetterLog } from '../alerts/dead-letter-log.js'
 import type { DiscoveryStateStore } from '../alerts/discovery-state-store.js'
 import type { PushSubscriptionStore } from '../alerts/push-subscription-store.js'
+import type { LoginLimitFeed } from '../broker/login-limiter.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { CollectorConfig } from '../config.js'
 import type { HomeownerStore } from '../dashboard/homeowner-store.js'
@@ -52,6 +53,8 @@ export interface CollectorEngines {
   readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
   /** PostgreSQL for the fleet's shared tasks; absent on the embedded default. */
   readonly fleet?: FleetHandles
+  /** The other nodes' MQTT login failures (Redis); absent on the embedded default. */
+  readonly loginFeed?: LoginLimitFeed
   /** After the broker and store closed: ends the PostgreSQL pool and the Redis connections. */
   close(): Promise<void>
 }

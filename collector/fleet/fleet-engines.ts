@@ -17,6 +17,7 @@ import { PostgresUserSettingsStore } from '../postgres/postgres-user-settings-st
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
+import { RedisLoginFeed } from './redis-login-feed.js'
 import { openRedisLoginThrottle, type RedisLoginThrottle } from './redis-login-throttle.js'
 
 /**
@@ -68,6 +69,7 @@ export async function openFleetEngines(
     throw err
   }
   let loginThrottle: RedisLoginThrottle
+  let loginFeed: RedisLoginFeed
   try {
     // Counted for the fleet, so a guesser spread over the nodes gets the free failures of one.
     loginThrottle = await openRedisLoginThrottle(redisUrl, config.limits.dashboardLogin, {
@@ -75,6 +77,12 @@ export async function openFleetEngines(
       commandTimeoutMs: config.redis.commandTimeoutMs,
       onError,
     })
+    try {
+      loginFeed = await RedisLoginFeed.open(redisUrl, nodeId, onError)
+    } catch (err) {
+      loginThrottle.close()
+      throw err
+    }
   } catch (err) {
     await redis.close()
     await registry.close()
@@ -89,6 +97,7 @@ export async function openFleetEngines(
     }),
     broker: { mq: redis.mq, persistence: redis.persistence },
     fleet: { db, url: postgresUrl, nodeId },
+    loginFeed,
     stores: {
       registry,
       homeowners: new PostgresHomeownerStore(db),
@@ -103,6 +112,7 @@ export async function openFleetEngines(
     },
     async close() {
       loginThrottle.close()
+      loginFeed.close()
       await userSettings.close()
       await redis.close()
       await registry.close()

@@ -54,12 +54,16 @@ export interface CollectorStores {
   readonly broker?: CollectorEngines['broker']
   /** PostgreSQL for the fleet's shared tasks (alert outbox, leases, live timeline); absent on the embedded default. */
   readonly fleet?: CollectorEngines['fleet']
+  /** The fleet's MQTT login failures, shared between the nodes' login limiters; absent on the embedded default. */
+  readonly loginFeed?: CollectorEngines['loginFeed']
   /** Closes the stores that hold resources (the event store, a fleet's pools). */
   close(): Promise<void>
 }
 
 /** Stores a caller brings instead of the default ones (tests: a clip store that injects faults). */
-export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' | 'broker' | 'fleet'>>
+export type StoreOverrides = Partial<
+  Omit<CollectorStores, 'dataDir' | 'close' | 'broker' | 'fleet' | 'loginFeed'>
+>
 
 /**
  * Opens every store of the collector, the embedded engines by default: Level for events, files under
@@ -143,6 +147,7 @@ export async function openCollectorStores(
       given.loginThrottle ?? shared.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
     ...(engines.broker ? { broker: engines.broker } : {}),
     ...(engines.fleet ? { fleet: engines.fleet } : {}),
+    ...(engines.loginFeed ? { loginFeed: engines.loginFeed } : {}),
     async close() {
       await events.close()
       await engines.close()
