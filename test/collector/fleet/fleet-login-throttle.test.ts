@@ -83,4 +83,27 @@ describe('the dashboard login throttle of a fleet', () => {
       15_000,
     )
   }, 30_000)
+
+  it('refuses a dashboard login with 503 within redis.commandTimeoutMs while Redis accepts but does not answer', async () => {
+    // SIGSTOP: the connection stays open and the script is never answered, as with a Redis stuck on its disk.
+    process.kill(redis.process.pid, 'SIGSTOP')
+    try {
+      const started = Date.now()
+      const refused = await login(nodes[1], 'dave', 'dave correct password', '198.51.100.31')
+      const elapsedMs = Date.now() - started
+      expect(refused.statusCode).toBe(503)
+      expect(refused.json<{ code: string }>().code).toBe('REDIS_UNAVAILABLE')
+      // redis.commandTimeoutMs is 2000 by default.
+      expect(elapsedMs).toBeGreaterThanOrEqual(1900)
+      expect(elapsedMs).toBeLessThan(4000)
+    } finally {
+      process.kill(redis.process.pid, 'SIGCONT')
+    }
+    await eventually(
+      async () =>
+        (await login(nodes[1], 'dave', 'dave correct password', '198.51.100.31')).statusCode === 200,
+      'a login once Redis answers again',
+      15_000,
+    )
+  }, 30_000)
 })
