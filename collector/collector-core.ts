@@ -162,7 +162,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   broker = await createDoorbellBroker({
     registry,
     rateLimiter: new TokenBucketRateLimiter(deps.quotas.devicePublishes, now),
-    storageQuota: new TokenBucketRateLimiter(deps.quotas.deviceBytes, now),
+    storageQuota: stores.storageBudget ?? new TokenBucketRateLimiter(deps.quotas.deviceBytes, now),
     maxClockAheadMs: config.limits.maxClockAheadMs,
     connectTimeoutMs: endpointRules.connectTimeoutMs,
     credentialChecks: deps.quotas.credentialChecks,

@@ -3,6 +3,7 @@ import type { DeadLetterLog } from '../alerts/dead-letter-log.js'
 import type { DiscoveryStateStore } from '../alerts/discovery-state-store.js'
 import type { PushSubscriptionStore } from '../alerts/push-subscription-store.js'
 import type { LoginLimitFeed } from '../broker/login-limiter.js'
+import type { ByteBudget } from '../broker/token-bucket.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { CollectorConfig } from '../config.js'
 import type { HomeownerStore } from '../dashboard/homeowner-store.js'
@@ -55,6 +56,8 @@ export interface CollectorEngines {
   readonly fleet?: FleetHandles
   /** The other nodes' MQTT login failures (Redis); absent on the embedded default. */
   readonly loginFeed?: LoginLimitFeed
+  /** limits.deviceBytesPerDay counted for the fleet (Redis); absent on the embedded default. */
+  readonly storageBudget?: ByteBudget
   /** After the broker and store closed: ends the PostgreSQL pool and the Redis connections. */
   close(): Promise<void>
 }

@@ -17,8 +17,7 @@ import { PostgresUserSettingsStore } from '../postgres/postgres-user-settings-st
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
-import { RedisLoginFeed } from './redis-login-feed.js'
-import { openRedisLoginThrottle, type RedisLoginThrottle } from './redis-login-throttle.js'
+import { openRedisThrottles, type RedisThrottles } from './redis-throttles.js'
 
 /**
  * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) for
@@ -68,21 +67,10 @@ export async function openFleetEngines(
     await db.close()
     throw err
   }
-  let loginThrottle: RedisLoginThrottle
-  let loginFeed: RedisLoginFeed
+  let throttles: RedisThrottles
   try {
-    // Counted for the fleet, so a guesser spread over the nodes gets the free failures of one.
-    loginThrottle = await openRedisLoginThrottle(redisUrl, config.limits.dashboardLogin, {
-      connectTimeoutMs: config.postgres.connectTimeoutMs,
-      commandTimeoutMs: config.redis.commandTimeoutMs,
-      onError,
-    })
-    try {
-      loginFeed = await RedisLoginFeed.open(redisUrl, nodeId, onError)
-    } catch (err) {
-      loginThrottle.close()
-      throw err
-    }
+    // Counted for the fleet: a guesser or a device spread over the nodes gets the limits of one.
+    throttles = await openRedisThrottles(config, redisUrl, nodeId, onError)
   } catch (err) {
     await redis.close()
     await registry.close()
@@ -97,7 +85,8 @@ export async function openFleetEngines(
     }),
     broker: { mq: redis.mq, persistence: redis.persistence },
     fleet: { db, url: postgresUrl, nodeId },
-    loginFeed,
+    loginFeed: throttles.loginFeed,
+    storageBudget: throttles.storageBudget,
     stores: {
       registry,
       homeowners: new PostgresHomeownerStore(db),
@@ -108,11 +97,10 @@ export async function openFleetEngines(
       pushSubscriptions: new PostgresPushSubscriptionStore(db),
       deadLetters: new PostgresDeadLetterLog(db),
       discoveryState: new PostgresDiscoveryStateStore(db),
-      loginThrottle,
+      loginThrottle: throttles.loginThrottle,
     },
     async close() {
-      loginThrottle.close()
-      loginFeed.close()
+      await throttles.close()
       await userSettings.close()
       await redis.close()
       await registry.close()

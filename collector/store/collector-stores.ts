@@ -56,13 +56,15 @@ export interface CollectorStores {
   readonly fleet?: CollectorEngines['fleet']
   /** The fleet's MQTT login failures, shared between the nodes' login limiters; absent on the embedded default. */
   readonly loginFeed?: CollectorEngines['loginFeed']
+  /** Each device's bytes a day counted for the fleet; absent on the embedded default (each node's own bucket). */
+  readonly storageBudget?: CollectorEngines['storageBudget']
   /** Closes the stores that hold resources (the event store, a fleet's pools). */
   close(): Promise<void>
 }
 
 /** Stores a caller brings instead of the default ones (tests: a clip store that injects faults). */
 export type StoreOverrides = Partial<
-  Omit<CollectorStores, 'dataDir' | 'close' | 'broker' | 'fleet' | 'loginFeed'>
+  Omit<CollectorStores, 'dataDir' | 'close' | 'broker' | 'fleet' | 'loginFeed' | 'storageBudget'>
 >
 
 /**
@@ -148,6 +150,7 @@ export async function openCollectorStores(
     ...(engines.broker ? { broker: engines.broker } : {}),
     ...(engines.fleet ? { fleet: engines.fleet } : {}),
     ...(engines.loginFeed ? { loginFeed: engines.loginFeed } : {}),
+    ...(engines.storageBudget ? { storageBudget: engines.storageBudget } : {}),
     async close() {
       await events.close()
       await engines.close()

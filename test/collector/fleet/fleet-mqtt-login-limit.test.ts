@@ -18,7 +18,7 @@ async function attempt(port: number, username: string, password: string, address
     address,
   )
   client.end()
-  return connack === 'closed' ? 'closed' : connack.returnCode
+  return connack === 'closed' ? 'closed' : (connack.returnCode ?? -1)
 }
 
 /** Another node hears a failure through Redis pub/sub in milliseconds; a guesser's next try waits that long. */
