@@ -83,7 +83,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   const { events: store, clips, registry } = stores
   let broker: DoorbellBroker | undefined
   const { login, preAuth: preAuthLimits, sessions: sessionLimits } = config.limits
-  const loginLimiter = new LoginLimiter(login, now)
+  const loginLimiter = new LoginLimiter(login, now, stores.loginFeed)
   const preAuth = new PreAuthBudget(preAuthLimits)
   const metrics = new PromCollectorMetrics({
     connectedClients: () => broker?.aedes.connectedClients ?? 0,
@@ -162,7 +162,7 @@ export async function startCollectorCore(config: CollectorConfig, deps: CoreDeps
   broker = await createDoorbellBroker({
     registry,
     rateLimiter: new TokenBucketRateLimiter(deps.quotas.devicePublishes, now),
-    storageQuota: new TokenBucketRateLimiter(deps.quotas.deviceBytes, now),
+    storageQuota: stores.storageBudget ?? new TokenBucketRateLimiter(deps.quotas.deviceBytes, now),
     maxClockAheadMs: config.limits.maxClockAheadMs,
     connectTimeoutMs: endpointRules.connectTimeoutMs,
     credentialChecks: deps.quotas.credentialChecks,

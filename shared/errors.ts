@@ -60,7 +60,7 @@ export const errorCatalogue = {
   },
   REDIS_UNAVAILABLE: {
     message: 'Redis cannot be reached',
-    fix: 'Check redis.url and that the server runs; the brokers of a fleet share sessions and messages there.',
+    fix: 'Check redis.url and that the server runs; the brokers of a fleet share sessions and messages there, and its nodes count failed dashboard logins there (refused with a retry while it is away).',
   },
   RATE_LIMITED: {
     message: 'The device publishes faster than its rate limit',

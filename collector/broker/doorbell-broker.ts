@@ -10,14 +10,14 @@ import { connack, createConnectAuthenticator } from './connect-authenticator.js'
 import type { LoginLimiter } from './login-limiter.js'
 import { SessionQueues } from './session-queues.js'
 import { type SessionLimits, SessionTable } from './session-table.js'
-import type { TokenBucketRateLimiter } from './token-bucket.js'
+import type { ByteBudget, TokenBucketRateLimiter } from './token-bucket.js'
 
 /** Collaborators of the broker's hooks. */
 export interface DoorbellBrokerDeps {
   readonly registry: IdentityRegistry
   readonly rateLimiter: TokenBucketRateLimiter
   /** Bytes per device per day (limits.deviceBytesPerDay). */
-  readonly storageQuota: TokenBucketRateLimiter
+  readonly storageQuota: ByteBudget
   /** How far ahead of this clock a device may date its events (limits.maxClockAheadMs). */
   readonly maxClockAheadMs: number
   readonly connectTimeoutMs: number

@@ -5,6 +5,22 @@ import { addressGroup } from './address-group.js'
 export type LoginLimitOptions = FailureBackoffOptions
 
 /**
+ * What one node tells the others of its logins: a failure, a success of an address or identity that had
+ * failures, or that an address backed off elsewhere is one a device logged in from here.
+ */
+export type LoginLimitEvent =
+  | { readonly kind: 'failed' | 'succeeded'; readonly address: string; readonly identity: string }
+  | { readonly kind: 'good'; readonly address: string }
+
+/** Carries login events between the nodes of a fleet (Redis); absent on one node. */
+export interface LoginLimitFeed {
+  /** Tells the other nodes, without waiting: a lost event costs a node at most its own free failures. */
+  publish(event: LoginLimitEvent): void
+  /** Hears the other nodes' events, not this node's own. */
+  onEvent(listener: (event: LoginLimitEvent) => void): void
+}
+
+/**
  * Limits failed logins per client address (IPv6: per /64) and per claimed identity, never the right
  * secret from an address that has logged in recently. An address past its free failures is backed off:
  * its connections are closed at accept until the backoff ends. An identity past its free failures is
@@ -14,6 +30,11 @@ export type LoginLimitOptions = FailureBackoffOptions
  * doorbell's secret from that address. Secrets are 256 random bits and a check costs microseconds, so the
  * limits are not what keeps secrets safe; they bound what a flood costs (a TLS handshake, a legacy scrypt
  * check) and what it logs.
+ *
+ * In a fleet every node applies the others' failures and successes from the feed to its own tables, so a
+ * guesser spread over the nodes is backed off after the free failures of one (give or take the events in
+ * flight, milliseconds), and every check stays a lookup in memory: only failures, and successes of keys
+ * that had failed, go over the network, so a reconnect storm of genuine devices costs no round trip.
  */
 export class LoginLimiter {
   readonly #options: LoginLimitOptions
@@ -23,11 +44,15 @@ export class LoginLimiter {
   readonly #goodAddresses = new Map<string, number>()
   readonly #now: () => number
 
-  constructor(options: LoginLimitOptions, now: () => number = Date.now) {
+  readonly #feed: LoginLimitFeed | undefined
+
+  constructor(options: LoginLimitOptions, now: () => number = Date.now, feed?: LoginLimitFeed) {
     this.#options = options
     this.#byAddress = new FailureBackoff(options)
     this.#byIdentity = new FailureBackoff(options)
     this.#now = now
+    this.#feed = feed
+    feed?.onEvent((event) => this.#apply(event))
   }
 
   /** True while connections from this address are closed unchecked. */
@@ -53,19 +78,54 @@ export class LoginLimiter {
 
   /** Counts a failed login. */
   failed(address: string | undefined, identity: string): void {
-    const nowMs = this.#now()
-    this.#byAddress.fail(addressGroup(address), nowMs)
-    this.#byIdentity.fail(identity, nowMs)
+    const key = addressGroup(address)
+    this.#feed?.publish({ kind: 'failed', address: key, identity })
+    this.#countFailure(key, identity)
   }
 
   /** A login succeeded: the identity's failures are forgotten, the address counts as good for a while. */
   succeeded(address: string | undefined, identity: string): void {
-    this.#byIdentity.forget(identity)
     const key = addressGroup(address)
+    const nowMs = this.#now()
+    const hadFailed = this.#byIdentity.hasFailed(identity, nowMs) || this.#byAddress.hasFailed(key, nowMs)
+    this.#byIdentity.forget(identity)
+    this.#markGood(key)
+    if (hadFailed) this.#feed?.publish({ kind: 'succeeded', address: key, identity })
+  }
+
+  #countFailure(key: string, identity: string): void {
+    const nowMs = this.#now()
+    const wasBlocked = this.#byAddress.isBlocked(key, nowMs)
+    this.#byAddress.fail(key, nowMs)
+    this.#byIdentity.fail(identity, nowMs)
+    // A device logged in from this address through this node, which the others may not know (a clean
+    // success is not published): tell them as the address starts being backed off, so the household
+    // behind it keeps its doorbell on every node.
+    if (!wasBlocked && this.#byAddress.isBlocked(key, nowMs) && this.#isGood(key, nowMs))
+      this.#feed?.publish({ kind: 'good', address: key })
+  }
+
+  #markGood(key: string): void {
     this.#goodAddresses.delete(key)
     this.#goodAddresses.set(key, this.#now())
     if (this.#goodAddresses.size > this.#options.maxTrackedKeys) {
       this.#goodAddresses.delete(this.#goodAddresses.keys().next().value as string)
+    }
+  }
+
+  /** Another node's event; the address arrives as its group already. */
+  #apply(event: LoginLimitEvent): void {
+    switch (event.kind) {
+      case 'good':
+        this.#markGood(event.address)
+        break
+      case 'succeeded':
+        this.#byIdentity.forget(event.identity)
+        this.#markGood(event.address)
+        break
+      case 'failed':
+        this.#countFailure(event.address, event.identity)
+        break
     }
   }
 }

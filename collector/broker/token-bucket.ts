@@ -4,11 +4,17 @@ export interface TokenBucketOptions {
   readonly burst: number
 }
 
+/** A budget of bytes per device (limits.deviceBytesPerDay): one node's bucket, or a fleet's. */
+export interface ByteBudget {
+  /** Takes bytes of deviceId's budget; false, taking none, when it has not that many left. */
+  tryTake(deviceId: string, bytes: number): boolean
+}
+
 /**
  * A token bucket per key (device id): each publish takes one token (or its bytes, for a byte budget);
  * refills at perSecond up to burst.
  */
-export class TokenBucketRateLimiter {
+export class TokenBucketRateLimiter implements ByteBudget {
   readonly #options: TokenBucketOptions
   readonly #now: () => number
   readonly #buckets = new Map<string, { tokens: number; atMs: number }>()

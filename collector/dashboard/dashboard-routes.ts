@@ -6,7 +6,7 @@ import type { DashboardSessions } from './dashboard-sessions.js'
 import { registerEventRoutes } from './event-routes.js'
 import type { SseEventHub } from './event-stream.js'
 import type { Homeowners } from './homeowners.js'
-import type { DashboardLoginThrottle } from './login-throttle.js'
+import type { LoginThrottle } from './login-throttle.js'
 import { registerSessionRoutes } from './session-routes.js'
 import { registerSettingsRoutes } from './settings-routes.js'
 import type { SharpSnapshotThumbnailer } from './snapshot-thumbnailer.js'
@@ -19,7 +19,7 @@ export interface DashboardRoutesDeps {
   readonly settings: AlertUserSettings
   readonly hub: SseEventHub
   /** Failed logins per address and account, per address and per account. */
-  readonly throttle: DashboardLoginThrottle
+  readonly throttle: LoginThrottle
   /** Dashboard logins by result: ok, failed (wrong name or password), refused (backed off, unchecked). */
   readonly logins: { inc(labels: { result: 'ok' | 'failed' | 'refused' }): void }
   readonly alerts: AlertsConfig

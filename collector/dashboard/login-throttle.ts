@@ -22,7 +22,25 @@ export interface DashboardLoginLimits {
 
 /** One login attempt let through to the password check, already counted as failed until it succeeds. */
 export interface LoginAttempt {
-  succeeded(): void
+  succeeded(): void | Promise<void>
+}
+
+/** A login refused unchecked: the milliseconds to wait. */
+export interface LoginRefusal {
+  readonly retryAfterMs: number
+}
+
+/**
+ * Where failed dashboard logins are counted: this process's memory (DashboardLoginThrottle, the embedded
+ * default) or a fleet's Redis (RedisLoginThrottle), so that every node counts against the same limits.
+ * begin counts the attempt before it answers, so a caller that awaits it and then the password check
+ * still has parallel guesses counted as sequential ones.
+ */
+export interface LoginThrottle {
+  begin(
+    address: string | undefined,
+    account: string,
+  ): LoginRefusal | LoginAttempt | Promise<LoginRefusal | LoginAttempt>
 }
 
 /**
@@ -32,9 +50,9 @@ export interface LoginAttempt {
  * one: a burst from one address backs off that address for that account, up to maxBackoffMs, and leaves
  * the owner's own address alone. The account limit catches guesses spread over many addresses, and is
  * capped at maxAccountBackoffMs so such a burst keeps the owner out for that long at most, not for the
- * attacker's whole window. Counters live in this process: each fleet node keeps its own.
+ * attacker's whole window. Counters live in this process; a fleet counts in Redis (RedisLoginThrottle).
  */
-export class DashboardLoginThrottle {
+export class DashboardLoginThrottle implements LoginThrottle {
   readonly #pairs: FailureBackoff
   readonly #addresses: FailureBackoff
   readonly #accounts: FailureBackoff
@@ -68,7 +86,7 @@ export class DashboardLoginThrottle {
    * Counts an attempt of account from address: a refusal with the milliseconds to wait, or the attempt to
    * check, whose success is to be reported. A refused attempt changes no count.
    */
-  begin(address: string | undefined, account: string): { retryAfterMs: number } | LoginAttempt {
+  begin(address: string | undefined, account: string): LoginRefusal | LoginAttempt {
     const nowMs = this.#now()
     const group = addressGroup(address)
     const pair = `${group}\u0000${account}`

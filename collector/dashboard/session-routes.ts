@@ -38,7 +38,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
     async (request, reply) => {
       const parsed = loginBody.safeParse(request.body)
       if (!parsed.success) return reply.code(400).send({ error: 'expected {name, password}' })
-      const attempt = deps.throttle.begin(request.ip, parsed.data.name)
+      const attempt = await deps.throttle.begin(request.ip, parsed.data.name)
       if ('retryAfterMs' in attempt) {
         deps.logins.inc({ result: 'refused' })
         return reply
@@ -51,7 +51,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: DashboardRoute
         deps.logins.inc({ result: 'failed' })
         return reply.code(401).send({ error: 'wrong name or password' })
       }
-      attempt.succeeded()
+      await attempt.succeeded()
       deps.logins.inc({ result: 'ok' })
       const { token, session } = await deps.sessions.create(user.name, user.role)
       void reply.setCookie(sessionCookieName, token, {

@@ -2,9 +2,12 @@ import { join } from 'node:path'
 import type { DeadLetterLog } from '../alerts/dead-letter-log.js'
 import type { DiscoveryStateStore } from '../alerts/discovery-state-store.js'
 import type { PushSubscriptionStore } from '../alerts/push-subscription-store.js'
+import type { LoginLimitFeed } from '../broker/login-limiter.js'
+import type { ByteBudget } from '../broker/token-bucket.js'
 import type { ClipStore } from '../clips/clip-store.js'
 import type { CollectorConfig } from '../config.js'
 import type { HomeownerStore } from '../dashboard/homeowner-store.js'
+import type { LoginThrottle } from '../dashboard/login-throttle.js'
 import type { SessionStore } from '../dashboard/session-store.js'
 import type { UserSettingsStore } from '../dashboard/user-settings-store.js'
 import type { PostgresDatabase } from '../postgres/postgres-database.js'
@@ -35,6 +38,8 @@ export interface EngineStores {
   readonly pushSubscriptions?: PushSubscriptionStore
   readonly deadLetters?: DeadLetterLog
   readonly discoveryState?: DiscoveryStateStore
+  /** Failed dashboard logins, counted for the whole fleet. */
+  readonly loginThrottle?: LoginThrottle
 }
 
 /**
@@ -49,6 +54,10 @@ export interface CollectorEngines {
   readonly broker?: { readonly mq: unknown; readonly persistence: unknown }
   /** PostgreSQL for the fleet's shared tasks; absent on the embedded default. */
   readonly fleet?: FleetHandles
+  /** The other nodes' MQTT login failures (Redis); absent on the embedded default. */
+  readonly loginFeed?: LoginLimitFeed
+  /** limits.deviceBytesPerDay counted for the fleet (Redis); absent on the embedded default. */
+  readonly storageBudget?: ByteBudget
   /** After the broker and store closed: ends the PostgreSQL pool and the Redis connections. */
   close(): Promise<void>
 }

@@ -77,6 +77,10 @@ export const redisConfigSchema = z.strictObject({
    * still publish uplinks to Redis for it (docs/fleet.md, "What is shared").
    */
   uplinkInterestTtlMs: z.number().int().min(3000).max(600_000).default(60_000),
+  /** Longest wait for a throttle's answer (a dashboard login's count); past it the login is refused with a retry. */
+  commandTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
+  /** How often a node sends the bytes its devices spent of limits.deviceBytesPerDay and learns the fleet's balance. */
+  byteBudgetSyncMs: z.number().int().min(50).max(60_000).default(1000),
 })
 
 /** `store: postgres` is short for `store: { engine: postgres }`. */

@@ -17,10 +17,11 @@ import { PostgresUserSettingsStore } from '../postgres/postgres-user-settings-st
 import { storedEventsChannel } from '../postgres/stored-events-channel.js'
 import type { CollectorEngines } from './collector-engines.js'
 import { openRedisBrokerEngines } from './redis-broker-engines.js'
+import { openRedisThrottles, type RedisThrottles } from './redis-throttles.js'
 
 /**
  * The engines of a fleet node: PostgreSQL (schema migrated, once for the fleet, before anything else) for
- * events, the registry, homeowners and dashboard sessions, and Redis for the broker. A node that cannot
+ * events, the registry, homeowners and dashboard sessions, and Redis for the broker and the login throttle. A node that cannot
  * reach either does not start, and says which one.
  */
 export async function openFleetEngines(
@@ -66,6 +67,16 @@ export async function openFleetEngines(
     await db.close()
     throw err
   }
+  let throttles: RedisThrottles
+  try {
+    // Counted for the fleet: a guesser or a device spread over the nodes gets the limits of one.
+    throttles = await openRedisThrottles(config, redisUrl, nodeId, onError)
+  } catch (err) {
+    await redis.close()
+    await registry.close()
+    await db.close()
+    throw err
+  }
   const userSettings = new PostgresUserSettingsStore(db, { url: postgresUrl, nodeId, onError })
   return {
     store: new PostgresEventStore(db, {
@@ -74,6 +85,8 @@ export async function openFleetEngines(
     }),
     broker: { mq: redis.mq, persistence: redis.persistence },
     fleet: { db, url: postgresUrl, nodeId },
+    loginFeed: throttles.loginFeed,
+    storageBudget: throttles.storageBudget,
     stores: {
       registry,
       homeowners: new PostgresHomeownerStore(db),
@@ -84,8 +97,10 @@ export async function openFleetEngines(
       pushSubscriptions: new PostgresPushSubscriptionStore(db),
       deadLetters: new PostgresDeadLetterLog(db),
       discoveryState: new PostgresDiscoveryStateStore(db),
+      loginThrottle: throttles.loginThrottle,
     },
     async close() {
+      await throttles.close()
       await userSettings.close()
       await redis.close()
       await registry.close()

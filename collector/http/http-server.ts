@@ -18,6 +18,12 @@ export interface HttpServerDeps {
   readonly trustProxy: false | readonly string[]
 }
 
+/** The error codes of an engine that is away, answered 503 with a retry, and what the answer says. */
+const unavailableEngines = {
+  POSTGRES_UNAVAILABLE: 'the database cannot be reached; try again shortly',
+  REDIS_UNAVAILABLE: 'the login throttle (Redis) cannot be reached; try again shortly',
+} as const
+
 /**
  * The collector's HTTP server: the access hook in front of every route, GET /healthz, GET /metrics and
  * the OpenAPI document of every route added after them (GET /api/openapi.json, from @fastify/swagger).
@@ -30,18 +36,18 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
   })
   const unavailable = new Counter({
     name: 'doorbell_collector_http_store_unavailable_total',
-    help: "HTTP requests answered 503 because a store (a fleet's PostgreSQL) could not be reached",
+    help: "HTTP requests answered 503 because a store (a fleet's PostgreSQL or Redis) could not be reached",
     registers: [deps.registry],
   })
-  // A fleet's sessions, accounts and settings are in PostgreSQL: while it is away, a request is refused
-  // with a retry (503), not a bare 500, and nothing already stored is touched.
+  // A fleet's sessions, accounts and settings are in PostgreSQL, its login counts in Redis: while one is
+  // away, a request is refused with a retry (503), not a bare 500, and nothing already stored is touched.
   app.setErrorHandler((err, _request, reply) => {
-    if (err instanceof DoorbellError && err.code === 'POSTGRES_UNAVAILABLE') {
+    if (err instanceof DoorbellError && Object.hasOwn(unavailableEngines, err.code)) {
       unavailable.inc()
       return reply
         .code(503)
         .header('retry-after', '1')
-        .send({ error: 'the database cannot be reached; try again shortly', code: err.code })
+        .send({ error: unavailableEngines[err.code as keyof typeof unavailableEngines], code: err.code })
     }
     throw err
   })

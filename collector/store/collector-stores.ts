@@ -19,7 +19,7 @@ import { FileHomeownerStore } from '../dashboard/file-homeowner-store.js'
 import { FileSessionStore } from '../dashboard/file-session-store.js'
 import { FileUserSettingsStore } from '../dashboard/file-user-settings-store.js'
 import { Homeowners } from '../dashboard/homeowners.js'
-import { DashboardLoginThrottle } from '../dashboard/login-throttle.js'
+import { DashboardLoginThrottle, type LoginThrottle } from '../dashboard/login-throttle.js'
 import { type CollectorEngines, openCollectorEngines } from '../fleet/collector-engines.js'
 import { FileIdentityRegistry } from '../registry/file-identity-registry.js'
 import type { ManagedIdentityRegistry } from '../registry/identity-registry.js'
@@ -45,8 +45,8 @@ export interface CollectorStores {
   readonly deviceHealth: DeviceHealthStore
   /** Which devices Home Assistant was told about. */
   readonly discoveryState: DiscoveryStateStore
-  /** Failed dashboard logins per account and per client address. */
-  readonly loginThrottle: DashboardLoginThrottle
+  /** Failed dashboard logins per account and per client address (in memory; a fleet's in Redis). */
+  readonly loginThrottle: LoginThrottle
   /**
    * aedes' message bus and persistence (sessions, offline queues, retained messages): absent on the
    * embedded default (aedes keeps them in memory), on Redis in a fleet (docs/fleet.md).
@@ -54,12 +54,18 @@ export interface CollectorStores {
   readonly broker?: CollectorEngines['broker']
   /** PostgreSQL for the fleet's shared tasks (alert outbox, leases, live timeline); absent on the embedded default. */
   readonly fleet?: CollectorEngines['fleet']
+  /** The fleet's MQTT login failures, shared between the nodes' login limiters; absent on the embedded default. */
+  readonly loginFeed?: CollectorEngines['loginFeed']
+  /** Each device's bytes a day counted for the fleet; absent on the embedded default (each node's own bucket). */
+  readonly storageBudget?: CollectorEngines['storageBudget']
   /** Closes the stores that hold resources (the event store, a fleet's pools). */
   close(): Promise<void>
 }
 
 /** Stores a caller brings instead of the default ones (tests: a clip store that injects faults). */
-export type StoreOverrides = Partial<Omit<CollectorStores, 'dataDir' | 'close' | 'broker' | 'fleet'>>
+export type StoreOverrides = Partial<
+  Omit<CollectorStores, 'dataDir' | 'close' | 'broker' | 'fleet' | 'loginFeed' | 'storageBudget'>
+>
 
 /**
  * Opens every store of the collector, the embedded engines by default: Level for events, files under
@@ -139,9 +145,12 @@ export async function openCollectorStores(
       given.discoveryState ??
       shared.discoveryState ??
       new FileDiscoveryStateStore(join(alertsDir, 'home-assistant-discovery.json')),
-    loginThrottle: given.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
+    loginThrottle:
+      given.loginThrottle ?? shared.loginThrottle ?? new DashboardLoginThrottle(quotas.loginFailures, now),
     ...(engines.broker ? { broker: engines.broker } : {}),
     ...(engines.fleet ? { fleet: engines.fleet } : {}),
+    ...(engines.loginFeed ? { loginFeed: engines.loginFeed } : {}),
+    ...(engines.storageBudget ? { storageBudget: engines.storageBudget } : {}),
     async close() {
       await events.close()
       await engines.close()
