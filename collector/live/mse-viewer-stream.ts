@@ -1,6 +1,14 @@
-import { fmp4InitSegment, fmp4MediaSegment } from '../../shared/live/fmp4-writer.js'
+import {
+  fmp4AudioSegment,
+  fmp4AudioTimescale,
+  fmp4InitSegment,
+  fmp4MediaSegment,
+  fmp4VideoTimescale,
+} from '../../shared/live/fmp4-writer.js'
 import { fastStartTicks } from '../../shared/live/gop-cache.js'
 import { type H264AccessUnit, H264Depacketizer, nalTypes } from '../../shared/live/h264-depacketizer.js'
+import { opusPacketSamples } from '../../shared/live/opus-packet.js'
+import { isRtp, rtpPayloadOffset } from '../../shared/live/rtp-packet.js'
 
 /** The part of a WebSocket the stream writes to (ws's WebSocket). */
 export interface MseSocket {
@@ -13,6 +21,25 @@ export interface MseSocket {
 export interface MseStreamCounts {
   framesSent: number
   framesDropped: number
+  /** Opus packets sent, dropped (a backed-up socket, no audio track, a malformed packet), placed again. */
+  audioSent: number
+  audioDropped: number
+  audioResyncs: number
+}
+
+/** How a stream is set up. */
+export interface MseStreamOptions {
+  readonly maxBufferedBytes: number
+  /** Milliseconds, for the arrival clock the two tracks are aligned on. */
+  readonly now?: () => number
+  /**
+   * The door's sound (live.fallback.audio): the session's newest Opus packet while its audio flows, read
+   * when the init segment is written. Absent, or no packet then: the stream is video only (an MSE buffer
+   * whose audio track never gets a sample would never play).
+   */
+  readonly latestAudio?: () => Buffer | undefined
+  /** How far the sound may drift from the picture's clock before it is placed again (lip sync). */
+  readonly maxAudioSkewMs?: number
 }
 
 /** A frame interval to start with before two frames have been seen: 15 fps at 90 kHz. */
@@ -21,17 +48,40 @@ const defaultFrameTicks = 6000
 /**
  * The live view's fallback when no WebRTC path works (all UDP blocked): the device's H.264, already relayed
  * to the collector, rebuilt into frames and sent to the page over its WebSocket as fragmented MP4, one
- * frame per fragment, which the page appends to a Media Source Extensions buffer. Video only.
+ * frame per fragment, with the device's Opus as a second track, which the page appends to a Media Source
+ * Extensions buffer.
  *
  * Bounded latency: a WebSocket is TCP, so a slow link queues instead of losing. When more than
  * `maxBufferedBytes` wait in the socket, frames are dropped up to the next keyframe (each frame depends on
  * the one before it), and the page jumps to the newest frame it holds: the picture freezes, then resumes at
- * live, and never drifts seconds behind.
+ * live, and never drifts seconds behind. The sound obeys the same rule: while frames are dropped, so is it.
+ *
+ * Lip sync: both tracks share one timeline, the picture's (its decode times from the RTP timestamps, the
+ * cached group squeezed). The first Opus packet is placed where the picture is at its arrival (the newest
+ * frame's decode time plus the time since that frame arrived: both come over the same path from the Pi),
+ * and each next packet right after the one before it, so the sound has no holes the player would stop at.
+ * When that drifts from the picture's clock by more than `maxAudioSkewMs` (lost packets, clocks that run
+ * apart, frames dropped), the next packet is placed at the picture's time again.
  */
 export class MseViewerStream {
-  readonly counts: MseStreamCounts = { framesSent: 0, framesDropped: 0 }
+  readonly counts: MseStreamCounts = {
+    framesSent: 0,
+    framesDropped: 0,
+    audioSent: 0,
+    audioDropped: 0,
+    audioResyncs: 0,
+  }
   readonly #socket: MseSocket
   readonly #maxBufferedBytes: number
+  readonly #now: () => number
+  readonly #latestAudio: () => Buffer | undefined
+  readonly #maxAudioSkewTicks: number
+  /** Decided at the first init segment: MSE requires every later one to have the same tracks. */
+  #hasAudioTrack: boolean | undefined
+  /** Arrival (ms) of the newest frame, whose decode time is `#decodeTime`. */
+  #frameArrivalMs = 0
+  /** Where the next Opus packet goes, in 48 kHz ticks; undefined: at the picture's time. */
+  #nextAudioTime: number | undefined
   readonly #depacketizer = new H264Depacketizer()
   #sps: Buffer | undefined
   #sequence = 0
@@ -40,9 +90,12 @@ export class MseViewerStream {
   #frameTicks = defaultFrameTicks
   #isDropping = false
 
-  constructor(socket: MseSocket, options: { maxBufferedBytes: number }) {
+  constructor(socket: MseSocket, options: MseStreamOptions) {
     this.#socket = socket
     this.#maxBufferedBytes = options.maxBufferedBytes
+    this.#now = options.now ?? Date.now
+    this.#latestAudio = options.latestAudio ?? (() => undefined)
+    this.#maxAudioSkewTicks = ((options.maxAudioSkewMs ?? 80) * fmp4AudioTimescale) / 1000
   }
 
   /**
@@ -61,6 +114,35 @@ export class MseViewerStream {
   sendVideo(packet: Buffer): void {
     const unit = this.#depacketizer.push(packet)
     if (unit) this.#write(unit)
+  }
+
+  /** One RTP packet of the device's Opus sound. */
+  sendAudio(packet: Buffer): void {
+    if (!this.#hasAudioTrack || !isRtp(packet)) {
+      if (this.#hasAudioTrack !== undefined) this.counts.audioDropped += 1
+      return
+    }
+    const payload = packet.subarray(rtpPayloadOffset(packet))
+    const duration = opusPacketSamples(payload)
+    if (duration === 0 || this.#isDropping || this.#socket.bufferedAmount > this.#maxBufferedBytes) {
+      this.counts.audioDropped += 1
+      // After a hole the sound starts again at the picture's time.
+      this.#nextAudioTime = undefined
+      return
+    }
+    const pictureNow =
+      (this.#decodeTime * fmp4AudioTimescale) / fmp4VideoTimescale +
+      ((this.#now() - this.#frameArrivalMs) * fmp4AudioTimescale) / 1000
+    let time = this.#nextAudioTime ?? pictureNow
+    if (Math.abs(time - pictureNow) > this.#maxAudioSkewTicks) {
+      time = pictureNow
+      this.counts.audioResyncs += 1
+    }
+    time = Math.max(0, Math.round(time))
+    this.#nextAudioTime = time + duration
+    this.#sequence += 1
+    this.#socket.send(fmp4AudioSegment(this.#sequence, { payload, decodeTime: time, duration }))
+    this.counts.audioSent += 1
   }
 
   close(): void {
@@ -104,6 +186,7 @@ export class MseViewerStream {
       this.#decodeTime += placement === 'live' ? Math.max(1, delta) : fastStartTicks
     }
     this.#lastTimestamp = timestamp
+    this.#frameArrivalMs = this.#now()
   }
 
   /**
@@ -116,8 +199,10 @@ export class MseViewerStream {
     if (!sps || !pps) return this.#sps !== undefined
     if (this.#sps?.equals(sps)) return true
     let init: ReturnType<typeof fmp4InitSegment>
+    this.#hasAudioTrack ??= this.#latestAudio() !== undefined
+    const opus = this.#hasAudioTrack ? { channels: this.#audioChannels() } : undefined
     try {
-      init = fmp4InitSegment(sps, pps)
+      init = fmp4InitSegment(sps, pps, opus)
     } catch {
       return this.#sps !== undefined
     }
@@ -128,9 +213,17 @@ export class MseViewerStream {
         mimeType: init.mimeType,
         widthPx: init.widthPx,
         heightPx: init.heightPx,
+        hasAudio: opus !== undefined,
       }),
     )
     this.#socket.send(init.segment)
     return true
+  }
+
+  /** Mono or stereo, from the stereo flag of the newest packet's TOC byte (RFC 6716 section 3.1). */
+  #audioChannels(): number {
+    const packet = this.#latestAudio()
+    if (!packet || !isRtp(packet)) return 2
+    return ((packet[rtpPayloadOffset(packet)] ?? 0) & 0x04) !== 0 ? 2 : 1
   }
 }

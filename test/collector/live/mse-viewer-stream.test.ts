@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { type MseSocket, MseViewerStream } from '../../../collector/live/mse-viewer-stream.js'
 import { H264Depacketizer } from '../../../shared/live/h264-depacketizer.js'
+import { opusRtpPackets } from '../../shared/live/opus-rtp.js'
 import { hasFfmpeg, x264RtpPackets } from '../../shared/live/x264-rtp.js'
 
 /** A socket whose queue the test sets, keeping what was sent. */
@@ -12,14 +13,15 @@ class QueueSocket implements MseSocket {
   }
   close(): void {}
 
-  /** The media segments sent: each one's decode time (90 kHz) and whether it is a sync sample. */
-  segments(): { decodeTime: number; isKeyframe: boolean }[] {
+  /** The media segments sent: each one's track, decode time (its timescale), whether it is a sync sample. */
+  segments(): { track: number; decodeTime: number; isKeyframe: boolean }[] {
     return this.sent
       .filter((d): d is Buffer => Buffer.isBuffer(d) && d.toString('latin1', 4, 8) === 'moof')
       .map((segment) => {
         const tfdt = segment.indexOf('tfdt', 0, 'latin1')
         const trun = segment.indexOf('trun', 0, 'latin1')
         return {
+          track: segment.readUInt32BE(segment.indexOf('tfhd', 0, 'latin1') + 8),
           decodeTime: Number(segment.readBigUInt64BE(tfdt + 8)),
           // trun: version/flags, sample count, data offset, then duration, size, flags of the one sample.
           isKeyframe: segment.readUInt32BE(trun + 4 + 4 + 4 + 4 + 4 + 4) === 0x02000000,
@@ -48,6 +50,9 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
     expect((socket.sent[1] as Buffer).toString('latin1', 4, 8)).toBe('ftyp')
     const segments = socket.segments()
     expect(segments).toHaveLength(10)
+    // Without the device's sound flowing, the stream is video only.
+    expect(JSON.parse(socket.sent[0] as string)).toMatchObject({ hasAudio: false })
+    expect(socket.sent[0]).toMatch(/codecs=\\"avc1\.[0-9a-f]+\\"/)
     expect(segments[0]?.isKeyframe).toBe(true)
     const steps = segments.slice(1).map((s, i) => s.decodeTime - (segments[i]?.decodeTime ?? 0))
     // 10 fps: 9000 ticks a frame once live; the cached ones were squeezed to 90.
@@ -73,5 +78,75 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
     expect(segments).toHaveLength(3 + 10)
     expect(segments[3]?.isKeyframe).toBe(true)
     expect(stream.counts.framesSent + stream.counts.framesDropped).toBe(30)
+  })
+
+  /**
+   * The picture at 10 fps and libopus's 20 ms packets arrive interleaved as they would from the Pi, each at
+   * its capture time (times `audioClock` for the sound: a microphone clock that runs slow); returns where
+   * each Opus packet was placed against the picture's time at its arrival.
+   */
+  async function interleave(audioClock: number, backedUp?: (ms: number) => boolean) {
+    const [video, opus] = await Promise.all([x264RtpPackets('320x240', 30), opusRtpPackets(3)])
+    const v0 = (video[0] as Buffer).readUInt32BE(4)
+    const a0 = (opus[0] as Buffer).readUInt32BE(4)
+    const arrivals = [
+      ...video.map((packet) => ({ packet, kind: 'video', ms: ((packet.readUInt32BE(4) - v0) >>> 0) / 90 })),
+      ...opus.map((packet) => ({
+        packet,
+        kind: 'audio',
+        ms: 20 + (((packet.readUInt32BE(4) - a0) >>> 0) / 48) * audioClock,
+      })),
+    ].sort((a, b) => a.ms - b.ms)
+    const socket = new QueueSocket()
+    let nowMs = 0
+    const stream = new MseViewerStream(socket, {
+      maxBufferedBytes: 64 * 1024,
+      now: () => nowMs,
+      latestAudio: () => opus[0],
+      maxAudioSkewMs: 80,
+    })
+    const placed: { skewMs: number; arrivalMs: number }[] = []
+    for (const { packet, kind, ms } of arrivals) {
+      nowMs = ms
+      socket.bufferedAmount = backedUp?.(ms) ? 100 * 1024 : 0
+      if (kind === 'video') {
+        stream.sendVideo(packet)
+        continue
+      }
+      const before = socket.sent.length
+      stream.sendAudio(packet)
+      const sent = socket.sent[before]
+      if (socket.sent.length === before || !Buffer.isBuffer(sent)) continue
+      const tfdt = sent.indexOf('tfdt', 0, 'latin1')
+      // The picture's decode times are its RTP times from the first frame: its clock at `ms` reads `ms`.
+      placed.push({ skewMs: Number(sent.readBigUInt64BE(tfdt + 8)) / 48 - ms, arrivalMs: ms })
+    }
+    return { socket, stream, placed, opus }
+  }
+
+  it("writes the sound as a second track on the picture's clock, within lip sync of it", async () => {
+    const { socket, stream, placed, opus } = await interleave(1)
+    expect(JSON.parse(socket.sent[0] as string)).toMatchObject({ hasAudio: true })
+    expect(socket.sent[0]).toMatch(/codecs=\\"avc1\.[0-9a-f]+, opus\\"/)
+    // Sound before the first keyframe's init segment has no track to go to: the rest is all sent.
+    expect(stream.counts.audioSent).toBeGreaterThan(opus.length - 5)
+    expect(stream.counts.audioResyncs).toBe(0)
+    const tracks = socket.segments().map((s) => s.track)
+    expect(new Set(tracks)).toEqual(new Set([1, 2]))
+    expect(Math.max(...placed.map((p) => Math.abs(p.skewMs)))).toBeLessThan(25)
+  })
+
+  it("places the sound again when its clock runs from the picture's, so lip sync stays within the bound", async () => {
+    // A microphone clock 5 % slow: 150 ms apart after 3 s, were it not placed again.
+    const { stream, placed } = await interleave(1.05)
+    expect(stream.counts.audioResyncs).toBeGreaterThan(0)
+    expect(Math.max(...placed.map((p) => Math.abs(p.skewMs)))).toBeLessThanOrEqual(80 + 1)
+  })
+
+  it("drops the sound with the picture while the socket is backed up, and resumes at the picture's time", async () => {
+    const { stream, placed } = await interleave(1, (ms) => ms >= 1000 && ms < 1500)
+    expect(stream.counts.audioDropped).toBeGreaterThanOrEqual(20)
+    expect(placed.some((p) => p.arrivalMs >= 1000 && p.arrivalMs < 1500)).toBe(false)
+    expect(Math.max(...placed.map((p) => Math.abs(p.skewMs)))).toBeLessThan(25)
   })
 })
