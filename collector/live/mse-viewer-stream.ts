@@ -78,6 +78,7 @@ export class MseViewerStream {
   readonly #maxAudioSkewTicks: number
   /** Decided at the first init segment: MSE requires every later one to have the same tracks. */
   #hasAudioTrack: boolean | undefined
+  #audioChannelCount = 2
   /** Arrival (ms) of the newest frame, whose decode time is `#decodeTime`. */
   #frameArrivalMs = 0
   /** Where the next Opus packet goes, in 48 kHz ticks; undefined: at the picture's time. */
@@ -199,8 +200,11 @@ export class MseViewerStream {
     if (!sps || !pps) return this.#sps !== undefined
     if (this.#sps?.equals(sps)) return true
     let init: ReturnType<typeof fmp4InitSegment>
-    this.#hasAudioTrack ??= this.#latestAudio() !== undefined
-    const opus = this.#hasAudioTrack ? { channels: this.#audioChannels() } : undefined
+    if (this.#hasAudioTrack === undefined) {
+      this.#hasAudioTrack = this.#latestAudio() !== undefined
+      this.#audioChannelCount = this.#audioChannels()
+    }
+    const opus = this.#hasAudioTrack ? { channels: this.#audioChannelCount } : undefined
     try {
       init = fmp4InitSegment(sps, pps, opus)
     } catch {

@@ -26,8 +26,11 @@ export function prefersFallback() {
 const maxLagS = 0.4
 /** Seconds of picture kept behind the playback position (older ones are removed from the buffer). */
 const keepBehindS = 10
-/** Segments waiting to be appended beyond which the page gives up on the stream (the browser cannot keep up). */
-const maxQueuedSegments = 300
+/**
+ * Segments waiting to be appended beyond which the page gives up on the stream (the browser cannot keep
+ * up): about 15 s of picture at 15 fps with its sound (50 Opus packets a second).
+ */
+const maxQueuedSegments = 1000
 
 /**
  * Plays the stream at `url` (a path with its one-time ticket) in `video`. Calls `onClosed(reason)` once
