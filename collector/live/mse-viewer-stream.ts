@@ -25,6 +25,8 @@ export interface MseStreamCounts {
   audioSent: number
   audioDropped: number
   audioResyncs: number
+  /** Silence packets written where the device's sound stopped coming (see `#fillSilence`). */
+  audioFilled: number
 }
 
 /** How a stream is set up. */
@@ -70,6 +72,7 @@ export class MseViewerStream {
     audioSent: 0,
     audioDropped: 0,
     audioResyncs: 0,
+    audioFilled: 0,
   }
   readonly #socket: MseSocket
   readonly #maxBufferedBytes: number
@@ -83,6 +86,8 @@ export class MseViewerStream {
   #frameArrivalMs = 0
   /** Where the next Opus packet goes, in 48 kHz ticks; undefined: at the picture's time. */
   #nextAudioTime: number | undefined
+  /** Where the last sound sample written ends, in 48 kHz ticks. */
+  #audioEnd: number | undefined
   readonly #depacketizer = new H264Depacketizer()
   #sps: Buffer | undefined
   #sequence = 0
@@ -141,6 +146,7 @@ export class MseViewerStream {
     }
     time = Math.max(0, Math.round(time))
     this.#nextAudioTime = time + duration
+    this.#audioEnd = this.#nextAudioTime
     this.#sequence += 1
     this.#socket.send(fmp4AudioSegment(this.#sequence, { payload, decodeTime: time, duration }))
     this.counts.audioSent += 1
@@ -177,6 +183,7 @@ export class MseViewerStream {
       }),
     )
     this.counts.framesSent += 1
+    if (placement === 'live') this.#fillSilence()
   }
 
   /** Moves the decode time to this frame's, learning the frame interval from the RTP timestamps. */
@@ -222,6 +229,36 @@ export class MseViewerStream {
     )
     this.#socket.send(init.segment)
     return true
+  }
+
+  /**
+   * Keeps the sound track up with the picture when the device's sound stops coming (its encoder failed, a
+   * burst lost): an MSE buffer plays only where both tracks have samples, so a track left behind would
+   * freeze the picture too. Past twice `maxAudioSkewMs` behind the picture, 20 ms Opus silence packets are
+   * written up to it: a CELT frame whose first coded symbol is the silence flag (RFC 6716 section 4.3),
+   * which decodes to digital silence. (A frame of no bytes would be taken for a lost one, and libopus's
+   * concealment keeps sounding about 20 dB down for seconds.)
+   */
+  #fillSilence(): void {
+    if (!this.#hasAudioTrack) return
+    const frameStart = (this.#decodeTime * fmp4AudioTimescale) / fmp4VideoTimescale
+    const pictureEnd = ((this.#decodeTime + this.#frameTicks) * fmp4AudioTimescale) / fmp4VideoTimescale
+    // The sound track starts with the first live frame.
+    this.#audioEnd ??= frameStart
+    if (pictureEnd - this.#audioEnd <= 2 * this.#maxAudioSkewTicks) return
+    // Not far into a hole the picture has as well (frames dropped): that would only add bytes to the queue.
+    let time = Math.round(Math.max(this.#audioEnd, frameStart - 2 * this.#maxAudioSkewTicks))
+    // TOC: CELT fullband, 20 ms, one frame (configuration 31, code 0), with the track's stereo flag.
+    const silence = Buffer.from([(31 << 3) | (this.#audioChannelCount === 2 ? 0x04 : 0), 0xff, 0xfe])
+    for (; time < pictureEnd; time += 960) {
+      this.#sequence += 1
+      this.#socket.send(
+        fmp4AudioSegment(this.#sequence, { payload: silence, decodeTime: time, duration: 960 }),
+      )
+      this.counts.audioFilled += 1
+    }
+    this.#audioEnd = time
+    this.#nextAudioTime = time
   }
 
   /** Mono or stereo, from the stereo flag of the newest packet's TOC byte (RFC 6716 section 3.1). */

@@ -85,7 +85,7 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
    * its capture time (times `audioClock` for the sound: a microphone clock that runs slow); returns where
    * each Opus packet was placed against the picture's time at its arrival.
    */
-  async function interleave(audioClock: number, backedUp?: (ms: number) => boolean) {
+  async function interleave(audioClock: number, backedUp?: (ms: number) => boolean, audioUntilMs = Infinity) {
     const [video, opus] = await Promise.all([x264RtpPackets('320x240', 30), opusRtpPackets(3)])
     const v0 = (video[0] as Buffer).readUInt32BE(4)
     const a0 = (opus[0] as Buffer).readUInt32BE(4)
@@ -107,6 +107,7 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
     })
     const placed: { skewMs: number; arrivalMs: number }[] = []
     for (const { packet, kind, ms } of arrivals) {
+      if (kind === 'audio' && ms > audioUntilMs) continue
       nowMs = ms
       socket.bufferedAmount = backedUp?.(ms) ? 100 * 1024 : 0
       if (kind === 'video') {
@@ -149,4 +150,28 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
     expect(placed.some((p) => p.arrivalMs >= 1000 && p.arrivalMs < 1500)).toBe(false)
     expect(Math.max(...placed.map((p) => Math.abs(p.skewMs)))).toBeLessThan(25)
   })
+
+  it('keeps the sound track up with the picture when the sound stops, so the picture does not freeze', async () => {
+    // The device's sound stops after 1.5 s (its encoder failed); the picture goes on to 3 s.
+    const { socket, stream } = await interleave(1, undefined, 1500)
+    expect(stream.counts.audioFilled).toBeGreaterThan(60)
+    const sound = socket.sent.filter(
+      (d): d is Buffer => Buffer.isBuffer(d) && d.toString('latin1', 4, 8) === 'moof' && trackOf(d) === 2,
+    )
+    const last = sound.at(-1) as Buffer
+    // A silence packet (CELT 20 ms, mono like the stream's, the silence flag), 960 samples long.
+    expect(last.subarray(last.indexOf('mdat', 0, 'latin1') + 4)).toEqual(Buffer.from([0xf8, 0xff, 0xfe]))
+    const pictures = socket.segments().filter((s) => s.track === 1)
+    const pictureEndS = ((pictures.at(-1)?.decodeTime ?? 0) + 9000) / 90_000
+    const soundEndS = (Number(last.readBigUInt64BE(last.indexOf('tfdt', 0, 'latin1') + 8)) + 960) / 48_000
+    expect(Math.abs(pictureEndS - soundEndS)).toBeLessThanOrEqual(0.16 + 0.02)
+    // No hole in the sound from its first sample to its last: the player would stop at one.
+    const times = sound.map((d) => Number(d.readBigUInt64BE(d.indexOf('tfdt', 0, 'latin1') + 8)))
+    const steps = times.slice(1).map((t, i) => t - (times[i] as number))
+    expect(Math.max(...steps)).toBeLessThanOrEqual(960)
+  })
 })
+
+function trackOf(segment: Buffer): number {
+  return segment.readUInt32BE(segment.indexOf('tfhd', 0, 'latin1') + 8)
+}

@@ -113,6 +113,41 @@ describe.skipIf(!hasFfmpeg)('H.264 RTP to fragmented MP4', () => {
     expect(Math.abs(peak - 880)).toBeLessThan(880 * 0.05)
   })
 
+  it("decodes the fallback's Opus silence packets with libopus, as Chromium does: silence, no error", async () => {
+    const [packets, opus] = await Promise.all([x264RtpPackets('320x240', 30), opusRtpPackets(3)])
+    const depacketizer = new H264Depacketizer()
+    const units = packets.flatMap((p) => depacketizer.push(p) ?? [])
+    // The second half of the sound replaced by silence packets, as the fallback writes them when it stops.
+    const half = Math.floor(opus.length / 2)
+    const marked = opus.map((p, i) =>
+      i < half ? p : Buffer.concat([p.subarray(0, 12), Buffer.from([0xf8, 0xff, 0xfe])]),
+    )
+    const { file } = toFmp4(units, marked)
+    const dir = tempDir('fmp4-lost')
+    const path = join(dir.path, 'live.mp4')
+    writeFileSync(path, file)
+    const pcm = execFileSync('ffmpeg', [
+      ...['-v', 'error', '-xerror', '-c:a', 'libopus', '-i', path, '-map', '0:a'],
+      ...['-f', 's16le', '-ac', '1', '-ar', '8000', '-'],
+    ])
+    dir.cleanup()
+    // Every packet decodes to 20 ms, the silence ones too (within a packet of the whole).
+    expect(Math.abs(pcm.length / 2 / 8000 - opus.length * 0.02)).toBeLessThan(0.05)
+    // The tone in the first half, silence in the second.
+    const rms = (from: number, to: number) => {
+      let sum = 0
+      for (let i = from; i < to; i += 1) sum += pcm.readInt16LE(i * 2) ** 2
+      return Math.sqrt(sum / (to - from))
+    }
+    const samples = pcm.length / 2
+    const tone = rms(Math.floor(samples * 0.1), Math.floor(samples * 0.4))
+    process.stdout.write(
+      `tone RMS ${tone.toFixed(0)}, concealed ${rms(Math.floor(samples * 0.8), samples).toFixed(0)}\n`,
+    )
+    expect(tone).toBeGreaterThan(1000)
+    expect(rms(Math.floor(samples * 0.6), samples)).toBeLessThan(1)
+  })
+
   it('reads a cropped size from the SPS (270 lines are coded as 272)', async () => {
     const packets = await x264RtpPackets('480x270', 1)
     const depacketizer = new H264Depacketizer()
