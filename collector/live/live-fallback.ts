@@ -67,7 +67,8 @@ export function fallbackStreamOptions(
     maxBufferedBytes: fallback.maxBufferedBytes,
     maxAudioSkewMs: fallback.maxAudioSkewMs,
     now: session.now,
-    latestAudio: () => (fallback.audio ? audio.latest(session.now()) : undefined),
+    hasAudio: fallback.audio,
+    latestAudio: () => audio.latest(session.now()),
   }
 }
 
@@ -75,9 +76,8 @@ export function fallbackStreamOptions(
 const flowingWithinMs = 1000
 
 /**
- * Whether the device's sound flows, and its newest packet: a fallback stream reads it when it writes its
- * init segment, to give the MP4 a sound track only when samples will come for it (a Media Source buffer
- * whose audio track never gets one never plays, picture included).
+ * The device's newest Opus packet while its sound flows: a fallback stream reads its channel count when
+ * it writes its init segment.
  */
 export class FlowingAudio {
   #latest: { packet: Buffer; atMs: number } | undefined

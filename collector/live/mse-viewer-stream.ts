@@ -25,7 +25,7 @@ export interface MseStreamCounts {
   audioSent: number
   audioDropped: number
   audioResyncs: number
-  /** Silence packets written where the device's sound stopped coming (see `#fillSilence`). */
+  /** Silence packets written where the device's sound had not come yet or stopped (`#fillSilence`). */
   audioFilled: number
 }
 
@@ -34,11 +34,9 @@ export interface MseStreamOptions {
   readonly maxBufferedBytes: number
   /** Milliseconds, for the arrival clock the two tracks are aligned on. */
   readonly now?: () => number
-  /**
-   * The door's sound (live.fallback.audio): the session's newest Opus packet while its audio flows, read
-   * when the init segment is written. Absent, or no packet then: the stream is video only (an MSE buffer
-   * whose audio track never gets a sample would never play).
-   */
+  /** Whether the stream carries the door's sound (live.fallback.audio); false: video only. */
+  readonly hasAudio?: boolean
+  /** The session's newest Opus packet while its sound flows: the track's channel count is read from it. */
   readonly latestAudio?: () => Buffer | undefined
   /** How far the sound may drift from the picture's clock before it is placed again (lip sync). */
   readonly maxAudioSkewMs?: number
@@ -79,9 +77,11 @@ export class MseViewerStream {
   readonly #now: () => number
   readonly #latestAudio: () => Buffer | undefined
   readonly #maxAudioSkewTicks: number
-  /** Decided at the first init segment: MSE requires every later one to have the same tracks. */
-  #hasAudioTrack: boolean | undefined
-  #audioChannelCount = 2
+  readonly #hasAudioTrack: boolean
+  /** Read at the first init segment: MSE requires every later one to have the same tracks. */
+  #audioChannelCount: number | undefined
+  /** Whether any of the device's sound was written yet (before, the picture never waits for it). */
+  #hasSound = false
   /** Arrival (ms) of the newest frame, whose decode time is `#decodeTime`. */
   #frameArrivalMs = 0
   /** Where the next Opus packet goes, in 48 kHz ticks; undefined: at the picture's time. */
@@ -100,6 +100,7 @@ export class MseViewerStream {
     this.#socket = socket
     this.#maxBufferedBytes = options.maxBufferedBytes
     this.#now = options.now ?? Date.now
+    this.#hasAudioTrack = options.hasAudio ?? false
     this.#latestAudio = options.latestAudio ?? (() => undefined)
     this.#maxAudioSkewTicks = ((options.maxAudioSkewMs ?? 80) * fmp4AudioTimescale) / 1000
   }
@@ -124,8 +125,10 @@ export class MseViewerStream {
 
   /** One RTP packet of the device's Opus sound. */
   sendAudio(packet: Buffer): void {
+    // Nothing before the first init segment (no picture yet), like WebRTC's viewers.
+    if (this.#audioChannelCount === undefined) return
     if (!this.#hasAudioTrack || !isRtp(packet)) {
-      if (this.#hasAudioTrack !== undefined) this.counts.audioDropped += 1
+      this.counts.audioDropped += 1
       return
     }
     const payload = packet.subarray(rtpPayloadOffset(packet))
@@ -139,7 +142,9 @@ export class MseViewerStream {
     const pictureNow =
       (this.#decodeTime * fmp4AudioTimescale) / fmp4VideoTimescale +
       ((this.#now() - this.#frameArrivalMs) * fmp4AudioTimescale) / 1000
-    let time = this.#nextAudioTime ?? pictureNow
+    // The first sound goes where the picture is, over the silence written ahead of it (MSE replaces what a
+    // new sample overlaps); then each packet right after the one before.
+    let time = (this.#hasSound ? this.#nextAudioTime : undefined) ?? pictureNow
     if (Math.abs(time - pictureNow) > this.#maxAudioSkewTicks) {
       time = pictureNow
       this.counts.audioResyncs += 1
@@ -147,6 +152,7 @@ export class MseViewerStream {
     time = Math.max(0, Math.round(time))
     this.#nextAudioTime = time + duration
     this.#audioEnd = this.#nextAudioTime
+    this.#hasSound = true
     this.#sequence += 1
     this.#socket.send(fmp4AudioSegment(this.#sequence, { payload, decodeTime: time, duration }))
     this.counts.audioSent += 1
@@ -183,7 +189,7 @@ export class MseViewerStream {
       }),
     )
     this.counts.framesSent += 1
-    if (placement === 'live') this.#fillSilence()
+    this.#fillSilence()
   }
 
   /** Moves the decode time to this frame's, learning the frame interval from the RTP timestamps. */
@@ -207,10 +213,7 @@ export class MseViewerStream {
     if (!sps || !pps) return this.#sps !== undefined
     if (this.#sps?.equals(sps)) return true
     let init: ReturnType<typeof fmp4InitSegment>
-    if (this.#hasAudioTrack === undefined) {
-      this.#hasAudioTrack = this.#latestAudio() !== undefined
-      this.#audioChannelCount = this.#audioChannels()
-    }
+    this.#audioChannelCount ??= this.#audioChannels()
     const opus = this.#hasAudioTrack ? { channels: this.#audioChannelCount } : undefined
     try {
       init = fmp4InitSegment(sps, pps, opus)
@@ -232,9 +235,11 @@ export class MseViewerStream {
   }
 
   /**
-   * Keeps the sound track up with the picture when the device's sound stops coming (its encoder failed, a
-   * burst lost): an MSE buffer plays only where both tracks have samples, so a track left behind would
-   * freeze the picture too. Past twice `maxAudioSkewMs` behind the picture, 20 ms Opus silence packets are
+   * Keeps the sound track up with the picture until the device's sound comes (the session's encoder starts
+   * after its camera, or there is no microphone) and when it stops coming (the encoder failed, a burst
+   * lost): an MSE buffer plays only where both tracks have samples, so a track left behind would freeze
+   * the picture too. Before any sound at once, after it past twice `maxAudioSkewMs` (jitter is not a
+   * stop) behind the picture, 20 ms Opus silence packets are
    * written up to it: a CELT frame whose first coded symbol is the silence flag (RFC 6716 section 4.3),
    * which decodes to digital silence. (A frame of no bytes would be taken for a lost one, and libopus's
    * concealment keeps sounding about 20 dB down for seconds.)
@@ -243,11 +248,10 @@ export class MseViewerStream {
     if (!this.#hasAudioTrack) return
     const frameStart = (this.#decodeTime * fmp4AudioTimescale) / fmp4VideoTimescale
     const pictureEnd = ((this.#decodeTime + this.#frameTicks) * fmp4AudioTimescale) / fmp4VideoTimescale
-    // The sound track starts with the first live frame.
-    this.#audioEnd ??= frameStart
-    if (pictureEnd - this.#audioEnd <= 2 * this.#maxAudioSkewTicks) return
+    const audioEnd = this.#audioEnd ?? frameStart
+    if (pictureEnd - audioEnd <= (this.#hasSound ? 2 * this.#maxAudioSkewTicks : 0)) return
     // Not far into a hole the picture has as well (frames dropped): that would only add bytes to the queue.
-    let time = Math.round(Math.max(this.#audioEnd, frameStart - 2 * this.#maxAudioSkewTicks))
+    let time = Math.round(Math.max(audioEnd, frameStart - 2 * this.#maxAudioSkewTicks))
     // TOC: CELT fullband, 20 ms, one frame (configuration 31, code 0), with the track's stereo flag.
     const silence = Buffer.from([(31 << 3) | (this.#audioChannelCount === 2 ? 0x04 : 0), 0xff, 0xfe])
     for (; time < pictureEnd; time += 960) {
@@ -261,10 +265,13 @@ export class MseViewerStream {
     this.#nextAudioTime = time
   }
 
-  /** Mono or stereo, from the stereo flag of the newest packet's TOC byte (RFC 6716 section 3.1). */
+  /**
+   * Mono or stereo, from the stereo flag of the newest packet's TOC byte (RFC 6716 section 3.1); mono
+   * before any, like the door's microphone (libopus decodes either kind of packet to either layout).
+   */
   #audioChannels(): number {
     const packet = this.#latestAudio()
-    if (!packet || !isRtp(packet)) return 2
+    if (!packet || !isRtp(packet)) return 1
     return ((packet[rtpPayloadOffset(packet)] ?? 0) & 0x04) !== 0 ? 2 : 1
   }
 }

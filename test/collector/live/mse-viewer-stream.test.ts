@@ -50,7 +50,7 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
     expect((socket.sent[1] as Buffer).toString('latin1', 4, 8)).toBe('ftyp')
     const segments = socket.segments()
     expect(segments).toHaveLength(10)
-    // Without the device's sound flowing, the stream is video only.
+    // With the sound off (live.fallback.audio false), the stream is video only.
     expect(JSON.parse(socket.sent[0] as string)).toMatchObject({ hasAudio: false })
     expect(socket.sent[0]).toMatch(/codecs=\\"avc1\.[0-9a-f]+\\"/)
     expect(segments[0]?.isKeyframe).toBe(true)
@@ -102,6 +102,7 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
     const stream = new MseViewerStream(socket, {
       maxBufferedBytes: 64 * 1024,
       now: () => nowMs,
+      hasAudio: true,
       latestAudio: () => opus[0],
       maxAudioSkewMs: 80,
     })
@@ -169,6 +170,34 @@ describe.skipIf(!hasFfmpeg)('the fallback stream (fragmented MP4 to a WebSocket)
     const times = sound.map((d) => Number(d.readBigUInt64BE(d.indexOf('tfdt', 0, 'latin1') + 8)))
     const steps = times.slice(1).map((t, i) => t - (times[i] as number))
     expect(Math.max(...steps)).toBeLessThanOrEqual(960)
+  })
+
+  it('never leaves the picture waiting for sound that has not come: silence covers every frame', async () => {
+    const packets = await x264RtpPackets('320x240', 20)
+    const socket = new QueueSocket()
+    // A session whose sound has not started (its encoder starts after the camera) or never does.
+    const stream = new MseViewerStream(socket, { maxBufferedBytes: 64 * 1024, hasAudio: true })
+    stream.prime(packets.slice(0, 5))
+    for (const p of packets.slice(5)) stream.sendVideo(p)
+    expect(JSON.parse(socket.sent[0] as string)).toMatchObject({ hasAudio: true })
+    let soundEnd = 0
+    let frameStartS: number | undefined
+    const covered = () => frameStartS === undefined || soundEnd / 48_000 > frameStartS
+    for (const segment of socket.sent.filter((d): d is Buffer => Buffer.isBuffer(d) && d.includes('moof'))) {
+      const time = Number(segment.readBigUInt64BE(segment.indexOf('tfdt', 0, 'latin1') + 8))
+      if (trackOf(segment) === 2) {
+        // No hole in the silence.
+        if (soundEnd > 0) expect(time).toBeLessThanOrEqual(soundEnd + 1)
+        soundEnd = time + 960
+        continue
+      }
+      // The frame before this one was covered by the silence written with it.
+      expect(covered()).toBe(true)
+      frameStartS = time / 90_000
+    }
+    expect(covered()).toBe(true)
+    expect(stream.counts.audioFilled).toBeGreaterThan(0)
+    expect(stream.counts.audioSent).toBe(0)
   })
 })
 
