@@ -88,6 +88,8 @@ export class MseViewerStream {
   #nextAudioTime: number | undefined
   /** Where the last sound sample written ends, in 48 kHz ticks. */
   #audioEnd: number | undefined
+  /** Frames dropped when silence was last considered. */
+  #droppedAtSilence = 0
   readonly #depacketizer = new H264Depacketizer()
   #sps: Buffer | undefined
   #sequence = 0
@@ -142,12 +144,19 @@ export class MseViewerStream {
     const pictureNow =
       (this.#decodeTime * fmp4AudioTimescale) / fmp4VideoTimescale +
       ((this.#now() - this.#frameArrivalMs) * fmp4AudioTimescale) / 1000
-    // The first sound goes where the picture is, over the silence written ahead of it (MSE replaces what a
-    // new sample overlaps); then each packet right after the one before.
-    let time = (this.#hasSound ? this.#nextAudioTime : undefined) ?? pictureNow
-    if (Math.abs(time - pictureNow) > this.#maxAudioSkewTicks) {
-      time = pictureNow
+    // Each packet right after the one before, never over one already written: Chromium's buffer takes an
+    // overlap by removing the samples under it, which leaves holes the player stops at.
+    let time = this.#nextAudioTime ?? pictureNow
+    if (time - pictureNow > this.#maxAudioSkewTicks) {
+      // Sound later than the picture (silence written ahead of it, a fast clock): this packet is left out.
       this.counts.audioResyncs += 1
+      this.counts.audioDropped += 1
+      return
+    }
+    if (pictureNow - time > this.#maxAudioSkewTicks) {
+      // Sound earlier than the picture (lost packets, a slow clock): silence up to the picture's time.
+      this.counts.audioResyncs += 1
+      time = this.#writeSilence(time, pictureNow)
     }
     time = Math.max(0, Math.round(time))
     this.#nextAudioTime = time + duration
@@ -248,13 +257,27 @@ export class MseViewerStream {
     if (!this.#hasAudioTrack) return
     const frameStart = (this.#decodeTime * fmp4AudioTimescale) / fmp4VideoTimescale
     const pictureEnd = ((this.#decodeTime + this.#frameTicks) * fmp4AudioTimescale) / fmp4VideoTimescale
+    // After frames were dropped the sound starts again with the picture, not in the hole both have (that
+    // would only add bytes to the queue).
+    if (this.counts.framesDropped !== this.#droppedAtSilence && this.#audioEnd !== undefined) {
+      this.#audioEnd = Math.max(this.#audioEnd, frameStart)
+      this.#nextAudioTime = undefined
+    }
+    this.#droppedAtSilence = this.counts.framesDropped
     const audioEnd = this.#audioEnd ?? frameStart
-    if (pictureEnd - audioEnd <= (this.#hasSound ? 2 * this.#maxAudioSkewTicks : 0)) return
-    // Not far into a hole the picture has as well (frames dropped): that would only add bytes to the queue.
-    let time = Math.round(Math.max(audioEnd, frameStart - 2 * this.#maxAudioSkewTicks))
+    // Before any sound, up to the frame's end so the picture plays on; after, only as far as this frame's
+    // start, so the sound that comes next is never placed far behind silence written ahead of it.
+    const upTo = this.#hasSound ? frameStart : pictureEnd
+    if (upTo - audioEnd <= (this.#hasSound ? 2 * this.#maxAudioSkewTicks : 0)) return
+    this.#writeSilence(audioEnd, upTo)
+  }
+
+  /** Silence packets from `from` until `to` is covered (48 kHz ticks); returns where they end. */
+  #writeSilence(from: number, to: number): number {
     // TOC: CELT fullband, 20 ms, one frame (configuration 31, code 0), with the track's stereo flag.
     const silence = Buffer.from([(31 << 3) | (this.#audioChannelCount === 2 ? 0x04 : 0), 0xff, 0xfe])
-    for (; time < pictureEnd; time += 960) {
+    let time = Math.round(from)
+    for (; time < to; time += 960) {
       this.#sequence += 1
       this.#socket.send(
         fmp4AudioSegment(this.#sequence, { payload: silence, decodeTime: time, duration: 960 }),
@@ -263,6 +286,7 @@ export class MseViewerStream {
     }
     this.#audioEnd = time
     this.#nextAudioTime = time
+    return time
   }
 
   /**
