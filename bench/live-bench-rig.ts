@@ -121,7 +121,11 @@ export async function startLiveCollector(options: {
       host: options.host,
       mqtt: { port: 0, wsPort: null },
       http: { port: 0, metricsAccess: 'public' },
-      live: { udpPort: 0, bindAddress: options.host },
+      live: {
+        udpPort: 0,
+        bindAddress: options.host,
+        fallback: { audio: process.env.BENCH_LIVE_FALLBACK_AUDIO !== '0' },
+      },
       alerts: {
         channels: [
           { kind: 'webhook', name: 'hook', url: options.hookUrl, secret: 'webhook-secret-0123456789' },

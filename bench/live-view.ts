@@ -5,7 +5,8 @@
  * decodes (the mark, requestVideoFrameCallback) or from what reached the other end, never from logs.
  * Run as root: npm run build && flock /tmp/bench.lock node dist/bench/live-view.js
  *   BENCH_LIVE_SESSIONS (20), BENCH_LIVE_DRIFT_S (60), BENCH_PRESSES (20), BENCH_LIVE_TALKS (5),
- *   BENCH_LIVE_FALLBACK_SESSIONS (5: sessions with all UDP blocked, on the fMP4-over-WebSocket fallback)
+ *   BENCH_LIVE_FALLBACK_SESSIONS (5: sessions with all UDP blocked, on the fMP4-over-WebSocket fallback),
+ *   BENCH_LIVE_FALLBACK_AUDIO (1; 0: the fallback without the door's sound, live.fallback.audio false)
  */
 import { execFileSync } from 'node:child_process'
 import { statSync } from 'node:fs'
@@ -255,6 +256,11 @@ async function main(): Promise<void> {
     const fallbackLate = await latenciesBetween(page, driftS - 2, driftS, fallbackStartedAtMs)
     const fallbackLatencies = (await liveStats(page)).latenciesMs.slice(30)
     const fallbackDrift = median(fallbackLate) - median(fallbackEarly)
+    // The sound the element decoded over the session (Opus, 48 kHz): 0 without the track.
+    const fallbackAudioBytes = Number(
+      await page.evaluate("document.getElementById('live-video').webkitAudioDecodedByteCount"),
+    )
+    const fallbackHasAudio = Boolean(await page.evaluate('window.doorbellLive?.fallback?.hasAudio'))
     await closeLive(page, collector)
     phone.exec('iptables', '-D', ...blockUdp)
     await page.evaluate("localStorage.removeItem('doorbell-live-fallback-until')")
@@ -296,8 +302,8 @@ async function main(): Promise<void> {
         'Ring about 2-3.3 s',
       ],
       [
-        `all UDP blocked (fallback): glass-to-glass p50 / p95, a ${driftS} s session`,
-        `${p(fallbackLatencies, 0.5)} / ${p(fallbackLatencies, 0.95)} ms (${fallbackLatencies.length} frames)`,
+        `all UDP blocked (fallback, ${fallbackHasAudio ? 'with' : 'without'} sound): glass-to-glass p50 / p95, a ${driftS} s session`,
+        `${p(fallbackLatencies, 0.5)} / ${p(fallbackLatencies, 0.95)} ms (${fallbackLatencies.length} frames; ${(fallbackAudioBytes / 1024).toFixed(0)} KiB of sound decoded)`,
         `WebRTC ${p(all, 0.5)} / ${p(all, 0.95)} ms`,
         'p50 ≤ 250 ms',
         'MSE over WebSocket adds 1-3 s (frigate)',

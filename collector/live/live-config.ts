@@ -64,8 +64,8 @@ export const collectorLiveConfigSchema = z
      */
     turn: turnConfigSchema.optional(),
     /**
-     * The fallback when no WebRTC path connects (all UDP blocked, docs/live.md "Fallback"): the video as
-     * fragmented MP4 over the page's WebSocket, into Media Source Extensions.
+     * The fallback when no WebRTC path connects (all UDP blocked, docs/live.md "Fallback"): the video and
+     * the door's sound as fragmented MP4 over the page's WebSocket, into Media Source Extensions.
      */
     fallback: z
       .strictObject({
@@ -85,6 +85,13 @@ export const collectorLiveConfigSchema = z
           .default(256 * 1024),
         /** How long a page's ticket to open the fallback's WebSocket is valid. */
         ticketTtlMs: z.number().int().min(1000).max(60_000).default(10_000),
+        /** Whether the door's sound goes with the picture (an Opus track beside the H.264 one). */
+        audio: z.boolean().default(true),
+        /**
+         * How far the sound may run from the picture's clock (read from when each arrived) before it is
+         * placed at the picture's time again: lip sync stays within it.
+         */
+        maxAudioSkewMs: z.number().int().min(20).max(1000).default(80),
       })
       .prefault({}),
   })

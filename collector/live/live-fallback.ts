@@ -3,7 +3,7 @@ import { fallbackStreamPath } from './fallback-socket.js'
 import { FallbackTickets } from './fallback-tickets.js'
 import type { CollectorLiveConfig } from './live-config.js'
 import type { CollectorLiveSession, LivePrincipal } from './live-session.js'
-import type { MseSocket } from './mse-viewer-stream.js'
+import type { MseSocket, MseStreamOptions } from './mse-viewer-stream.js'
 
 /** Collaborators of the fallback handshake, from the live service. */
 export interface LiveFallbackDeps {
@@ -54,5 +54,41 @@ export class LiveFallback {
       this.#deps.onFallback()
       return session.attachFallback(held.viewerId, socket)
     }
+  }
+}
+
+/** How a viewer's fallback stream is set up from `live.fallback`: with the device's sound unless it is off. */
+export function fallbackStreamOptions(
+  session: { readonly config: CollectorLiveConfig; readonly now: () => number },
+  audio: FlowingAudio,
+): MseStreamOptions {
+  const { fallback } = session.config
+  return {
+    maxBufferedBytes: fallback.maxBufferedBytes,
+    maxAudioSkewMs: fallback.maxAudioSkewMs,
+    now: session.now,
+    hasAudio: fallback.audio,
+    latestAudio: () => audio.latest(session.now()),
+  }
+}
+
+/** A second without an Opus packet (50 of them, at 20 ms) and the device's sound counts as stopped. */
+const flowingWithinMs = 1000
+
+/**
+ * The device's newest Opus packet while its sound flows: a fallback stream reads its channel count when
+ * it writes its init segment.
+ */
+export class FlowingAudio {
+  #latest: { packet: Buffer; atMs: number } | undefined
+
+  note(packet: Buffer, nowMs: number): void {
+    this.#latest = { packet, atMs: nowMs }
+  }
+
+  /** The newest packet, if it came within the last second. */
+  latest(nowMs: number): Buffer | undefined {
+    const latest = this.#latest
+    return latest && nowMs - latest.atMs < flowingWithinMs ? latest.packet : undefined
   }
 }

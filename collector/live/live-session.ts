@@ -3,7 +3,8 @@ import { GopCache } from '../../shared/live/gop-cache.js'
 import type { PayloadOf } from '../../shared/protocol/index.js'
 import { DeviceLink } from './device-link.js'
 import type { CollectorLiveConfig } from './live-config.js'
-import { type MseSocket, MseViewerStream } from './mse-viewer-stream.js'
+import { FlowingAudio, fallbackStreamOptions } from './live-fallback.js'
+import type { MseSocket } from './mse-viewer-stream.js'
 import type { CollectorPeerSettings } from './peer-config.js'
 import { ViewerPeer } from './viewer-peer.js'
 import {
@@ -76,6 +77,7 @@ export class CollectorLiveSession {
   #talker: string | undefined
   #hasTalked = false
   #deviceDownSinceMs: number | undefined
+  readonly #audio = new FlowingAudio()
 
   constructor(deps: CollectorLiveSessionDeps) {
     this.#deps = deps
@@ -114,6 +116,7 @@ export class CollectorLiveSession {
     const device = await DeviceLink.offer(this.#deps.peers, {
       onVideo: (packet) => this.#relayVideo(packet),
       onAudio: (packet) => {
+        this.#audio.note(packet, this.#deps.now())
         for (const viewer of this.#viewers.values()) viewer.transport.relayAudio(packet)
       },
       onQuality: (quality) => {
@@ -186,10 +189,8 @@ export class CollectorLiveSession {
   attachFallback(id: string, socket: MseSocket): () => void {
     const viewer = this.#viewer(id)
     const previous = viewer.transport
-    const transport = new MseViewerTransport(
-      new MseViewerStream(socket, { maxBufferedBytes: this.#deps.config.fallback.maxBufferedBytes }),
-      this.#gop,
-    )
+    const options = fallbackStreamOptions(this.#deps, this.#audio)
+    const transport = new MseViewerTransport(socket, options, this.#gop)
     viewer.transport = transport
     if (this.#talker === id) this.#talker = undefined
     previous.close()

@@ -1,6 +1,6 @@
 import { fastStartTimestamps, type GopCache } from '../../shared/live/gop-cache.js'
 import { rtpTimestamp } from '../../shared/live/rtp-packet.js'
-import type { MseViewerStream } from './mse-viewer-stream.js'
+import { type MseSocket, type MseStreamOptions, MseViewerStream } from './mse-viewer-stream.js'
 import type { ViewerPeer } from './viewer-peer.js'
 
 /** The connection a viewer's page shows in its indicator. */
@@ -61,23 +61,23 @@ export class WebRtcViewerTransport implements ViewerTransport {
   }
 }
 
-/** A fallback viewer: fragmented MP4 over the page's WebSocket (mse-viewer-stream.ts). Video only. */
+/** A fallback viewer: fragmented MP4 over the page's WebSocket (mse-viewer-stream.ts), picture and sound. */
 export class MseViewerTransport implements ViewerTransport {
   readonly kind = 'mse'
   readonly stream: MseViewerStream
 
   /** Starts the stream at the cached group of pictures, so the first frame shows at once. */
-  constructor(stream: MseViewerStream, gop: GopCache) {
-    this.stream = stream
-    stream.prime(gop.packets())
+  constructor(socket: MseSocket, options: MseStreamOptions, gop: GopCache) {
+    this.stream = new MseViewerStream(socket, options)
+    this.stream.prime(gop.packets())
   }
 
   relayVideo(packet: Buffer): void {
     this.stream.sendVideo(packet)
   }
 
-  relayAudio(): void {
-    // Video only: the page's MSE buffer holds one H.264 track.
+  relayAudio(packet: Buffer): void {
+    this.stream.sendAudio(packet)
   }
 
   connection(): ViewerConnection {

@@ -37,6 +37,8 @@ const password = 'front door owner pw'
 const turnSecret = 'turn-shared-secret-0123456789'
 /** An address of TEST-NET-3 (RFC 5737) standing for the collector's public address. */
 const publicAddress = '203.0.113.10'
+/** The simulated microphone's tone at the door. */
+const doorToneHz = 660
 const indexBase = 220 + (process.pid % 15) * 2
 const nsPrefix = 'lt'
 const skipReason =
@@ -60,6 +62,42 @@ async function indicator(page: Page, shows = /RTT \d+ ms/): Promise<{ text: stri
   )
   return { text: (await page.textContent('#live-link')) ?? '', link }
 }
+
+/** The strongest frequency in the live video's output and its level. */
+interface Tone {
+  peakHz: number
+  peakDb: number
+}
+
+/** Routes the live video's sound through an analyser (in the page; the element plays through it). */
+const listenToVideo = `(() => {
+  const video = document.getElementById('live-video')
+  const context = new AudioContext()
+  const analyser = context.createAnalyser()
+  analyser.fftSize = 8192
+  analyser.smoothingTimeConstant = 0
+  context.createMediaElementSource(video).connect(analyser)
+  analyser.connect(context.destination)
+  window.liveAnalyser = analyser
+  return context.resume()
+})()`
+
+/** The strongest bin over a second of the analyser's spectra (in the page). */
+const strongestTone = `(async () => {
+  const analyser = window.liveAnalyser
+  const bins = new Float32Array(analyser.frequencyBinCount)
+  const hzPerBin = analyser.context.sampleRate / analyser.fftSize
+  let best = { peakHz: 0, peakDb: -Infinity }
+  // Past the analyser's window (8192 samples, 171 ms): nothing from before a click is in it.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  for (let i = 0; i < 10; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    analyser.getFloatFrequencyData(bins)
+    for (let b = 2; b < bins.length; b += 1)
+      if (bins[b] > best.peakDb) best = { peakHz: b * hzPerBin, peakDb: bins[b] }
+  }
+  return { peakHz: best.peakHz, peakDb: Math.max(best.peakDb, -1000) }
+})()`
 
 describe.skipIf(skipReason !== undefined)(
   'live view through a public address, through TURN, and through the fallback when all UDP is blocked',
@@ -128,7 +166,15 @@ describe.skipIf(skipReason !== undefined)(
       const agentConfig = await writeAgentConfigFile(
         dir.path,
         { url: `mqtt://${pi.hostIp}:${collector.mqttPort}`, secret },
-        liveAgentSettings(),
+        // The door's microphone plays 660 Hz, apart from the phone's 440 Hz: the fallback's sound is the door's.
+        liveAgentSettings({
+          microphone: {
+            windowMs: 200,
+            reportIntervalMs: 600_000,
+            simulatedToneHz: doorToneHz,
+            simulatedLevelDbfs: -20,
+          },
+        }),
       )
       agent = await startAgentProcess(agentConfig, 20_000, pi.prefix)
       await eventually(() => collector.presence.get('front-door')?.state === 'online', 'agent online')
@@ -247,7 +293,7 @@ describe.skipIf(skipReason !== undefined)(
       await eventually(() => sessions() === 0, 'session ended', 5000)
     }, 60_000)
 
-    it('plays through the fallback (fMP4 over WebSocket into MSE) when all UDP is blocked: frames decode at live', async () => {
+    it("plays through the fallback (fMP4 over WebSocket into MSE) when all UDP is blocked: frames decode at live, with the door's sound", async () => {
       resetFirewall()
       // Every UDP packet out of the phone is dropped: no direct path, no TURN over UDP. coturn over TCP
       // still allocates, but its checks are refused by libjuice (docs/live.md), so WebRTC never connects.
@@ -273,6 +319,26 @@ describe.skipIf(skipReason !== undefined)(
       const recent = after.latenciesMs.slice(-15).sort((a, b) => a - b)
       const medianMs = recent[Math.floor(recent.length / 2)] ?? Number.NaN
       expect(medianMs).toBeLessThan(1000)
+      // The door's sound plays too: the stream has an Opus track, Chromium decodes it, and the element's
+      // output (an analyser on it) carries the door's tone once the page is unmuted, silence while muted.
+      expect(await page.evaluate('window.doorbellLive.fallback.hasAudio')).toBe(true)
+      expect(await page.textContent('#live-info')).toMatch(/picture and sound over the fallback/)
+      const audioBytes = () =>
+        page.evaluate("document.getElementById('live-video').webkitAudioDecodedByteCount")
+      const bytesBefore = Number(await audioBytes())
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      expect(Number(await audioBytes())).toBeGreaterThan(bytesBefore)
+      await page.evaluate(listenToVideo)
+      expect(await page.textContent('#live-mute')).toBe('Unmute')
+      const muted = (await page.evaluate(strongestTone)) as Tone
+      expect(muted.peakDb).toBeLessThan(-100)
+      await page.click('#live-mute')
+      const unmuted = (await page.evaluate(strongestTone)) as Tone
+      expect(Math.abs(unmuted.peakHz - doorToneHz)).toBeLessThan(doorToneHz * 0.05)
+      expect(unmuted.peakDb).toBeGreaterThan(-70)
+      await page.click('#live-mute')
+      const mutedAgain = (await page.evaluate(strongestTone)) as Tone
+      expect(mutedAgain.peakDb).toBeLessThan(-100)
       // The UDP that was tried went nowhere: the fallback is the last resort, not a preference.
       const dropped = phone.exec('iptables', '-L', 'OUTPUT', '-v', '-x', '-n')
       expect(
@@ -302,11 +368,12 @@ describe.skipIf(skipReason !== undefined)(
       const metrics = await (await fetch(`http://${pi.hostIp}:${collector.httpPort}/metrics`)).text()
       expect(metrics).toMatch(/doorbell_collector_live_fallbacks_total [1-9]/)
       process.stdout.write(
-        `fallback: first frame ${after.firstFrameMs?.toFixed(0)} ms after "Live", glass-to-glass median ${medianMs} ms\n`,
+        `fallback: first frame ${after.firstFrameMs?.toFixed(0)} ms after "Live", glass-to-glass median ${medianMs} ms; ` +
+          `sound: muted ${muted.peakDb.toFixed(0)} dB, unmuted ${unmuted.peakDb.toFixed(0)} dB at ${unmuted.peakHz.toFixed(0)} Hz, muted again ${mutedAgain.peakDb.toFixed(0)} dB\n`,
       )
       await page.click('#live-stop')
       await page.close()
       await eventually(() => sessions() === 0, 'session ended', 5000)
-    }, 60_000)
+    }, 90_000)
   },
 )

@@ -1,6 +1,6 @@
 // The live view of one doorbell (docs/live.md): WebRTC from the collector, mute, push-to-talk, stop.
 import { ApiError, api, esc } from './api.js'
-import { playFallback } from './live-fallback.js'
+import { playFallback, prefersFallback, rememberFallback } from './live-fallback.js'
 import { linkOf, linkText, readTimeMark } from './live-link.js'
 import { setupTalkButton } from './live-talk.js'
 
@@ -23,9 +23,6 @@ const maxAttempts = 3
 const retryDelayMs = 300
 /** A start that shows no picture within this long is tried again. */
 const firstFrameTimeoutMs = 6000
-/** How long the page remembers that only the fallback worked here (it then opens with it). */
-const rememberFallbackMs = 10 * 60_000
-const fallbackKey = 'doorbell-live-fallback-until'
 
 /** A refusal worth another start: the start itself failed, not the rights or the limits. */
 function isRetryable(err) {
@@ -143,24 +140,21 @@ export async function renderLive(view, deviceId) {
       return retry(attempt, err.message)
     }
     if (attempt.isOver) return
-    attempt.fallback = playFallback(video, ticket.url, (why) => broke(attempt, why))
+    attempt.fallback = playFallback(
+      video,
+      ticket.url,
+      (why) => broke(attempt, why),
+      (hasAudio) => {
+        info.textContent = `No UDP path: ${hasAudio ? 'picture and sound' : 'video only'} over the fallback, no talk.`
+      },
+    )
     stats.fallback = attempt.fallback.counts
     attempt.firstFrameBy = performance.now() + firstFrameTimeoutMs
     stats.transport = 'mse'
     stats.link = { type: 'mse', transport: 'WebSocket' }
     linkLine.dataset.type = 'mse'
     document.getElementById('live-talk').hidden = true
-    info.textContent = 'No UDP path: video over the fallback, without sound or talk.'
-    try {
-      localStorage.setItem(fallbackKey, String(Date.now() + rememberFallbackMs))
-    } catch {}
-  }
-  const prefersFallback = () => {
-    try {
-      return Number(localStorage.getItem(fallbackKey) ?? 0) > Date.now()
-    } catch {
-      return false
-    }
+    rememberFallback()
   }
 
   const start = async () => {
