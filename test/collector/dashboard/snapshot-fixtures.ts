@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
 import { createEnvelope, type Envelope } from '../../../shared/protocol/index.js'
 
@@ -31,6 +31,11 @@ export function cameraJpeg(options: { widthPx?: number; heightPx?: number; seed?
     ],
     { maxBuffer: 16 * 1024 * 1024 },
   )
+}
+
+/** A JPEG-framed body (SOI, `bodyBytes` random bytes, EOI): a snapshot's size on the wire without ffmpeg. */
+export function noiseJpeg(bodyBytes: number): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0xd8]), randomBytes(bodyBytes), Buffer.from([0xff, 0xd9])])
 }
 
 /** A snapshot envelope of `deviceId` carrying `jpeg`, relating to `relatesTo`, captured at atMs. */

@@ -1,28 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisEngine, startRedis } from '../../../bench/engines/redis-engine.js'
-import { createEnvelope, type Envelope, encodeEvent, topics } from '../../../shared/protocol/index.js'
+import { type Envelope, encodeEvent, topics } from '../../../shared/protocol/index.js'
 import { eventually } from '../../support/eventually.js'
 import { connectDevice, type DeviceInbox } from '../collector-harness.js'
+import { noiseJpeg, snapshotEnvelope } from '../dashboard/snapshot-fixtures.js'
 import { usePostgresSuite } from '../postgres/postgres-suite.js'
 import { type FleetNodes, startFleetNodes } from './fleet-nodes.js'
 
 /** About 200 KB on the wire: the sixth of a day passes limits.deviceBytesPerDay of 1 MiB. */
-function snapshot(deviceId: string, seq: number): Envelope {
-  const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8]), randomBytes(150 * 1024), Buffer.from([0xff, 0xd9])])
-  return createEnvelope({
-    deviceId,
-    seq,
-    type: 'snapshot',
-    payload: {
-      contentType: 'image/jpeg',
-      bytes: jpeg.length,
-      sha256: createHash('sha256').update(jpeg).digest('hex'),
-      data: jpeg.toString('base64'),
-    },
-  })
-}
+const snapshot = (deviceId: string, seq: number): Envelope =>
+  snapshotEnvelope(deviceId, seq, noiseJpeg(150 * 1024))
 
 /** Publishes envelopes from a device and waits until each is acked or refused. */
 async function sendAll(device: { client: MqttClient; inbox: DeviceInbox }, envelopes: readonly Envelope[]) {

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { MqttClient } from 'mqtt'
 import { ulid } from 'ulid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +13,7 @@ import {
   tempDir,
   testConfig,
 } from '../collector-harness.js'
+import { noiseJpeg, snapshotEnvelope } from '../dashboard/snapshot-fixtures.js'
 
 const yearMs = 365 * 24 * 60 * 60 * 1000
 
@@ -103,24 +103,8 @@ describe('device storage quota', () => {
     dir.cleanup()
   })
 
-  const snapshot = (deviceId: string, seq: number): Envelope => {
-    const jpeg = Buffer.concat([
-      Buffer.from([0xff, 0xd8]),
-      randomBytes(150 * 1024),
-      Buffer.from([0xff, 0xd9]),
-    ])
-    return createEnvelope({
-      deviceId,
-      seq,
-      type: 'snapshot',
-      payload: {
-        contentType: 'image/jpeg',
-        bytes: jpeg.length,
-        sha256: createHash('sha256').update(jpeg).digest('hex'),
-        data: jpeg.toString('base64'),
-      },
-    })
-  }
+  const snapshot = (deviceId: string, seq: number): Envelope =>
+    snapshotEnvelope(deviceId, seq, noiseJpeg(150 * 1024))
 
   it('a device past its daily storage quota is refused with retry, and other devices are not', async () => {
     // About 200 KB a snapshot on the wire: the fifth or sixth passes 1 MiB.
