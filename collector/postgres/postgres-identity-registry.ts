@@ -1,5 +1,11 @@
 import { DoorbellError } from '../../shared/errors.js'
-import { assertIdentityName, checkSecret, credentialStamp } from '../registry/identity-login.js'
+import {
+  assertIdentityName,
+  credentialOf,
+  type IdentityRecords,
+  isSlowToVerify,
+  loginOf,
+} from '../registry/identity-login.js'
 import type {
   DeviceRecord,
   Login,
@@ -7,7 +13,7 @@ import type {
   Principal,
   ServiceUserRecord,
 } from '../registry/identity-registry.js'
-import { hashGeneratedSecret, newSecret, secretHashKind } from '../registry/secret-hash.js'
+import { hashGeneratedSecret, newSecret } from '../registry/secret-hash.js'
 import { PostgresChannelListener } from './postgres-channel-listener.js'
 import { asStoreError, type PostgresDatabase } from './postgres-database.js'
 import {
@@ -52,6 +58,10 @@ export class PostgresIdentityRegistry implements ManagedIdentityRegistry {
   readonly #db: PostgresDatabase
   readonly #devices = new Map<string, DeviceRecord>()
   readonly #users = new Map<string, ServiceUserRecord>()
+  readonly #records: IdentityRecords = {
+    device: (deviceId) => this.#devices.get(deviceId),
+    user: (name) => this.#users.get(name),
+  }
   readonly #upgrades = new Map<string, HashUpgrade>()
   readonly #watchers = new Set<() => void>()
   #revision = 0
@@ -138,30 +148,17 @@ export class PostgresIdentityRegistry implements ManagedIdentityRegistry {
   }
 
   async authenticate(username: string, password: string): Promise<Login | undefined> {
-    const device = this.#devices.get(username)
-    const user = device ? undefined : this.#users.get(username)
-    const record = device ?? user
-    const check = await checkSecret(password, record?.secretHash)
-    if (check === 'slow-match' && record) this.#queueUpgrade(username, record.secretHash, password)
-    if (check === 'no-match' || !record || device?.isDisabled) return undefined
-    const principal: Principal = device
-      ? { kind: 'device', deviceId: device.deviceId }
-      : { kind: 'service', name: username }
-    return { principal, credential: credentialStamp(record) }
+    return loginOf(this.#records, username, password, (_kind, record) =>
+      this.#queueUpgrade(username, record.secretHash, password),
+    )
   }
 
   isSlowToVerify(username: string): boolean {
-    const record = this.#devices.get(username) ?? this.#users.get(username)
-    return record !== undefined && secretHashKind(record.secretHash) === 'scrypt'
+    return isSlowToVerify(this.#records, username)
   }
 
   credentialOf(principal: Principal): string | undefined {
-    if (principal.kind === 'device') {
-      const device = this.#devices.get(principal.deviceId)
-      return device && !device.isDisabled ? credentialStamp(device) : undefined
-    }
-    const user = this.#users.get(principal.name)
-    return user ? credentialStamp(user) : undefined
+    return credentialOf(this.#records, principal)
   }
 
   isActive(principal: Principal): boolean {

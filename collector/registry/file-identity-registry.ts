@@ -3,7 +3,14 @@ import { dirname, join } from 'node:path'
 import { DoorbellError } from '../../shared/errors.js'
 import { writeFileAtomicSync } from '../../shared/files/atomic-file.js'
 import { withFileLock } from './file-lock.js'
-import { assertIdentityName, checkSecret, credentialStamp, rotationStamp } from './identity-login.js'
+import {
+  assertIdentityName,
+  credentialOf,
+  type IdentityRecords,
+  isSlowToVerify,
+  loginOf,
+  rotationStamp,
+} from './identity-login.js'
 import type {
   DeviceRecord,
   Login,
@@ -11,7 +18,7 @@ import type {
   Principal,
   ServiceUserRecord,
 } from './identity-registry.js'
-import { hashGeneratedSecret, newSecret, secretHashKind } from './secret-hash.js'
+import { hashGeneratedSecret, newSecret } from './secret-hash.js'
 
 /** On-disk shape of the registry file. */
 interface RegistryFile {
@@ -49,6 +56,11 @@ interface HashUpgrade {
 export class FileIdentityRegistry implements ManagedIdentityRegistry {
   readonly path: string
   #data: RegistryFile = emptyRegistry()
+  /** Looks into whatever #data holds now (a reload replaces it). */
+  readonly #records: IdentityRecords = {
+    device: (deviceId) => own(this.#data.devices, deviceId),
+    user: (name) => own(this.#data.users, name),
+  }
   #stamp = ''
   #revision = 0
   readonly #upgrades = new Map<string, HashUpgrade>()
@@ -88,32 +100,17 @@ export class FileIdentityRegistry implements ManagedIdentityRegistry {
 
   async authenticate(username: string, password: string): Promise<Login | undefined> {
     this.#reloadIfChanged()
-    const device = own(this.#data.devices, username)
-    const user = device ? undefined : own(this.#data.users, username)
-    const record = device ?? user
-    const check = await checkSecret(password, record?.secretHash)
-    if (check === 'slow-match' && record) {
-      this.#queueUpgrade(device ? 'device' : 'service', username, record.secretHash, password)
-    }
-    if (check === 'no-match' || !record || device?.isDisabled) return undefined
-    const principal: Principal = device
-      ? { kind: 'device', deviceId: device.deviceId }
-      : { kind: 'service', name: username }
-    return { principal, credential: credentialStamp(record) }
+    return loginOf(this.#records, username, password, (kind, record) =>
+      this.#queueUpgrade(kind, username, record.secretHash, password),
+    )
   }
 
   isSlowToVerify(username: string): boolean {
-    const record = own(this.#data.devices, username) ?? own(this.#data.users, username)
-    return record !== undefined && secretHashKind(record.secretHash) === 'scrypt'
+    return isSlowToVerify(this.#records, username)
   }
 
   credentialOf(principal: Principal): string | undefined {
-    if (principal.kind === 'device') {
-      const device = own(this.#data.devices, principal.deviceId)
-      return device && !device.isDisabled ? credentialStamp(device) : undefined
-    }
-    const user = own(this.#data.users, principal.name)
-    return user ? credentialStamp(user) : undefined
+    return credentialOf(this.#records, principal)
   }
 
   isActive(principal: Principal): boolean {

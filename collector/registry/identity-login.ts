@@ -1,6 +1,6 @@
 import { DoorbellError } from '../../shared/errors.js'
 import { isValidDeviceId } from '../../shared/protocol/index.js'
-import type { DeviceRecord, ServiceUserRecord } from './identity-registry.js'
+import type { DeviceRecord, Login, Principal, ServiceUserRecord } from './identity-registry.js'
 import { secretHashKind, verifyGeneratedSecret, verifySecret } from './secret-hash.js'
 
 /** What checking a secret against a stored hash found; a slow match wants its hash upgraded. */
@@ -40,4 +40,48 @@ export function assertIdentityName(name: string): void {
       `${JSON.stringify(name)}: use 1-64 of [A-Za-z0-9_-], starting with a letter or digit`,
     )
   }
+}
+
+/** A registry's records by name, as every implementation holds them in memory for logins. */
+export interface IdentityRecords {
+  device(deviceId: string): DeviceRecord | undefined
+  user(name: string): ServiceUserRecord | undefined
+}
+
+/**
+ * The login a username and password make, or undefined when the name is unknown, disabled or the secret
+ * wrong (all at the cost of one check, see checkSecret). A match of a slow hash is handed to onSlowMatch,
+ * which upgrades it to the fast form.
+ */
+export async function loginOf(
+  records: IdentityRecords,
+  username: string,
+  password: string,
+  onSlowMatch: (kind: 'device' | 'service', record: DeviceRecord | ServiceUserRecord) => void,
+): Promise<Login | undefined> {
+  const device = records.device(username)
+  const record = device ?? records.user(username)
+  const check = await checkSecret(password, record?.secretHash)
+  if (check === 'slow-match' && record) onSlowMatch(device ? 'device' : 'service', record)
+  if (check === 'no-match' || !record || device?.isDisabled) return undefined
+  const principal: Principal = device
+    ? { kind: 'device', deviceId: device.deviceId }
+    : { kind: 'service', name: username }
+  return { principal, credential: credentialStamp(record) }
+}
+
+/** True when the name's stored hash is the slow (scrypt) kind from before the fast format. */
+export function isSlowToVerify(records: IdentityRecords, username: string): boolean {
+  const record = records.device(username) ?? records.user(username)
+  return record !== undefined && secretHashKind(record.secretHash) === 'scrypt'
+}
+
+/** The credential a principal must still hold to stay connected; undefined when it is gone or disabled. */
+export function credentialOf(records: IdentityRecords, principal: Principal): string | undefined {
+  if (principal.kind === 'device') {
+    const device = records.device(principal.deviceId)
+    return device && !device.isDisabled ? credentialStamp(device) : undefined
+  }
+  const user = records.user(principal.name)
+  return user ? credentialStamp(user) : undefined
 }
