@@ -140,7 +140,11 @@ export class GroupCommitWriter {
     this.#activeRounds += 1
     if (isUrgent) this.#activeUrgentRounds += 1
     const round = this.#commitRound(entries, isUrgent ? this.#lastUrgentRound : this.#lastRound)
-    this.#lastRound = round
+    // Every round so far: an urgent one may finish before the ordinary rounds begun before it, and the
+    // next ordinary round must still ack after all of them.
+    this.#lastRound = isUrgent
+      ? Promise.all([this.#lastRound, round]).then(([, isCommitted]) => isCommitted)
+      : round
     if (isUrgent) this.#lastUrgentRound = round
     void round.finally(() => {
       this.#activeRounds -= 1

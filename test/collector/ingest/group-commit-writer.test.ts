@@ -162,6 +162,33 @@ describe('GroupCommitWriter', () => {
     ])
   })
 
+  it('acks ordinary rounds in commit order around a press round that finished before them', async () => {
+    const { store, results, writer, item } = setup()
+    let open: () => void = () => {}
+    store.gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const first = item('a', 1)
+    writer.submit(first)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    // Later commits go through at once; the first round is still held.
+    store.gate = undefined
+    const ring: IngestItem = { kind: 'event', event: { ...press('a', 2), receivedAtMs: 0 } }
+    writer.submit(ring)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const later = item('b', 3)
+    writer.submit(later)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    open()
+    await writer.flush()
+    const idOf = (i: IngestItem) => (i.kind === 'event' ? i.event.id : '')
+    expect(results.map((r) => r.acks.flatMap((ack) => ack.ids))).toEqual([
+      [idOf(ring)],
+      [idOf(first)],
+      [idOf(later)],
+    ])
+  })
+
   it('commits high-class events first when more than one batch is waiting', async () => {
     const store = new FakeEventStore()
     const writer = new GroupCommitWriter({
