@@ -127,8 +127,8 @@ export class MseViewerStream {
 
   /** One RTP packet of the device's Opus sound. */
   sendAudio(packet: Buffer): void {
-    // Nothing before the first init segment (no picture yet), like WebRTC's viewers.
-    if (this.#audioChannelCount === undefined) return
+    // Nothing before the first init segment is sent (no picture yet, or its SPS refused), like WebRTC's viewers.
+    if (this.#sps === undefined || this.#audioChannelCount === undefined) return
     if (!this.#hasAudioTrack || !isRtp(packet)) {
       this.counts.audioDropped += 1
       return

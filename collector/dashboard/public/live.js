@@ -271,7 +271,7 @@ export async function renderLive(view, deviceId) {
         if (talk && micTrack) {
           await talk.sender.replaceTrack(micTrack)
           talk.direction = 'sendonly'
-          setupTalkButton(() => attempt.viewerId, micTrack)
+          setupTalkButton(() => current?.viewerId, micTrack)
         }
       } catch {
         info.textContent = 'No microphone: talk is off.'
