@@ -239,9 +239,15 @@ export class PostgresEventStore implements EventStore {
             const clipIds = clips.map((clip) => clip.clipId)
             await client.query('DELETE FROM clips WHERE clip_id = ANY($1::text[])', [clipIds])
             await client.query('DELETE FROM chunk_receipts WHERE clip_id = ANY($1::text[])', [clipIds])
-            // The bodies too (PostgresClipStore): with their record gone, nothing would ever find them.
-            await client.query('DELETE FROM clip_bodies WHERE clip_id = ANY($1::text[])', [clipIds])
-            await client.query('DELETE FROM clip_chunks WHERE clip_id = ANY($1::text[])', [clipIds])
+            // The bodies too (PostgresClipStore), in this transaction: a crash before the sweep's deleteClip
+            // must not leave bodies whose record is gone. By device and clip, their primary keys' order.
+            const keys = [clips.map((clip) => clip.deviceId), clipIds]
+            for (const table of ['clip_bodies', 'clip_chunks']) {
+              await client.query(
+                `DELETE FROM ${table} WHERE (device_id, clip_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+                keys,
+              )
+            }
           }
           return { count: deleted.rowCount ?? 0, clips }
         })
