@@ -30,7 +30,7 @@ export class CapturingDeliveryQueue implements DeliveryQueue {
     if (!this.#lanes.channelNames.includes(channelName)) return false
     const delivery = { alert, channel: channelName, recipient }
     if (this.#captured) this.#captured.push(delivery)
-    else this.#redirect?.(delivery)
+    else if (this.#redirect) this.#redirect(delivery)
     return true
   }
 

@@ -130,7 +130,7 @@ export class FleetAlertDelivery {
    * (tests; an event that cannot be routed stays in the intake and keeps it waiting).
    */
   async whenIdle(): Promise<void> {
-    await this.#derivedFlush
+    while (this.#derivedFlush) await this.#derivedFlush
     while (!this.#isStopped) {
       if (this.#pass) await new Promise<void>((resolve) => this.#idle.push(resolve))
       const [intake, due] = await Promise.all([
