@@ -10,8 +10,6 @@ const view = document.getElementById('view')
 const nav = document.getElementById('nav')
 let me = null
 let leaveLive = null
-/** Counts navigations: a page whose data arrives after the user moved on must not draw over the next. */
-let navigation = 0
 
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {})
 
@@ -69,15 +67,13 @@ async function route() {
   leaveLive = null
   // Each navigation draws into a box of its own; the next one takes it out of the page, so a render still
   // waiting for its data when the user moves on writes where nobody sees it.
-  navigation += 1
-  const current = navigation
   const page = document.createElement('div')
   view.replaceChildren(page)
   try {
     if (hash.startsWith('/live/')) {
       const leave = await renderLive(page, decodeURIComponent(hash.slice(6)))
       // A live view left before it was up ends its session at once.
-      if (current === navigation) leaveLive = leave
+      if (page.isConnected) leaveLive = leave
       else leave?.()
     } else if (hash.startsWith('/event/')) await renderEvent(page, hash.slice(7))
     else if (hash === '/devices') await renderDevices(page)
@@ -85,7 +81,7 @@ async function route() {
     else if (hash === '/settings') await renderSettings(page, me)
     else await renderTimeline(page)
   } catch (err) {
-    if (current !== navigation) return
+    if (!page.isConnected) return
     if (err instanceof ApiError && err.status === 401) {
       me = null
       return renderLogin('Your session ended; log in again.')
